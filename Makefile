@@ -1,0 +1,82 @@
+# catrace build.  Out of tree into .output/ (or .output-san/ with SAN=1),
+# quiet unless V=1, like libbpf-bootstrap.
+#   make            build catrace
+#   make test       build and run every test (tests/run.sh)
+#   make SAN=1 test the same under ASan+UBSan
+#   make deps       install the Debian packages the project needs
+
+CC      ?= cc
+ifeq ($(SAN),1)
+OUTPUT  := .output-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT     := -O1
+else
+OUTPUT  := .output
+SANFLAGS :=
+OPT     := -O2
+endif
+
+CFLAGS  := -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -D_GNU_SOURCE $(SANFLAGS)
+INCLUDES := -Iinclude -Iuser -I$(OUTPUT)
+LDLIBS  := -lpcap -lm
+LDFLAGS := $(SANFLAGS)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Everything in user/ except the entry point goes into a library the tests
+# link against.
+LIB_SRCS := $(filter-out user/catrace.c,$(wildcard user/*.c))
+LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all clean test unit deps check
+all: $(OUTPUT)/catrace
+
+$(OUTPUT) $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.o: user/%.c $(wildcard user/*.h include/*.h) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/libcatrace.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/catrace: $(OUTPUT)/catrace.o $(OUTPUT)/libcatrace.a
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $< $(OUTPUT)/libcatrace.a \
+		$(LDFLAGS) -lcmocka $(LDLIBS) -o $@
+
+unit: $(UNIT_BINS)
+
+test: $(OUTPUT)/catrace unit
+	$(Q)OUTPUT=$(OUTPUT) tests/run.sh
+
+# Everything CI runs: both builds, then the suite on each.
+check:
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)$(MAKE) --no-print-directory SAN=1 all unit
+	$(Q)tests/check.sh
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+clean:
+	$(call msg,CLEAN,)
+	$(Q)rm -rf .output .output-san
+
+.DELETE_ON_ERROR:
+.SECONDARY:

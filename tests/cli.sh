@@ -1,0 +1,91 @@
+#!/bin/bash
+# Command-line behaviour: bad input gives one clear line and exit code 2;
+# stdin works; filters and counts behave.
+set -u
+cd "$(dirname "$0")/.."
+CATRACE=${CATRACE:-.output/catrace}
+CAPTURES=${CAPTURES:-../shared/captures}
+S01=$CAPTURES/s01_caget_types.pcap
+pass=0 fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { echo "PASS: $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL: $1: $2"; fail=$((fail + 1)); }
+
+# expect_error NAME EXPECTED_RC PATTERN -- ARGS...: exit code, exactly one
+# line on stderr, matching PATTERN, nothing on stdout.
+expect_error() {
+	local name=$1 want=$2 pat=$3 rc
+	shift 4
+	"$CATRACE" "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
+	rc=$?
+	if [ $rc -ne "$want" ]; then
+		bad "$name" "exit $rc, wanted $want ($(head -1 "$tmp/err"))"
+	elif [ "$(wc -l < "$tmp/err")" -ne 1 ]; then
+		bad "$name" "stderr has $(wc -l < "$tmp/err") lines, wanted 1"
+	elif ! grep -qE -- "$pat" "$tmp/err"; then
+		bad "$name" "stderr '$(cat "$tmp/err")' lacks /$pat/"
+	elif [ -s "$tmp/out" ]; then
+		bad "$name" "printed on stdout"
+	else
+		ok "$name"
+	fi
+}
+
+expect_error missing-file 2 'nope\.pcap: .*(No such file|such file)' -- -r "$tmp/nope.pcap"
+printf 'hello, this is not a capture\n' > "$tmp/text.pcap"
+expect_error not-a-capture 2 'text\.pcap: ' -- -r "$tmp/text.pcap"
+: > "$tmp/empty.pcap"
+expect_error empty-file 2 'empty\.pcap: ' -- -r "$tmp/empty.pcap"
+expect_error no-input 2 'nothing to read' --
+expect_error bad-option 2 "unknown option '--frobnicate'" -- --frobnicate
+expect_error missing-value 2 "option '-r' needs a value" -- -r
+expect_error bad-count 2 '-c: .x. is not a number' -- -r "$S01" -c x
+expect_error zero-count 2 '-c: .0. is not a number' -- -r "$S01" -c 0
+expect_error bad-port 2 '--server-port: .70000.' -- -r "$S01" --server-port 70000
+expect_error bad-cmd 2 "--cmd: unknown command 'Bogus'" -- -r "$S01" --cmd Read,Bogus
+expect_error bad-format 2 "--format: unknown token '\{nope\}'" -- -r "$S01" --format '{pv} {nope}'
+expect_error bad-filter 2 "filter expression 'port nonsense'" -- -r "$S01" port nonsense
+EPICS_CA_SERVER_PORT=abc expect_error bad-env 2 'EPICS_CA_SERVER_PORT: .abc.' -- -r "$S01"
+
+# A link type we do not decode: a pcap header for 802.11 (105), no packets.
+printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x69\x00\x00\x00' > "$tmp/wifi.pcap"
+expect_error unsupported-linktype 2 'unsupported link type 105' -- -r "$tmp/wifi.pcap"
+
+# stdin gives the same as the file.
+if [ -r "$S01" ]; then
+	"$CATRACE" -q -r "$S01" > "$tmp/a"
+	"$CATRACE" -q -r - < "$S01" > "$tmp/b"
+	if cmp -s "$tmp/a" "$tmp/b" && [ -s "$tmp/a" ]; then ok stdin; else bad stdin "differs from file"; fi
+
+	# -c N prints exactly N lines.
+	n=$("$CATRACE" -q -r "$S01" -c 7 | wc -l)
+	[ "$n" -eq 7 ] && ok count-limit || bad count-limit "got $n lines"
+
+	# --pv filters by name; every line names a matching PV.
+	"$CATRACE" -q -r "$S01" --pv 'T:l*' > "$tmp/pv"
+	if [ -s "$tmp/pv" ] && ! grep -vq "pv='T:l" "$tmp/pv"; then ok pv-filter; else bad pv-filter "lines without T:l*"; fi
+
+	# Summary on stderr counts what was read.
+	"$CATRACE" -r "$S01" > /dev/null 2> "$tmp/sum"
+	if grep -qE '^176 packets read, 176 CA packets, 271 CA messages' "$tmp/sum"; then ok summary; else bad summary "$(cat "$tmp/sum")"; fi
+
+	# JSON lines are all valid JSON with the required keys.
+	if "$CATRACE" -q -r "$S01" --json | python3 -c '
+import json, sys
+need = {"ts","src","sport","dst","dport","proto","cmd","command","size","dtype","count","p1","p2","pv"}
+for n, line in enumerate(sys.stdin, 1):
+    d = json.loads(line)
+    missing = need - d.keys()
+    if missing: sys.exit("line %d lacks %s" % (n, missing))
+'; then ok json-valid; else bad json-valid "invalid JSON or missing keys"; fi
+
+	# A closed pipe ends catrace quietly and at once.
+	if timeout 10 bash -c "\"$CATRACE\" -q -r \"$S01\" | head -1 > /dev/null"; then ok sigpipe; else bad sigpipe "hung or failed"; fi
+else
+	echo "SKIP: cli capture tests: $S01 not found"
+fi
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,58 @@
+#!/bin/bash
+# Run every test suite and print one summary line: "N passed, N failed,
+# N skipped".  Each suite prints PASS:/FAIL:/SKIP: lines (cmocka binaries
+# print TAP); a suite that exits non-zero without saying FAIL (a crash)
+# counts as a failure too.  Exit status: 0 only when nothing failed.
+set -u
+cd "$(dirname "$0")/.."
+OUTPUT=${OUTPUT:-.output}
+export CATRACE=${CATRACE:-$OUTPUT/catrace}
+export CAPTURES=${CAPTURES:-../shared/captures}
+export OUTPUT
+pass=0 fail=0 skip=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+count() {  # count PASS/FAIL/SKIP and TAP lines of the last suite's log
+	local p f s
+	p=$(grep -cE '^(PASS: |ok [0-9]+ )' "$log")
+	f=$(grep -cE '^(FAIL: |not ok [0-9]+ )' "$log")
+	s=$(grep -cE '^SKIP: ' "$log")
+	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+	echo "$f"
+}
+
+suite() {  # suite NAME COMMAND...
+	local name=$1 rc nf
+	shift
+	echo "=== $name"
+	"$@" > "$log" 2>&1
+	rc=$?
+	grep -vE '^(PASS: |ok [0-9]+ )' "$log" | grep -vE '^$' | head -60
+	nf=$(count)
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ "$nf" -eq 0 ]; then
+		echo "FAIL: $name exited $rc without naming a failure"
+		fail=$((fail + 1))
+	fi
+}
+
+if [ ! -d "$CAPTURES" ]; then
+	echo "SKIP: shared captures not found at $CAPTURES"
+	skip=$((skip + 1))
+fi
+
+for t in "$OUTPUT"/tests/test_*; do
+	[ -x "$t" ] || continue
+	suite "unit $(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=tap "$t"
+done
+suite "cli" tests/cli.sh
+suite "golden" tests/golden.sh
+[ -x tests/refcheck.py ] && suite "reference" python3 tests/refcheck.py --catrace "$CATRACE" --captures "$CAPTURES"
+[ -x tests/robustness.sh ] && suite "robustness" tests/robustness.sh
+for t in tests/netns/test_*.sh; do
+	[ -x "$t" ] || continue
+	suite "netns $(basename "$t")" "$t"
+done
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]

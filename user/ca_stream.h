@@ -1,0 +1,59 @@
+/* ca_stream: frames one direction of a CA circuit (a byte stream) into
+ * messages.  Messages may span any number of segments; only the first
+ * `keep_limit` payload bytes of a message are kept (enough for the
+ * metadata and the first elements), the rest is skipped without copying,
+ * so an 8 MB waveform costs no memory.  Gaps (bytes the capture lacks) are
+ * absorbed inside a payload; a gap that swallows a header loses sync, and
+ * the framer then looks for the next plausible header and counts a
+ * resynchronisation.
+ */
+#ifndef CATRACE_CA_STREAM_H
+#define CATRACE_CA_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ca_decode.h"
+
+enum ca_stream_state {
+	CS_HEADER,   /* in sync, collecting a header */
+	CS_PAYLOAD,  /* in sync, inside a payload */
+	CS_RESYNC,   /* out of sync, searching for a header */
+};
+
+struct ca_stream {
+	enum ca_stream_state state;
+	enum ca_dir dir;
+	size_t keep_limit;
+
+	uint8_t hdr[CA_EXT_HDR_LEN];
+	size_t hdr_have;
+
+	struct ca_msg cur;       /* message in progress (CS_PAYLOAD) */
+	uint8_t *keep;           /* its kept payload bytes */
+	size_t keep_len, keep_cap;
+	uint64_t payload_left;   /* bytes of its payload still to come */
+	uint64_t lost;           /* bytes of its payload the capture lacks */
+	unsigned next_flags;     /* flags for the next message (RESYNC) */
+
+	uint8_t *rbuf;           /* CS_RESYNC search window */
+	size_t rlen;
+	uint64_t skipped;        /* bytes discarded while out of sync */
+	int resync_counted;      /* this loss of sync already counted */
+
+	uint64_t resyncs;        /* times sync was lost and searched for */
+};
+
+void ca_stream_init(struct ca_stream *s, enum ca_dir dir, size_t keep_limit,
+		    int start_in_sync);
+void ca_stream_free(struct ca_stream *s);
+void ca_stream_feed(struct ca_stream *s, const uint8_t *d, size_t n,
+		    ca_msg_fn fn, void *ctx);
+/* n bytes of the stream are missing from the capture. */
+void ca_stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx);
+/* The stream ended (FIN, RST, end of capture): report a message cut short. */
+void ca_stream_end(struct ca_stream *s, const char *why, ca_msg_fn fn, void *ctx);
+
+#define CA_STREAM_RESYNC_WINDOW (64 * 1024)
+
+#endif

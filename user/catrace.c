@@ -1,0 +1,343 @@
+/* catrace: trace EPICS Channel Access traffic, naming the PV behind every
+ * message.  This file: command line, then hand over to a source. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline.h"
+#include "pkt.h"
+#include "version.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+"Usage: catrace -r FILE [options] [filter expression]\n"
+"       catrace -i IFACE [options]           (live capture: not built yet)\n"
+"\n"
+"Decode EPICS Channel Access traffic, one line per CA message, with the PV\n"
+"name it concerns.\n"
+"\n"
+"Input:\n"
+"  -r FILE              read a pcap/pcapng capture; '-' reads standard input\n"
+"  --server-port N      CA server port (default 5064, or EPICS_CA_SERVER_PORT)\n"
+"  --repeater-port N    CA repeater port (default 5065, or EPICS_CA_REPEATER_PORT)\n"
+"  --port N             also treat port N as a CA server port (repeatable)\n"
+"  --no-detect          do not recognise circuits on other ports by content\n"
+"  filter expression    tcpdump syntax (e.g. 'host 10.1.2.3'), applied first\n"
+"\n"
+"Output:\n"
+"  --json               JSON lines, one object per message\n"
+"  --format TEMPLATE    custom lines: {timestamp} {src} {sport} {dst} {dport}\n"
+"                       {proto} {frame} {command} {cmd} {pv} {size} {dtype}\n"
+"                       {count} {p1} {p2}\n"
+"  -t                   no time stamp; -tt epoch (default); -ttt delta;\n"
+"                       -tttt UTC date; -ttttt since the first message\n"
+"  --nano               nanosecond time stamps in text\n"
+"  --max-elements N     array elements to print (default 10, 0: all)\n"
+"  -q                   no summary on standard error\n"
+"\n"
+"Filters:\n"
+"  --pv GLOB            only messages about matching PVs (repeatable)\n"
+"  --cmd LIST           only these commands: names (ReadNotify,\n"
+"                       SearchRequest, READ_NOTIFY) or codes, comma-separated\n"
+"  -c COUNT             stop after COUNT messages\n"
+"\n"
+"  -h, --help           this text;  -V, --version   the version\n"
+"\n"
+"Examples:\n"
+"  catrace -r ioc.pcap\n"
+"  catrace -r ioc.pcap --pv 'LINAC:*' --cmd WriteNotify,Write\n"
+"  tcpdump -U -w - -i eth0 port 5064 | catrace -r -\n"
+"  catrace -r ioc.pcap --json host 10.0.0.5 | jq .pv\n";
+
+enum {
+	OPT_JSON = 256, OPT_FORMAT, OPT_NANO, OPT_MAXEL, OPT_SRVPORT, OPT_REPPORT,
+	OPT_PORT, OPT_NODETECT, OPT_PV, OPT_CMD,
+};
+
+static const struct option long_opts[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "nano", no_argument, NULL, OPT_NANO },
+	{ "max-elements", required_argument, NULL, OPT_MAXEL },
+	{ "server-port", required_argument, NULL, OPT_SRVPORT },
+	{ "repeater-port", required_argument, NULL, OPT_REPPORT },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "no-detect", no_argument, NULL, OPT_NODETECT },
+	{ "pv", required_argument, NULL, OPT_PV },
+	{ "cmd", required_argument, NULL, OPT_CMD },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct opts {
+	const char *read_file;
+	const char *iface;
+	int tflags;
+	bool quiet;
+	char *filter;
+};
+
+static void die_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "catrace: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (catrace --help for usage)\n");
+	exit(EXIT_USAGE);
+}
+
+/* Every number on the command line goes through here. */
+static unsigned long parse_num(const char *s, unsigned long min,
+			       unsigned long max, const char *what)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+')
+		goto bad;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		goto bad;
+	return v;
+bad:
+	fprintf(stderr, "catrace: %s: '%s' is not a number from %lu to %lu\n",
+		what, s ? s : "", min, max);
+	exit(EXIT_USAGE);
+}
+
+static uint16_t env_port(const char *var, uint16_t dflt)
+{
+	const char *v = getenv(var);
+
+	if (!v || !*v)
+		return dflt;
+	return (uint16_t)parse_num(v, 1, 65535, var);
+}
+
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s;
+	int i;
+
+	for (i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = calloc(1, len);
+	if (!s)
+		return NULL;
+	for (i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+static void add_cmds(struct pipeline *pl, struct opts *o, const char *list)
+{
+	char *save = NULL, *tok, *copy = strdup(list);
+
+	(void)o;
+	if (!copy)
+		exit(1);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!pipeline_cmd_token_valid(tok))
+			die_usage("--cmd: unknown command '%s'", tok);
+		if (pl->n_cmds >= PIPELINE_MAX_CMDS)
+			die_usage("--cmd: too many commands (at '%s')", tok);
+		pl->cmds[pl->n_cmds] = strdup(tok);
+		if (!pl->cmds[pl->n_cmds++])
+			exit(1);
+	}
+	free(copy);
+}
+
+static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
+{
+	int c;
+
+	pl->cls.server_port = env_port("EPICS_CA_SERVER_PORT", CA_SERVER_PORT_DEFAULT);
+	pl->cls.repeater_port = env_port("EPICS_CA_REPEATER_PORT", CA_REPEATER_PORT_DEFAULT);
+
+	/* '+' stops at the first non-option (the filter expression); ':'
+	 * lets us word our own one-line errors. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:r:i:c:tqhV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			o->read_file = optarg;
+			break;
+		case 'i':
+			o->iface = optarg;
+			break;
+		case 'c':
+			pl->max_count = parse_num(optarg, 1, ULONG_MAX, "-c");
+			break;
+		case 't':
+			o->tflags++;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case OPT_JSON:
+			pl->out.style = OUT_JSON;
+			break;
+		case OPT_FORMAT: {
+			const char *bad = output_check_template(optarg);
+
+			if (bad)
+				die_usage("--format: unknown token '%s'", bad);
+			pl->out.tmpl = optarg;
+			break;
+		}
+		case OPT_NANO:
+			pl->out.nano = true;
+			break;
+		case OPT_MAXEL:
+			pl->out.max_elements = parse_num(optarg, 0, 100000000, "--max-elements");
+			break;
+		case OPT_SRVPORT:
+			pl->cls.server_port = (uint16_t)parse_num(optarg, 1, 65535, "--server-port");
+			break;
+		case OPT_REPPORT:
+			pl->cls.repeater_port = (uint16_t)parse_num(optarg, 1, 65535, "--repeater-port");
+			break;
+		case OPT_PORT:
+			if (!classify_add_port(&pl->cls, (uint16_t)parse_num(optarg, 1, 65535, "--port")))
+				die_usage("--port: at most %s ports", "32");
+			break;
+		case OPT_NODETECT:
+			pl->detect_circuits = false;
+			break;
+		case OPT_PV:
+			if (pl->n_pv_globs >= PIPELINE_MAX_PV_GLOBS)
+				die_usage("--pv: too many patterns (at '%s')", optarg);
+			pl->pv_globs[pl->n_pv_globs++] = optarg;
+			break;
+		case OPT_CMD:
+			add_cmds(pl, o, optarg);
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			printf("catrace %s\n", CATRACE_VERSION);
+			exit(0);
+		case ':':
+			die_usage("option '%s' needs a value", argv[optind - 1]);
+			break;
+		default:
+			if (optopt)
+				fprintf(stderr, "catrace: unknown option '-%c' (catrace --help for usage)\n", optopt);
+			else
+				fprintf(stderr, "catrace: unknown option '%s' (catrace --help for usage)\n",
+					argv[optind - 1]);
+			exit(EXIT_USAGE);
+		}
+	}
+	switch (o->tflags) {
+	case 0:
+	case 2: pl->out.ts = TS_EPOCH; break;
+	case 1: pl->out.ts = TS_NONE; break;
+	case 3: pl->out.ts = TS_DELTA; break;
+	case 4: pl->out.ts = TS_DATE; break;
+	default: pl->out.ts = TS_SINCE_FIRST; break;
+	}
+	if (optind < argc) {
+		o->filter = join_args(argc - optind, argv + optind);
+		if (!o->filter)
+			exit(1);
+	}
+}
+
+static void print_summary(const struct pipeline *pl)
+{
+	const struct pipeline_stats *s = &pl->st;
+
+	fprintf(stderr,
+		"%llu packets read, %llu CA packets, %llu CA messages (%llu printed), "
+		"%llu malformed, %llu truncated, %llu resynchronisations\n",
+		(unsigned long long)s->packets, (unsigned long long)s->ca_packets,
+		(unsigned long long)s->messages, (unsigned long long)s->printed,
+		(unsigned long long)s->malformed, (unsigned long long)s->truncated,
+		(unsigned long long)pipeline_resyncs(pl));
+}
+
+static int run_offline(struct pipeline *pl, const struct opts *o)
+{
+	char err[PCAP_ERR_LEN];
+	struct pcap_source *src;
+	struct frame f;
+	int lt, r, rc = 0;
+
+	src = pcap_source_open(o->read_file, err, sizeof(err));
+	if (!src) {
+		fprintf(stderr, "catrace: %s: %s\n",
+			strcmp(o->read_file, "-") ? o->read_file : "standard input", err);
+		return EXIT_USAGE;
+	}
+	lt = pcap_source_linktype(src);
+	if (!pkt_linktype_supported(lt)) {
+		fprintf(stderr, "catrace: %s: unsupported link type %d (%s); "
+			"supported: Ethernet, Linux cooked v1/v2, loopback, raw IPv4\n",
+			o->read_file, lt, pcap_source_linktype_name(lt));
+		pcap_source_close(src);
+		return EXIT_USAGE;
+	}
+	if (o->filter && pcap_source_set_filter(src, o->filter, err, sizeof(err)) < 0) {
+		fprintf(stderr, "catrace: filter expression '%s': %s\n", o->filter, err);
+		pcap_source_close(src);
+		return EXIT_USAGE;
+	}
+	while (!pl->done && (r = pcap_source_next(src, &f, err, sizeof(err))) == 1)
+		pipeline_frame(pl, lt, &f);
+	if (!pl->done && r < 0) {
+		fprintf(stderr, "catrace: %s: after packet %llu: %s\n", o->read_file,
+			(unsigned long long)pl->st.packets, err);
+		rc = 1;
+	}
+	pipeline_finish(pl);
+	if (!o->quiet)
+		print_summary(pl);
+	pcap_source_close(src);
+	if (ferror(stdout)) {
+		fprintf(stderr, "catrace: error writing output\n");
+		rc = 1;
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct pipeline pl;
+	struct opts o;
+	int rc;
+
+	/* A closed pipe (catrace ... | head) ends us quietly. */
+	signal(SIGPIPE, SIG_DFL);
+	memset(&o, 0, sizeof(o));
+	pipeline_init(&pl, stdout);
+	parse_args(argc, argv, &pl, &o);
+
+	if (o.iface) {
+		fprintf(stderr, "catrace: -i %s: live capture is not built yet; "
+			"use -r FILE\n", o.iface);
+		rc = EXIT_USAGE;
+	} else if (!o.read_file) {
+		fprintf(stderr, "catrace: nothing to read: give -r FILE (catrace --help for usage)\n");
+		rc = EXIT_USAGE;
+	} else {
+		rc = run_offline(&pl, &o);
+	}
+	pipeline_free(&pl);
+	free(o.filter);
+	while (pl.n_cmds)
+		free((char *)pl.cmds[--pl.n_cmds]);
+	return rc;
+}

@@ -1,0 +1,62 @@
+/* dbr: decoding and formatting of Channel Access DBR value payloads.
+ *
+ * Layouts are those of epics-base db_access.h (dbr_sts_*, dbr_time_*,
+ * dbr_gr_*, dbr_ctrl_*, dbr_stsack_string), big-endian on the wire, padding
+ * fields included.  Pure functions: no I/O, no global state; every read is
+ * bounds-checked against the bytes the caller says it has.
+ */
+#ifndef CATRACE_DBR_H
+#define CATRACE_DBR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sbuf.h"
+
+enum out_style { OUT_TEXT, OUT_JSON };
+
+/* "STRING", "TIME_DOUBLE", "CTRL_ENUM", "PUT_ACKT", "STSACK_STRING",
+ * "CLASS_NAME"...; NULL if type > 38. */
+const char *dbr_type_name(unsigned type);
+
+/* Size in bytes of one element of the value type of this DBR type; 0 if the
+ * type is unknown. */
+size_t dbr_elem_size(unsigned type);
+
+/* Bytes of metadata before the first value (db_access.h dbr_value_offset);
+ * -1 if the type is unknown. */
+long dbr_value_offset(unsigned type);
+
+/* Size for count elements: offset + count * elem, unpadded; 0 for an unknown
+ * type.  Saturates at UINT64_MAX instead of wrapping.  Unlike db_access.h's
+ * dbr_size_n() macro, count 0 gives just the metadata size. */
+uint64_t dbr_size_n(unsigned type, uint64_t count);
+
+/* Names as in epics-base alarm.h; NULL when out of range. */
+const char *alarm_status_name(unsigned v);
+const char *alarm_severity_name(unsigned v);
+
+enum dbr_result { DBR_OK = 0, DBR_TRUNCATED = 1, DBR_BAD_TYPE = 2 };
+
+/* Append the decoded value of a DBR payload to sb as fields, each one
+ * preceded by a separator (", " in OUT_TEXT, "," in OUT_JSON), metadata first
+ * (wire order), the value list last:
+ *   text: ", alarm=NO_ALARM, severity=MINOR, data=[1.5]"
+ *   JSON: ",\"alarm\":\"NO_ALARM\",\"severity\":\"MINOR\",\"value\":[1.5]"
+ *
+ * type and count come from the CA header; payload/len are the payload bytes
+ * available, possibly fewer than the header announced (a cut capture).
+ * Whatever is complete is printed; when the metadata is incomplete the
+ * fields stop at the first missing one and no value list is printed.
+ * Returns DBR_TRUNCATED if the metadata or fewer than min(count,
+ * max_elements) elements were available, DBR_BAD_TYPE (appending nothing)
+ * for a type > 38.  At most max_elements elements are printed (0: no limit).
+ * count 0 (a reply to a "whatever you have" request) prints the elements the
+ * payload holds; the 8-byte message padding may add a few zero elements.
+ */
+enum dbr_result dbr_append_value(struct sbuf *sb, enum out_style style,
+				 unsigned type, uint32_t count,
+				 const uint8_t *payload, size_t len,
+				 size_t max_elements);
+
+#endif

@@ -1,0 +1,290 @@
+/* flow: see flow.h. */
+#include "flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct ooo_seg {
+	struct ooo_seg *next;
+	uint32_t seq;
+	uint32_t wire_len;   /* sequence space the segment covers */
+	uint32_t cap_len;    /* bytes of it the capture holds */
+	uint8_t data[];
+};
+
+/* Serial-number comparison: sequence numbers wrap at 2^32. */
+static inline int32_t seq_diff(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b);
+}
+
+void flow_table_init(struct flow_table *t, size_t max_flows, size_t keep_limit,
+		     ca_msg_fn on_msg, flow_close_fn on_close, void *ctx)
+{
+	memset(t, 0, sizeof(*t));
+	hmap_init(&t->map, sizeof(struct flow_key));
+	t->max_flows = max_flows;
+	t->keep_limit = keep_limit;
+	t->on_msg = on_msg;
+	t->on_close = on_close;
+	t->ctx = ctx;
+}
+
+static void lru_unlink(struct flow_table *t, struct flow *f)
+{
+	if (f->lru_prev)
+		f->lru_prev->lru_next = f->lru_next;
+	else
+		t->lru_head = f->lru_next;
+	if (f->lru_next)
+		f->lru_next->lru_prev = f->lru_prev;
+	else
+		t->lru_tail = f->lru_prev;
+	f->lru_prev = f->lru_next = NULL;
+}
+
+static void lru_push_front(struct flow_table *t, struct flow *f)
+{
+	f->lru_prev = NULL;
+	f->lru_next = t->lru_head;
+	if (t->lru_head)
+		t->lru_head->lru_prev = f;
+	t->lru_head = f;
+	if (!t->lru_tail)
+		t->lru_tail = f;
+}
+
+static void free_held(struct flow_half *h)
+{
+	while (h->held) {
+		struct ooo_seg *s = h->held;
+
+		h->held = s->next;
+		free(s);
+	}
+	h->held_bytes = 0;
+}
+
+/* Deliver bytes at sequence `seq` (already known to be >= next_seq). */
+static void deliver(struct flow_table *t, struct flow_half *h, uint32_t seq,
+		    const uint8_t *d, uint32_t cap_len, uint32_t wire_len)
+{
+	int32_t hole = seq_diff(seq, h->next_seq);
+
+	if (hole > 0) {
+		t->stats.gaps++;
+		h->lossy = true;
+		ca_stream_gap(&h->stream, (uint64_t)hole, t->on_msg, t->ctx);
+	}
+	ca_stream_feed(&h->stream, d, cap_len, t->on_msg, t->ctx);
+	if (wire_len > cap_len)  /* the snap length cut the segment */
+		ca_stream_gap(&h->stream, wire_len - cap_len, t->on_msg, t->ctx);
+	h->next_seq = seq + wire_len;
+}
+
+/* Deliver held segments that are now in order (or, with `force`, all of
+ * them, reporting the holes). */
+static void drain_held(struct flow_table *t, struct flow_half *h, bool force)
+{
+	while (h->held) {
+		struct ooo_seg *s = h->held;
+		int32_t ahead = seq_diff(s->seq, h->next_seq);
+		int32_t end = seq_diff(s->seq + s->wire_len, h->next_seq);
+
+		if (ahead > 0 && !force)
+			break;
+		h->held = s->next;
+		h->held_bytes -= s->cap_len;
+		if (end > 0) {
+			if (ahead >= 0) {
+				deliver(t, h, s->seq, s->data, s->cap_len, s->wire_len);
+			} else {
+				/* Overlaps what was delivered: keep the new tail. */
+				uint32_t skip = (uint32_t)-ahead;
+				uint32_t cap = s->cap_len > skip ? s->cap_len - skip : 0;
+
+				deliver(t, h, h->next_seq, s->data + (s->cap_len > skip ? skip : s->cap_len),
+					cap, s->wire_len - skip);
+			}
+		}
+		free(s);
+	}
+}
+
+static void hold(struct flow_table *t, struct flow_half *h, const struct pkt *p)
+{
+	struct ooo_seg *s, **pp;
+
+	if (h->held_bytes + p->payload_len > FLOW_OOO_LIMIT) {
+		/* Too much waiting for a hole that may never fill: give up
+		 * on it, deliver what is held, and carry on lossy. */
+		drain_held(t, h, true);
+	}
+	s = malloc(sizeof(*s) + p->payload_len);
+	if (!s)
+		return;
+	s->seq = p->seq;
+	s->wire_len = p->payload_wire_len;
+	s->cap_len = p->payload_len;
+	memcpy(s->data, p->payload, p->payload_len);
+	for (pp = &h->held; *pp && seq_diff((*pp)->seq, s->seq) <= 0; pp = &(*pp)->next)
+		;
+	s->next = *pp;
+	*pp = s;
+	h->held_bytes += s->cap_len;
+	t->stats.out_of_order++;
+}
+
+static void half_end(struct flow_table *t, struct flow_half *h, const char *why)
+{
+	drain_held(t, h, true);
+	ca_stream_end(&h->stream, why, t->on_msg, t->ctx);
+}
+
+static void flow_destroy(struct flow_table *t, struct flow *f, const char *why)
+{
+	const struct flow_key *saved = t->cur_key;
+	int i;
+
+	t->cur_key = &f->key;
+	for (i = 0; i < 2; i++)
+		half_end(t, &f->half[i], why);
+	for (i = 0; i < 2; i++) {
+		t->stats.resyncs_closed += f->half[i].stream.resyncs;
+		free_held(&f->half[i]);
+		ca_stream_free(&f->half[i].stream);
+	}
+	if (t->on_close)
+		t->on_close(t->ctx, &f->key);
+	lru_unlink(t, f);
+	hmap_del(&t->map, &f->key);
+	t->cur_key = saved == &f->key ? NULL : saved;
+	free(f);
+}
+
+struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k)
+{
+	return hmap_get(&t->map, k);
+}
+
+static struct flow *flow_create(struct flow_table *t, const struct flow_key *k,
+				bool syn_seen)
+{
+	struct flow *f;
+	int i;
+
+	while (t->max_flows && hmap_count(&t->map) >= t->max_flows && t->lru_tail) {
+		t->stats.evicted++;
+		flow_destroy(t, t->lru_tail, "flow evicted");
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->key = *k;
+	for (i = 0; i < 2; i++)
+		ca_stream_init(&f->half[i].stream, (enum ca_dir)i, t->keep_limit,
+			       syn_seen);
+	if (!hmap_put(&t->map, k, f, NULL)) {
+		free(f);
+		return NULL;
+	}
+	lru_push_front(t, f);
+	return f;
+}
+
+void flow_segment(struct flow_table *t, const struct flow_key *k,
+		  enum ca_dir dir, const struct pkt *p)
+{
+	struct flow *f = flow_lookup(t, k);
+	struct flow_half *h;
+	bool syn = p->tcp_flags & TCPF_SYN;
+	uint32_t data_seq;
+
+	if (!f) {
+		/* Nothing to learn from a payload-less segment of a flow whose
+		 * state is gone (a late FIN or ACK). */
+		if (!syn && p->payload_wire_len == 0)
+			return;
+		/* A bare SYN means we see the stream from its start. */
+		f = flow_create(t, k, syn);
+		if (!f)
+			return;
+	} else if (f != t->lru_head) {
+		lru_unlink(t, f);
+		lru_push_front(t, f);
+	}
+	h = &f->half[dir];
+	t->cur_key = &f->key;
+
+	if (syn) {
+		/* A SYN on a flow we already know is a new connection on the
+		 * same ports (port reuse): start it afresh. */
+		if (h->seq_known && seq_diff(p->seq + 1, h->next_seq) != 0) {
+			flow_destroy(t, f, "connection reused");
+			f = flow_create(t, k, true);
+			if (!f)
+				return;
+			h = &f->half[dir];
+			t->cur_key = &f->key;
+		}
+		h->seq_known = true;
+		h->next_seq = p->seq + 1;
+		if (h->stream.state == CS_RESYNC && h->stream.rlen == 0 &&
+		    !h->stream.resync_counted)
+			h->stream.state = CS_HEADER;
+	}
+	data_seq = syn ? p->seq + 1 : p->seq;
+
+	if (p->payload_wire_len > 0) {
+		if (!h->seq_known) {
+			h->seq_known = true;
+			h->next_seq = data_seq;
+		}
+		{
+			int32_t ahead = seq_diff(data_seq, h->next_seq);
+			int32_t end = seq_diff(data_seq + p->payload_wire_len, h->next_seq);
+
+			if (end <= 0) {
+				t->stats.retransmitted++;
+			} else if (ahead > 0) {
+				hold(t, h, p);
+			} else {
+				uint32_t skip = (uint32_t)-ahead;
+				uint32_t cap = p->payload_len > skip ? p->payload_len - skip : 0;
+
+				deliver(t, h, h->next_seq,
+					p->payload + (p->payload_len > skip ? skip : p->payload_len),
+					cap, p->payload_wire_len - skip);
+				drain_held(t, h, false);
+			}
+		}
+	}
+
+	if (p->tcp_flags & TCPF_FIN) {
+		h->fin = true;
+		half_end(t, h, "FIN");
+	}
+	if ((p->tcp_flags & TCPF_RST) || (f->half[0].fin && f->half[1].fin))
+		flow_destroy(t, f, (p->tcp_flags & TCPF_RST) ? "RST" : "FIN");
+}
+
+uint64_t flow_table_resyncs(const struct flow_table *t)
+{
+	uint64_t n = t->stats.resyncs_closed;
+	size_t it = 0;
+	void *v;
+
+	while (hmap_next(&t->map, &it, NULL, &v)) {
+		struct flow *f = v;
+
+		n += f->half[0].stream.resyncs + f->half[1].stream.resyncs;
+	}
+	return n;
+}
+
+void flow_table_free(struct flow_table *t)
+{
+	while (t->lru_tail)
+		flow_destroy(t, t->lru_tail, "end of capture");
+	hmap_free(&t->map);
+}

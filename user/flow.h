@@ -1,0 +1,85 @@
+/* flow: TCP connections seen in a capture, each direction reassembled by
+ * sequence number and framed into CA messages.
+ *
+ * In-order bytes go straight to the framer; retransmitted bytes are
+ * dropped; segments that arrive early are held (bounded per direction,
+ * FLOW_OOO_LIMIT) until the hole fills.  When the bound is hit, or the
+ * connection ends with a hole, the hole is reported to the framer as a gap
+ * and the direction is marked lossy.  The table itself is bounded: the
+ * least recently used flow is evicted.
+ */
+#ifndef CATRACE_FLOW_H
+#define CATRACE_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ca_stream.h"
+#include "hmap.h"
+#include "pkt.h"
+
+#define FLOW_OOO_LIMIT (4u << 20)
+
+/* Client end first: the key is the circuit's identity. */
+struct flow_key {
+	uint32_t cli_ip, srv_ip;
+	uint16_t cli_port, srv_port;
+};
+
+struct ooo_seg;
+
+struct flow_half {
+	bool seq_known;
+	bool fin;
+	bool lossy;
+	uint32_t next_seq;
+	struct ooo_seg *held;     /* sorted by sequence number */
+	uint64_t held_bytes;
+	struct ca_stream stream;
+};
+
+struct flow {
+	struct flow_key key;
+	struct flow_half half[2];  /* [CA_DIR_REQUEST], [CA_DIR_RESPONSE] */
+	struct flow *lru_prev, *lru_next;
+};
+
+struct flow_stats {
+	uint64_t retransmitted;   /* segments wholly seen before */
+	uint64_t out_of_order;    /* segments held for later */
+	uint64_t gaps;            /* holes reported to a framer */
+	uint64_t evicted;
+	uint64_t resyncs_closed;  /* resyncs of flows already freed */
+};
+
+/* Called when a flow's state goes away (closed, evicted, end). */
+typedef void (*flow_close_fn)(void *ctx, const struct flow_key *k);
+
+struct flow_table {
+	struct hmap map;
+	struct flow *lru_head, *lru_tail;  /* head: most recent */
+	size_t max_flows;
+	size_t keep_limit;
+	struct flow_stats stats;
+	ca_msg_fn on_msg;
+	flow_close_fn on_close;
+	/* The flow whose messages are being emitted: callbacks read it to
+	 * know the circuit (an evicted flow's, not always the packet's). */
+	const struct flow_key *cur_key;
+	void *ctx;
+};
+
+void flow_table_init(struct flow_table *t, size_t max_flows, size_t keep_limit,
+		     ca_msg_fn on_msg, flow_close_fn on_close, void *ctx);
+/* Flush every flow (end of capture) and free everything. */
+void flow_table_free(struct flow_table *t);
+
+struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k);
+
+/* Feed one TCP segment of a CA circuit.  `dir` says which way it goes. */
+void flow_segment(struct flow_table *t, const struct flow_key *k,
+		  enum ca_dir dir, const struct pkt *p);
+
+uint64_t flow_table_resyncs(const struct flow_table *t);
+
+#endif

@@ -1,0 +1,170 @@
+/* hmap: see hmap.h. */
+#include "hmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void hmap_init(struct hmap *m, size_t key_len)
+{
+	memset(m, 0, sizeof(*m));
+	m->key_len = key_len <= HMAP_KEY_MAX ? key_len : HMAP_KEY_MAX;
+}
+
+void hmap_free(struct hmap *m)
+{
+	free(m->slots);
+	m->slots = NULL;
+	m->cap = m->count = 0;
+}
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+	/* FNV-1a, then a final mix so low bits are usable as the index. */
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+static size_t find_slot(const struct hmap *m, const void *key, bool *found)
+{
+	size_t mask = m->cap - 1;
+	size_t i = (size_t)hash_bytes(key, m->key_len) & mask;
+
+	for (;;) {
+		const struct hmap_slot *s = &m->slots[i];
+
+		if (!s->used) {
+			*found = false;
+			return i;
+		}
+		if (memcmp(s->key, key, m->key_len) == 0) {
+			*found = true;
+			return i;
+		}
+		i = (i + 1) & mask;
+	}
+}
+
+static bool grow(struct hmap *m)
+{
+	size_t ncap = m->cap ? m->cap * 2 : 16;
+	struct hmap_slot *old = m->slots;
+	size_t ocap = m->cap, i;
+
+	m->slots = calloc(ncap, sizeof(*m->slots));
+	if (!m->slots) {
+		m->slots = old;
+		return false;
+	}
+	m->cap = ncap;
+	for (i = 0; i < ocap; i++) {
+		bool found;
+		size_t j;
+
+		if (!old[i].used)
+			continue;
+		j = find_slot(m, old[i].key, &found);
+		m->slots[j] = old[i];
+	}
+	free(old);
+	return true;
+}
+
+void *hmap_get(const struct hmap *m, const void *key)
+{
+	bool found;
+	size_t i;
+
+	if (!m->count)
+		return NULL;
+	i = find_slot(m, key, &found);
+	return found ? m->slots[i].val : NULL;
+}
+
+bool hmap_put(struct hmap *m, const void *key, void *val, void **old)
+{
+	bool found;
+	size_t i;
+
+	if (old)
+		*old = NULL;
+	/* Keep the load factor under 3/4 so probe chains stay short. */
+	if ((m->count + 1) * 4 > m->cap * 3 && !grow(m))
+		return false;
+	i = find_slot(m, key, &found);
+	if (found) {
+		if (old)
+			*old = m->slots[i].val;
+	} else {
+		memset(m->slots[i].key, 0, HMAP_KEY_MAX);
+		memcpy(m->slots[i].key, key, m->key_len);
+		m->slots[i].used = true;
+		m->count++;
+	}
+	m->slots[i].val = val;
+	return true;
+}
+
+void *hmap_del(struct hmap *m, const void *key)
+{
+	size_t mask, i, j;
+	bool found;
+	void *val;
+
+	if (!m->count)
+		return NULL;
+	i = find_slot(m, key, &found);
+	if (!found)
+		return NULL;
+	val = m->slots[i].val;
+	mask = m->cap - 1;
+	/* Backward-shift: move later members of the probe chain into the hole
+	 * when their home slot does not lie cyclically in (i, j]. */
+	j = i;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (!m->slots[j].used)
+			break;
+		home = (size_t)hash_bytes(m->slots[j].key, m->key_len) & mask;
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && (home <= i && home > j))) {
+			m->slots[i] = m->slots[j];
+			i = j;
+		}
+	}
+	m->slots[i].used = false;
+	m->slots[i].val = NULL;
+	m->count--;
+	return val;
+}
+
+size_t hmap_count(const struct hmap *m)
+{
+	return m->count;
+}
+
+bool hmap_next(const struct hmap *m, size_t *iter, const void **key, void **val)
+{
+	while (*iter < m->cap) {
+		const struct hmap_slot *s = &m->slots[(*iter)++];
+
+		if (s->used) {
+			if (key)
+				*key = s->key;
+			if (val)
+				*val = s->val;
+			return true;
+		}
+	}
+	return false;
+}

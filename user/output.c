@@ -1,0 +1,609 @@
+/* output: see output.h.
+ *
+ * Each command's fields are written once, through a tiny field writer
+ * that knows both styles, so text and JSON never drift apart. */
+#include "output.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "bytes.h"
+#include "track.h"
+
+void output_init(struct output *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->style = OUT_TEXT;
+	o->ts = TS_EPOCH;
+	o->max_elements = 10;
+}
+
+void format_ip(char *buf, size_t n, uint32_t ip)
+{
+	snprintf(buf, n, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff,
+		 (ip >> 8) & 0xff, ip & 0xff);
+}
+
+/* ---- field writer ---- */
+
+struct fw {
+	struct sbuf *sb;
+	enum out_style style;
+	int n;  /* fields written so far (text: decides the separator) */
+};
+
+static void fw_key(struct fw *w, const char *key)
+{
+	if (w->style == OUT_JSON) {
+		sbuf_printf(w->sb, ",\"%s\":", key);
+	} else {
+		if (w->n)
+			sbuf_puts(w->sb, ", ");
+		sbuf_printf(w->sb, "%s=", key);
+	}
+	w->n++;
+}
+
+static void fw_uint(struct fw *w, const char *key, uint64_t v)
+{
+	fw_key(w, key);
+	sbuf_printf(w->sb, "%llu", (unsigned long long)v);
+}
+
+static void fw_str(struct fw *w, const char *key, const char *s, size_t n)
+{
+	fw_key(w, key);
+	if (w->style == OUT_JSON)
+		sbuf_put_jsonstr(w->sb, s, n);
+	else
+		sbuf_put_pyquoted(w->sb, s, n);
+}
+
+/* A symbolic value: bare in text (ECA_NORMAL), a string in JSON. */
+static void fw_sym(struct fw *w, const char *key, const char *sym)
+{
+	fw_key(w, key);
+	if (w->style == OUT_JSON)
+		sbuf_put_jsonstr(w->sb, sym, strlen(sym));
+	else
+		sbuf_puts(w->sb, sym);
+}
+
+static void fw_ip(struct fw *w, const char *key, uint32_t ip)
+{
+	char b[16];
+
+	format_ip(b, sizeof(b), ip);
+	fw_str(w, key, b, strlen(b));
+}
+
+static void fw_double(struct fw *w, const char *key, double v)
+{
+	fw_key(w, key);
+	if (w->style == OUT_JSON)
+		sbuf_put_jsondouble(w->sb, v);
+	else
+		sbuf_put_double(w->sb, v);
+}
+
+static void fw_dtype(struct fw *w, uint16_t dtype)
+{
+	const char *n = dbr_type_name(dtype);
+
+	if (n) {
+		fw_sym(w, "data_type", n);
+	} else {
+		fw_uint(w, "data_type", dtype);
+	}
+}
+
+static void fw_status(struct fw *w, uint32_t status)
+{
+	const char *n = ca_eca_name(status);
+
+	if (n)
+		fw_sym(w, "status", n);
+	else
+		fw_uint(w, "status", status);
+}
+
+static void fw_bool(struct fw *w, const char *key, bool v)
+{
+	fw_key(w, key);
+	sbuf_puts(w->sb, w->style == OUT_JSON ? (v ? "true" : "false")
+					      : (v ? "True" : "False"));
+}
+
+/* ---- per-command fields ---- */
+
+static void fw_value(struct fw *w, const struct output *o, const struct ca_msg *m)
+{
+	struct sbuf tmp;
+	enum dbr_result r;
+	const char *s;
+
+	sbuf_init(&tmp);
+	r = dbr_append_value(&tmp, w->style, m->h.dtype, m->h.count, m->payload,
+			     m->payload_len, o->max_elements);
+	s = sbuf_str(&tmp);
+	if (r == DBR_BAD_TYPE) {
+		fw_str(w, "value_error", "unknown DBR type", 16);
+	} else if (w->style == OUT_TEXT) {
+		/* dbr writes ", " before each field; the first field of the
+		 * line has none. */
+		if (!w->n && strncmp(s, ", ", 2) == 0)
+			s += 2;
+		sbuf_puts(w->sb, s);
+		w->n++;
+	} else {
+		sbuf_puts(w->sb, s);
+	}
+	/* A value the capture cut short; a payload skipped on purpose
+	 * (beyond what we keep) is not a problem. */
+	if (r == DBR_TRUNCATED && !(m->flags & (CA_MSG_BIG | CA_MSG_TRUNCATED)) &&
+	    m->payload_len >= m->h.size)
+		fw_bool(w, "value_short", true);
+	sbuf_free(&tmp);
+}
+
+static void fw_name_payload(struct fw *w, const char *key, const struct ca_msg *m)
+{
+	bool term;
+	struct track_name n = ca_payload_name(m, &term);
+
+	fw_str(w, key, n.name ? n.name : "", n.len);
+	if (n.name && !term)
+		fw_bool(w, "unterminated", true);
+}
+
+static void fw_rights(struct fw *w, uint32_t r)
+{
+	static const char *const names[] = { "NONE", "READ", "WRITE", "READ|WRITE" };
+
+	if (r < 4)
+		fw_sym(w, "access_rights", names[r]);
+	else
+		fw_uint(w, "access_rights", r);
+}
+
+static void fw_error_orig(struct fw *w, const struct ca_msg *m)
+{
+	struct ca_hdr orig;
+	const char *nm;
+	size_t tlen, off;
+
+	if (m->payload_len < CA_HDR_LEN ||
+	    ca_hdr_parse(m->payload, m->payload_len, &orig) != CA_HDR_OK)
+		return;
+	/* The failed request, as a nested header. */
+	nm = ca_cmd_const_name(orig.cmd);
+	if (w->style == OUT_JSON) {
+		sbuf_printf(w->sb, ",\"original_request\":{\"cmd\":%u", orig.cmd);
+		if (nm)
+			sbuf_printf(w->sb, ",\"command\":\"%s\"", nm);
+		sbuf_printf(w->sb, ",\"size\":%u,\"dtype\":%u,\"count\":%u,\"p1\":%u,\"p2\":%u}",
+			    orig.size, orig.dtype, orig.count, orig.p1, orig.p2);
+	} else {
+		fw_key(w, "original_request");
+		sbuf_printf(w->sb, "(command=%u%s%s, payload_size=%u, data_type=%u, data_count=%u, parameter1=%u, parameter2=%u)",
+			    orig.cmd, nm ? " " : "", nm ? nm : "", orig.size,
+			    orig.dtype, orig.count, orig.p1, orig.p2);
+	}
+	w->n++;
+	off = orig.hdr_len;
+	if (off < m->payload_len) {
+		const uint8_t *t = m->payload + off;
+		const uint8_t *nul = memchr(t, 0, m->payload_len - off);
+
+		tlen = nul ? (size_t)(nul - t) : m->payload_len - off;
+		fw_str(w, "error_message", (const char *)t, tlen);
+	}
+}
+
+static void fw_event_add_request(struct fw *w, const struct ca_msg *m)
+{
+	fw_dtype(w, m->h.dtype);
+	fw_uint(w, "data_count", m->h.count);
+	fw_uint(w, "sid", m->h.p1);
+	fw_uint(w, "subscriptionid", m->h.p2);
+	if (m->payload_len >= 14) {
+		union { uint32_t u; float f; } lo, hi, to;
+
+		lo.u = rd_be32(m->payload);
+		hi.u = rd_be32(m->payload + 4);
+		to.u = rd_be32(m->payload + 8);
+		fw_double(w, "low", lo.f);
+		fw_double(w, "high", hi.f);
+		fw_double(w, "to", to.f);
+		fw_uint(w, "mask", rd_be16(m->payload + 12));
+	}
+}
+
+static void fw_version(struct fw *w, const struct ca_msg *m)
+{
+	const struct ca_hdr *h = &m->h;
+
+	if (m->tcp) {
+		if (m->dir == CA_DIR_REQUEST)
+			fw_uint(w, "priority", h->dtype);
+		fw_uint(w, "version", h->count);
+		return;
+	}
+	fw_uint(w, "version", h->count);
+	/* UDP: type 1 says p1 carries the search sequence number. */
+	if (h->dtype == 1)
+		fw_uint(w, "sequence", h->p1);
+}
+
+static void fw_search(struct fw *w, const struct ca_msg *m)
+{
+	const struct ca_hdr *h = &m->h;
+
+	if (m->dir == CA_DIR_REQUEST) {
+		fw_uint(w, "cid", h->p1);
+		fw_uint(w, "version", h->count);
+		fw_uint(w, "reply", h->dtype);
+		return;
+	}
+	fw_uint(w, "port", h->dtype);
+	fw_ip(w, "ip", h->p1);
+	fw_uint(w, "cid", h->p2);
+	/* UDP replies carry the server's minor version in the payload. */
+	if (m->payload_len >= 2)
+		fw_uint(w, "version", rd_be16(m->payload));
+}
+
+static void fw_obsolete(struct fw *w, const struct ca_msg *m)
+{
+	const char *nm = ca_cmd_const_name(m->h.cmd);
+
+	fw_uint(w, "code", m->h.cmd);
+	if (nm)
+		fw_sym(w, "obsolete", nm);
+	fw_uint(w, "payload_size", m->h.size);
+	fw_uint(w, "data_type", m->h.dtype);
+	fw_uint(w, "data_count", m->h.count);
+	fw_uint(w, "parameter1", m->h.p1);
+	fw_uint(w, "parameter2", m->h.p2);
+}
+
+static void fw_command_fields(struct fw *w, const struct output *o,
+			      const struct ca_msg *m)
+{
+	const struct ca_hdr *h = &m->h;
+	bool req = m->dir == CA_DIR_REQUEST;
+
+	if (h->cmd > CA_PROTO_LAST_CMD || ca_cmd_obsolete(h->cmd)) {
+		fw_obsolete(w, m);
+		return;
+	}
+	switch (h->cmd) {
+	case CA_PROTO_VERSION:
+		fw_version(w, m);
+		break;
+	case CA_PROTO_SEARCH:
+		fw_search(w, m);
+		break;
+	case CA_PROTO_NOT_FOUND:
+		fw_uint(w, "reply", h->dtype);
+		fw_uint(w, "version", h->count);
+		fw_uint(w, "cid", h->p2);
+		break;
+	case CA_PROTO_CREATE_CHAN:
+		if (req) {
+			fw_uint(w, "cid", h->p1);
+			fw_uint(w, "version", h->p2);
+		} else {
+			fw_dtype(w, h->dtype);
+			fw_uint(w, "data_count", h->count);
+			fw_uint(w, "cid", h->p1);
+			fw_uint(w, "sid", h->p2);
+		}
+		break;
+	case CA_PROTO_ACCESS_RIGHTS:
+		fw_uint(w, "cid", h->p1);
+		fw_rights(w, h->p2);
+		break;
+	case CA_PROTO_READ_NOTIFY:
+	case CA_PROTO_READ:
+		if (req) {
+			fw_dtype(w, h->dtype);
+			fw_uint(w, "data_count", h->count);
+			fw_uint(w, "sid", h->p1);
+			fw_uint(w, "ioid", h->p2);
+		} else {
+			fw_value(w, o, m);
+			fw_dtype(w, h->dtype);
+			fw_uint(w, "data_count", h->count);
+			if (h->cmd == CA_PROTO_READ)
+				fw_uint(w, "cid", h->p1);
+			else
+				fw_status(w, h->p1);
+			fw_uint(w, "ioid", h->p2);
+		}
+		break;
+	case CA_PROTO_WRITE:
+	case CA_PROTO_WRITE_NOTIFY:
+		if (req) {
+			fw_value(w, o, m);
+			fw_dtype(w, h->dtype);
+			fw_uint(w, "data_count", h->count);
+			fw_uint(w, "sid", h->p1);
+			fw_uint(w, "ioid", h->p2);
+		} else {
+			fw_dtype(w, h->dtype);
+			fw_uint(w, "data_count", h->count);
+			fw_status(w, h->p1);
+			fw_uint(w, "ioid", h->p2);
+		}
+		break;
+	case CA_PROTO_EVENT_ADD:
+		if (req) {
+			fw_event_add_request(w, m);
+		} else if (h->size == 0 && h->count == 0) {
+			fw_dtype(w, h->dtype);
+			fw_uint(w, "sid", h->p1);
+			fw_uint(w, "subscriptionid", h->p2);
+		} else {
+			fw_value(w, o, m);
+			fw_dtype(w, h->dtype);
+			fw_uint(w, "data_count", h->count);
+			fw_status(w, h->p1);
+			fw_uint(w, "subscriptionid", h->p2);
+		}
+		break;
+	case CA_PROTO_EVENT_CANCEL:
+		fw_dtype(w, h->dtype);
+		fw_uint(w, "data_count", h->count);
+		fw_uint(w, "sid", h->p1);
+		fw_uint(w, "subscriptionid", h->p2);
+		break;
+	case CA_PROTO_CLEAR_CHANNEL:
+		fw_uint(w, "sid", h->p1);
+		fw_uint(w, "cid", h->p2);
+		break;
+	case CA_PROTO_ERROR:
+		fw_uint(w, "cid", h->p1);
+		fw_status(w, h->p2);
+		fw_error_orig(w, m);
+		break;
+	case CA_PROTO_RSRV_IS_UP:
+		fw_uint(w, "version", h->dtype);
+		fw_uint(w, "server_port", h->count);
+		fw_uint(w, "beacon_id", h->p1);
+		fw_ip(w, "address", h->p2);
+		break;
+	case CA_PROTO_REPEATER_CONFIRM:
+		fw_ip(w, "repeater_address", h->p2);
+		break;
+	case CA_PROTO_REPEATER_REGISTER:
+		fw_ip(w, "client_address", h->p2);
+		break;
+	case CA_PROTO_CLIENT_NAME:
+	case CA_PROTO_HOST_NAME:
+		fw_name_payload(w, "name", m);
+		break;
+	case CA_PROTO_CREATE_CH_FAIL:
+	case CA_PROTO_SERVER_DISCONN:
+		fw_uint(w, "cid", h->p1);
+		break;
+	default:  /* ECHO, EVENTS_ON/OFF, READ_SYNC: no fields */
+		break;
+	}
+}
+
+/* Which messages carry a channel and so get a pv field. */
+static bool has_pv_field(const struct ca_msg *m)
+{
+	switch (m->h.cmd) {
+	case CA_PROTO_VERSION:
+	case CA_PROTO_RSRV_IS_UP:
+	case CA_PROTO_REPEATER_CONFIRM:
+	case CA_PROTO_REPEATER_REGISTER:
+	case CA_PROTO_CLIENT_NAME:
+	case CA_PROTO_HOST_NAME:
+	case CA_PROTO_ECHO:
+	case CA_PROTO_EVENTS_ON:
+	case CA_PROTO_EVENTS_OFF:
+	case CA_PROTO_READ_SYNC:
+		return false;
+	default:
+		return m->h.cmd <= CA_PROTO_LAST_CMD && !ca_cmd_obsolete(m->h.cmd);
+	}
+}
+
+static void fw_problem(struct fw *w, const struct ca_msg *m)
+{
+	if (m->flags & CA_MSG_MALFORMED)
+		fw_str(w, "malformed", m->problem, strlen(m->problem));
+	else if (m->flags & CA_MSG_TRUNCATED)
+		fw_str(w, "truncated", m->problem, strlen(m->problem));
+	if (m->flags & CA_MSG_RESYNC)
+		fw_bool(w, "resync", true);
+}
+
+/* ---- time stamps ---- */
+
+static void put_time_text(struct output *o, struct sbuf *sb, uint64_t ts)
+{
+	uint64_t base = 0, sec, frac;
+	int digits = o->nano ? 9 : 6;
+	uint64_t div = o->nano ? 1 : 1000;
+
+	switch (o->ts) {
+	case TS_NONE:
+		return;
+	case TS_DELTA:
+		base = o->have_first ? o->prev_ns : ts;
+		break;
+	case TS_SINCE_FIRST:
+		base = o->first_ns;
+		break;
+	case TS_DATE: {
+		time_t t = (time_t)(ts / 1000000000u);
+		struct tm tm;
+		char b[32];
+
+		gmtime_r(&t, &tm);
+		strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S", &tm);
+		sbuf_printf(sb, "%s.%0*llu ", b, digits,
+			    (unsigned long long)((ts % 1000000000u) / div));
+		return;
+	}
+	case TS_EPOCH:
+		break;
+	}
+	if (ts < base)
+		ts = base;
+	sec = (ts - base) / 1000000000u;
+	frac = ((ts - base) % 1000000000u) / div;
+	sbuf_printf(sb, "%llu.%0*llu ", (unsigned long long)sec, digits,
+		    (unsigned long long)frac);
+}
+
+/* ---- templates (--format) ---- */
+
+static void put_template(struct output *o, struct sbuf *sb,
+			 const struct msg_ctx *c, const struct ca_msg *m)
+{
+	const char *p = o->tmpl;
+	char ip[16];
+
+	while (*p) {
+		const char *close;
+		size_t n;
+
+		if (*p != '{' || !(close = strchr(p, '}'))) {
+			sbuf_putc(sb, *p++);
+			continue;
+		}
+		n = (size_t)(close - p - 1);
+#define TOK(s) (n == sizeof(s) - 1 && strncmp(p + 1, s, n) == 0)
+		if (TOK("timestamp")) {
+			sbuf_printf(sb, "%llu.%06llu",
+				    (unsigned long long)(c->ts_ns / 1000000000u),
+				    (unsigned long long)(c->ts_ns % 1000000000u / 1000));
+		} else if (TOK("src")) {
+			format_ip(ip, sizeof(ip), c->src_ip);
+			sbuf_puts(sb, ip);
+		} else if (TOK("dst")) {
+			format_ip(ip, sizeof(ip), c->dst_ip);
+			sbuf_puts(sb, ip);
+		} else if (TOK("sport")) {
+			sbuf_printf(sb, "%u", c->sport);
+		} else if (TOK("dport")) {
+			sbuf_printf(sb, "%u", c->dport);
+		} else if (TOK("proto")) {
+			sbuf_puts(sb, c->tcp ? "tcp" : "udp");
+		} else if (TOK("frame")) {
+			sbuf_printf(sb, "%llu", (unsigned long long)c->frame);
+		} else if (TOK("command")) {
+			sbuf_puts(sb, ca_command_name(&m->h, m->dir, m->tcp));
+		} else if (TOK("cmd")) {
+			sbuf_printf(sb, "%u", m->h.cmd);
+		} else if (TOK("pv")) {
+			if (c->pv)
+				sbuf_put(sb, c->pv, c->pv_len);
+			else
+				sbuf_putc(sb, '-');
+		} else if (TOK("size") || TOK("payload_size")) {
+			sbuf_printf(sb, "%u", m->h.size);
+		} else if (TOK("dtype") || TOK("data_type")) {
+			sbuf_printf(sb, "%u", m->h.dtype);
+		} else if (TOK("count") || TOK("data_count")) {
+			sbuf_printf(sb, "%u", m->h.count);
+		} else if (TOK("p1") || TOK("parameter1")) {
+			sbuf_printf(sb, "%u", m->h.p1);
+		} else if (TOK("p2") || TOK("parameter2")) {
+			sbuf_printf(sb, "%u", m->h.p2);
+		} else {
+			sbuf_put(sb, p, n + 2);  /* unknown: kept as written */
+		}
+#undef TOK
+		p = close + 1;
+	}
+}
+
+static const char *const tmpl_tokens[] = {
+	"timestamp", "src", "dst", "sport", "dport", "proto", "frame", "command",
+	"cmd", "pv", "size", "payload_size", "dtype", "data_type", "count",
+	"data_count", "p1", "parameter1", "p2", "parameter2", NULL
+};
+
+const char *output_check_template(const char *tmpl)
+{
+	static char bad[64];
+	const char *p = tmpl;
+
+	while ((p = strchr(p, '{')) != NULL) {
+		const char *close = strchr(p, '}');
+		size_t n, i;
+		bool ok = false;
+
+		if (!close)
+			return p;
+		n = (size_t)(close - p - 1);
+		for (i = 0; tmpl_tokens[i]; i++)
+			if (strlen(tmpl_tokens[i]) == n && !strncmp(p + 1, tmpl_tokens[i], n))
+				ok = true;
+		if (!ok) {
+			snprintf(bad, sizeof(bad), "%.*s", (int)(n + 2 < 60 ? n + 2 : 60), p);
+			return bad;
+		}
+		p = close + 1;
+	}
+	return NULL;
+}
+
+/* ---- the line ---- */
+
+void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
+		   const struct ca_msg *m)
+{
+	struct fw w = { sb, o->style, 0 };
+	const char *name = ca_command_name(&m->h, m->dir, m->tcp);
+	char src[16], dst[16];
+
+	if (!o->have_first) {
+		o->have_first = true;
+		o->first_ns = o->prev_ns = c->ts_ns;
+	}
+	format_ip(src, sizeof(src), c->src_ip);
+	format_ip(dst, sizeof(dst), c->dst_ip);
+
+	if (o->tmpl) {
+		put_template(o, sb, c, m);
+	} else if (o->style == OUT_JSON) {
+		sbuf_printf(sb, "{\"ts\":%llu.%09llu,\"frame\":%llu,\"src\":\"%s\",\"sport\":%u,"
+			    "\"dst\":\"%s\",\"dport\":%u,\"proto\":\"%s\",\"cmd\":%u,"
+			    "\"command\":\"%s\",\"dir\":\"%s\",\"size\":%u,\"dtype\":%u,"
+			    "\"count\":%u,\"p1\":%u,\"p2\":%u,\"pv\":",
+			    (unsigned long long)(c->ts_ns / 1000000000u),
+			    (unsigned long long)(c->ts_ns % 1000000000u),
+			    (unsigned long long)c->frame, src, c->sport, dst, c->dport,
+			    c->tcp ? "tcp" : "udp", m->h.cmd, name,
+			    m->dir == CA_DIR_REQUEST ? "request" : "response",
+			    m->h.size, m->h.dtype, m->h.count, m->h.p1, m->h.p2);
+		if (c->pv)
+			sbuf_put_jsonstr(sb, c->pv, c->pv_len);
+		else
+			sbuf_puts(sb, "null");
+		if (m->h.extended)
+			sbuf_puts(sb, ",\"extended\":true");
+		if (m->h.hdr_len >= CA_HDR_LEN)
+			fw_command_fields(&w, o, m);
+		fw_problem(&w, m);
+		sbuf_putc(sb, '}');
+	} else {
+		put_time_text(o, sb, c->ts_ns);
+		sbuf_printf(sb, "%s:%u->%s:%u %s(", src, c->sport, dst, c->dport, name);
+		if (has_pv_field(m) && c->pv)
+			fw_str(&w, "pv", c->pv, c->pv_len);
+		if (m->h.hdr_len >= CA_HDR_LEN)
+			fw_command_fields(&w, o, m);
+		fw_problem(&w, m);
+		sbuf_putc(sb, ')');
+	}
+	o->prev_ns = c->ts_ns;
+}

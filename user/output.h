@@ -1,0 +1,54 @@
+/* output: one decoded CA message -> a text line (caproto-shark's shape,
+ * with the PV name added) or a JSON object.  Appends to an sbuf; printing
+ * is the caller's business. */
+#ifndef CATRACE_OUTPUT_H
+#define CATRACE_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ca_decode.h"
+#include "dbr.h"
+#include "sbuf.h"
+
+enum ts_format {
+	TS_EPOCH,        /* seconds.micro since 1970 (default, tcpdump -tt) */
+	TS_NONE,         /* -t */
+	TS_DELTA,        /* -ttt: since the previous line */
+	TS_DATE,         /* -tttt: UTC date and time */
+	TS_SINCE_FIRST,  /* -ttttt: since the first line */
+};
+
+/* Where a message was seen, and what it concerns. */
+struct msg_ctx {
+	uint64_t ts_ns;
+	uint64_t frame;         /* 1-based packet number in the source */
+	uint32_t src_ip, dst_ip;
+	uint16_t sport, dport;
+	bool tcp;
+	const char *pv;         /* NULL when unknown */
+	size_t pv_len;
+};
+
+struct output {
+	enum out_style style;
+	enum ts_format ts;
+	bool nano;              /* 9 decimals in text times */
+	size_t max_elements;
+	const char *tmpl;       /* --format template, or NULL */
+	/* state for relative times */
+	bool have_first;
+	uint64_t first_ns, prev_ns;
+};
+
+void output_init(struct output *o);
+/* Append one message (a whole line, without the newline). */
+void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
+		   const struct ca_msg *m);
+/* Check a --format template; returns NULL if fine, else the bad token. */
+const char *output_check_template(const char *tmpl);
+
+void format_ip(char *buf, size_t n, uint32_t ip);
+
+#endif

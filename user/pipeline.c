@@ -1,0 +1,284 @@
+/* pipeline: see pipeline.h. */
+#include "pipeline.h"
+
+#include <fnmatch.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define KEEP_MIN (64 * 1024)
+
+static void on_tcp_msg(void *ctx, struct ca_msg *m);
+static void on_flow_close(void *ctx, const struct flow_key *k);
+
+void pipeline_init(struct pipeline *pl, FILE *fp)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->fp = fp;
+	pl->detect_circuits = true;
+	classify_init(&pl->cls, CA_SERVER_PORT_DEFAULT, CA_REPEATER_PORT_DEFAULT);
+	track_init(&pl->track);
+	output_init(&pl->out);
+	sbuf_init(&pl->line);
+	/* Flows are set up lazily (pipeline_flows_ready) so that
+	 * --max-elements can size what a message keeps. */
+}
+
+static void flows_ready(struct pipeline *pl)
+{
+	size_t keep = KEEP_MIN;
+
+	if (pl->flows.on_msg)
+		return;
+	/* Enough payload for the biggest metadata and the elements shown;
+	 * with no element limit, keep up to 16 MiB of each message. */
+	if (pl->out.max_elements == 0)
+		keep = 16u << 20;
+	else if (pl->out.max_elements * 40 + 1024 > keep)
+		keep = pl->out.max_elements * 40 + 1024;
+	flow_table_init(&pl->flows, 262144, keep, on_tcp_msg, on_flow_close, pl);
+}
+
+static bool cmd_token_matches(const char *tok, const struct ca_msg *m)
+{
+	const char *full = ca_command_name(&m->h, m->dir, m->tcp);
+	const char *cname = ca_cmd_const_name(m->h.cmd);
+	size_t n = strlen(tok), fl = strlen(full);
+	char *end;
+	unsigned long v = strtoul(tok, &end, 10);
+
+	if (*tok && !*end)
+		return v == m->h.cmd;
+	if (!strcasecmp(tok, full) || (cname && !strcasecmp(tok, cname)))
+		return true;
+	/* "ReadNotify" matches both ReadNotifyRequest and ...Response. */
+	if (n < fl && !strncasecmp(tok, full, n) &&
+	    (!strcasecmp(full + n, "Request") || !strcasecmp(full + n, "Response")))
+		return true;
+	return false;
+}
+
+bool pipeline_cmd_token_valid(const char *tok)
+{
+	static const char *const extra[] = { "Beacon", "ObsoleteCommand", "UnknownCommand", NULL };
+	struct ca_msg m;
+	unsigned cmd;
+	int d, i;
+	char *end;
+
+	if (!*tok)
+		return false;
+	strtoul(tok, &end, 10);
+	if (!*end)
+		return true;
+	for (i = 0; extra[i]; i++)
+		if (!strcasecmp(tok, extra[i]))
+			return true;
+	memset(&m, 0, sizeof(m));
+	for (cmd = 0; cmd <= CA_PROTO_LAST_CMD; cmd++) {
+		for (d = 0; d < 2; d++) {
+			m.h.cmd = (uint16_t)cmd;
+			m.dir = (enum ca_dir)d;
+			m.h.size = 8;
+			if (cmd_token_matches(tok, &m))
+				return true;
+		}
+	}
+	/* EventCancelResponse only exists with an empty EVENT_ADD. */
+	return !strcasecmp(tok, "EventCancelResponse");
+}
+
+static bool passes_filters(const struct pipeline *pl, const struct ca_msg *m,
+			   const struct track_name *pv)
+{
+	unsigned i;
+
+	if (pl->n_cmds) {
+		bool ok = false;
+
+		for (i = 0; i < pl->n_cmds && !ok; i++)
+			ok = cmd_token_matches(pl->cmds[i], m);
+		if (!ok)
+			return false;
+	}
+	if (pl->n_pv_globs) {
+		char name[CA_MAX_NAME_LEN + 1];
+		bool ok = false;
+		size_t n;
+
+		if (!pv->name)
+			return false;
+		n = pv->len < CA_MAX_NAME_LEN ? pv->len : CA_MAX_NAME_LEN;
+		memcpy(name, pv->name, n);
+		name[n] = '\0';
+		for (i = 0; i < pl->n_pv_globs && !ok; i++)
+			ok = fnmatch(pl->pv_globs[i], name, 0) == 0;
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* Learn server endpoints that the traffic itself announces. */
+static void learn_from(struct pipeline *pl, const struct ca_msg *m,
+		       uint32_t src_ip)
+{
+	const struct ca_hdr *h = &m->h;
+
+	if (h->hdr_len < CA_HDR_LEN)
+		return;
+	if (h->cmd == CA_PROTO_SEARCH && m->dir == CA_DIR_RESPONSE) {
+		/* 0xFFFFFFFF (and 0 from some servers): "my own address". */
+		uint32_t ip = (h->p1 == 0xFFFFFFFFu || h->p1 == 0) ? src_ip : h->p1;
+
+		classify_learn_server(&pl->cls, ip, h->dtype);
+	} else if (h->cmd == CA_PROTO_RSRV_IS_UP && !m->tcp) {
+		classify_learn_server(&pl->cls, h->p2 ? h->p2 : src_ip,
+				      (uint16_t)h->count);
+	}
+}
+
+static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
+		 struct ca_msg *m)
+{
+	struct msg_ctx c;
+	struct track_name pv;
+
+	pl->st.messages++;
+	if (m->flags & CA_MSG_MALFORMED)
+		pl->st.malformed++;
+	if (m->flags & CA_MSG_TRUNCATED)
+		pl->st.truncated++;
+
+	memset(&c, 0, sizeof(c));
+	c.ts_ns = pl->cur.ts_ns;
+	c.frame = pl->cur.number;
+	c.tcp = tcp;
+	if (m->dir == CA_DIR_REQUEST) {
+		c.src_ip = k->cli_ip;
+		c.sport = k->cli_port;
+		c.dst_ip = k->srv_ip;
+		c.dport = k->srv_port;
+	} else {
+		c.src_ip = k->srv_ip;
+		c.sport = k->srv_port;
+		c.dst_ip = k->cli_ip;
+		c.dport = k->cli_port;
+	}
+	learn_from(pl, m, c.src_ip);
+	pv = track_msg(&pl->track, k, m);
+	c.pv = pv.name;
+	c.pv_len = pv.len;
+
+	if (pl->done || !passes_filters(pl, m, &pv))
+		return;
+	sbuf_reset(&pl->line);
+	output_format(&pl->out, &pl->line, &c, m);
+	sbuf_putc(&pl->line, '\n');
+	fwrite(sbuf_str(&pl->line), 1, pl->line.len, pl->fp);
+	pl->st.printed++;
+	if (pl->max_count && pl->st.printed >= pl->max_count)
+		pl->done = true;
+}
+
+static void on_tcp_msg(void *ctx, struct ca_msg *m)
+{
+	struct pipeline *pl = ctx;
+
+	emit(pl, pl->flows.cur_key, true, m);
+}
+
+static void on_flow_close(void *ctx, const struct flow_key *k)
+{
+	struct pipeline *pl = ctx;
+
+	track_circuit_close(&pl->track, k);
+}
+
+struct udp_ctx {
+	struct pipeline *pl;
+	const struct flow_key *key;
+};
+
+static void on_udp_msg(void *ctx, struct ca_msg *m)
+{
+	struct udp_ctx *u = ctx;
+
+	emit(u->pl, u->key, false, m);
+}
+
+static void handle_udp(struct pipeline *pl, const struct pkt *p,
+		       const struct classified *cl)
+{
+	struct udp_ctx u = { pl, &cl->key };
+
+	/* Registration with a repeater: libca sends an empty datagram,
+	 * others a REPEATER_REGISTER.  The repeater then answers from a
+	 * port of its own, which only this tells us about. */
+	if (p->dport == pl->cls.repeater_port &&
+	    (p->payload_wire_len == 0 ||
+	     (p->payload_len >= 2 && p->payload[0] == 0 &&
+	      p->payload[1] == CA_PROTO_REPEATER_REGISTER)))
+		classify_learn_repeater_client(&pl->cls, p->src_ip, p->sport);
+	ca_walk_datagram(p->payload, p->payload_len, p->payload_wire_len, cl->dir,
+			 on_udp_msg, &u);
+}
+
+void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
+{
+	struct classified cl;
+	enum pkt_result r;
+	const char *why;
+	struct pkt p;
+
+	flows_ready(pl);
+	pl->cur = *f;
+	pl->st.packets++;
+	r = pkt_parse(linktype, f->data, f->caplen, f->len, &p, &why);
+	if (r == PKT_FRAGMENT) {
+		pl->st.fragments++;
+		return;
+	}
+	if (r != PKT_OK) {
+		/* Count broken packets only where the ports say CA. */
+		if ((r == PKT_MALFORMED || r == PKT_TRUNCATED) && p.sport &&
+		    classify_packet(&pl->cls, &p, &cl))
+			pl->st.bad_packets++;
+		return;
+	}
+	if (!classify_packet(&pl->cls, &p, &cl)) {
+		if (p.proto != IPPROTO_TCP || !pl->detect_circuits ||
+		    !classify_looks_like_circuit_open(p.payload, p.payload_len))
+			return;
+		/* A circuit to a server we were never told about. */
+		classify_learn_server(&pl->cls, p.dst_ip, p.dport);
+		pl->st.detected++;
+		if (!classify_packet(&pl->cls, &p, &cl))
+			return;
+	}
+	pl->st.ca_packets++;
+	if (p.proto == IPPROTO_UDP)
+		handle_udp(pl, &p, &cl);
+	else
+		flow_segment(&pl->flows, &cl.key, cl.dir, &p);
+}
+
+void pipeline_finish(struct pipeline *pl)
+{
+	flows_ready(pl);
+	flow_table_free(&pl->flows);
+	fflush(pl->fp);
+}
+
+uint64_t pipeline_resyncs(const struct pipeline *pl)
+{
+	return flow_table_resyncs(&pl->flows);
+}
+
+void pipeline_free(struct pipeline *pl)
+{
+	track_free(&pl->track);
+	classify_free(&pl->cls);
+	sbuf_free(&pl->line);
+}

@@ -1,0 +1,66 @@
+/* pipeline: frames in, printed CA messages out.  Joins the packet parser,
+ * the classifier, TCP reassembly, the channel tracker, the filters and the
+ * formatter, so every source (capture files now, the live ring buffer
+ * later) shares one decoder and one output. */
+#ifndef CATRACE_PIPELINE_H
+#define CATRACE_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "classify.h"
+#include "flow.h"
+#include "output.h"
+#include "pcap_source.h"
+#include "sbuf.h"
+#include "track.h"
+
+#define PIPELINE_MAX_PV_GLOBS 64
+#define PIPELINE_MAX_CMDS     64
+
+struct pipeline_stats {
+	uint64_t packets;        /* frames read */
+	uint64_t ca_packets;     /* frames that carried CA (or could have) */
+	uint64_t messages;       /* CA messages decoded */
+	uint64_t printed;        /* messages that passed the filters */
+	uint64_t malformed;
+	uint64_t truncated;
+	uint64_t bad_packets;    /* CA-port packets with broken IP/UDP/TCP headers */
+	uint64_t fragments;
+	uint64_t detected;       /* circuits found by their content */
+};
+
+struct pipeline {
+	struct classify cls;
+	struct flow_table flows;
+	struct track track;
+	struct output out;
+	struct sbuf line;
+	FILE *fp;
+	bool detect_circuits;    /* recognise CA circuits on unknown ports */
+
+	const char *pv_globs[PIPELINE_MAX_PV_GLOBS];
+	unsigned n_pv_globs;
+	const char *cmds[PIPELINE_MAX_CMDS];
+	unsigned n_cmds;
+	uint64_t max_count;      /* 0: no limit */
+	bool done;               /* -c reached */
+
+	/* the frame being decoded */
+	struct frame cur;
+	struct pipeline_stats st;
+};
+
+/* Configure fields (ports, output, filters) after init, before frames. */
+void pipeline_init(struct pipeline *pl, FILE *fp);
+void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f);
+/* End of input: flush flows (messages cut short are reported). */
+void pipeline_finish(struct pipeline *pl);
+void pipeline_free(struct pipeline *pl);
+uint64_t pipeline_resyncs(const struct pipeline *pl);
+
+/* "ReadNotify,SEARCH,15" style list check for --cmd. */
+bool pipeline_cmd_token_valid(const char *tok);
+
+#endif

@@ -1,0 +1,52 @@
+/* pkt: one captured frame -> IPv4 addresses, ports and transport payload.
+ *
+ * Link types: Ethernet (up to two 802.1Q/802.1ad tags), Linux cooked v1
+ * and v2, BSD loopback (NULL and LOOP), raw IPv4.  Everything here is
+ * bounds-checked against the captured length; the wire length only tells
+ * how much of the payload the capture cut off.
+ */
+#ifndef CATRACE_PKT_H
+#define CATRACE_PKT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pkt {
+	uint32_t src_ip, dst_ip;   /* host byte order */
+	uint16_t sport, dport;
+	uint8_t proto;             /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t tcp_flags;
+	uint32_t seq;              /* TCP sequence number */
+	const uint8_t *payload;
+	uint32_t payload_len;      /* captured payload bytes */
+	uint32_t payload_wire_len; /* payload bytes the sender sent */
+	uint8_t nvlan;
+	uint16_t vlan[2];
+};
+
+enum pkt_result {
+	PKT_OK,
+	PKT_SKIP,          /* not IPv4 TCP/UDP: not ours, silently passed over */
+	PKT_FRAGMENT,      /* an IPv4 fragment: cannot be decoded on its own */
+	PKT_TRUNCATED,     /* capture too short for the headers */
+	PKT_MALFORMED,     /* header fields contradict each other */
+};
+
+#define TCPF_FIN 0x01
+#define TCPF_SYN 0x02
+#define TCPF_RST 0x04
+#define TCPF_ACK 0x10
+
+/* Link types this parser knows (DLT_ values as libpcap reports them). */
+bool pkt_linktype_supported(int dlt);
+const char *pkt_linktype_name(int dlt);
+
+/* Parse; on failure *why says what is wrong (static string). */
+enum pkt_result pkt_parse(int dlt, const uint8_t *data, uint32_t caplen,
+			  uint32_t wirelen, struct pkt *p, const char **why);
+
+/* Parse starting at the IPv4 header (shared with the live source). */
+enum pkt_result pkt_parse_ipv4(const uint8_t *ip, uint32_t caplen,
+			       struct pkt *p, const char **why);
+
+#endif

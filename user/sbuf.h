@@ -1,0 +1,48 @@
+/* sbuf: a growable string buffer for building output lines.
+ *
+ * Formatters append to an sbuf instead of printing directly, so the same
+ * decode can go to text, JSON, or a test assertion.  Allocation failure is
+ * sticky (sb->oom) and checked once by the caller, not after every append.
+ */
+#ifndef CATRACE_SBUF_H
+#define CATRACE_SBUF_H
+
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdbool.h>
+
+struct sbuf {
+	char *buf;
+	size_t len;
+	size_t cap;
+	bool oom;
+};
+
+void sbuf_init(struct sbuf *sb);
+void sbuf_free(struct sbuf *sb);
+void sbuf_reset(struct sbuf *sb);
+void sbuf_putc(struct sbuf *sb, char c);
+void sbuf_put(struct sbuf *sb, const char *s, size_t n);
+void sbuf_puts(struct sbuf *sb, const char *s);
+void sbuf_printf(struct sbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sbuf_vprintf(struct sbuf *sb, const char *fmt, va_list ap);
+/* NUL-terminated view; never NULL (returns "" when empty or out of memory). */
+const char *sbuf_str(const struct sbuf *sb);
+
+/* Quoted string in Python repr style ('abc', \x01, \', \\), as caproto-shark
+ * prints names; bytes >= 0x80 are escaped too so output is always ASCII. */
+void sbuf_put_pyquoted(struct sbuf *sb, const char *s, size_t n);
+/* JSON string literal with all control bytes and non-ASCII bytes escaped
+ * (\u00XX), so any wire byte yields valid JSON. */
+void sbuf_put_jsonstr(struct sbuf *sb, const char *s, size_t n);
+/* A double as text: shortest form that round-trips ("%.17g" trimmed),
+ * "nan"/"inf" spelled for text; JSON callers use sbuf_put_jsondouble. */
+void sbuf_put_double(struct sbuf *sb, double v);
+/* JSON has no NaN/Infinity: those become null. */
+void sbuf_put_jsondouble(struct sbuf *sb, double v);
+/* The same for a 32-bit float: shortest digits that round-trip as float. */
+void sbuf_put_float(struct sbuf *sb, float v);
+void sbuf_put_jsonfloat(struct sbuf *sb, float v);
+
+#endif

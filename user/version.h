@@ -1,0 +1,5 @@
+#ifndef CATRACE_VERSION_H
+#define CATRACE_VERSION_H
+#define CATRACE_VERSION "0.1.0"
+#define PCAP_ERR_LEN 512
+#endif
