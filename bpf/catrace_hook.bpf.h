@@ -1,0 +1,401 @@
+/* Hook-specific half of the catrace BPF programs, included twice by
+ * catrace.bpf.c: once with XDP 1 (names suffixed _xdp), once with XDP 0
+ * (_skb).  Every packet read below goes through load(), whose hook is
+ * then a compile-time constant in each copy, as the verifier requires. */
+
+#define load(p, off, to, n) load_x(XDP, p, off, to, n)
+
+static __always_inline int F(parse_eth)(const struct pkt *p, __u32 *off)
+{
+	__u16 type;
+	int i;
+
+	if (load(p, 12, &type, 2))
+		return -1;
+	*off = 14;
+#pragma unroll
+	for (i = 0; i < 2; i++) {
+		if (type != bpf_htons(ETH_P_8021Q) && type != bpf_htons(ETH_P_8021AD))
+			break;
+		if (load(p, *off + 2, &type, 2))
+			return -1;
+		*off += 4;
+	}
+	return type == bpf_htons(ETH_P_IP) ? 0 : 1;
+}
+
+static __always_inline int F(parse_ipv4)(const struct pkt *p, __u32 off, struct l4 *l)
+{
+	struct iphdr ip;
+	__u32 ihl, tot, l4off;
+
+	if (load(p, off, &ip, sizeof(ip)))
+		return -1;
+	if (ip.version != 4)
+		return 1;
+	ihl = ip.ihl * 4;
+	tot = bpf_ntohs(ip.tot_len);
+	if (ihl < 20 || tot < ihl)
+		return -1;
+	if (ip.protocol != IPPROTO_TCP_ && ip.protocol != IPPROTO_UDP_)
+		return 1;
+	if (ip.frag_off & bpf_htons(0x3fff))
+		return 1;  /* fragments: not decodable alone */
+	l->proto = ip.protocol;
+	l->saddr = bpf_ntohl(ip.saddr);
+	l->daddr = bpf_ntohl(ip.daddr);
+	l4off = off + ihl;
+	if (off + tot > p->len)
+		tot = p->len - off;  /* the packet is shorter than IP says */
+	if (tot < ihl)
+		return -1;
+	if (l->proto == IPPROTO_UDP_) {
+		struct udphdr u;
+		__u32 ulen;
+
+		if (load(p, l4off, &u, sizeof(u)))
+			return -1;
+		l->sport = bpf_ntohs(u.source);
+		l->dport = bpf_ntohs(u.dest);
+		ulen = bpf_ntohs(u.len);
+		if (ulen < 8 || ulen > tot - ihl)
+			return -1;
+		l->off = l4off + 8;
+		l->len = ulen - 8;
+	} else {
+		struct tcphdr t;
+		__u32 doff;
+
+		if (load(p, l4off, &t, sizeof(t)))
+			return -1;
+		l->sport = bpf_ntohs(t.source);
+		l->dport = bpf_ntohs(t.dest);
+		l->seq = bpf_ntohl(t.seq);
+		doff = t.doff * 4;
+		l->tcp_flags = ((__u8 *)&t)[13];
+		if (doff < 20 || doff > tot - ihl)
+			return -1;
+		l->off = l4off + doff;
+		l->len = tot - ihl - doff;
+	}
+	return 0;
+}
+
+
+static __noinline int F(emit)(struct emit_args *a)
+{
+	struct ca_counters *c;
+	__u32 take;
+
+	if (!a || !a->h || !a->p || !a->l)
+		return 0;
+	take = data_wanted(a->h, a->dir);
+	if (take > a->data_avail) {
+		take = a->data_avail;
+		a->flags |= REC_F_DATA_PARTIAL;
+	}
+	count_msg(a->h, a->dir);
+	if (take == 0) {
+		struct ca_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+
+		if (!r)
+			goto drop;
+		FILL_RECORD(r, a, 0);
+		r->rec_len = sizeof(*r);
+		bpf_ringbuf_submit(r, 0);
+	} else if (take <= 64) {
+		EMIT_CLASS(64);
+	} else if (take <= 128) {
+		EMIT_CLASS(128);
+	} else {
+		EMIT_CLASS(256);
+	}
+	return 0;
+drop:
+	c = cnt();
+	if (c)
+		c->ringbuf_drops++;
+	return 0;
+}
+
+
+/* Keep the first `have` (1..23) bytes of a header the segment ends in. */
+static __always_inline void F(keep_partial)(struct walk *w, __u32 have)
+{
+	/* 64-bit on purpose: with a u32, clang checks a zero-extended copy
+	 * and passes the unextended register to the helper. */
+	__u64 n = have > 23 ? 23 : have;
+
+	barrier_var(n);
+	if (n < 1 || n > 23)
+		return;
+	if (load(w->p, w->off, w->st->hdr, n) == 0)
+		w->st->hdr_have = n;
+}
+
+static long F(walk_one)(__u32 idx, void *ctx)
+{
+	struct walk *w = ctx;
+	struct ca_raw_hdr raw = {};
+	struct emit_args a = {};
+	struct hdr h = {};
+	__u32 left, have, after;
+
+	if (!w || w->off >= w->end)
+		return 1;
+	left = w->end - w->off;
+	have = left < CA_EXT_HDR_LEN ? left : CA_EXT_HDR_LEN;
+	if (have < CA_HDR_LEN) {
+		if (w->st)
+			F(keep_partial)(w, have);
+		else
+			w->flags |= REC_F_TRUNCATED;
+		return 1;
+	}
+	if (load(w->p, w->off, &raw, have >= CA_EXT_HDR_LEN ? CA_EXT_HDR_LEN : CA_HDR_LEN))
+		return 1;
+	if (decode_hdr(&raw, have, &h)) {
+		/* Extended header cut by the segment end. */
+		if (w->st)
+			F(keep_partial)(w, have);
+		return 1;
+	}
+	after = left - h.len;
+	a.p = w->p;
+	a.l = w->l;
+	a.h = &h;
+	a.dir = w->dir;
+	a.flags = w->flags;
+	a.seq = w->seq;
+	a.data_off = w->off + h.len;
+	a.data_avail = after < h.size ? after : h.size;
+	if (!w->st && after < h.size)
+		a.flags |= REC_F_TRUNCATED;
+	w->flags = 0;
+	F(emit)(&a);
+	learn_from(w->l, &h, w->dir);
+	if (after < h.size) {
+		if (w->st)
+			w->st->skip = h.size - after;
+		w->off = w->end;
+		return 1;
+	}
+	w->off += h.len + h.size;
+	w->seq += h.len + h.size;
+	return 0;
+}
+
+/* Finish a header whose first bytes came in the previous segment.
+ * Returns 1 when the segment is used up. */
+static __noinline int F(complete_split_header)(struct walk *w)
+{
+	struct tcp_dir_state *st;
+	struct ca_raw_hdr raw = {};
+	struct emit_args a = {};
+	struct hdr h = {};
+	__u64 have, need, left, total;
+
+	if (!w || !w->st)
+		return 1;
+	st = w->st;
+	have = st->hdr_have;
+	if (have == 0)
+		return 0;
+	if (have > 23 || w->off >= w->end)
+		return 1;
+	left = w->end - w->off;
+	need = CA_EXT_HDR_LEN - have;   /* what an extended header could need */
+	if (need > left)
+		need = left;
+	barrier_var(need);
+	barrier_var(have);
+	if (need < 1 || need > 24 || have > 23)
+		return 1;
+	/* Append straight after the kept bytes (hdr[] has room for it). */
+	if (load(w->p, w->off, st->hdr + have, need))
+		return 1;
+	total = have + need;
+	__builtin_memcpy(&raw, st->hdr, sizeof(raw));
+	if (total < CA_HDR_LEN || decode_hdr(&raw, total, &h)) {
+		/* Still not a whole header: keep collecting. */
+		st->hdr_have = total;
+		w->off = w->end;
+		return 1;
+	}
+	st->hdr_have = 0;
+	/* The rest of the header came from this segment. */
+	w->off += h.len - have;
+	left = w->end - w->off;
+	a.p = w->p;
+	a.l = w->l;
+	a.h = &h;
+	a.dir = w->dir;
+	a.flags = w->flags | REC_F_HDR_SPLIT;
+	a.seq = w->seq - have;
+	a.data_off = w->off;
+	a.data_avail = left < h.size ? left : h.size;
+	w->flags = 0;
+	F(emit)(&a);
+	w->seq += h.len - have;
+	if (left < h.size) {
+		st->skip = h.size - left;
+		w->off = w->end;
+		return 1;
+	}
+	w->off += h.size;
+	w->seq += h.size;
+	return 0;
+}
+
+static __always_inline void F(process_udp)(const struct pkt *p, const struct l4 *l,
+					__u8 dir)
+{
+	struct walk w = {};
+	__u16 first = 0;
+
+	/* Registration with a repeater: libca sends an empty datagram,
+	 * caproto a REPEATER_REGISTER; the repeater answers from a port of
+	 * its own, so remember who registered. */
+	if (l->dport == cfg_repeater_port) {
+		if (l->len >= 2)
+			load(p, l->off, &first, 2);
+		if (l->len == 0 || bpf_ntohs(first) == CA_PROTO_REPEATER_REGISTER)
+			learn(&rep_clients, l->saddr, l->sport);
+	}
+	w.p = p;
+	w.l = l;
+	w.off = l->off;
+	w.end = l->off + l->len;
+	if (w.end > p->len)
+		w.end = p->len;
+	w.dir = dir;
+	bpf_loop(MAX_MSGS_PER_PACKET, F(walk_one), &w, 0);
+}
+
+static __always_inline void F(process_tcp)(const struct pkt *p, const struct l4 *l,
+					__u8 dir)
+{
+	struct tcp_dir_key k = {
+		.saddr = l->saddr, .daddr = l->daddr,
+		.sport = l->sport, .dport = l->dport,
+	};
+	struct tcp_dir_state *st, fresh = {};
+	struct ca_counters *c;
+	struct walk w = {};
+	__u32 seq = l->seq, len = l->len, off = l->off;
+	__s32 delta;
+
+	if (l->tcp_flags & TCP_SYN) {
+		fresh.next_seq = seq + 1;
+		fresh.synced = 1;
+		bpf_map_update_elem(&flows, &k, &fresh, BPF_ANY);
+		seq++;
+	}
+	if (off + len > p->len)
+		len = off < p->len ? p->len - off : 0;
+	st = bpf_map_lookup_elem(&flows, &k);
+	if (len > 0) {
+		if (!st) {
+			/* Joined mid-connection: look for a boundary. */
+			fresh.next_seq = seq;
+			fresh.synced = 0;
+			bpf_map_update_elem(&flows, &k, &fresh, BPF_ANY);
+			st = bpf_map_lookup_elem(&flows, &k);
+			if (!st)
+				return;
+		}
+		delta = (__s32)(seq - st->next_seq);
+		if (delta < 0) {
+			__u32 old = (__u32)-delta;
+
+			if (old >= len) {
+				c = cnt();
+				if (c)
+					c->retransmits++;
+				goto out;
+			}
+			off += old;
+			len -= old;
+			seq += old;
+		} else if (delta > 0) {
+			c = cnt();
+			if (c)
+				c->gaps++;
+			/* A hole inside a payload being skipped costs nothing. */
+			if (st->synced && st->hdr_have == 0 && (__u64)delta <= st->skip) {
+				st->skip -= (__u32)delta;
+			} else {
+				st->synced = 0;
+				st->hdr_have = 0;
+				st->skip = 0;
+			}
+		}
+		st->next_seq = seq + len;
+
+		w.p = p;
+		w.l = l;
+		w.st = st;
+		w.off = off;
+		w.end = off + len;
+		w.seq = seq;
+		w.dir = dir;
+
+		if (st->skip >= len) {
+			st->skip -= len;
+			goto out;
+		}
+		w.off += (__u32)st->skip;
+		w.seq += (__u32)st->skip;
+		st->skip = 0;
+
+		if (!st->synced) {
+			struct ca_raw_hdr raw = {};
+			struct hdr h = {};
+
+			bool ok = w.end - w.off >= CA_HDR_LEN &&
+				  load(p, w.off, &raw, CA_HDR_LEN) == 0 &&
+				  decode_hdr(&raw, CA_HDR_LEN, &h) == 0 &&
+				  plausible(&h, dir);
+
+			if (!ok)
+				goto out;  /* try again at the next segment */
+			st->synced = 1;
+			w.flags = REC_F_RESYNC;
+			c = cnt();
+			if (c)
+				c->resyncs++;
+		}
+		if (F(complete_split_header)(&w) == 0)
+			bpf_loop(MAX_MSGS_PER_PACKET, F(walk_one), &w, 0);
+	}
+out:
+	if (l->tcp_flags & (TCP_FIN | TCP_RST))
+		bpf_map_delete_elem(&flows, &k);
+}
+
+static __always_inline void F(handle)(struct pkt *p)
+{
+	struct ca_counters *c = cnt();
+	struct l4 l = {};
+	__u32 off;
+	__u8 dir;
+	int r;
+
+	if (c)
+		c->pkts_seen++;
+	r = F(parse_eth)(p, &off);
+	if (r == 0)
+		r = F(parse_ipv4)(p, off, &l);
+	if (r < 0 && c)
+		c->parse_errors++;
+	if (r != 0 || !classify(&l, &dir))
+		return;
+	if (c)
+		c->pkts_ca++;
+	if (l.proto == IPPROTO_UDP_)
+		F(process_udp)(p, &l, dir);
+	else
+		F(process_tcp)(p, &l, dir);
+}
+
+#undef load

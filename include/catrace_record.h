@@ -1,0 +1,111 @@
+/* The record the BPF programs send to user space, one per CA message, and
+ * the counters they keep.  One definition for both sides: fixed-width
+ * fields, explicit padding, sizes asserted.  Bump CATRACE_REC_VERSION when
+ * the layout changes; user space refuses records of another version.
+ */
+#ifndef CATRACE_RECORD_H
+#define CATRACE_RECORD_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define CATRACE_REC_VERSION 1
+
+/* rec.kind */
+#define REC_KIND_MSG 1
+
+/* rec.dir: which way relative to the CA server */
+#define REC_DIR_REQUEST  0
+#define REC_DIR_RESPONSE 1
+
+/* rec.flags */
+#define REC_F_EGRESS       0x01  /* seen by the tc egress program */
+#define REC_F_RESYNC       0x02  /* first message after the flow lost sync */
+#define REC_F_HDR_SPLIT    0x04  /* header completed from the previous segment */
+#define REC_F_DATA_PARTIAL 0x08  /* payload continues past this packet */
+#define REC_F_TRUNCATED    0x10  /* the packet ends inside this message's header
+				  * or a UDP message's payload */
+#define REC_F_NAME_TRUNC   0x20  /* name longer than the bytes copied */
+
+/* Payload bytes a record can carry: names of SEARCH/CREATE_CHAN requests,
+ * or the first bytes of a value. */
+#define REC_NAME_MAX   128
+#define REC_DATA_MAX   256
+
+struct ca_record {
+	__u16 version;
+	__u16 rec_len;      /* bytes of this record, data included */
+	__u8 kind;
+	__u8 dir;
+	__u8 proto;         /* 6 TCP, 17 UDP */
+	__u8 flags;
+	__u64 ts_ns;        /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u32 ifindex;
+	__u32 saddr;        /* host byte order */
+	__u32 daddr;
+	__u16 sport;
+	__u16 dport;
+	__u16 cmd;
+	__u16 dtype;
+	__u32 size;         /* payload size, extended form decoded */
+	__u32 count;
+	__u32 p1;
+	__u32 p2;
+	__u32 seq;          /* TCP sequence number of the message's first byte */
+	__u8 hdr_len;       /* 16 or 24 */
+	__u8 pad0[3];
+	__u16 data_len;     /* payload bytes that follow the record */
+	__u16 pad1;
+	/* data_len bytes of the message's payload follow (the PV name of a
+	 * SEARCH or CREATE_CHAN request, else the first bytes of a value). */
+};
+
+_Static_assert(sizeof(struct ca_record) == 64, "ca_record layout changed");
+
+/* Per-CPU counters (one array entry); user space sums the CPUs. */
+#define CNT_CMDS 32   /* command codes 0..27, 28..31 "other" */
+
+struct ca_counters {
+	__u64 msgs[CNT_CMDS][2];    /* [cmd][dir] */
+	__u64 bytes[CNT_CMDS][2];   /* header + payload bytes */
+	__u64 pkts_seen;
+	__u64 pkts_ca;
+	__u64 parse_errors;
+	__u64 learned;
+	__u64 ringbuf_drops;
+	__u64 resyncs;
+	__u64 retransmits;
+	__u64 gaps;
+};
+
+/* Learned endpoints: TCP servers, clients of a repeater. */
+struct ep_key {
+	__u32 ip;      /* host byte order */
+	__u16 port;
+	__u16 pad;
+};
+
+/* One direction of a TCP flow. */
+struct tcp_dir_key {
+	__u32 saddr, daddr;
+	__u16 sport, dport;
+};
+
+struct tcp_dir_state {
+	__u64 skip;        /* payload bytes of the current message still to come */
+	__u32 next_seq;
+	__u8 hdr_have;     /* bytes of a header split across segments */
+	__u8 synced;       /* message boundaries known */
+	__u8 pad[2];
+	/* Bytes of a split header.  Twice the longest header, so that
+	 * appending up to 24 bytes at any fill level up to 23 stays inside
+	 * it: that is what lets the verifier accept the variable offset. */
+	__u8 hdr[48];
+};
+
+_Static_assert(sizeof(struct tcp_dir_state) == 64, "tcp_dir_state layout changed");
+
+#define CATRACE_MAX_USER_PORTS 8
+
+#endif
