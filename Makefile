@@ -35,9 +35,17 @@ endif
 LIB_SRCS := $(filter-out user/catrace.c,$(wildcard user/*.c))
 LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+
+# The BPF side: one object, its skeleton, and the generated vmlinux.h that
+# is kept in vmlinux/ (regenerate with `make vmlinux`).
+CLANG   ?= clang
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Iinclude -Ivmlinux
+BPF_OBJ := $(OUTPUT)/catrace.bpf.o
+SKEL    := $(OUTPUT)/catrace.skel.h
+BPF_LIBS := -lbpf -lelf -lz
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean test unit deps check
+.PHONY: all clean test unit deps check vmlinux bpftests
 all: $(OUTPUT)/catrace
 
 $(OUTPUT) $(OUTPUT)/tests:
@@ -46,6 +54,25 @@ $(OUTPUT) $(OUTPUT)/tests:
 $(OUTPUT)/%.o: user/%.c $(wildcard user/*.h include/*.h) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(BPF_OBJ): bpf/catrace.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) vmlinux/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SKEL): $(BPF_OBJ)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)bpftool gen skeleton $< name catrace_bpf > $@
+
+vmlinux:
+	$(call msg,GEN,vmlinux/vmlinux.h)
+	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+$(OUTPUT)/tests/bpf_equiv: tests/bpf/bpf_equiv.c $(SKEL) $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $< $(OUTPUT)/libcatrace.a \
+		$(LDFLAGS) $(BPF_LIBS) $(LDLIBS) -o $@
+
+bpftests: $(OUTPUT)/tests/bpf_equiv
 
 $(OUTPUT)/libcatrace.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -60,7 +87,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $< $(OUTPUT)/libcatrace.a \
 		$(LDFLAGS) -lcmocka $(LDLIBS) -o $@
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) bpftests
 
 test: $(OUTPUT)/catrace unit
 	$(Q)OUTPUT=$(OUTPUT) tests/run.sh

@@ -54,6 +54,15 @@ struct {
 	__type(value, __u8);
 } rep_clients SEC(".maps");
 
+/* Ports clients search from (ip 0): libca wakes its UDP thread at exit
+ * with a VERSION sent from that port to itself. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ep_key);
+	__type(value, __u8);
+} udp_clients SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -67,6 +76,40 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ca_counters);
 } counters SEC(".maps");
+
+/* Where a record that waited for its PV name is put together. */
+struct rec_scratch {
+	struct ca_record r;
+	__u8 d[2 * REC_NAME_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rec_scratch);
+} scratch SEC(".maps");
+
+/* A new flow state is built here: it is too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcp_dir_state);
+} state_tmpl SEC(".maps");
+
+static __always_inline struct tcp_dir_state *new_state(__u32 next_seq, __u8 synced)
+{
+	__u32 zero = 0;
+	struct tcp_dir_state *t = bpf_map_lookup_elem(&state_tmpl, &zero);
+
+	if (!t)
+		return NULL;
+	__builtin_memset(t, 0, sizeof(*t));
+	t->next_seq = next_seq;
+	t->synced = synced;
+	return t;
+}
 
 /* ---- packet access ---- */
 
@@ -148,6 +191,16 @@ static __always_inline void learn(void *map, __u32 ip, __u16 port)
 	}
 }
 
+/* Like learn(), for keys that are a port alone. */
+static __always_inline void learn_port(void *map, __u16 port)
+{
+	struct ep_key k = { .ip = 0, .port = port };
+	__u8 one = 1;
+
+	if (port && !bpf_map_lookup_elem(map, &k))
+		bpf_map_update_elem(map, &k, &one, BPF_NOEXIST);
+}
+
 /* Returns 1 and the direction when the packet is CA. */
 static __always_inline int classify(const struct l4 *l, __u8 *dir)
 {
@@ -159,6 +212,10 @@ static __always_inline int classify(const struct l4 *l, __u8 *dir)
 		if (is_server_port(l->sport) || l->sport == cfg_repeater_port ||
 		    is_learned(&rep_clients, l->daddr, l->dport)) {
 			*dir = REC_DIR_RESPONSE;
+			return 1;
+		}
+		if (l->sport == l->dport && is_learned(&udp_clients, 0, l->dport)) {
+			*dir = REC_DIR_REQUEST;
 			return 1;
 		}
 		return 0;
@@ -280,6 +337,67 @@ static __always_inline __u32 data_wanted(const struct hdr *h, __u8 dir)
 	return want;
 }
 
+static __always_inline bool names_channel(const struct hdr *h, __u8 dir)
+{
+	return dir == REC_DIR_REQUEST &&
+	       (h->cmd == CA_PROTO_SEARCH || h->cmd == CA_PROTO_CREATE_CHAN);
+}
+
+/* Send a message that waited in the flow state for the rest of its name. */
+static __noinline int emit_pending(struct tcp_dir_state *st, const struct l4 *l,
+				   __u8 egress, __u32 ifindex)
+{
+	struct rec_scratch *e;
+	struct ca_raw_hdr raw;
+	struct ca_counters *c;
+	struct hdr h = {};
+	__u32 zero = 0;
+	__u64 n;
+
+	if (!st || !l || !st->name_pending)
+		return 0;
+	st->name_pending = 0;
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return 0;
+	__builtin_memcpy(&raw, st->pend_hdr, sizeof(raw));
+	decode_hdr(&raw, CA_EXT_HDR_LEN, &h);
+	__builtin_memcpy(e->d, st->name, REC_NAME_MAX);
+	n = st->name_have;
+	if (n > REC_NAME_MAX)
+		n = REC_NAME_MAX;
+	e->r.version = CATRACE_REC_VERSION;
+	e->r.kind = REC_KIND_MSG;
+	e->r.dir = REC_DIR_REQUEST;
+	e->r.proto = l->proto;
+	e->r.flags = st->pend_flags | (egress ? REC_F_EGRESS : 0) |
+		     (n < st->name_want ? REC_F_DATA_PARTIAL : 0);
+	e->r.ts_ns = bpf_ktime_get_ns();
+	e->r.ifindex = ifindex;
+	e->r.saddr = l->saddr;
+	e->r.daddr = l->daddr;
+	e->r.sport = l->sport;
+	e->r.dport = l->dport;
+	e->r.cmd = h.cmd;
+	e->r.dtype = h.dtype;
+	e->r.size = h.size;
+	e->r.count = h.count;
+	e->r.p1 = h.p1;
+	e->r.p2 = h.p2;
+	e->r.seq = st->pend_seq;
+	e->r.hdr_len = h.len;
+	e->r.pad0[0] = e->r.pad0[1] = e->r.pad0[2] = 0;
+	e->r.pad1 = 0;
+	e->r.data_len = n;
+	e->r.rec_len = sizeof(e->r) + n;
+	if (bpf_ringbuf_output(&events, e, sizeof(e->r) + n, 0)) {
+		c = cnt();
+		if (c)
+			c->ringbuf_drops++;
+	}
+	return 0;
+}
+
 struct emit_args {
 	const struct pkt *p;
 	const struct l4 *l;
@@ -391,7 +509,7 @@ struct walk {
 #undef F
 #undef XDP
 
-SEC("xdp")
+SEC("xdp.frags")
 int catrace_xdp(struct xdp_md *ctx)
 {
 	struct pkt p = {

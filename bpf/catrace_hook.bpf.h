@@ -82,6 +82,58 @@ static __always_inline int F(parse_ipv4)(const struct pkt *p, __u32 off, struct 
 }
 
 
+/* A SEARCH/CREATE_CHAN request whose name runs into the next segment:
+ * count it now, send it once the name is complete.  Returns 1 if parked. */
+static __always_inline int F(park_for_name)(struct tcp_dir_state *st,
+					    const struct emit_args *a,
+					    const struct ca_raw_hdr *raw)
+{
+	__u64 n;
+	__u32 want;
+
+	if (!st || !names_channel(a->h, a->dir))
+		return 0;
+	want = a->h->size < REC_NAME_MAX ? a->h->size : REC_NAME_MAX;
+	if (a->data_avail >= want)
+		return 0;
+	count_msg(a->h, a->dir);
+	__builtin_memcpy(st->pend_hdr, raw, sizeof(st->pend_hdr));
+	st->pend_seq = a->seq;
+	st->pend_flags = a->flags;
+	st->name_want = want;
+	st->name_have = 0;
+	n = a->data_avail;
+	barrier_var(n);
+	if (n >= 1 && n <= REC_NAME_MAX &&
+	    load(a->p, a->data_off, st->name, n) == 0)
+		st->name_have = n;
+	st->name_pending = 1;
+	return 1;
+}
+
+/* The continuation of a parked name is at the start of this segment. */
+static __always_inline void F(feed_pending_name)(struct walk *w)
+{
+	struct tcp_dir_state *st = w->st;
+	__u64 have, n, left;
+
+	if (!st || !st->name_pending)
+		return;
+	have = st->name_have;
+	n = st->name_want > have ? st->name_want - have : 0;
+	left = w->end - w->off;
+	if (n > left)
+		n = left;
+	barrier_var(n);
+	barrier_var(have);
+	if (have <= REC_NAME_MAX && n >= 1 && n <= REC_NAME_MAX &&
+	    load(w->p, w->off, st->name + have, n) == 0)
+		st->name_have = have + n;
+	/* Send it now unless a later segment still holds more of it. */
+	if (st->name_have >= st->name_want || st->skip <= left)
+		emit_pending(st, w->l, w->p->egress, w->p->ifindex);
+}
+
 static __noinline int F(emit)(struct emit_args *a)
 {
 	struct ca_counters *c;
@@ -172,7 +224,8 @@ static long F(walk_one)(__u32 idx, void *ctx)
 	if (!w->st && after < h.size)
 		a.flags |= REC_F_TRUNCATED;
 	w->flags = 0;
-	F(emit)(&a);
+	if (!F(park_for_name)(w->st, &a, &raw))
+		F(emit)(&a);
 	learn_from(w->l, &h, w->dir);
 	if (after < h.size) {
 		if (w->st)
@@ -235,7 +288,8 @@ static __noinline int F(complete_split_header)(struct walk *w)
 	a.data_off = w->off;
 	a.data_avail = left < h.size ? left : h.size;
 	w->flags = 0;
-	F(emit)(&a);
+	if (!F(park_for_name)(st, &a, &raw))
+		F(emit)(&a);
 	w->seq += h.len - have;
 	if (left < h.size) {
 		st->skip = h.size - left;
@@ -262,6 +316,8 @@ static __always_inline void F(process_udp)(const struct pkt *p, const struct l4 
 		if (l->len == 0 || bpf_ntohs(first) == CA_PROTO_REPEATER_REGISTER)
 			learn(&rep_clients, l->saddr, l->sport);
 	}
+	if (dir == REC_DIR_REQUEST && is_server_port(l->dport) && l->sport != l->dport)
+		learn_port(&udp_clients, l->sport);
 	w.p = p;
 	w.l = l;
 	w.off = l->off;
@@ -279,16 +335,16 @@ static __always_inline void F(process_tcp)(const struct pkt *p, const struct l4 
 		.saddr = l->saddr, .daddr = l->daddr,
 		.sport = l->sport, .dport = l->dport,
 	};
-	struct tcp_dir_state *st, fresh = {};
+	struct tcp_dir_state *st, *fresh;
 	struct ca_counters *c;
 	struct walk w = {};
 	__u32 seq = l->seq, len = l->len, off = l->off;
 	__s32 delta;
 
 	if (l->tcp_flags & TCP_SYN) {
-		fresh.next_seq = seq + 1;
-		fresh.synced = 1;
-		bpf_map_update_elem(&flows, &k, &fresh, BPF_ANY);
+		fresh = new_state(seq + 1, 1);
+		if (fresh)
+			bpf_map_update_elem(&flows, &k, fresh, BPF_ANY);
 		seq++;
 	}
 	if (off + len > p->len)
@@ -297,9 +353,10 @@ static __always_inline void F(process_tcp)(const struct pkt *p, const struct l4 
 	if (len > 0) {
 		if (!st) {
 			/* Joined mid-connection: look for a boundary. */
-			fresh.next_seq = seq;
-			fresh.synced = 0;
-			bpf_map_update_elem(&flows, &k, &fresh, BPF_ANY);
+			fresh = new_state(seq, 0);
+			if (!fresh)
+				return;
+			bpf_map_update_elem(&flows, &k, fresh, BPF_ANY);
 			st = bpf_map_lookup_elem(&flows, &k);
 			if (!st)
 				return;
@@ -321,6 +378,8 @@ static __always_inline void F(process_tcp)(const struct pkt *p, const struct l4 
 			c = cnt();
 			if (c)
 				c->gaps++;
+			/* The rest of a waiting name is lost: send what we have. */
+			emit_pending(st, l, p->egress, p->ifindex);
 			/* A hole inside a payload being skipped costs nothing. */
 			if (st->synced && st->hdr_have == 0 && (__u64)delta <= st->skip) {
 				st->skip -= (__u32)delta;
@@ -340,6 +399,7 @@ static __always_inline void F(process_tcp)(const struct pkt *p, const struct l4 
 		w.seq = seq;
 		w.dir = dir;
 
+		F(feed_pending_name)(&w);
 		if (st->skip >= len) {
 			st->skip -= len;
 			goto out;
@@ -369,8 +429,12 @@ static __always_inline void F(process_tcp)(const struct pkt *p, const struct l4 
 			bpf_loop(MAX_MSGS_PER_PACKET, F(walk_one), &w, 0);
 	}
 out:
-	if (l->tcp_flags & (TCP_FIN | TCP_RST))
+	if (l->tcp_flags & (TCP_FIN | TCP_RST)) {
+		st = bpf_map_lookup_elem(&flows, &k);
+		if (st)
+			emit_pending(st, l, p->egress, p->ifindex);
 		bpf_map_delete_elem(&flows, &k);
+	}
 }
 
 static __always_inline void F(handle)(struct pkt *p)

@@ -97,14 +97,22 @@ struct tcp_dir_state {
 	__u32 next_seq;
 	__u8 hdr_have;     /* bytes of a header split across segments */
 	__u8 synced;       /* message boundaries known */
-	__u8 pad[2];
+	__u8 name_pending; /* a SEARCH/CREATE_CHAN waits for the rest of its name */
+	__u8 pend_flags;   /* record flags of the waiting message */
 	/* Bytes of a split header.  Twice the longest header, so that
 	 * appending up to 24 bytes at any fill level up to 23 stays inside
 	 * it: that is what lets the verifier accept the variable offset. */
 	__u8 hdr[48];
+	/* The waiting message: its header, and the name bytes so far.  The
+	 * name buffer is twice REC_NAME_MAX for the same verifier reason. */
+	__u32 pend_seq;
+	__u16 name_have;
+	__u16 name_want;
+	__u8 pend_hdr[24];
+	__u8 name[2 * REC_NAME_MAX];
 };
 
-_Static_assert(sizeof(struct tcp_dir_state) == 64, "tcp_dir_state layout changed");
+_Static_assert(sizeof(struct tcp_dir_state) == 352, "tcp_dir_state layout changed");
 
 #define CATRACE_MAX_USER_PORTS 8
 

@@ -47,6 +47,7 @@ for t in "$OUTPUT"/tests/test_*; do
 done
 suite "cli" tests/cli.sh
 suite "golden" tests/golden.sh
+suite "bpf" tests/bpf.sh
 [ -x tests/refcheck.py ] && suite "reference" python3 tests/refcheck.py --catrace "$CATRACE" --captures "$CAPTURES"
 [ -x tests/robustness.sh ] && suite "robustness" tests/robustness.sh
 for t in tests/netns/test_*.sh; do

@@ -100,8 +100,8 @@ bool ca_hdr_plausible(const struct ca_hdr *h, enum ca_dir dir, bool tcp,
 	case CA_PROTO_EVENT_ADD:
 		if (req)
 			return h->size == 16 && h->dtype <= DBR_LAST_TYPE;
-		if (h->size == 0)  /* cancel confirmation */
-			return h->count == 0 && h->dtype <= DBR_LAST_TYPE;
+		if (h->size == 0)  /* cancel confirmation (count as subscribed) */
+			return h->dtype <= DBR_LAST_TYPE;
 		return value_size_plausible(h, strict_dbr);
 	case CA_PROTO_EVENT_CANCEL:
 		return req && h->size == 0 && h->dtype <= DBR_LAST_TYPE;
@@ -230,6 +230,11 @@ static const struct {
 	[CA_PROTO_SERVER_DISCONN] = { "ServerDisconnRequest", "ServerDisconnResponse" },
 };
 
+bool ca_is_cancel_confirm(const struct ca_hdr *h, enum ca_dir dir)
+{
+	return h->cmd == CA_PROTO_EVENT_ADD && dir == CA_DIR_RESPONSE && h->size == 0;
+}
+
 const char *ca_command_name(const struct ca_hdr *h, enum ca_dir dir, bool tcp)
 {
 	(void)tcp;
@@ -237,10 +242,11 @@ const char *ca_command_name(const struct ca_hdr *h, enum ca_dir dir, bool tcp)
 		return "UnknownCommand";
 	if (ca_cmd_obsolete(h->cmd))
 		return "ObsoleteCommand";
-	/* RSRV confirms an EVENT_CANCEL with an EVENT_ADD without payload;
-	 * caproto calls that an EventCancelResponse. */
-	if (h->cmd == CA_PROTO_EVENT_ADD && dir == CA_DIR_RESPONSE &&
-	    h->size == 0 && h->count == 0)
+	/* RSRV confirms an EVENT_CANCEL with an EVENT_ADD without payload
+	 * (its count is the subscription's, often 0 but not always); libca
+	 * takes any empty EVENT_ADD reply as that.  caproto calls it an
+	 * EventCancelResponse. */
+	if (ca_is_cancel_confirm(h, dir))
 		return "EventCancelResponse";
 	return dir == CA_DIR_REQUEST ? cmd_names[h->cmd].req : cmd_names[h->cmd].resp;
 }

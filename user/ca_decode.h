@@ -70,6 +70,8 @@ bool ca_hdr_plausible(const struct ca_hdr *h, enum ca_dir dir, bool tcp,
 /* Command name as caproto-shark prints it, e.g. "ReadNotifyResponse";
  * obsolete codes give "ObsoleteCommand", unknown ones "UnknownCommand". */
 const char *ca_command_name(const struct ca_hdr *h, enum ca_dir dir, bool tcp);
+/* An empty EVENT_ADD from the server: it confirms an EVENT_CANCEL. */
+bool ca_is_cancel_confirm(const struct ca_hdr *h, enum ca_dir dir);
 /* Protocol constant name: "READ_NOTIFY", "RSRV_IS_UP"...; NULL if unknown. */
 const char *ca_cmd_const_name(unsigned cmd);
 bool ca_cmd_obsolete(unsigned cmd);

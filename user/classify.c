@@ -27,12 +27,14 @@ void classify_init(struct classify *c, uint16_t server_port, uint16_t repeater_p
 	c->repeater_port = repeater_port;
 	hmap_init(&c->servers, sizeof(struct endpoint_key));
 	hmap_init(&c->rep_clients, sizeof(struct endpoint_key));
+	hmap_init(&c->udp_clients, sizeof(struct endpoint_key));
 }
 
 void classify_free(struct classify *c)
 {
 	hmap_free(&c->servers);
 	hmap_free(&c->rep_clients);
+	hmap_free(&c->udp_clients);
 }
 
 bool classify_add_port(struct classify *c, uint16_t port)
@@ -88,6 +90,11 @@ void classify_learn_repeater_client(struct classify *c, uint32_t ip, uint16_t po
 	learn(&c->rep_clients, &c->learned_total, ip, port);
 }
 
+void classify_learn_udp_client(struct classify *c, uint16_t port)
+{
+	learn(&c->udp_clients, &c->learned_total, 0, port);
+}
+
 static void set_key(struct classified *o, enum ca_dir dir, const struct pkt *p)
 {
 	o->dir = dir;
@@ -125,10 +132,18 @@ static bool classify_udp(const struct classify *c, const struct pkt *p,
 		/* caRepeater answers each client from a socket of its own:
 		 * what goes to a registered client is repeater traffic. */
 		k = ep(p->dst_ip, p->dport);
-		if (!hmap_get(&c->rep_clients, &k))
-			return false;
-		o->role = ROLE_REPEATER;
-		set_key(o, CA_DIR_RESPONSE, p);
+		if (hmap_get(&c->rep_clients, &k)) {
+			o->role = ROLE_REPEATER;
+			set_key(o, CA_DIR_RESPONSE, p);
+			return true;
+		}
+		k = ep(0, p->dport);
+		if (p->sport == p->dport && hmap_get(&c->udp_clients, &k)) {
+			o->role = ROLE_SERVER;
+			set_key(o, CA_DIR_REQUEST, p);
+			return true;
+		}
+		return false;
 	}
 	return true;
 }

@@ -33,6 +33,7 @@ struct classify {
 	unsigned n_user_ports;
 	struct hmap servers;     /* (ip, port) -> 1: learned TCP servers */
 	struct hmap rep_clients; /* (ip, port) -> 1: clients of a repeater */
+	struct hmap udp_clients; /* (0, port) -> 1: ports clients search from */
 	uint64_t learned_total;
 };
 
@@ -55,6 +56,10 @@ bool classify_packet(const struct classify *c, const struct pkt *p,
 void classify_learn_server(struct classify *c, uint32_t ip, uint16_t port);
 bool classify_is_server(const struct classify *c, uint32_t ip, uint16_t port);
 void classify_learn_repeater_client(struct classify *c, uint32_t ip, uint16_t port);
+/* A client searched from this UDP port.  libca, shutting down, wakes its
+ * own receive thread with a VERSION datagram sent to that port from that
+ * port (on loopback): such a datagram is CA too. */
+void classify_learn_udp_client(struct classify *c, uint16_t port);
 /* A TCP payload that starts like a client opening a circuit: VERSION
  * followed by CLIENT_NAME, HOST_NAME or CREATE_CHAN. */
 bool classify_looks_like_circuit_open(const uint8_t *d, uint32_t len);

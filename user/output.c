@@ -341,7 +341,7 @@ static void fw_command_fields(struct fw *w, const struct output *o,
 	case CA_PROTO_EVENT_ADD:
 		if (req) {
 			fw_event_add_request(w, m);
-		} else if (h->size == 0 && h->count == 0) {
+		} else if (ca_is_cancel_confirm(h, m->dir)) {
 			fw_dtype(w, h->dtype);
 			fw_uint(w, "sid", h->p1);
 			fw_uint(w, "subscriptionid", h->p2);

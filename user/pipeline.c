@@ -171,6 +171,10 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 	c.pv = pv.name;
 	c.pv_len = pv.len;
 
+	if (pl->hook)
+		pl->hook(pl->hook_ctx, k, &c, m);
+	if (pl->hook_only)
+		return;
 	if (pl->done || !passes_filters(pl, m, &pv))
 		return;
 	sbuf_reset(&pl->line);
@@ -221,6 +225,9 @@ static void handle_udp(struct pipeline *pl, const struct pkt *p,
 	     (p->payload_len >= 2 && p->payload[0] == 0 &&
 	      p->payload[1] == CA_PROTO_REPEATER_REGISTER)))
 		classify_learn_repeater_client(&pl->cls, p->src_ip, p->sport);
+	if (cl->role == ROLE_SERVER && cl->dir == CA_DIR_REQUEST &&
+	    p->dport != p->sport)
+		classify_learn_udp_client(&pl->cls, p->sport);
 	ca_walk_datagram(p->payload, p->payload_len, p->payload_wire_len, cl->dir,
 			 on_udp_msg, &u);
 }
@@ -262,6 +269,15 @@ void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
 		handle_udp(pl, &p, &cl);
 	else
 		flow_segment(&pl->flows, &cl.key, cl.dir, &p);
+}
+
+void pipeline_message(struct pipeline *pl, const struct flow_key *k,
+		      uint64_t ts_ns, struct ca_msg *m)
+{
+	flows_ready(pl);
+	pl->cur.ts_ns = ts_ns;
+	pl->cur.number++;
+	emit(pl, k, m->tcp, m);
 }
 
 void pipeline_finish(struct pipeline *pl)

@@ -47,6 +47,13 @@ struct pipeline {
 	uint64_t max_count;      /* 0: no limit */
 	bool done;               /* -c reached */
 
+	/* Called for every decoded message before the filters (tests and
+	 * tools); when `hook_only`, nothing is printed. */
+	void (*hook)(void *ctx, const struct flow_key *k, const struct msg_ctx *c,
+		     const struct ca_msg *m);
+	void *hook_ctx;
+	bool hook_only;
+
 	/* the frame being decoded */
 	struct frame cur;
 	struct pipeline_stats st;
@@ -55,6 +62,10 @@ struct pipeline {
 /* Configure fields (ports, output, filters) after init, before frames. */
 void pipeline_init(struct pipeline *pl, FILE *fp);
 void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f);
+/* One message that arrived already framed (the live ring buffer): same
+ * tracker, filters and output as decoded frames. */
+void pipeline_message(struct pipeline *pl, const struct flow_key *k,
+		      uint64_t ts_ns, struct ca_msg *m);
 /* End of input: flush flows (messages cut short are reported). */
 void pipeline_finish(struct pipeline *pl);
 void pipeline_free(struct pipeline *pl);

@@ -343,7 +343,7 @@ static struct track_name track_tcp_response(struct track *t, struct circuit *c,
 	case CA_PROTO_EVENT_ADD:
 		/* An empty EVENT_ADD confirms a cancel: the id is done. */
 		return chan_name(by_idmap(c, &c->sub_cid, h->p2,
-					  h->size == 0 && h->count == 0));
+					  ca_is_cancel_confirm(h, m->dir)));
 	case CA_PROTO_SEARCH:
 	case CA_PROTO_NOT_FOUND:
 		ch = hmap_del_u32(&c->search, h->p2);

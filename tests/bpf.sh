@@ -1,0 +1,23 @@
+#!/bin/bash
+# DESIGN invariant 1: every packet of every shared capture through the
+# XDP and the tc program (BPF_PROG_TEST_RUN); the kernel's records must
+# equal what the user-space decoder reads.  Needs root (prints SKIP).
+set -u
+cd "$(dirname "$0")/.."
+OUTPUT=${OUTPUT:-.output}
+CAPTURES=${CAPTURES:-../shared/captures}
+EQUIV=$OUTPUT/tests/bpf_equiv
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: bpf: BPF_PROG_TEST_RUN needs root"
+	exit 77
+fi
+if [ ! -x "$EQUIV" ]; then
+	echo "FAIL: bpf: $EQUIV not built"
+	exit 1
+fi
+rc=0
+for f in "$CAPTURES"/*.pcap "$CAPTURES"/external/*.pcap "$CAPTURES"/external/*.pcapng "$CAPTURES"/external/*.cap; do
+	[ -r "$f" ] || continue
+	"$EQUIV" "$f" || rc=1
+done
+exit $rc
