@@ -78,9 +78,12 @@ $(OUTPUT)/libcatrace.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# The loader includes the generated skeleton.
+$(OUTPUT)/loader.o: $(SKEL)
+
 $(OUTPUT)/catrace: $(OUTPUT)/catrace.o $(OUTPUT)/libcatrace.a
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(BPF_LIBS) $(LDLIBS) -o $@
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
 	$(call msg,TEST,$@)

@@ -8,20 +8,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loader.h"
 #include "pipeline.h"
 #include "pkt.h"
+#include "record.h"
+#include "ringbuf_source.h"
 #include "version.h"
+
+#include <time.h>
 
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
-"Usage: catrace -r FILE [options] [filter expression]\n"
-"       catrace -i IFACE [options]           (live capture: not built yet)\n"
+"Usage: catrace -i IFACE [options]        trace live (XDP ingress, tc egress)\n"
+"       catrace -r FILE [options] [filter expression]\n"
 "\n"
 "Decode EPICS Channel Access traffic, one line per CA message, with the PV\n"
 "name it concerns.\n"
 "\n"
 "Input:\n"
+"  -i IFACE             trace this interface live (repeatable); needs root\n"
+"                       (CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON)\n"
+"  --no-xdp             tc on ingress instead of XDP\n"
+"  --xdp-mode MODE      native, generic or auto (default: native, else generic)\n"
+"  --value-bytes N      payload bytes the kernel copies per message (default 64,\n"
+"                       at most 256)\n"
+"  --headers-only       copy no value bytes (PV names still come)\n"
+"  -B KIB               ring buffer size in KiB (default 8192)\n"
+"  -v                   libbpf messages and the verifier log\n"
 "  -r FILE              read a pcap/pcapng capture; '-' reads standard input\n"
 "  --server-port N      CA server port (default 5064, or EPICS_CA_SERVER_PORT)\n"
 "  --repeater-port N    CA repeater port (default 5065, or EPICS_CA_REPEATER_PORT)\n"
@@ -49,6 +63,8 @@ static const char usage_text[] =
 "  -h, --help           this text;  -V, --version   the version\n"
 "\n"
 "Examples:\n"
+"  catrace -i eth0\n"
+"  catrace -i eth0 --pv 'LINAC:*' --json\n"
 "  catrace -r ioc.pcap\n"
 "  catrace -r ioc.pcap --pv 'LINAC:*' --cmd WriteNotify,Write\n"
 "  tcpdump -U -w - -i eth0 port 5064 | catrace -r -\n"
@@ -56,7 +72,8 @@ static const char usage_text[] =
 
 enum {
 	OPT_JSON = 256, OPT_FORMAT, OPT_NANO, OPT_MAXEL, OPT_SRVPORT, OPT_REPPORT,
-	OPT_PORT, OPT_NODETECT, OPT_PV, OPT_CMD,
+	OPT_PORT, OPT_NODETECT, OPT_PV, OPT_CMD, OPT_NOXDP, OPT_XDPMODE,
+	OPT_VALUEBYTES, OPT_HEADERSONLY,
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +87,10 @@ static const struct option long_opts[] = {
 	{ "no-detect", no_argument, NULL, OPT_NODETECT },
 	{ "pv", required_argument, NULL, OPT_PV },
 	{ "cmd", required_argument, NULL, OPT_CMD },
+	{ "no-xdp", no_argument, NULL, OPT_NOXDP },
+	{ "xdp-mode", required_argument, NULL, OPT_XDPMODE },
+	{ "value-bytes", required_argument, NULL, OPT_VALUEBYTES },
+	{ "headers-only", no_argument, NULL, OPT_HEADERSONLY },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -77,7 +98,7 @@ static const struct option long_opts[] = {
 
 struct opts {
 	const char *read_file;
-	const char *iface;
+	struct loader_opts live;
 	int tflags;
 	bool quiet;
 	char *filter;
@@ -168,13 +189,49 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 	/* '+' stops at the first non-option (the filter expression); ':'
 	 * lets us word our own one-line errors. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:r:i:c:tqhV", long_opts, NULL)) != -1) {
+	o->live.value_bytes = 64;
+	o->live.ringbuf_bytes = 8u << 20;
+	while ((c = getopt_long(argc, argv, "+:r:i:c:B:tqvhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			o->read_file = optarg;
 			break;
 		case 'i':
-			o->iface = optarg;
+			if (o->live.n_ifaces >= LOADER_MAX_IFACES)
+				die_usage("-i: at most 16 interfaces (at '%s')", optarg);
+			o->live.ifaces[o->live.n_ifaces++] = optarg;
+			break;
+		case 'B': {
+			unsigned long kib = parse_num(optarg, 4, 1u << 20, "-B");
+			uint32_t bytes = 4096;
+
+			/* The kernel wants a power of two, at least a page. */
+			while (bytes < kib * 1024)
+				bytes <<= 1;
+			o->live.ringbuf_bytes = bytes;
+			break;
+		}
+		case 'v':
+			o->live.verbose = true;
+			break;
+		case OPT_NOXDP:
+			o->live.no_xdp = true;
+			break;
+		case OPT_XDPMODE:
+			if (!strcmp(optarg, "native"))
+				o->live.xdp_mode = XDP_MODE_NATIVE;
+			else if (!strcmp(optarg, "generic"))
+				o->live.xdp_mode = XDP_MODE_GENERIC;
+			else if (!strcmp(optarg, "auto"))
+				o->live.xdp_mode = XDP_MODE_AUTO;
+			else
+				die_usage("--xdp-mode: '%s' is not native, generic or auto", optarg);
+			break;
+		case OPT_VALUEBYTES:
+			o->live.value_bytes = (uint32_t)parse_num(optarg, 0, REC_DATA_MAX, "--value-bytes");
+			break;
+		case OPT_HEADERSONLY:
+			o->live.value_bytes = 0;
 			break;
 		case 'c':
 			pl->max_count = parse_num(optarg, 1, ULONG_MAX, "-c");
@@ -313,6 +370,118 @@ static int run_offline(struct pipeline *pl, const struct opts *o)
 	return rc;
 }
 
+/* ---- live ---- */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+struct live_ctx {
+	struct pipeline *pl;
+	int64_t mono_to_wall_ns;
+	uint64_t records, bad_records;
+};
+
+static void on_live_record(void *ctx, const void *data, size_t size)
+{
+	struct live_ctx *lc = ctx;
+	static struct rec_info ri;
+	enum rec_result r = record_parse(data, size, &ri);
+
+	if (r != REC_OK) {
+		if (lc->bad_records++ == 0)
+			fprintf(stderr, "catrace: ignoring a bad record: %s\n", record_result_str(r));
+		return;
+	}
+	lc->records++;
+	pipeline_message(lc->pl, &ri.key,
+			 (uint64_t)((int64_t)ri.ts_mono_ns + lc->mono_to_wall_ns), &ri.msg);
+}
+
+static int64_t mono_to_wall(void)
+{
+	struct timespec w, m;
+
+	clock_gettime(CLOCK_REALTIME, &w);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return ((int64_t)w.tv_sec - m.tv_sec) * 1000000000 + (w.tv_nsec - m.tv_nsec);
+}
+
+static int run_live(struct pipeline *pl, struct opts *o)
+{
+	struct live_ctx lc = { .pl = pl };
+	struct ringbuf_source *rs = NULL;
+	struct ca_counters cnt;
+	struct sigaction sa;
+	struct loader *l;
+	char err[512];
+	unsigned i;
+	int r, rc = 0;
+
+	if (o->filter) {
+		fprintf(stderr, "catrace: a filter expression works with -r only; "
+			"use --pv/--cmd live\n");
+		return EXIT_USAGE;
+	}
+	o->live.server_port = pl->cls.server_port;
+	o->live.repeater_port = pl->cls.repeater_port;
+	for (i = 0; i < pl->cls.n_user_ports && i < CATRACE_MAX_USER_PORTS; i++)
+		o->live.user_ports[o->live.n_user_ports++] = pl->cls.user_ports[i];
+
+	l = loader_load(&o->live, err, sizeof(err));
+	if (!l) {
+		fprintf(stderr, "catrace: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (loader_attach(l, err, sizeof(err))) {
+		fprintf(stderr, "catrace: %s\n", err);
+		loader_close(l);
+		return EXIT_USAGE;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* Lines must reach a pipe as they happen, not when a buffer fills. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	lc.mono_to_wall_ns = mono_to_wall();
+	rs = ringbuf_source_new(loader_ringbuf_fd(l), on_live_record, &lc);
+	if (!rs) {
+		fprintf(stderr, "catrace: ring buffer: %s\n", strerror(errno));
+		loader_close(l);
+		return 1;
+	}
+	while (!stop_requested && !pl->done) {
+		r = ringbuf_source_poll(rs, 100);
+		if (r < 0 && r != -EINTR) {
+			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
+			rc = 1;
+			break;
+		}
+	}
+	/* What the kernel already handed over still gets printed. */
+	if (!pl->done)
+		ringbuf_source_drain(rs);
+	pipeline_finish(pl);
+	if (!o->quiet) {
+		if (loader_counters(l, &cnt) == 0)
+			fprintf(stderr, "%llu CA messages captured, %llu dropped by kernel, "
+				"%llu packets matched (%llu seen), %llu printed\n",
+				(unsigned long long)lc.records,
+				(unsigned long long)cnt.ringbuf_drops,
+				(unsigned long long)cnt.pkts_ca,
+				(unsigned long long)cnt.pkts_seen,
+				(unsigned long long)pl->st.printed);
+	}
+	ringbuf_source_free(rs);
+	loader_close(l);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static struct pipeline pl;
@@ -325,12 +494,13 @@ int main(int argc, char **argv)
 	pipeline_init(&pl, stdout);
 	parse_args(argc, argv, &pl, &o);
 
-	if (o.iface) {
-		fprintf(stderr, "catrace: -i %s: live capture is not built yet; "
-			"use -r FILE\n", o.iface);
+	if (o.live.n_ifaces && o.read_file) {
+		fprintf(stderr, "catrace: -i and -r exclude each other\n");
 		rc = EXIT_USAGE;
+	} else if (o.live.n_ifaces) {
+		rc = run_live(&pl, &o);
 	} else if (!o.read_file) {
-		fprintf(stderr, "catrace: nothing to read: give -r FILE (catrace --help for usage)\n");
+		fprintf(stderr, "catrace: nothing to read: give -i IFACE or -r FILE (catrace --help for usage)\n");
 		rc = EXIT_USAGE;
 	} else {
 		rc = run_offline(&pl, &o);

@@ -1,0 +1,302 @@
+/* loader: see loader.h. */
+#include "loader.h"
+
+#include <errno.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "catrace.skel.h"
+
+/* tcx attach points (Linux 6.6); libbpf 1.1's headers predate them. */
+#ifndef BPF_TCX_INGRESS
+#define BPF_TCX_INGRESS 46
+#define BPF_TCX_EGRESS 47
+#endif
+
+struct iface_links {
+	int ifindex;
+	const char *name;
+	int xdp_fd;           /* link fds (-1: none); closing one detaches */
+	int tc_egress_fd;
+	int tc_ingress_fd;
+	bool tc_netlink;      /* fell back to netlink tc (no tcx) */
+};
+
+struct loader {
+	struct catrace_bpf *skel;
+	struct loader_opts o;
+	struct iface_links ifs[LOADER_MAX_IFACES];
+	unsigned n;
+};
+
+static bool verbose_libbpf;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !verbose_libbpf)
+		return 0;
+	if (level == LIBBPF_INFO && !verbose_libbpf)
+		return 0;
+	if (!verbose_libbpf)
+		return 0;  /* warnings become our own one-line errors */
+	return vfprintf(stderr, fmt, ap);
+}
+
+const char *loader_missing_caps(void)
+{
+	static char buf[64];
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	static const struct { int cap; const char *name; } need[] = {
+		{ 39, "CAP_BPF" }, { 12, "CAP_NET_ADMIN" }, { 38, "CAP_PERFMON" },
+	};
+	size_t i;
+
+	buf[0] = '\0';
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) != 0)
+		return "";
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		int c = need[i].cap;
+
+		if (!(d[c / 32].effective & (1u << (c % 32)))) {
+			if (buf[0])
+				strcat(buf, ", ");
+			strcat(buf, need[i].name);
+		}
+	}
+	return buf;
+}
+
+struct loader *loader_load(const struct loader_opts *o, char *err, size_t errlen)
+{
+	struct loader *l = calloc(1, sizeof(*l));
+	unsigned i;
+	int r;
+
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	l->o = *o;
+	verbose_libbpf = o->verbose;
+	libbpf_set_print(print_libbpf);
+
+	l->skel = catrace_bpf__open();
+	if (!l->skel) {
+		snprintf(err, errlen, "opening the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	l->skel->rodata->cfg_server_port = o->server_port;
+	l->skel->rodata->cfg_repeater_port = o->repeater_port;
+	for (i = 0; i < o->n_user_ports && i < CATRACE_MAX_USER_PORTS; i++)
+		l->skel->rodata->cfg_user_ports[i] = o->user_ports[i];
+	l->skel->rodata->cfg_value_bytes = o->value_bytes;
+	if (o->ringbuf_bytes &&
+	    bpf_map__set_max_entries(l->skel->maps.events, o->ringbuf_bytes)) {
+		snprintf(err, errlen, "ring buffer size %u: not accepted", o->ringbuf_bytes);
+		goto fail;
+	}
+	r = catrace_bpf__load(l->skel);
+	if (r) {
+		const char *caps = loader_missing_caps();
+
+		if ((r == -EPERM || errno == EPERM) && caps[0])
+			snprintf(err, errlen, "loading the BPF programs: permission denied: "
+				 "missing %s (run as root)", caps);
+		else
+			snprintf(err, errlen, "loading the BPF programs failed: %s%s",
+				 strerror(-r), o->verbose ? "" : " (-v shows the verifier log)");
+		goto fail;
+	}
+	for (i = 0; i < LOADER_MAX_IFACES; i++)
+		l->ifs[i].xdp_fd = l->ifs[i].tc_egress_fd = l->ifs[i].tc_ingress_fd = -1;
+	return l;
+fail:
+	catrace_bpf__destroy(l->skel);
+	free(l);
+	return NULL;
+}
+
+static int attach_xdp(struct loader *l, struct iface_links *f, char *err, size_t errlen)
+{
+	int prog = bpf_program__fd(l->skel->progs.catrace_xdp);
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+	int fd;
+
+	if (l->o.xdp_mode != XDP_MODE_GENERIC) {
+		opts.flags = XDP_FLAGS_DRV_MODE;
+		fd = bpf_link_create(prog, f->ifindex, BPF_XDP, &opts);
+		if (fd >= 0) {
+			f->xdp_fd = fd;
+			return 0;
+		}
+		if (l->o.xdp_mode == XDP_MODE_NATIVE) {
+			snprintf(err, errlen, "%s: native XDP: %s", f->name, strerror(errno));
+			return -1;
+		}
+		fprintf(stderr, "catrace: %s: native XDP unavailable (%s), using generic XDP\n",
+			f->name, strerror(errno));
+	}
+	opts.flags = XDP_FLAGS_SKB_MODE;
+	fd = bpf_link_create(prog, f->ifindex, BPF_XDP, &opts);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: attaching XDP: %s", f->name, strerror(errno));
+		return -1;
+	}
+	f->xdp_fd = fd;
+	return 0;
+}
+
+/* Before tcx (Linux 6.6) tc programs hang off a clsact qdisc through
+ * netlink, and outlive the process: catrace uses this handle/priority so
+ * that the next start can find and remove a stale one. */
+#define CATRACE_TC_HANDLE 0xca7
+#define CATRACE_TC_PRIO   0xca7
+
+static int tc_netlink(struct iface_links *f, int prog_fd, bool egress, bool attach)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = f->ifindex,
+		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CATRACE_TC_HANDLE,
+		    .priority = CATRACE_TC_PRIO);
+	int r;
+
+	r = bpf_tc_hook_create(&hook);
+	if (r && r != -EEXIST)
+		return r;
+	/* A filter left by a catrace that died: remove it first. */
+	bpf_tc_detach(&hook, &opts);
+	if (!attach)
+		return 0;
+	opts.prog_fd = prog_fd;
+	opts.flags = BPF_TC_F_REPLACE;
+	return bpf_tc_attach(&hook, &opts);
+}
+
+static int attach_tc(struct loader *l, struct iface_links *f, bool egress,
+		     char *err, size_t errlen)
+{
+	struct bpf_program *p = egress ? l->skel->progs.catrace_tc_egress
+				       : l->skel->progs.catrace_tc_ingress;
+	int prog = bpf_program__fd(p);
+	int fd, r;
+
+	fd = bpf_link_create(prog, f->ifindex, egress ? BPF_TCX_EGRESS : BPF_TCX_INGRESS,
+			     NULL);
+	if (fd >= 0) {
+		if (egress)
+			f->tc_egress_fd = fd;
+		else
+			f->tc_ingress_fd = fd;
+		return 0;
+	}
+	/* No tcx: netlink tc, removed at exit (and at the next start). */
+	r = tc_netlink(f, prog, egress, true);
+	if (r) {
+		snprintf(err, errlen, "%s: attaching tc %s: %s", f->name,
+			 egress ? "egress" : "ingress", strerror(-r));
+		return -1;
+	}
+	f->tc_netlink = true;
+	return 0;
+}
+
+int loader_attach(struct loader *l, char *err, size_t errlen)
+{
+	unsigned i;
+
+	for (i = 0; i < l->o.n_ifaces; i++) {
+		struct iface_links *f = &l->ifs[l->n];
+
+		f->name = l->o.ifaces[i];
+		f->ifindex = (int)if_nametoindex(f->name);
+		if (!f->ifindex) {
+			snprintf(err, errlen, "%s: no such interface", f->name);
+			return -1;
+		}
+		l->n++;
+		if (!l->o.no_xdp && attach_xdp(l, f, err, errlen))
+			return -1;
+		if (l->o.no_xdp && attach_tc(l, f, false, err, errlen))
+			return -1;
+		if (attach_tc(l, f, true, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+int loader_ringbuf_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.events);
+}
+
+int loader_counters(const struct loader *l, struct ca_counters *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct ca_counters *per;
+	__u32 zero = 0;
+	int c, i, j;
+
+	if (ncpu <= 0)
+		return -1;
+	per = calloc((size_t)ncpu, sizeof(*per));
+	if (!per)
+		return -1;
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.counters), &zero, per)) {
+		free(per);
+		return -1;
+	}
+	memset(sum, 0, sizeof(*sum));
+	for (c = 0; c < ncpu; c++) {
+		for (i = 0; i < CNT_CMDS; i++)
+			for (j = 0; j < 2; j++) {
+				sum->msgs[i][j] += per[c].msgs[i][j];
+				sum->bytes[i][j] += per[c].bytes[i][j];
+			}
+		sum->pkts_seen += per[c].pkts_seen;
+		sum->pkts_ca += per[c].pkts_ca;
+		sum->parse_errors += per[c].parse_errors;
+		sum->learned += per[c].learned;
+		sum->ringbuf_drops += per[c].ringbuf_drops;
+		sum->resyncs += per[c].resyncs;
+		sum->retransmits += per[c].retransmits;
+		sum->gaps += per[c].gaps;
+	}
+	free(per);
+	return 0;
+}
+
+void loader_close(struct loader *l)
+{
+	unsigned i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->n; i++) {
+		struct iface_links *f = &l->ifs[i];
+
+		if (f->xdp_fd >= 0)
+			close(f->xdp_fd);
+		if (f->tc_egress_fd >= 0)
+			close(f->tc_egress_fd);
+		if (f->tc_ingress_fd >= 0)
+			close(f->tc_ingress_fd);
+		if (f->tc_netlink) {
+			tc_netlink(f, -1, true, false);
+			tc_netlink(f, -1, false, false);
+		}
+	}
+	catrace_bpf__destroy(l->skel);
+	free(l);
+}

@@ -1,0 +1,47 @@
+/* loader: the only place that opens, loads, attaches and detaches the BPF
+ * programs.  XDP on ingress (native, else generic), tc on egress through
+ * tcx links; with --no-xdp, tc on ingress too.  Links are owned by this
+ * process, so the kernel detaches them whenever it exits, SIGKILL too. */
+#ifndef CATRACE_LOADER_H
+#define CATRACE_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catrace_record.h"
+
+#define LOADER_MAX_IFACES 16
+
+enum xdp_mode { XDP_MODE_AUTO, XDP_MODE_NATIVE, XDP_MODE_GENERIC };
+
+struct loader_opts {
+	const char *ifaces[LOADER_MAX_IFACES];
+	unsigned n_ifaces;
+	bool no_xdp;
+	enum xdp_mode xdp_mode;
+	uint16_t server_port, repeater_port;
+	uint16_t user_ports[CATRACE_MAX_USER_PORTS];
+	unsigned n_user_ports;
+	uint32_t value_bytes;      /* 0: headers (and names) only */
+	uint32_t ringbuf_bytes;    /* power of two */
+	bool verbose;              /* libbpf's messages, verifier log */
+};
+
+struct loader;
+
+/* Open, configure and load.  On failure: NULL and a one-line reason. */
+struct loader *loader_load(const struct loader_opts *o, char *err, size_t errlen);
+/* Attach to every interface; notices (XDP fallback) go to stderr. */
+int loader_attach(struct loader *l, char *err, size_t errlen);
+int loader_ringbuf_fd(const struct loader *l);
+/* Sum the per-CPU counters. */
+int loader_counters(const struct loader *l, struct ca_counters *sum);
+/* Detach everything and free. */
+void loader_close(struct loader *l);
+
+/* Which of CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON this process lacks, as a
+ * comma-separated list ("" when it has them all). */
+const char *loader_missing_caps(void);
+
+#endif
