@@ -27,7 +27,9 @@
 #define TCP_RST 0x04
 #define TC_ACT_UNSPEC_ (-1)
 
-#define MAX_MSGS_PER_PACKET 256
+/* tc egress sees a GSO packet before the stack cuts it into segments: up
+ * to 64 KB, which is over 4000 of the smallest (16-byte) messages. */
+#define MAX_MSGS_PER_PACKET 8192
 
 /* Set by the loader before load. */
 const volatile __u16 cfg_server_port = CA_SERVER_PORT_DEFAULT;
@@ -492,7 +494,7 @@ struct walk {
 	__u32 seq;                  /* TCP seq at off */
 	__u8 dir;
 	__u8 flags;                 /* for the next record (RESYNC) */
-	__u8 stop;
+	__u8 done;                  /* the walk ended by itself (not the limit) */
 };
 
 /* ---- the hook-specific half, once per hook ---- */

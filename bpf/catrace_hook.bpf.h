@@ -193,8 +193,12 @@ static long F(walk_one)(__u32 idx, void *ctx)
 	struct hdr h = {};
 	__u32 left, have, after;
 
-	if (!w || w->off >= w->end)
+	if (!w)
 		return 1;
+	if (w->off >= w->end) {
+		w->done = 1;
+		return 1;
+	}
 	left = w->end - w->off;
 	have = left < CA_EXT_HDR_LEN ? left : CA_EXT_HDR_LEN;
 	if (have < CA_HDR_LEN) {
@@ -202,14 +206,18 @@ static long F(walk_one)(__u32 idx, void *ctx)
 			F(keep_partial)(w, have);
 		else
 			w->flags |= REC_F_TRUNCATED;
+		w->done = 1;
 		return 1;
 	}
-	if (load(w->p, w->off, &raw, have >= CA_EXT_HDR_LEN ? CA_EXT_HDR_LEN : CA_HDR_LEN))
+	if (load(w->p, w->off, &raw, have >= CA_EXT_HDR_LEN ? CA_EXT_HDR_LEN : CA_HDR_LEN)) {
+		w->done = 1;
 		return 1;
+	}
 	if (decode_hdr(&raw, have, &h)) {
 		/* Extended header cut by the segment end. */
 		if (w->st)
 			F(keep_partial)(w, have);
+		w->done = 1;
 		return 1;
 	}
 	after = left - h.len;
@@ -231,6 +239,7 @@ static long F(walk_one)(__u32 idx, void *ctx)
 		if (w->st)
 			w->st->skip = h.size - after;
 		w->off = w->end;
+		w->done = 1;
 		return 1;
 	}
 	w->off += h.len + h.size;
@@ -425,8 +434,20 @@ static __always_inline void F(process_tcp)(const struct pkt *p, const struct l4 
 			if (c)
 				c->resyncs++;
 		}
-		if (F(complete_split_header)(&w) == 0)
+		if (F(complete_split_header)(&w) == 0) {
 			bpf_loop(MAX_MSGS_PER_PACKET, F(walk_one), &w, 0);
+			if (!w.done && w.off < w.end) {
+				/* More messages than one walk takes: the rest
+				 * of the packet is lost, and with it the
+				 * message boundaries. */
+				st->synced = 0;
+				st->skip = 0;
+				st->hdr_have = 0;
+				c = cnt();
+				if (c)
+					c->walk_limit++;
+			}
+		}
 	}
 out:
 	if (l->tcp_flags & (TCP_FIN | TCP_RST)) {

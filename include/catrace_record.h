@@ -77,6 +77,7 @@ struct ca_counters {
 	__u64 resyncs;
 	__u64 retransmits;
 	__u64 gaps;
+	__u64 walk_limit;   /* packets with more messages than one walk takes */
 };
 
 /* Learned endpoints: TCP servers, clients of a repeater. */

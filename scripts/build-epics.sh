@@ -219,7 +219,9 @@ run "caget -h check" env -u LD_LIBRARY_PATH "$SRC/bin/$ARCH/caget" -h
 STAGE=$WORK/stage
 mkdir "$STAGE"
 for d in bin lib include dbd db configure startup; do
-	[ -e "$SRC/$d" ] && cp -a "$SRC/$d" "$STAGE/"
+	if [ -e "$SRC/$d" ]; then
+		cp -a "$SRC/$d" "$STAGE/"
+	fi
 done
 cp -a "$SRC/LICENSE" "$STAGE/" 2>/dev/null || true
 cp "$LOG" "$STAGE/build.log"

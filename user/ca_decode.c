@@ -93,15 +93,18 @@ bool ca_hdr_plausible(const struct ca_hdr *h, enum ca_dir dir, bool tcp,
 	case CA_PROTO_VERSION:
 		/* count is the minor version: 0 never occurs, and all-zero
 		 * bytes inside a big array must not read as VERSION. */
-		/* (caproto's server puts 1 in p1 of its TCP reply, so p1 is
-		 * not checked.) */
+		/* Over TCP p2 is 0 and p1 0 (caproto's server: 1). */
 		return h->size == 0 && h->count >= 1 && h->count < 64 &&
-		       (tcp ? h->dtype < 100 : h->dtype <= 1);
+		       (tcp ? h->dtype < 100 && h->p1 <= 0xFFFF && h->p2 == 0
+			    : h->dtype <= 1);
 	case CA_PROTO_EVENT_ADD:
 		if (req)
 			return h->size == 16 && h->dtype <= DBR_LAST_TYPE;
-		if (h->size == 0)  /* cancel confirmation (count as subscribed) */
-			return h->dtype <= DBR_LAST_TYPE;
+		/* A cancel confirmation (no payload) has nothing to check
+		 * and its bytes occur inside every value reply: never let
+		 * one anchor a resync. */
+		if (h->size == 0)
+			return false;
 		return value_size_plausible(h, strict_dbr);
 	case CA_PROTO_EVENT_CANCEL:
 		return req && h->size == 0 && h->dtype <= DBR_LAST_TYPE;

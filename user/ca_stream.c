@@ -113,6 +113,50 @@ static void start_message(struct ca_stream *s, const struct ca_hdr *h)
 	s->state = CS_PAYLOAD;
 }
 
+static void feed_resync(struct ca_stream *s, const uint8_t *d, size_t n,
+			ca_msg_fn fn, void *ctx);
+
+/* A header that cannot be right: a code no CA peer sends, or, just after
+ * a resync, anything implausible (the boundary found was false). */
+static bool header_breaks_sync(const struct ca_stream *s, const struct ca_hdr *h)
+{
+	if (h->cmd > CA_PROTO_LAST_CMD)
+		return true;
+	return s->probation > 0 && !ca_hdr_plausible(h, s->dir, true, false) &&
+	       !ca_is_cancel_confirm(h, s->dir);
+}
+
+/* Report an unknown command as malformed, then look for a boundary again
+ * from the byte after its first. */
+static void break_sync(struct ca_stream *s, const struct ca_hdr *h,
+		       const uint8_t *hdr_bytes, size_t hdr_n,
+		       const uint8_t *rest, size_t rest_n, ca_msg_fn fn, void *ctx)
+{
+	uint8_t saved[CA_EXT_HDR_LEN];
+
+	if (h->cmd > CA_PROTO_LAST_CMD && s->probation == 0) {
+		struct ca_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.h = *h;
+		m.dir = s->dir;
+		m.tcp = true;
+		mark_problem(&m, CA_MSG_MALFORMED,
+			     "unknown command %llu: message boundaries lost%.0llu",
+			     h->cmd, 0);
+		emit(s, &m, fn, ctx);
+	}
+	if (hdr_n > sizeof(saved))
+		hdr_n = sizeof(saved);
+	memcpy(saved, hdr_bytes, hdr_n);
+	s->probation = 0;
+	lose_sync(s);
+	if (hdr_n > 1)
+		feed_resync(s, saved + 1, hdr_n - 1, fn, ctx);
+	if (rest_n)
+		feed_resync(s, rest, rest_n, fn, ctx);
+}
+
 /* In sync: consume bytes, emitting every message completed. */
 static void feed_sync(struct ca_stream *s, const uint8_t *d, size_t n,
 		      ca_msg_fn fn, void *ctx)
@@ -125,10 +169,19 @@ static void feed_sync(struct ca_stream *s, const uint8_t *d, size_t n,
 			 * emitted straight from the segment's bytes. */
 			if (s->hdr_have == 0 &&
 			    ca_hdr_parse(d, n, &h) == CA_HDR_OK &&
+			    header_breaks_sync(s, &h)) {
+				break_sync(s, &h, d, h.hdr_len, d + h.hdr_len,
+					   n - h.hdr_len, fn, ctx);
+				return;
+			}
+			if (s->hdr_have == 0 &&
+			    ca_hdr_parse(d, n, &h) == CA_HDR_OK &&
 			    (uint64_t)h.hdr_len + h.size <= n &&
 			    h.size <= s->keep_limit) {
 				struct ca_msg m;
 
+				if (s->probation)
+					s->probation--;
 				memset(&m, 0, sizeof(m));
 				m.h = h;
 				m.dir = s->dir;
@@ -149,6 +202,12 @@ static void feed_sync(struct ca_stream *s, const uint8_t *d, size_t n,
 			}
 			if (ca_hdr_parse(s->hdr, s->hdr_have, &h) != CA_HDR_OK)
 				return;  /* need more bytes */
+			if (header_breaks_sync(s, &h)) {
+				break_sync(s, &h, s->hdr, s->hdr_have, d, n, fn, ctx);
+				return;
+			}
+			if (s->probation)
+				s->probation--;
 			start_message(s, &h);
 			if (h.size == 0)
 				finish_message(s, fn, ctx);
@@ -173,30 +232,44 @@ static void feed_sync(struct ca_stream *s, const uint8_t *d, size_t n,
 enum cand { CAND_REJECT, CAND_ACCEPT, CAND_MORE };
 
 /* Is there a believable message boundary at buf[0]?  `avail` bytes are
- * there; the buffer always ends where a segment ended. */
+ * there; the buffer always ends where a segment ended.  Up to three
+ * headers in a row must be believable (two can happen by chance inside a
+ * value: a VERSION-like run of zeros followed by a reply's tail); a chain
+ * that reaches exactly the end of the bytes seen counts too, and a lone
+ * header whose message runs past them only when its size matches its
+ * type and count exactly. */
+#define RESYNC_CHAIN 3
+
 static enum cand judge_candidate(const struct ca_stream *s, const uint8_t *buf,
 				 size_t avail)
 {
-	struct ca_hdr h, nh;
-	uint64_t end;
+	uint64_t off = 0;
+	int i;
 
-	if (ca_hdr_parse(buf, avail, &h) != CA_HDR_OK)
-		return CAND_MORE;
-	if (!ca_hdr_plausible(&h, s->dir, true, false))
-		return CAND_REJECT;
-	end = (uint64_t)h.hdr_len + h.size;
-	if (end + CA_HDR_LEN <= avail) {
-		/* Two believable headers in a row: accept. */
-		if (ca_hdr_parse(buf + end, avail - end, &nh) == CA_HDR_SHORT)
+	bool first_strict = false;
+
+	for (i = 0; i < RESYNC_CHAIN; i++) {
+		struct ca_hdr h;
+		uint64_t end;
+
+		if (off == avail)  /* the chain ends with the segment */
+			return i >= 2 || first_strict ? CAND_ACCEPT : CAND_REJECT;
+		if (ca_hdr_parse(buf + off, avail - off, &h) != CA_HDR_OK)
 			return CAND_MORE;
-		return ca_hdr_plausible(&nh, s->dir, true, false) ? CAND_ACCEPT
-								  : CAND_REJECT;
+		if (!ca_hdr_plausible(&h, s->dir, true, false))
+			return CAND_REJECT;
+		if (i == 0)
+			first_strict = ca_hdr_plausible(&h, s->dir, true, true);
+		end = off + h.hdr_len + h.size;
+		if (end > avail) {
+			if (i > 0)
+				return CAND_ACCEPT;  /* earlier links checked the chain */
+			return ca_hdr_plausible(&h, s->dir, true, true) ? CAND_ACCEPT
+									: CAND_MORE;
+		}
+		off = end;
 	}
-	/* One message that ends at or past the segment end: believe it only
-	 * if its size matches its type and count exactly. */
-	if (ca_hdr_plausible(&h, s->dir, true, true))
-		return CAND_ACCEPT;
-	return end > avail ? CAND_MORE : CAND_REJECT;
+	return CAND_ACCEPT;
 }
 
 static void feed_resync(struct ca_stream *s, const uint8_t *d, size_t n,
@@ -237,16 +310,21 @@ static void feed_resync(struct ca_stream *s, const uint8_t *d, size_t n,
 			s->resync_counted = 0;
 			s->state = CS_HEADER;
 			s->hdr_have = 0;
+			s->probation = CA_STREAM_PROBATION;
 			{
 				size_t rest = s->rlen - o;
+				/* Out of the window: a false boundary sends
+				 * these bytes back into it. */
+				uint8_t *copy = malloc(rest ? rest : 1);
 
 				s->rlen = 0;
-				/* rbuf is reused below only in CS_RESYNC, and
-				 * feed_sync never re-enters it, so it can be
-				 * read in place. */
-				feed_sync(s, s->rbuf + o, rest, fn, ctx);
+				if (!copy)
+					return;
+				memcpy(copy, s->rbuf + o, rest);
+				feed_sync(s, copy, rest, fn, ctx);
+				free(copy);
 			}
-			feed_sync(s, d, n, fn, ctx);
+			ca_stream_feed(s, d, n, fn, ctx);
 			return;
 		}
 		/* Bytes before o can never start a message: drop them. */

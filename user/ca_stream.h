@@ -41,8 +41,14 @@ struct ca_stream {
 	uint64_t skipped;        /* bytes discarded while out of sync */
 	int resync_counted;      /* this loss of sync already counted */
 
+	unsigned probation;      /* messages after a resync still checked */
+
 	uint64_t resyncs;        /* times sync was lost and searched for */
 };
+
+/* After a resync the next messages must look right too, or the boundary
+ * found was a false one and the search starts again. */
+#define CA_STREAM_PROBATION 4
 
 void ca_stream_init(struct ca_stream *s, enum ca_dir dir, size_t keep_limit,
 		    int start_in_sync);

@@ -476,6 +476,12 @@ static int run_live(struct pipeline *pl, struct opts *o)
 				(unsigned long long)cnt.pkts_ca,
 				(unsigned long long)cnt.pkts_seen,
 				(unsigned long long)pl->st.printed);
+		if (loader_counters(l, &cnt) == 0 &&
+		    (cnt.retransmits || cnt.gaps || cnt.resyncs || cnt.parse_errors))
+			fprintf(stderr, "kernel: %llu retransmitted segments skipped, %llu gaps, "
+				"%llu resynchronisations, %llu parse errors\n",
+				(unsigned long long)cnt.retransmits, (unsigned long long)cnt.gaps,
+				(unsigned long long)cnt.resyncs, (unsigned long long)cnt.parse_errors);
 	}
 	ringbuf_source_free(rs);
 	loader_close(l);

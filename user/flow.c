@@ -216,9 +216,11 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 	h = &f->half[dir];
 	t->cur_key = &f->key;
 
-	if (syn) {
-		/* A SYN on a flow we already know is a new connection on the
-		 * same ports (port reuse): start it afresh. */
+	if (syn && h->isn_known && p->seq == h->isn) {
+		syn = false;  /* a retransmitted SYN: nothing new */
+	} else if (syn) {
+		/* A SYN with another ISN on a flow we know is a new connection
+		 * on the same ports (port reuse): start it afresh. */
 		if (h->seq_known && seq_diff(p->seq + 1, h->next_seq) != 0) {
 			flow_destroy(t, f, "connection reused");
 			f = flow_create(t, k, true);
@@ -228,12 +230,14 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 			t->cur_key = &f->key;
 		}
 		h->seq_known = true;
+		h->isn_known = true;
+		h->isn = p->seq;
 		h->next_seq = p->seq + 1;
 		if (h->stream.state == CS_RESYNC && h->stream.rlen == 0 &&
 		    !h->stream.resync_counted)
 			h->stream.state = CS_HEADER;
 	}
-	data_seq = syn ? p->seq + 1 : p->seq;
+	data_seq = (p->tcp_flags & TCPF_SYN) ? p->seq + 1 : p->seq;
 
 	if (p->payload_wire_len > 0) {
 		if (!h->seq_known) {
@@ -257,6 +261,28 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 					cap, p->payload_wire_len - skip);
 				drain_held(t, h, false);
 			}
+		}
+	}
+
+	/* The peer acknowledging bytes we never saw proves the hole before
+	 * the held segments (the capture missed them, or has them late):
+	 * wait a few packets more, then stop waiting, so that later messages
+	 * come out near their own packets rather than at the FIN. */
+	{
+		struct flow_half *o = &f->half[!dir];
+		int i;
+
+		if ((p->tcp_flags & TCPF_ACK) && o->held && o->seq_known &&
+		    !o->hole_wait && seq_diff(p->ack, o->next_seq) > 0 &&
+		    seq_diff(p->ack, o->held->seq) >= 0)
+			o->hole_wait = FLOW_HOLE_PATIENCE + 1;
+		for (i = 0; i < 2; i++) {
+			struct flow_half *x = &f->half[i];
+
+			if (!x->held)
+				x->hole_wait = 0;
+			else if (x->hole_wait && --x->hole_wait == 0)
+				drain_held(t, x, true);
 		}
 	}
 

@@ -19,6 +19,10 @@
 #include "pkt.h"
 
 #define FLOW_OOO_LIMIT (4u << 20)
+/* Packets of a flow to wait, after the peer acknowledged bytes the
+ * capture lacks, before declaring them lost: captures taken on multi-queue
+ * NICs reorder packets, and a late segment must still find its place. */
+#define FLOW_HOLE_PATIENCE 8
 
 /* Client end first: the key is the circuit's identity. */
 struct flow_key {
@@ -29,11 +33,14 @@ struct flow_key {
 struct ooo_seg;
 
 struct flow_half {
+	bool isn_known;
+	uint32_t isn;             /* initial sequence number, from the SYN */
 	bool seq_known;
 	bool fin;
 	bool lossy;
 	uint32_t next_seq;
 	struct ooo_seg *held;     /* sorted by sequence number */
+	unsigned hole_wait;       /* packets left before a proven hole is given up */
 	uint64_t held_bytes;
 	struct ca_stream stream;
 };

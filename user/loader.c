@@ -272,6 +272,7 @@ int loader_counters(const struct loader *l, struct ca_counters *sum)
 		sum->resyncs += per[c].resyncs;
 		sum->retransmits += per[c].retransmits;
 		sum->gaps += per[c].gaps;
+		sum->walk_limit += per[c].walk_limit;
 	}
 	free(per);
 	return 0;

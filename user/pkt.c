@@ -141,6 +141,10 @@ static enum pkt_result parse_udp(const uint8_t *l4, uint32_t cap, uint32_t wire,
 {
 	uint16_t ulen;
 
+	if (wire < 8) {
+		*why = "IPv4 total length too short for a UDP header";
+		return PKT_MALFORMED;
+	}
 	if (cap < 8) {
 		*why = "UDP header cut by capture";
 		return PKT_TRUNCATED;
@@ -163,6 +167,10 @@ static enum pkt_result parse_tcp(const uint8_t *l4, uint32_t cap, uint32_t wire,
 {
 	uint32_t doff;
 
+	if (wire < 20) {
+		*why = "IPv4 total length too short for a TCP header";
+		return PKT_MALFORMED;
+	}
 	if (cap < 20) {
 		*why = "TCP header cut by capture";
 		return PKT_TRUNCATED;
@@ -170,6 +178,7 @@ static enum pkt_result parse_tcp(const uint8_t *l4, uint32_t cap, uint32_t wire,
 	p->sport = rd_be16(l4);
 	p->dport = rd_be16(l4 + 2);
 	p->seq = rd_be32(l4 + 4);
+	p->ack = rd_be32(l4 + 8);
 	doff = (uint32_t)(l4[12] >> 4) * 4;
 	p->tcp_flags = l4[13];
 	if (doff < 20 || doff > wire) {
@@ -186,8 +195,8 @@ static enum pkt_result parse_tcp(const uint8_t *l4, uint32_t cap, uint32_t wire,
 	return PKT_OK;
 }
 
-enum pkt_result pkt_parse_ipv4(const uint8_t *ip, uint32_t cap, struct pkt *p,
-			       const char **why)
+enum pkt_result pkt_parse_ipv4(const uint8_t *ip, uint32_t cap, uint32_t wire,
+			       struct pkt *p, const char **why)
 {
 	uint32_t ihl, tot, l4cap;
 	uint16_t frag;
@@ -206,6 +215,11 @@ enum pkt_result pkt_parse_ipv4(const uint8_t *ip, uint32_t cap, struct pkt *p,
 	}
 	if (tot < ihl) {
 		*why = "IPv4 total length shorter than its header";
+		return PKT_MALFORMED;
+	}
+	/* The frame itself (not the capture) ended before the datagram did. */
+	if (tot > wire) {
+		*why = "IPv4 total length exceeds the frame";
 		return PKT_MALFORMED;
 	}
 	if (ihl > cap) {
@@ -236,11 +250,13 @@ enum pkt_result pkt_parse(int dlt, const uint8_t *data, uint32_t caplen,
 	uint32_t off = 0;
 	enum pkt_result r;
 
-	(void)wirelen;
 	memset(p, 0, sizeof(*p));
 	*why = "";
 	r = parse_link(dlt, data, caplen, &off, p, why);
 	if (r != PKT_OK)
 		return r;
-	return pkt_parse_ipv4(data + off, caplen - off, p, why);
+	/* Some writers store a wire length below the captured length. */
+	if (wirelen < caplen)
+		wirelen = caplen;
+	return pkt_parse_ipv4(data + off, caplen - off, wirelen - off, p, why);
 }

@@ -17,6 +17,7 @@ struct pkt {
 	uint8_t proto;             /* IPPROTO_TCP or IPPROTO_UDP */
 	uint8_t tcp_flags;
 	uint32_t seq;              /* TCP sequence number */
+	uint32_t ack;              /* TCP acknowledgement number */
 	const uint8_t *payload;
 	uint32_t payload_len;      /* captured payload bytes */
 	uint32_t payload_wire_len; /* payload bytes the sender sent */
@@ -45,8 +46,9 @@ const char *pkt_linktype_name(int dlt);
 enum pkt_result pkt_parse(int dlt, const uint8_t *data, uint32_t caplen,
 			  uint32_t wirelen, struct pkt *p, const char **why);
 
-/* Parse starting at the IPv4 header (shared with the live source). */
-enum pkt_result pkt_parse_ipv4(const uint8_t *ip, uint32_t caplen,
+/* Parse starting at the IPv4 header.  `wire` is how many bytes from the
+ * IPv4 header on the frame really had (caplen: how many were captured). */
+enum pkt_result pkt_parse_ipv4(const uint8_t *ip, uint32_t caplen, uint32_t wire,
 			       struct pkt *p, const char **why);
 
 #endif

@@ -8,6 +8,7 @@
 struct chan {
 	char *name;
 	size_t len;
+	uint32_t cid;
 	uint32_t sid;
 	bool has_sid;
 };
@@ -211,6 +212,7 @@ static void channel_open(struct track *t, struct circuit *c, uint32_t cid,
 
 	if (!ch)
 		return;
+	ch->cid = cid;
 	if (!hmap_put_u32(&c->by_cid, cid, ch, (void **)&old)) {
 		chan_free(ch);
 		return;
@@ -364,7 +366,8 @@ static struct track_name track_tcp_response(struct track *t, struct circuit *c,
 			/* Detach it so the name outlives the close. */
 			struct chan *copy = chan_new(&(struct track_name){ ch->name, ch->len });
 
-			channel_close(t, c, cid);
+			/* Found by sid when the cid was unknown: close that one. */
+			channel_close(t, c, ch->cid);
 			*scratch = copy;
 			return chan_name(copy);
 		}

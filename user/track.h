@@ -32,7 +32,9 @@ struct track {
 	void *scratch;  /* a closed channel whose name was just handed out */
 };
 
-/* The name found for a message; `name` stays valid until the next call. */
+/* The name found for a message.  `name` stays valid until the next call,
+ * and, for a request that carries its own name (SEARCH, CREATE_CHAN), only
+ * as long as that message's payload does. */
 struct track_name {
 	const char *name;
 	size_t len;

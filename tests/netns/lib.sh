@@ -21,6 +21,14 @@
 # level, not inside $(...) or a pipeline, where they would only end a
 # subshell.
 #
+# ns_setup traps EXIT (teardown) and turns INT/TERM into exits. bash runs
+# a trap only after the current foreground command ends: for long waits
+# use `sleep N & wait $!`, so a signal tears down at once.
+#
+# Processes a test starts in a namespace are killed at teardown whether or
+# not it records them; a backgrounded direct child may be appended to
+# _NS_BG_PIDS so it is also reaped quietly.
+#
 # Exit codes follow the project's convention: 0 pass, 1 fail, 77 skip.
 
 CATRACE_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -46,7 +54,7 @@ VETH_CLI=""
 NS_TMP=""
 IOC_LOG=""
 IOC_PID=""
-IOC_PIDS=()
+_NS_BG_PIDS=()
 EPICS_BIN=""
 
 skip() {
@@ -71,9 +79,10 @@ epics_require() {
 	[ -x "$EPICS_BIN/softIoc" ] || skip "EPICS base unavailable: no softIoc in $EPICS_BIN"
 }
 
-# Delete catr-* namespaces whose owning test (the pid in the name) is gone,
-# e.g. after a test was SIGKILLed and its EXIT trap never ran. Namespaces
-# of live tests, including parallel runs, are left alone.
+# Delete catr-* namespaces (and /tmp/catr-netns.* scratch directories)
+# whose owning test (the pid in the name) is gone, e.g. after a test was
+# SIGKILLed and its EXIT trap never ran. Those of live tests, including
+# parallel runs, are left alone.
 ns_reap_stale() {
 	local ns pid
 	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^catr-(ioc|cli)-[0-9]+$/ {print $1}'); do
@@ -82,6 +91,17 @@ ns_reap_stale() {
 		kill -0 "$pid" 2>/dev/null && continue
 		_ns_kill_all "$ns"
 		ip netns del "$ns" 2>/dev/null || true
+	done
+	# Their scratch directories too.
+	local dir
+	for dir in /tmp/catr-netns.*; do
+		[ -d "$dir" ] || continue
+		pid=${dir#/tmp/catr-netns.}
+		pid=${pid%%.*}
+		case $pid in '' | *[!0-9]*) continue ;; esac
+		[ "$pid" = "$$" ] && continue
+		kill -0 "$pid" 2>/dev/null && continue
+		rm -rf "$dir"
 	done
 }
 
@@ -97,17 +117,39 @@ _ns_kill_all_known() {
 	return $rc
 }
 
-# SIGKILL every process whose network namespace is $1, until none is left
-# (a dying CA client may just have spawned caRepeater). SIGKILL because
-# softIoc -S does not stop on SIGTERM.
+# Network-namespace inode of the named namespace ($1), empty if none.
+ns_inode() {
+	stat -L -c %i "/run/netns/$1" 2>/dev/null || true
+}
+
+# PIDs of processes with any thread in the network namespace whose inode
+# is $1. Not `ip netns pids`: it reads /proc/PID/ns/net, which is empty
+# once a process's main thread has exited, and softIoc -S does exactly
+# that (its main thread calls epicsThreadExitMain; ps shows the IOC as
+# "[softIoc] <defunct>" while its other threads keep serving). Checking
+# every thread finds it.
+ns_pids_by_inode() {
+	local ino=$1
+	[ -n "$ino" ] || return 0
+	# find exits non-zero when a task vanishes between the glob and its
+	# look (always racy): ignore that, or pipefail would fail the caller.
+	{ find /proc/[0-9]*/task/[0-9]*/ns/net -maxdepth 0 \
+		-lname "net:\[$ino\]" 2>/dev/null || true; } | cut -d/ -f3 | sort -un
+}
+
+# SIGKILL every process in namespace $1, until none is left (a dying CA
+# client may just have spawned caRepeater). SIGKILL because softIoc -S
+# does not stop on SIGTERM (nor SIGINT).
 _ns_kill_all() {
-	local ns=$1 pids tries=0
-	while pids=$(ip netns pids "$ns" 2>/dev/null) && [ -n "$pids" ]; do
+	local ns=$1 ino pids tries=0
+	ino=$(ns_inode "$ns")
+	[ -n "$ino" ] || return 0
+	while pids=$(ns_pids_by_inode "$ino") && [ -n "$pids" ]; do
 		# shellcheck disable=SC2086  # one pid per word
 		kill -KILL $pids 2>/dev/null || true
 		tries=$((tries + 1))
 		[ "$tries" -le 50 ] || {
-			echo "ns_teardown: processes survive in $ns: $pids" >&2
+			echo "ns_teardown: processes survive in $ns: ${pids//$'\n'/ }" >&2
 			return 1
 		}
 		sleep 0.1
@@ -134,14 +176,18 @@ ns_teardown() {
 	if declare -F ns_cleanup_hook >/dev/null; then
 		ns_cleanup_hook || true
 	fi
-	_ns_kill_all_known || rc=1
-	# Reap our own children (softIoc) so they leave no zombies.
-	for pid in "${IOC_PIDS[@]}"; do
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
+	# Our own children (softIoc, caRepeater) first, each killed and reaped
+	# inside one stderr-silenced group: if bash noticed their death later
+	# it would print a "Killed" job report.
+	for pid in "${_NS_BG_PIDS[@]}"; do
+		{
+			kill -KILL "$pid" || true
+			wait "$pid" || true
+		} 2>/dev/null
 	done
-	IOC_PIDS=()
+	_NS_BG_PIDS=()
 	IOC_PID=""
+	_ns_kill_all_known || rc=1
 	_ns_remove "$NS_IOC" || rc=1
 	_ns_remove "$NS_CLI" || rc=1
 	# Deleting a namespace destroys the veth end inside it, and with it the
@@ -266,12 +312,38 @@ cli_run() {
 		"$@"
 }
 
+# Start a caRepeater in the client namespace (once) and wait until it has
+# bound UDP 5065. Without one, the IOC's first beacons, sent before any
+# client ran, only draw ICMP port-unreachable replies. A CA client would
+# spawn one itself anyway; starting it first keeps the link quiet.
+cli_repeater_start() {
+	if [ -n "$(ip netns exec "$NS_CLI" ss -Hlun 'sport = :5065')" ]; then
+		return 0
+	fi
+	# Not via cli_run: a backgrounded function runs in a subshell, and $!
+	# would be that subshell instead of caRepeater (our child to reap).
+	ip netns exec "$NS_CLI" "$EPICS_BIN/caRepeater" </dev/null \
+		>>"$NS_TMP/caRepeater.log" 2>&1 &
+	_NS_BG_PIDS+=("$!")
+	local tries
+	for tries in $(seq 50 -1 1); do
+		[ -n "$(ip netns exec "$NS_CLI" ss -Hlun 'sport = :5065')" ] && return 0
+		[ "$tries" -gt 1 ] && sleep 0.1
+	done
+	echo "cli_repeater_start: caRepeater did not bind UDP 5065" >&2
+	return 1
+}
+
 # ioc_start [DBFILE] [VAR=value ...]
 # Start softIoc -S (no interactive shell) in the IOC namespace and wait
 # until it answers a caget from the client namespace. Beacons go only to
-# the client address. Sets IOC_PID. Optional variables:
+# the client address (unicast; intervals double from 20 ms up to 15 s).
+# Extra VAR=value arguments are added to (and override) the IOC's
+# environment. Sets IOC_PID. Optional variables:
 #   IOC_MACROS    passed to softIoc -m (macro substitutions for DBFILE)
 #   IOC_READY_PV  PV to poll for readiness (default: first record in DBFILE)
+#   CATRACE_NO_REPEATER=1  do not start caRepeater in the client namespace
+#                 first (see cli_repeater_start)
 # Returns non-zero (IOC console log on stderr) if the IOC does not answer
 # within IOC_START_TIMEOUT seconds.
 ioc_start() {
@@ -287,6 +359,9 @@ ioc_start() {
 	done
 	[ -n "${IOC_MACROS:-}" ] && args+=(-m "$IOC_MACROS")
 	args+=(-d "$db")
+	if [ "${CATRACE_NO_REPEATER:-0}" != 1 ]; then
+		cli_repeater_start || return 1
+	fi
 	if [ -z "$pv" ]; then
 		pv=$(sed -n 's/^[[:space:]]*record[[:space:]]*([^,]*,[[:space:]]*"\([^"]*\)".*/\1/p' "$db" | head -n1)
 		[ -n "$pv" ] || { echo "ioc_start: no record name in $db; set IOC_READY_PV" >&2; return 1; }
@@ -295,24 +370,41 @@ ioc_start() {
 	# ip netns exec and env both exec, so $! is softIoc's own pid.
 	# stdin from /dev/null: softIoc -S never reads it, and it must not
 	# steal the test's stdin.
+	# Beacons: the IOC's CA server (RSRV) reads only the EPICS_CAS_*
+	# names; EPICS_CA_{AUTO_,}BEACON_ADDR_LIST are not read by anything in
+	# 7.0.3.1. Beacons go to the client's address, port 5065, where the
+	# client-side caRepeater (cli_repeater_start) listens.
+	# The IOC's own CA client (for CA links) searches nowhere.
 	ip netns exec "$NS_IOC" env \
 		PATH="$EPICS_BIN:$PATH" \
-		EPICS_CA_AUTO_BEACON_ADDR_LIST=NO \
-		EPICS_CA_BEACON_ADDR_LIST="$CLI_ADDR" \
+		EPICS_CAS_AUTO_BEACON_ADDR_LIST=NO \
+		EPICS_CAS_BEACON_ADDR_LIST="$CLI_ADDR" \
 		EPICS_CA_AUTO_ADDR_LIST=NO \
 		EPICS_CA_ADDR_LIST="" \
 		EPICS_CA_MAX_ARRAY_BYTES="$CATRACE_CA_MAX_ARRAY_BYTES" \
 		"$@" \
 		"$EPICS_BIN/softIoc" "${args[@]}" </dev/null >>"$IOC_LOG" 2>&1 &
 	IOC_PID=$!
-	IOC_PIDS+=("$IOC_PID")
+	_NS_BG_PIDS+=("$IOC_PID")
 
-	local deadline=$((SECONDS + IOC_START_TIMEOUT))
+	# First wait, without sending anything, until the CA server has bound
+	# UDP and TCP port 5064: searches sent earlier only draw ICMP port
+	# unreachable replies, noise in any capture. Then prove it answers.
+	local deadline=$((SECONDS + IOC_START_TIMEOUT)) bound=""
 	while [ "$SECONDS" -lt "$deadline" ]; do
 		if ! kill -0 "$IOC_PID" 2>/dev/null; then
 			echo "ioc_start: softIoc exited during start-up; its log:" >&2
 			sed 's/^/  | /' "$IOC_LOG" >&2
 			return 1
+		fi
+		if [ -z "$bound" ]; then
+			if [ -n "$(ip netns exec "$NS_IOC" ss -Hlun 'sport = :5064')" ] &&
+				[ -n "$(ip netns exec "$NS_IOC" ss -Hltn 'sport = :5064')" ]; then
+				bound=yes
+			else
+				sleep 0.1
+				continue
+			fi
 		fi
 		cli_run caget -w 1 "$pv" >/dev/null 2>&1 && return 0
 		sleep 0.2

@@ -14,6 +14,7 @@ fail() {
 }
 
 ns_setup
+# shellcheck disable=SC2119  # no DBFILE: the default records.db
 ioc_start || fail "IOC did not start"
 
 # Reads: one caget for three channels of different DBR types.
@@ -34,6 +35,9 @@ awk -v v="$got" 'BEGIN { exit !(v == 2.5) }' || fail "T:ao = '$got' after caput,
 # Teardown must remove namespaces, veth and every process, and be
 # repeatable (the EXIT trap runs it again).
 ioc_pid=$IOC_PID
+# Namespace inodes outlive the names: any process still holding one would
+# show up in the scan below even after `ip netns del`.
+inodes="$(ns_inode "$NS_IOC") $(ns_inode "$NS_CLI")"
 ns_teardown || fail "ns_teardown reported an error"
 ns_teardown || fail "second ns_teardown reported an error"
 if ip netns list | awk '{print $1}' | grep -qx -e "$NS_IOC" -e "$NS_CLI"; then
@@ -42,6 +46,11 @@ fi
 if ip link show "$VETH_IOC" >/dev/null 2>&1 || ip link show "$VETH_CLI" >/dev/null 2>&1; then
 	fail "veth left behind in the root namespace"
 fi
+# kill -0, not ps: a live softIoc -S looks like "<defunct>" in ps.
 kill -0 "$ioc_pid" 2>/dev/null && fail "softIoc (pid $ioc_pid) still running"
+for ino in $inodes; do
+	left=$(ns_pids_by_inode "$ino")
+	[ -z "$left" ] || fail "processes left in a deleted namespace: ${left//$'\n'/ }"
+done
 
 echo "PASS: harness smoke (caget T:ai T:long T:str, caput T:ao via $VETH_CLI; teardown clean)"
