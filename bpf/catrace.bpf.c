@@ -469,6 +469,41 @@ static __always_inline void count_msg(const struct hdr *h, __u8 dir)
 		bpf_ringbuf_submit(e, 0);                                    \
 	} while (0)
 
+/* A TCP circuit direction ended: user space frees what it tracks for it. */
+static __noinline int emit_close(const struct l4 *l, __u8 dir, __u8 egress,
+				 __u32 ifindex)
+{
+	struct ca_record *r;
+	struct ca_counters *c;
+
+	if (!l)
+		return 0;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		c = cnt();
+		if (c)
+			c->ringbuf_drops++;
+		return 0;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	r->version = CATRACE_REC_VERSION;
+	r->rec_len = sizeof(*r);
+	r->kind = REC_KIND_CLOSE;
+	r->dir = dir;
+	r->proto = l->proto;
+	r->flags = (egress ? REC_F_EGRESS : 0) |
+		   ((l->tcp_flags & TCP_RST) ? REC_F_RST : REC_F_FIN);
+	r->ts_ns = bpf_ktime_get_ns();
+	r->ifindex = ifindex;
+	r->saddr = l->saddr;
+	r->daddr = l->daddr;
+	r->sport = l->sport;
+	r->dport = l->dport;
+	r->seq = l->seq;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
 /* What the traffic teaches: servers announce their TCP ports in search
  * replies (before the client's SYN) and beacons. */
 static __always_inline void learn_from(const struct l4 *l, const struct hdr *h,

@@ -455,6 +455,7 @@ out:
 		if (st)
 			emit_pending(st, l, p->egress, p->ifindex);
 		bpf_map_delete_elem(&flows, &k);
+		emit_close(l, dir, p->egress, p->ifindex);
 	}
 }
 

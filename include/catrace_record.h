@@ -13,7 +13,8 @@
 #define CATRACE_REC_VERSION 1
 
 /* rec.kind */
-#define REC_KIND_MSG 1
+#define REC_KIND_MSG   1
+#define REC_KIND_CLOSE 2   /* a TCP FIN or RST: no CA fields, no data */
 
 /* rec.dir: which way relative to the CA server */
 #define REC_DIR_REQUEST  0
@@ -27,6 +28,8 @@
 #define REC_F_TRUNCATED    0x10  /* the packet ends inside this message's header
 				  * or a UDP message's payload */
 #define REC_F_NAME_TRUNC   0x20  /* name longer than the bytes copied */
+#define REC_F_FIN          0x40  /* REC_KIND_CLOSE: this direction sent FIN */
+#define REC_F_RST          0x80  /* REC_KIND_CLOSE: RST */
 
 /* Payload bytes a record can carry: names of SEARCH/CREATE_CHAN requests,
  * or the first bytes of a value. */

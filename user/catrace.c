@@ -397,6 +397,10 @@ static void on_live_record(void *ctx, const void *data, size_t size)
 			fprintf(stderr, "catrace: ignoring a bad record: %s\n", record_result_str(r));
 		return;
 	}
+	if (ri.close) {
+		pipeline_circuit_end(lc->pl, &ri.key, ri.msg.dir, ri.rst);
+		return;
+	}
 	lc->records++;
 	pipeline_message(lc->pl, &ri.key,
 			 (uint64_t)((int64_t)ri.ts_mono_ns + lc->mono_to_wall_ns), &ri.msg);

@@ -19,6 +19,7 @@ void pipeline_init(struct pipeline *pl, FILE *fp)
 	pl->detect_circuits = true;
 	classify_init(&pl->cls, CA_SERVER_PORT_DEFAULT, CA_REPEATER_PORT_DEFAULT);
 	track_init(&pl->track);
+	hmap_init(&pl->half_closed, sizeof(struct flow_key));
 	output_init(&pl->out);
 	sbuf_init(&pl->line);
 	/* Flows are set up lazily (pipeline_flows_ready) so that
@@ -280,6 +281,28 @@ void pipeline_message(struct pipeline *pl, const struct flow_key *k,
 	emit(pl, k, m->tcp, m);
 }
 
+#define HALF_CLOSED_MAX 65536
+
+void pipeline_circuit_end(struct pipeline *pl, const struct flow_key *k,
+			  enum ca_dir dir, bool rst)
+{
+	uintptr_t bits = (uintptr_t)hmap_get(&pl->half_closed, k);
+
+	bits |= 1u << dir;
+	if (rst || bits == 3) {
+		hmap_del(&pl->half_closed, k);
+		track_circuit_close(&pl->track, k);
+		return;
+	}
+	/* One side closed: wait for the other.  Bounded: circuits that
+	 * never finish closing are forgotten wholesale past the bound. */
+	if (hmap_count(&pl->half_closed) >= HALF_CLOSED_MAX) {
+		hmap_free(&pl->half_closed);
+		hmap_init(&pl->half_closed, sizeof(struct flow_key));
+	}
+	hmap_put(&pl->half_closed, k, (void *)bits, NULL);
+}
+
 void pipeline_finish(struct pipeline *pl)
 {
 	flows_ready(pl);
@@ -295,6 +318,7 @@ uint64_t pipeline_resyncs(const struct pipeline *pl)
 void pipeline_free(struct pipeline *pl)
 {
 	track_free(&pl->track);
+	hmap_free(&pl->half_closed);
 	classify_free(&pl->cls);
 	sbuf_free(&pl->line);
 }

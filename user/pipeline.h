@@ -54,6 +54,9 @@ struct pipeline {
 	void *hook_ctx;
 	bool hook_only;
 
+	/* Live circuits with one FIN seen: key -> bits of the directions. */
+	struct hmap half_closed;
+
 	/* the frame being decoded */
 	struct frame cur;
 	struct pipeline_stats st;
@@ -66,6 +69,10 @@ void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f);
  * tracker, filters and output as decoded frames. */
 void pipeline_message(struct pipeline *pl, const struct flow_key *k,
 		      uint64_t ts_ns, struct ca_msg *m);
+/* A live circuit direction ended (FIN) or the circuit was reset (RST):
+ * when both directions have ended, the circuit's tables are freed. */
+void pipeline_circuit_end(struct pipeline *pl, const struct flow_key *k,
+			  enum ca_dir dir, bool rst);
 /* End of input: flush flows (messages cut short are reported). */
 void pipeline_finish(struct pipeline *pl);
 void pipeline_free(struct pipeline *pl);

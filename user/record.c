@@ -27,7 +27,7 @@ enum rec_result record_parse(const void *data, size_t size, struct rec_info *out
 	memcpy(&r, data, sizeof(r));
 	if (r.version != CATRACE_REC_VERSION)
 		return REC_BAD_VERSION;
-	if (r.kind != REC_KIND_MSG)
+	if (r.kind != REC_KIND_MSG && r.kind != REC_KIND_CLOSE)
 		return REC_UNKNOWN_KIND;
 	if (r.rec_len < sizeof(r) || r.rec_len > size ||
 	    r.data_len > sizeof(out->data) ||
@@ -40,6 +40,8 @@ enum rec_result record_parse(const void *data, size_t size, struct rec_info *out
 	out->ifindex = r.ifindex;
 	out->seq = r.seq;
 	out->egress = r.flags & REC_F_EGRESS;
+	out->close = r.kind == REC_KIND_CLOSE;
+	out->rst = r.flags & REC_F_RST;
 	if (r.dir == REC_DIR_REQUEST) {
 		out->key.cli_ip = r.saddr;
 		out->key.cli_port = r.sport;
@@ -50,6 +52,11 @@ enum rec_result record_parse(const void *data, size_t size, struct rec_info *out
 		out->key.cli_port = r.dport;
 		out->key.srv_ip = r.saddr;
 		out->key.srv_port = r.sport;
+	}
+	if (out->close) {
+		m->dir = r.dir == REC_DIR_REQUEST ? CA_DIR_REQUEST : CA_DIR_RESPONSE;
+		m->tcp = true;
+		return REC_OK;
 	}
 	m->h.cmd = r.cmd;
 	m->h.dtype = r.dtype;

@@ -15,6 +15,8 @@ struct rec_info {
 	uint32_t ifindex;
 	uint32_t seq;
 	bool egress;
+	bool close;            /* a FIN or RST, not a message */
+	bool rst;
 	struct flow_key key;   /* client end first */
 	struct ca_msg msg;     /* payload points into `data` below */
 	uint8_t data[256];     /* copy of the record's payload bytes */

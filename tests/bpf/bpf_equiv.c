@@ -102,6 +102,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		fprintf(stderr, "bad record: %s\n", record_result_str(r));
 		return 0;
 	}
+	if (ri.close)
+		return 0;
 	if (getenv("BPF_EQUIV_DEBUG"))
 		fprintf(stderr, "frame %llu rec cmd=%u size=%u data_len=%zu flags=%#x seq=%u\n",
 			(unsigned long long)cur_frame, ri.msg.h.cmd, ri.msg.h.size,
