@@ -36,6 +36,7 @@ const volatile __u16 cfg_server_port = CA_SERVER_PORT_DEFAULT;
 const volatile __u16 cfg_repeater_port = CA_REPEATER_PORT_DEFAULT;
 const volatile __u16 cfg_user_ports[CATRACE_MAX_USER_PORTS] = {};
 const volatile __u32 cfg_value_bytes = 64;  /* 0: headers (and names) only */
+const volatile __u32 cfg_snaplen = 0;       /* -w: packet bytes to send (0: none) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -113,6 +114,23 @@ static __always_inline struct tcp_dir_state *new_state(__u32 next_seq, __u8 sync
 	return t;
 }
 
+/* -w: a packet is copied here, then into the ring buffer at its own size
+ * (bpf_ringbuf_reserve needs a constant size; this does not). */
+struct pkt_scratch {
+	struct ca_pkt_record r;
+	__u8 d[REC_PKT_MAX];
+};
+
+/* Per-CPU values are limited to 32 KB, so this is a plain array with one
+ * slot per CPU and direction (the loader sizes it to 2 x CPUs with -w,
+ * leaves it at one entry otherwise). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pkt_scratch);
+} pkt_scratch SEC(".maps");
+
 /* ---- packet access ---- */
 
 struct pkt {
@@ -120,6 +138,8 @@ struct pkt {
 	__u32 len;       /* bytes in the packet */
 	__u8 xdp;
 	__u8 egress;
+	__u16 gso_size;  /* tc: skb's GSO segment size */
+	__u16 gso_segs;
 	__u32 ifindex;
 };
 
@@ -567,6 +587,8 @@ static __always_inline int tc_common(struct __sk_buff *skb, __u8 egress)
 		.len = skb->len,
 		.xdp = 0,
 		.egress = egress,
+		.gso_size = (__u16)skb->gso_size,
+		.gso_segs = (__u16)skb->gso_segs,
 		.ifindex = skb->ifindex,
 	};
 

@@ -459,6 +459,50 @@ out:
 	}
 }
 
+/* -w: the whole packet, up to the snap length. */
+static __noinline int F(emit_packet)(const struct pkt *p, __u8 dir)
+{
+	struct pkt_scratch *e;
+	struct ca_counters *c;
+	__u32 slot;
+	__u64 n;
+
+	if (!p)
+		return 0;
+	slot = bpf_get_smp_processor_id() * 2 + (p->egress ? 1 : 0);
+	e = bpf_map_lookup_elem(&pkt_scratch, &slot);
+	if (!e)
+		return 0;
+	n = p->len;
+	if (n > cfg_snaplen)
+		n = cfg_snaplen;
+	if (n > REC_PKT_MAX)
+		n = REC_PKT_MAX;
+	barrier_var(n);
+	if (n < 1 || n > REC_PKT_MAX)
+		return 0;
+	if (load(p, 0, e->d, n))
+		return 0;
+	e->r.version = CATRACE_REC_VERSION;
+	e->r.rec_len = (__u16)(sizeof(e->r) + n);  /* informational: may wrap */
+	e->r.kind = REC_KIND_PACKET;
+	e->r.dir = dir;
+	e->r.flags = p->egress ? REC_F_EGRESS : 0;
+	e->r.pad0 = 0;
+	e->r.ts_ns = bpf_ktime_get_ns();
+	e->r.ifindex = p->ifindex;
+	e->r.wire_len = p->len;
+	e->r.cap_len = n;
+	e->r.gso_size = p->gso_size;
+	e->r.gso_segs = p->gso_segs;
+	if (bpf_ringbuf_output(&events, e, sizeof(e->r) + n, 0)) {
+		c = cnt();
+		if (c)
+			c->ringbuf_drops++;
+	}
+	return 0;
+}
+
 static __always_inline void F(handle)(struct pkt *p)
 {
 	struct ca_counters *c = cnt();
@@ -478,6 +522,8 @@ static __always_inline void F(handle)(struct pkt *p)
 		return;
 	if (c)
 		c->pkts_ca++;
+	if (cfg_snaplen)
+		F(emit_packet)(p, dir);
 	if (l.proto == IPPROTO_UDP_)
 		F(process_udp)(p, &l, dir);
 	else

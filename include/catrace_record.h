@@ -15,6 +15,7 @@
 /* rec.kind */
 #define REC_KIND_MSG   1
 #define REC_KIND_CLOSE 2   /* a TCP FIN or RST: no CA fields, no data */
+#define REC_KIND_PACKET 3  /* a whole CA packet for -w (struct ca_pkt_record) */
 
 /* rec.dir: which way relative to the CA server */
 #define REC_DIR_REQUEST  0
@@ -65,6 +66,29 @@ struct ca_record {
 };
 
 _Static_assert(sizeof(struct ca_record) == 64, "ca_record layout changed");
+
+/* With -w: the bytes of each CA packet (up to the snap length), sent once
+ * per packet before its message records.  Sized exactly to the packet. */
+struct ca_pkt_record {
+	__u16 version;
+	__u16 rec_len;      /* header + cap_len */
+	__u8 kind;          /* REC_KIND_PACKET */
+	__u8 dir;
+	__u8 flags;         /* REC_F_EGRESS */
+	__u8 pad0;
+	__u64 ts_ns;        /* CLOCK_MONOTONIC */
+	__u32 ifindex;
+	__u32 wire_len;     /* bytes of the packet */
+	__u32 cap_len;      /* bytes that follow */
+	__u16 gso_size;     /* tc egress: the stack cuts the payload into
+			     * segments of this size after us (0: none) */
+	__u16 gso_segs;
+};
+
+_Static_assert(sizeof(struct ca_pkt_record) == 32, "ca_pkt_record layout changed");
+
+/* The largest packet a record carries (a 64 KB GSO packet and headers). */
+#define REC_PKT_MAX (128 * 1024)
 
 /* Per-CPU counters (one array entry); user space sums the CPUs. */
 #define CNT_CMDS 32   /* command codes 0..27, 28..31 "other" */

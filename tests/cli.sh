@@ -47,6 +47,7 @@ expect_error bad-port 2 '--server-port: .70000.' -- -r "$S01" --server-port 7000
 expect_error bad-cmd 2 "--cmd: unknown command 'Bogus'" -- -r "$S01" --cmd Read,Bogus
 expect_error bad-format 2 "--format: unknown token '\{nope\}'" -- -r "$S01" --format '{pv} {nope}'
 expect_error bad-filter 2 "filter expression 'port nonsense'" -- -r "$S01" port nonsense
+expect_error write-needs-live 2 '-w writes live captures' -- -r "$S01" -w /tmp/x.pcap
 EPICS_CA_SERVER_PORT=abc expect_error bad-env 2 'EPICS_CA_SERVER_PORT: .abc.' -- -r "$S01"
 
 # A link type we do not decode: a pcap header for 802.11 (105), no packets.

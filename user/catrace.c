@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gso_split.h"
 #include "loader.h"
+#include "pcap_writer.h"
 #include "pipeline.h"
 #include "pkt.h"
 #include "record.h"
@@ -36,6 +38,15 @@ static const char usage_text[] =
 "  --headers-only       copy no value bytes (PV names still come)\n"
 "  -B KIB               ring buffer size in KiB (default 8192)\n"
 "  -v                   libbpf messages and the verifier log\n"
+"  -w FILE              write every CA packet to a pcap file ('-': stdout);\n"
+"                       quiet unless --print\n"
+"  -s SNAPLEN           bytes of each packet to keep (default and 0: 262144)\n"
+"  -U                   flush the file after every packet\n"
+"  --print              print decoded lines while writing\n"
+"  -C MB                start a new file when this one would exceed MB\n"
+"  -G SECONDS           start a new file every SECONDS (FILE is a strftime\n"
+"                       template)\n"
+"  -W N                 with -C: a ring of N files; with -G: stop after N files\n"
 "  -r FILE              read a pcap/pcapng capture; '-' reads standard input\n"
 "  --server-port N      CA server port (default 5064, or EPICS_CA_SERVER_PORT)\n"
 "  --repeater-port N    CA repeater port (default 5065, or EPICS_CA_REPEATER_PORT)\n"
@@ -73,7 +84,7 @@ static const char usage_text[] =
 enum {
 	OPT_JSON = 256, OPT_FORMAT, OPT_NANO, OPT_MAXEL, OPT_SRVPORT, OPT_REPPORT,
 	OPT_PORT, OPT_NODETECT, OPT_PV, OPT_CMD, OPT_NOXDP, OPT_XDPMODE,
-	OPT_VALUEBYTES, OPT_HEADERSONLY,
+	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT,
 };
 
 static const struct option long_opts[] = {
@@ -91,14 +102,19 @@ static const struct option long_opts[] = {
 	{ "xdp-mode", required_argument, NULL, OPT_XDPMODE },
 	{ "value-bytes", required_argument, NULL, OPT_VALUEBYTES },
 	{ "headers-only", no_argument, NULL, OPT_HEADERSONLY },
+	{ "print", no_argument, NULL, OPT_PRINT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
 
+static volatile sig_atomic_t stop_requested;
+
 struct opts {
 	const char *read_file;
 	struct loader_opts live;
+	struct pcap_writer_opts wr;   /* -w: wr.path set */
+	bool print;
 	int tflags;
 	bool quiet;
 	char *filter;
@@ -191,7 +207,7 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 	opterr = 0;
 	o->live.value_bytes = 64;
 	o->live.ringbuf_bytes = 8u << 20;
-	while ((c = getopt_long(argc, argv, "+:r:i:c:B:tqvhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:r:i:c:B:w:s:C:G:W:UtqvhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			o->read_file = optarg;
@@ -213,6 +229,27 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 		}
 		case 'v':
 			o->live.verbose = true;
+			break;
+		case 'w':
+			o->wr.path = optarg;
+			break;
+		case 's':
+			o->wr.snaplen = (uint32_t)parse_num(optarg, 0, 262144, "-s");
+			break;
+		case 'U':
+			o->wr.flush_each = true;
+			break;
+		case 'C':
+			o->wr.rotate_bytes = parse_num(optarg, 1, 1000000, "-C") * 1000000ull;
+			break;
+		case 'G':
+			o->wr.rotate_seconds = (uint32_t)parse_num(optarg, 1, 31536000, "-G");
+			break;
+		case 'W':
+			o->wr.max_files = (uint32_t)parse_num(optarg, 1, 100000, "-W");
+			break;
+		case OPT_PRINT:
+			o->print = true;
 			break;
 		case OPT_NOXDP:
 			o->live.no_xdp = true;
@@ -372,8 +409,6 @@ static int run_offline(struct pipeline *pl, const struct opts *o)
 
 /* ---- live ---- */
 
-static volatile sig_atomic_t stop_requested;
-
 static void on_stop_signal(int sig)
 {
 	(void)sig;
@@ -384,7 +419,30 @@ struct live_ctx {
 	struct pipeline *pl;
 	int64_t mono_to_wall_ns;
 	uint64_t records, bad_records;
+	struct pcap_writer *w;       /* -w */
+	bool write_failed;
+	uint64_t pkt_ts_ns;          /* time stamp of the packet being split */
+	uint8_t fixbuf[REC_PKT_MAX]; /* an egress packet being finished */
 };
+
+static void write_packet(struct live_ctx *lc, const uint8_t *d, uint32_t caplen,
+			 uint32_t wirelen)
+{
+	char err[512];
+
+	if (lc->write_failed)
+		return;
+	if (pcap_writer_write(lc->w, lc->pkt_ts_ns, d, caplen, wirelen, err, sizeof(err))) {
+		fprintf(stderr, "catrace: %s\n", err);
+		lc->write_failed = true;
+		stop_requested = 1;
+	}
+}
+
+static void write_segment(void *ctx, const uint8_t *seg, uint32_t len)
+{
+	write_packet(ctx, seg, len, len);
+}
 
 static void on_live_record(void *ctx, const void *data, size_t size)
 {
@@ -395,6 +453,26 @@ static void on_live_record(void *ctx, const void *data, size_t size)
 	if (r != REC_OK) {
 		if (lc->bad_records++ == 0)
 			fprintf(stderr, "catrace: ignoring a bad record: %s\n", record_result_str(r));
+		return;
+	}
+	if (ri.packet) {
+		if (!lc->w)
+			return;
+		lc->pkt_ts_ns = (uint64_t)((int64_t)ri.ts_mono_ns + lc->mono_to_wall_ns);
+		/* tc egress may see a GSO packet that the stack cuts into
+		 * segments after it: write what goes on the wire. */
+		if (ri.gso_size && ri.pkt_caplen == ri.pkt_wirelen &&
+		    gso_split(ri.pkt, ri.pkt_caplen, ri.gso_size, write_segment, lc) > 0)
+			return;
+		if (ri.egress && ri.pkt_caplen == ri.pkt_wirelen &&
+		    ri.pkt_caplen <= sizeof(lc->fixbuf)) {
+			/* Its transport checksum may still be partial. */
+			memcpy(lc->fixbuf, ri.pkt, ri.pkt_caplen);
+			l4_csum_finalize(lc->fixbuf, ri.pkt_caplen);
+			write_packet(lc, lc->fixbuf, ri.pkt_caplen, ri.pkt_wirelen);
+			return;
+		}
+		write_packet(lc, ri.pkt, ri.pkt_caplen, ri.pkt_wirelen);
 		return;
 	}
 	if (ri.close) {
@@ -417,12 +495,14 @@ static int64_t mono_to_wall(void)
 
 static int run_live(struct pipeline *pl, struct opts *o)
 {
-	struct live_ctx lc = { .pl = pl };
+	static struct live_ctx lc;
 	struct ringbuf_source *rs = NULL;
 	struct ca_counters cnt;
 	struct sigaction sa;
 	struct loader *l;
 	char err[512];
+
+	lc.pl = pl;
 	unsigned i;
 	int r, rc = 0;
 
@@ -430,6 +510,19 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		fprintf(stderr, "catrace: a filter expression works with -r only; "
 			"use --pv/--cmd live\n");
 		return EXIT_USAGE;
+	}
+	if (o->wr.path) {
+		if (!o->wr.snaplen)
+			o->wr.snaplen = 262144;
+		o->live.snaplen = o->wr.snaplen;
+		lc.w = pcap_writer_open(&o->wr, err, sizeof(err));
+		if (!lc.w) {
+			fprintf(stderr, "catrace: %s\n", err);
+			return EXIT_USAGE;
+		}
+		/* Like tcpdump: writing is quiet unless asked to print. */
+		if (!o->print)
+			pl->hook_only = true;
 	}
 	o->live.server_port = pl->cls.server_port;
 	o->live.repeater_port = pl->cls.repeater_port;
@@ -439,11 +532,15 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	l = loader_load(&o->live, err, sizeof(err));
 	if (!l) {
 		fprintf(stderr, "catrace: %s\n", err);
+		if (lc.w)
+			pcap_writer_close(lc.w, err, sizeof(err));
 		return EXIT_USAGE;
 	}
 	if (loader_attach(l, err, sizeof(err))) {
 		fprintf(stderr, "catrace: %s\n", err);
 		loader_close(l);
+		if (lc.w)
+			pcap_writer_close(lc.w, err, sizeof(err));
 		return EXIT_USAGE;
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -460,6 +557,8 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		return 1;
 	}
 	while (!stop_requested && !pl->done) {
+		/* Follow clock adjustments (NTP steps) as we go. */
+		lc.mono_to_wall_ns = mono_to_wall();
 		r = ringbuf_source_poll(rs, 100);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
@@ -468,8 +567,10 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		}
 	}
 	/* What the kernel already handed over still gets printed. */
-	if (!pl->done)
+	if (!pl->done && !lc.write_failed)
 		ringbuf_source_drain(rs);
+	if (lc.write_failed)
+		rc = 1;
 	pipeline_finish(pl);
 	if (!o->quiet) {
 		if (loader_counters(l, &cnt) == 0)
@@ -489,6 +590,16 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	}
 	ringbuf_source_free(rs);
 	loader_close(l);
+	if (lc.w) {
+		uint64_t n = pcap_writer_packets(lc.w);
+
+		if (pcap_writer_close(lc.w, err, sizeof(err))) {
+			fprintf(stderr, "catrace: %s\n", err);
+			rc = 1;
+		} else if (!o->quiet) {
+			fprintf(stderr, "%llu packets written\n", (unsigned long long)n);
+		}
+	}
 	return rc;
 }
 
@@ -506,6 +617,9 @@ int main(int argc, char **argv)
 
 	if (o.live.n_ifaces && o.read_file) {
 		fprintf(stderr, "catrace: -i and -r exclude each other\n");
+		rc = EXIT_USAGE;
+	} else if (o.wr.path && !o.live.n_ifaces) {
+		fprintf(stderr, "catrace: -w writes live captures: give -i IFACE\n");
 		rc = EXIT_USAGE;
 	} else if (o.live.n_ifaces) {
 		rc = run_live(&pl, &o);

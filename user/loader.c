@@ -102,6 +102,13 @@ struct loader *loader_load(const struct loader_opts *o, char *err, size_t errlen
 	for (i = 0; i < o->n_user_ports && i < CATRACE_MAX_USER_PORTS; i++)
 		l->skel->rodata->cfg_user_ports[i] = o->user_ports[i];
 	l->skel->rodata->cfg_value_bytes = o->value_bytes;
+	l->skel->rodata->cfg_snaplen = o->snaplen;
+	if (o->snaplen &&
+	    bpf_map__set_max_entries(l->skel->maps.pkt_scratch,
+				     2 * (uint32_t)libbpf_num_possible_cpus())) {
+		snprintf(err, errlen, "sizing the packet scratch map: %s", strerror(errno));
+		goto fail;
+	}
 	if (o->ringbuf_bytes &&
 	    bpf_map__set_max_entries(l->skel->maps.events, o->ringbuf_bytes)) {
 		snprintf(err, errlen, "ring buffer size %u: not accepted", o->ringbuf_bytes);

@@ -25,6 +25,7 @@ struct loader_opts {
 	unsigned n_user_ports;
 	uint32_t value_bytes;      /* 0: headers (and names) only */
 	uint32_t ringbuf_bytes;    /* power of two */
+	uint32_t snaplen;          /* -w: packet bytes the kernel sends (0: none) */
 	bool verbose;              /* libbpf's messages, verifier log */
 };
 

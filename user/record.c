@@ -1,6 +1,7 @@
 /* record: see record.h. */
 #include "record.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "catrace_record.h"
@@ -17,16 +18,45 @@ const char *record_result_str(enum rec_result r)
 	return "?";
 }
 
+/* A packet record: the bytes stay where they are (up to 128 KB). */
+static enum rec_result parse_packet(const void *data, size_t size, struct rec_info *out)
+{
+	struct ca_pkt_record r;
+
+	if (size < sizeof(r))
+		return REC_SHORT;
+	memcpy(&r, data, sizeof(r));
+	if (r.cap_len > size - sizeof(r) || r.cap_len > REC_PKT_MAX ||
+	    r.cap_len > r.wire_len)
+		return REC_BAD_LENGTH;
+	memset(out, 0, offsetof(struct rec_info, data));
+	out->packet = true;
+	out->ts_mono_ns = r.ts_ns;
+	out->ifindex = r.ifindex;
+	out->egress = r.flags & REC_F_EGRESS;
+	out->pkt = (const uint8_t *)data + sizeof(r);
+	out->pkt_caplen = r.cap_len;
+	out->pkt_wirelen = r.wire_len;
+	out->gso_size = r.gso_size;
+	return REC_OK;
+}
+
 enum rec_result record_parse(const void *data, size_t size, struct rec_info *out)
 {
 	struct ca_record r;
 	struct ca_msg *m = &out->msg;
 
+	/* version, length and kind lead every record layout. */
+	if (size < 6)
+		return REC_SHORT;
+	memcpy(&r, data, 6);
+	if (r.version != CATRACE_REC_VERSION)
+		return REC_BAD_VERSION;
+	if (r.kind == REC_KIND_PACKET)
+		return parse_packet(data, size, out);
 	if (size < sizeof(r))
 		return REC_SHORT;
 	memcpy(&r, data, sizeof(r));
-	if (r.version != CATRACE_REC_VERSION)
-		return REC_BAD_VERSION;
 	if (r.kind != REC_KIND_MSG && r.kind != REC_KIND_CLOSE)
 		return REC_UNKNOWN_KIND;
 	if (r.rec_len < sizeof(r) || r.rec_len > size ||

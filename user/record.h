@@ -17,6 +17,10 @@ struct rec_info {
 	bool egress;
 	bool close;            /* a FIN or RST, not a message */
 	bool rst;
+	bool packet;           /* a whole packet for -w, not a message: */
+	const uint8_t *pkt;    /* its bytes, pointing into the record */
+	uint32_t pkt_caplen, pkt_wirelen;
+	uint16_t gso_size;     /* egress GSO packet: wire segment size */
 	struct flow_key key;   /* client end first */
 	struct ca_msg msg;     /* payload points into `data` below */
 	uint8_t data[256];     /* copy of the record's payload bytes */
