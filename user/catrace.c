@@ -559,7 +559,9 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	while (!stop_requested && !pl->done) {
 		/* Follow clock adjustments (NTP steps) as we go. */
 		lc.mono_to_wall_ns = mono_to_wall();
-		r = ringbuf_source_poll(rs, 100);
+		/* Signals end the wait at once; a second is enough for the
+		 * clock re-sync above. */
+		r = ringbuf_source_poll(rs, 1000);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
 			rc = 1;

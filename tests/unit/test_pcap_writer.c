@@ -89,7 +89,11 @@ static int teardown(void **state)
 	char cmd[256];
 
 	if (f->mounted) {
-		snprintf(cmd, sizeof(cmd), "umount '%s'", f->mnt);
+		/* A failed assertion leaves the writer's file open, and a
+		 * plain umount then fails (busy): detach lazily instead; the
+		 * tmpfs goes when the process exits. */
+		snprintf(cmd, sizeof(cmd),
+			 "umount '%s' 2>/dev/null || umount -l '%s'", f->mnt, f->mnt);
 		if (system(cmd) != 0)
 			fprintf(stderr, "could not unmount %s\n", f->mnt);
 	}
@@ -820,7 +824,9 @@ static void test_unwritable(void **state)
 }
 
 /* Mount a tmpfs of `size` in the fixture; false (with a SKIP line) where
- * that is not possible. */
+ * that is not possible.  The caller then returns: cmocka's own skip() shows
+ * as "not ok ... # SKIP" in TAP, which tests/run.sh would count as a
+ * failure, while a SKIP: line is counted as a skip. */
 static bool mount_tmpfs(struct fx *f, const char *size)
 {
 	char cmd[256];
@@ -884,7 +890,7 @@ static void test_disk_full(void **state)
 	struct fx *f = *state;
 
 	if (!mount_tmpfs(f, "256k"))
-		skip();
+		return;
 	fill_disk(f, false);
 	fill_disk(f, true);
 }
@@ -899,7 +905,7 @@ static void test_disk_full_rotating(void **state)
 	int rc = 0;
 
 	if (!mount_tmpfs(f, "256k"))
-		skip();
+		return;
 	path_in(base, sizeof(base), f->mnt, "rot.pcap");
 	o.path = base;
 	w = open_ok(&o);
