@@ -54,7 +54,11 @@ start_catrace() {
 	CAT_PID=$!
 	for _ in $(seq 50); do
 		OURS=$(comm -13 <(echo "$BEFORE" | sort) <(catrace_link_ids | sort) | tr '\n' ' ')
-		[ "$(echo $OURS | wc -w)" -ge 2 ] && return 0
+		# Its own XDP too: another catrace may add links meanwhile.
+		if [ "$(echo $OURS | wc -w)" -ge 2 ] &&
+			{ [ -n "$(xdp_on)" ] || [[ " $* " == *" --no-xdp "* ]]; }; then
+			return 0
+		fi
 		kill -0 "$CAT_PID" 2>/dev/null || return 1
 		sleep 0.1
 	done
