@@ -57,6 +57,15 @@ struct {
 	__type(value, __u8);
 } rep_clients SEC(".maps");
 
+/* Ports some learned server uses: a cheap array look-up that spares most
+ * non-CA packets the hash look-ups of `servers`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} server_ports SEC(".maps");
+
 /* Ports clients search from (ip 0): libca wakes its UDP thread at exit
  * with a VERSION sent from that port to itself. */
 struct {
@@ -189,6 +198,14 @@ static __always_inline bool is_server_port(__u16 port)
 	return false;
 }
 
+static __always_inline bool port_has_server(__u16 port)
+{
+	__u32 k = port;
+	__u8 *v = bpf_map_lookup_elem(&server_ports, &k);
+
+	return v && *v;
+}
+
 static __always_inline bool is_learned(void *map, __u32 ip, __u16 port)
 {
 	struct ep_key k = { .ip = ip, .port = port };
@@ -210,6 +227,11 @@ static __always_inline void learn(void *map, __u32 ip, __u16 port)
 		c = cnt();
 		if (c)
 			c->learned++;
+	}
+	if (map == (void *)&servers) {
+		__u32 pk = port;
+
+		bpf_map_update_elem(&server_ports, &pk, &one, BPF_ANY);
 	}
 }
 
@@ -242,11 +264,13 @@ static __always_inline int classify(const struct l4 *l, __u8 *dir)
 		}
 		return 0;
 	}
-	if (is_server_port(l->dport) || is_learned(&servers, l->daddr, l->dport)) {
+	if (is_server_port(l->dport) ||
+	    (port_has_server(l->dport) && is_learned(&servers, l->daddr, l->dport))) {
 		*dir = REC_DIR_REQUEST;
 		return 1;
 	}
-	if (is_server_port(l->sport) || is_learned(&servers, l->saddr, l->sport)) {
+	if (is_server_port(l->sport) ||
+	    (port_has_server(l->sport) && is_learned(&servers, l->saddr, l->sport))) {
 		*dir = REC_DIR_RESPONSE;
 		return 1;
 	}
@@ -340,6 +364,31 @@ static __always_inline bool plausible(const struct hdr *h, __u8 dir)
 
 /* ---- records ---- */
 
+/* Waking the reader costs microseconds per record: wake it only when the
+ * data waiting crosses WAKE_BYTES, i.e. once per batch, never again while
+ * it stays above (the reader is behind then, and busy anyway).  The reader
+ * also polls every 100 ms, so a lone record, or a crossing two CPUs made
+ * together without either seeing it, still comes out. */
+#define WAKE_BYTES (256 * 1024)
+
+/* After bpf_ringbuf_reserve: the waiting data already counts the record. */
+static __always_inline __u64 wake_after_reserve(__u64 size)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return avail >= WAKE_BYTES && avail - size < WAKE_BYTES ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* Before bpf_ringbuf_output of `size` bytes. */
+static __always_inline __u64 wake_before_output(__u64 size)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return avail < WAKE_BYTES && avail + size >= WAKE_BYTES ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* How many payload bytes a record of this message should carry. */
 static __always_inline __u32 data_wanted(const struct hdr *h, __u8 dir)
 {
@@ -412,7 +461,8 @@ static __noinline int emit_pending(struct tcp_dir_state *st, const struct l4 *l,
 	e->r.pad1 = 0;
 	e->r.data_len = n;
 	e->r.rec_len = sizeof(e->r) + n;
-	if (bpf_ringbuf_output(&events, e, sizeof(e->r) + n, 0)) {
+	if (bpf_ringbuf_output(&events, e, sizeof(e->r) + n,
+			       wake_before_output(sizeof(e->r) + n))) {
 		c = cnt();
 		if (c)
 			c->ringbuf_drops++;
@@ -486,7 +536,7 @@ static __always_inline void count_msg(const struct hdr *h, __u8 dir)
 			n = 0;                                               \
 		FILL_RECORD(&e->r, a, n);                                    \
 		e->r.rec_len = sizeof(e->r) + n;                             \
-		bpf_ringbuf_submit(e, 0);                                    \
+		bpf_ringbuf_submit(e, wake_after_reserve(sizeof(*e)));                                    \
 	} while (0)
 
 /* A TCP circuit direction ended: user space frees what it tracks for it. */
@@ -520,7 +570,7 @@ static __noinline int emit_close(const struct l4 *l, __u8 dir, __u8 egress,
 	r->sport = l->sport;
 	r->dport = l->dport;
 	r->seq = l->seq;
-	bpf_ringbuf_submit(r, 0);
+	bpf_ringbuf_submit(r, wake_after_reserve(sizeof(*r)));
 	return 0;
 }
 

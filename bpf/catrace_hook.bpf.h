@@ -154,7 +154,7 @@ static __noinline int F(emit)(struct emit_args *a)
 			goto drop;
 		FILL_RECORD(r, a, 0);
 		r->rec_len = sizeof(*r);
-		bpf_ringbuf_submit(r, 0);
+		bpf_ringbuf_submit(r, wake_after_reserve(sizeof(*r)));
 	} else if (take <= 64) {
 		EMIT_CLASS(64);
 	} else if (take <= 128) {
@@ -495,7 +495,8 @@ static __noinline int F(emit_packet)(const struct pkt *p, __u8 dir)
 	e->r.cap_len = n;
 	e->r.gso_size = p->gso_size;
 	e->r.gso_segs = p->gso_segs;
-	if (bpf_ringbuf_output(&events, e, sizeof(e->r) + n, 0)) {
+	if (bpf_ringbuf_output(&events, e, sizeof(e->r) + n,
+			       wake_before_output(sizeof(e->r) + n))) {
 		c = cnt();
 		if (c)
 			c->ringbuf_drops++;

@@ -18,6 +18,7 @@
 #include "version.h"
 
 #include <time.h>
+#include <unistd.h>
 
 #define EXIT_USAGE 2
 
@@ -547,8 +548,11 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	sa.sa_handler = on_stop_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	/* Lines must reach a pipe as they happen, not when a buffer fills. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* A terminal gets each line at once; a pipe or file gets full
+	 * buffers, flushed after every round of records (at most 100 ms
+	 * late): one write() per message would cost more than the rest. */
+	if (isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOLBF, 0);
 	lc.mono_to_wall_ns = mono_to_wall();
 	rs = ringbuf_source_new(loader_ringbuf_fd(l), on_live_record, &lc);
 	if (!rs) {
@@ -559,9 +563,13 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	while (!stop_requested && !pl->done) {
 		/* Follow clock adjustments (NTP steps) as we go. */
 		lc.mono_to_wall_ns = mono_to_wall();
-		/* Signals end the wait at once; a second is enough for the
-		 * clock re-sync above. */
-		r = ringbuf_source_poll(rs, 1000);
+		/* The kernel wakes us only for a batch of records: look
+		 * every 100 ms for the few that came since (signals end the
+		 * wait at once). */
+		r = ringbuf_source_poll(rs, 100);
+		if (r >= 0)
+			r = ringbuf_source_drain(rs);
+		fflush(stdout);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
 			rc = 1;
