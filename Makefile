@@ -45,7 +45,7 @@ SKEL    := $(OUTPUT)/catrace.skel.h
 BPF_LIBS := -lbpf -lelf -lz
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean test unit deps check vmlinux bpftests
+.PHONY: all clean test unit deps check vmlinux bpftests bench fuzz
 all: $(OUTPUT)/catrace
 
 $(OUTPUT) $(OUTPUT)/tests:
@@ -100,6 +100,14 @@ check:
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory SAN=1 all unit
 	$(Q)tests/check.sh
+
+# Benchmarks print numbers and write bench/BENCHMARKS.md; never part of CI.
+bench: all
+	$(Q)$(MAKE) --no-print-directory -C bench run
+
+# libFuzzer harnesses over the decoder (FUZZ_SECONDS per fuzzer).
+fuzz:
+	$(Q)$(MAKE) --no-print-directory -C tests/fuzz FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)
 
 deps:
 	$(Q)scripts/install-deps.sh
