@@ -464,6 +464,24 @@ static void put_time_text(struct output *o, struct sbuf *sb, uint64_t ts)
 
 /* ---- templates (--format) ---- */
 
+/* A name from the wire, unquoted but escaped: a CR or LF in a PV name
+ * must not split one message into two output lines. */
+static void put_template_name(struct sbuf *sb, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '\\')
+			sbuf_puts(sb, "\\\\");
+		else if (ch < 0x20 || ch >= 0x7f)
+			sbuf_printf(sb, "\\x%02x", ch);
+		else
+			sbuf_putc(sb, (char)ch);
+	}
+}
+
 static void put_template(struct output *o, struct sbuf *sb,
 			 const struct msg_ctx *c, const struct ca_msg *m)
 {
@@ -504,7 +522,7 @@ static void put_template(struct output *o, struct sbuf *sb,
 			sbuf_printf(sb, "%u", m->h.cmd);
 		} else if (TOK("pv")) {
 			if (c->pv)
-				sbuf_put(sb, c->pv, c->pv_len);
+				put_template_name(sb, c->pv, c->pv_len);
 			else
 				sbuf_putc(sb, '-');
 		} else if (TOK("size") || TOK("payload_size")) {
