@@ -1,0 +1,153 @@
+/* libFuzzer harness: ring-buffer records (what the BPF programs send) ->
+ * record_parse -> what `catrace -i` does with each kind of record
+ * (on_live_record in catrace.c):
+ *   - a message record: pipeline_message (tracker, filters, formatters);
+ *   - a close record (FIN/RST): pipeline_circuit_end;
+ *   - a packet record (-w): gso_split into wire segments, or
+ *     l4_csum_finalize on an egress packet, then pcap_writer_write (to
+ *     /dev/null).
+ *
+ * Input:
+ *   [c0][c1]                         configuration (see fuzz_common.h;
+ *                                    c1 bits 4-5 also pick the -w snap
+ *                                    length: 0 (262144), 96, 1514, 65535)
+ *   then records, until the input ends:
+ *   [len:u16 little-endian][len bytes]   one ring-buffer record as user
+ *                                        space receives it; len 0xffff: the
+ *                                        rest of the input (packet records
+ *                                        up to REC_PKT_MAX)
+ *   A last record with fewer bytes than its len takes what is left.
+ * Several records per input let the channel tracker build state
+ * (CREATE_CHAN, then reads on the channel, close, ...).  Each record is
+ * copied to a buffer of exactly its size, so that ASan sees reads past it. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fuzz_common.h"
+#include "gso_split.h"
+#include "pcap_writer.h"
+#include "record.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_global_init();
+	return 0;
+}
+
+struct wctx {
+	struct pcap_writer *w;
+	uint64_t ts_ns;
+};
+
+static void write_packet(struct wctx *wc, const uint8_t *d, uint32_t caplen,
+			 uint32_t wirelen)
+{
+	char err[256];
+
+	if (wc->w && pcap_writer_write(wc->w, wc->ts_ns, d, caplen, wirelen, err,
+				       sizeof(err)) != 0) {
+		/* /dev/null does not fail: an error here is the writer's */
+		fprintf(stderr, "fuzz_record: pcap_writer_write: %s\n", err);
+		abort();
+	}
+}
+
+static void write_segment(void *ctx, const uint8_t *seg, uint32_t len)
+{
+	if (fuzz_oracles && (len == 0 || len > GSO_SPLIT_MAX_SEG)) {
+		char buf[96];
+
+		snprintf(buf, sizeof(buf), "segment of %u bytes", len);
+		fuzz_fail("gso_split emitted a segment of impossible size", buf, strlen(buf));
+	}
+	write_packet(ctx, seg, len, len);
+}
+
+/* on_live_record's packet branch, with an exact-size copy for the egress
+ * checksum fix (catrace uses a REC_PKT_MAX buffer). */
+static void packet_record(struct wctx *wc, const struct rec_info *ri)
+{
+	wc->ts_ns = ri->ts_mono_ns;
+	if (ri->gso_size && ri->pkt_caplen == ri->pkt_wirelen &&
+	    gso_split(ri->pkt, ri->pkt_caplen, ri->gso_size, write_segment, wc) > 0)
+		return;
+	if (ri->egress && ri->pkt_caplen == ri->pkt_wirelen) {
+		uint8_t *fix = malloc(ri->pkt_caplen ? ri->pkt_caplen : 1);
+
+		if (!fix)
+			return;
+		memcpy(fix, ri->pkt, ri->pkt_caplen);
+		(void)l4_csum_finalize(fix, ri->pkt_caplen);
+		write_packet(wc, fix, ri->pkt_caplen, ri->pkt_wirelen);
+		free(fix);
+		return;
+	}
+	write_packet(wc, ri->pkt, ri->pkt_caplen, ri->pkt_wirelen);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint32_t snaplens[4] = { 0, 96, 1514, 65535 };
+	static struct fuzz_ctx fc;
+	static struct rec_info ri;
+	struct pcap_writer_opts wo;
+	struct wctx wc = { NULL, 0 };
+	char err[256];
+	size_t off = 2;
+
+	if (size < 2)
+		return 0;
+	fuzz_setup(&fc, data[0], data[1]);
+	/* record_parse takes data_len and size from the record as they are:
+	 * a record may say data_len > size.  The payload stays inside
+	 * rec_info.data either way, so that is not checked here (set
+	 * FUZZ_RECORD_STRICT=1 to check it). */
+	fc.strict_payload = getenv("FUZZ_RECORD_STRICT") != NULL;
+
+	memset(&wo, 0, sizeof(wo));
+	wo.path = "/dev/null";
+	wo.snaplen = snaplens[(data[1] >> 4) & 3];
+	wo.start_ns = 1;
+	wc.w = pcap_writer_open(&wo, err, sizeof(err));
+	if (!wc.w) {
+		fprintf(stderr, "fuzz_record: pcap_writer_open: %s\n", err);
+		abort();
+	}
+
+	while (off + 2 <= size) {
+		size_t len = (size_t)data[off] | (size_t)data[off + 1] << 8;
+		uint8_t *copy;
+
+		off += 2;
+		if (len == 0xffff || len > size - off)
+			len = size - off;
+		copy = malloc(len ? len : 1);
+		if (!copy)
+			break;
+		memcpy(copy, data + off, len);
+		off += len;
+		if (record_parse(copy, len, &ri) != REC_OK) {
+			(void)record_result_str(record_parse(copy, len, &ri));
+		} else if (ri.packet) {
+			packet_record(&wc, &ri);
+		} else if (ri.close) {
+			pipeline_circuit_end(&fc.pl, &ri.key, ri.msg.dir, ri.rst);
+		} else {
+			pipeline_message(&fc.pl, &ri.key, ri.ts_mono_ns, &ri.msg);
+		}
+		free(copy);
+	}
+	(void)pcap_writer_packets(wc.w);
+	(void)pcap_writer_filename(wc.w);
+	if (pcap_writer_close(wc.w, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_record: pcap_writer_close: %s\n", err);
+		abort();
+	}
+	fuzz_teardown(&fc);
+	return 0;
+}
