@@ -459,7 +459,7 @@ static void on_live_record(void *ctx, const void *data, size_t size)
 	if (ri.packet) {
 		if (!lc->w)
 			return;
-		lc->pkt_ts_ns = (uint64_t)((int64_t)ri.ts_mono_ns + lc->mono_to_wall_ns);
+		lc->pkt_ts_ns = ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns;
 		/* tc egress may see a GSO packet that the stack cuts into
 		 * segments after it: write what goes on the wire. */
 		if (ri.gso_size && ri.pkt_caplen == ri.pkt_wirelen &&
@@ -481,8 +481,10 @@ static void on_live_record(void *ctx, const void *data, size_t size)
 		return;
 	}
 	lc->records++;
+	/* Unsigned arithmetic: a record's time stamp is not trusted to be
+	 * small enough for a signed sum. */
 	pipeline_message(lc->pl, &ri.key,
-			 (uint64_t)((int64_t)ri.ts_mono_ns + lc->mono_to_wall_ns), &ri.msg);
+			 ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns, &ri.msg);
 }
 
 static int64_t mono_to_wall(void)

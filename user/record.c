@@ -63,6 +63,12 @@ enum rec_result record_parse(const void *data, size_t size, struct rec_info *out
 	    r.data_len > sizeof(out->data) ||
 	    (size_t)r.data_len > r.rec_len - sizeof(r))
 		return REC_BAD_LENGTH;
+	/* A message record never carries more payload than its header says,
+	 * and its header is one of the two CA forms (found by fuzzing). */
+	if (r.kind == REC_KIND_MSG &&
+	    (r.data_len > r.size ||
+	     (r.hdr_len != CA_HDR_LEN && r.hdr_len != CA_EXT_HDR_LEN)))
+		return REC_BAD_LENGTH;
 
 	memset(out, 0, sizeof(*out));
 	memcpy(out->data, (const uint8_t *)data + sizeof(r), r.data_len);

@@ -144,9 +144,15 @@ struct track_name ca_payload_name(const struct ca_msg *m, bool *terminated)
 	return n;
 }
 
-static struct chan *chan_new(const struct track_name *n)
+static struct chan *chan_new(const struct track_name *n_in)
 {
 	struct chan *c = calloc(1, sizeof(*c));
+	/* libca accepts names up to CA_MAX_NAME_LEN: a longer "name" is not
+	 * one, and must not make every channel cost what its payload does. */
+	struct track_name cut = *n_in, *n = &cut;
+
+	if (cut.len > CA_MAX_NAME_LEN)
+		cut.len = CA_MAX_NAME_LEN;
 
 	if (!c)
 		return NULL;
@@ -414,6 +420,8 @@ static void search_remember(struct track *t, const struct search_key *k,
 			return;
 		}
 	}
+	if (n->len > CA_MAX_NAME_LEN)
+		return;  /* not a name libca would send: not remembered */
 	if (e->len != n->len || !e->name || memcmp(e->name, n->name, n->len)) {
 		char *nm = malloc(n->len + 1);
 

@@ -59,6 +59,14 @@ static void test_rejects_bad_records(void **state)
 	make(&b, CA_PROTO_CREATE_CHAN, REC_DIR_REQUEST, "A:b");
 	b.r.data_len = 60;            /* more data than the record holds */
 	assert_int_equal(record_parse(&b, sizeof(b.r) + 4, &ri), REC_BAD_LENGTH);
+	/* Found by fuzzing: more payload than the CA header says, or a
+	 * header length no CA header has. */
+	make(&b, CA_PROTO_CREATE_CHAN, REC_DIR_REQUEST, "A:b");
+	b.r.size = 0;
+	assert_int_equal(record_parse(&b, sizeof(b), &ri), REC_BAD_LENGTH);
+	make(&b, CA_PROTO_CREATE_CHAN, REC_DIR_REQUEST, "A:b");
+	b.r.hdr_len = 17;
+	assert_int_equal(record_parse(&b, sizeof(b), &ri), REC_BAD_LENGTH);
 }
 
 static void test_message_fields_and_orientation(void **state)
