@@ -10,11 +10,13 @@
 
 #include "gso_split.h"
 #include "loader.h"
+#include "metrics_service.h"
 #include "pcap_writer.h"
 #include "pipeline.h"
 #include "pkt.h"
 #include "record.h"
 #include "ringbuf_source.h"
+#include "stats_cmd.h"
 #include "version.h"
 
 #include <time.h>
@@ -64,7 +66,19 @@ static const char usage_text[] =
 "                       -tttt UTC date; -ttttt since the first message\n"
 "  --nano               nanosecond time stamps in text\n"
 "  --max-elements N     array elements to print (default 10, 0: all)\n"
-"  -q                   no summary on standard error\n"
+"  -q                   no summary on standard error (with --metrics or\n"
+"                       --metrics-file: no message lines either)\n"
+"\n"
+"Metrics (Prometheus text format):\n"
+"  --metrics ADDR:PORT  serve /metrics over HTTP while tracing (PORT alone:\n"
+"                       on 127.0.0.1)\n"
+"  --metrics-file PATH  write the metrics to PATH (a temporary file renamed)\n"
+"                       every --interval seconds and at exit; with -r, once\n"
+"  --interval S         seconds between metrics files (default 15)\n"
+"  --pv-metrics-limit N PVs with their own search counters (default 100)\n"
+"  --pin DIR            pin the counter maps under DIR (bpffs, e.g.\n"
+"                       /sys/fs/bpf/catrace) for `catrace stats --pin DIR`\n"
+"  catrace stats [--pin DIR]  print a running catrace's kernel counters\n"
 "\n"
 "Filters:\n"
 "  --pv GLOB            only messages about matching PVs (repeatable)\n"
@@ -80,12 +94,14 @@ static const char usage_text[] =
 "  catrace -r ioc.pcap\n"
 "  catrace -r ioc.pcap --pv 'LINAC:*' --cmd WriteNotify,Write\n"
 "  tcpdump -U -w - -i eth0 port 5064 | catrace -r -\n"
-"  catrace -r ioc.pcap --json host 10.0.0.5 | jq .pv\n";
+"  catrace -r ioc.pcap --json host 10.0.0.5 | jq .pv\n"
+"  catrace -i eth0 -q --metrics 127.0.0.1:9464 --pin /sys/fs/bpf/catrace\n";
 
 enum {
 	OPT_JSON = 256, OPT_FORMAT, OPT_NANO, OPT_MAXEL, OPT_SRVPORT, OPT_REPPORT,
 	OPT_PORT, OPT_NODETECT, OPT_PV, OPT_CMD, OPT_NOXDP, OPT_XDPMODE,
-	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT,
+	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT, OPT_METRICS, OPT_METRICS_FILE,
+	OPT_INTERVAL, OPT_PIN, OPT_PV_LIMIT,
 };
 
 static const struct option long_opts[] = {
@@ -104,6 +120,11 @@ static const struct option long_opts[] = {
 	{ "value-bytes", required_argument, NULL, OPT_VALUEBYTES },
 	{ "headers-only", no_argument, NULL, OPT_HEADERSONLY },
 	{ "print", no_argument, NULL, OPT_PRINT },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "pin", required_argument, NULL, OPT_PIN },
+	{ "pv-metrics-limit", required_argument, NULL, OPT_PV_LIMIT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -119,6 +140,7 @@ struct opts {
 	int tflags;
 	bool quiet;
 	char *filter;
+	struct metrics_opts met;
 };
 
 static void die_usage(const char *fmt, const char *arg)
@@ -207,6 +229,7 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 	 * lets us word our own one-line errors. */
 	opterr = 0;
 	o->live.value_bytes = 64;
+	o->met.pv_limit = CENSUS_PV_LIMIT_DEFAULT;
 	o->live.ringbuf_bytes = 8u << 20;
 	while ((c = getopt_long(argc, argv, "+:r:i:c:B:w:s:C:G:W:UtqvhV", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -251,6 +274,28 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 			break;
 		case OPT_PRINT:
 			o->print = true;
+			break;
+		case OPT_METRICS: {
+			struct sockaddr_storage ss;
+			char err[256];
+
+			if (metrics_parse_listen(optarg, &ss, err, sizeof(err)))
+				die_usage("%s", err);
+			o->met.listen = optarg;
+			break;
+		}
+		case OPT_METRICS_FILE:
+			o->met.file = optarg;
+			break;
+		case OPT_INTERVAL:
+			o->met.interval_s = (unsigned)parse_num(optarg, 1, 86400, "--interval");
+			break;
+		case OPT_PIN:
+			o->met.pin_dir = optarg;
+			break;
+		case OPT_PV_LIMIT:
+			o->met.pv_limit = (unsigned)parse_num(optarg, 0, CENSUS_PV_LIMIT_MAX,
+							      "--pv-metrics-limit");
 			break;
 		case OPT_NOXDP:
 			o->live.no_xdp = true;
@@ -366,7 +411,9 @@ static void print_summary(const struct pipeline *pl)
 
 static int run_offline(struct pipeline *pl, const struct opts *o)
 {
+	static struct metrics_service ms;
 	char err[PCAP_ERR_LEN];
+	bool metrics = metrics_wanted(&o->met);
 	struct pcap_source *src;
 	struct frame f;
 	int lt, r, rc = 0;
@@ -390,6 +437,15 @@ static int run_offline(struct pipeline *pl, const struct opts *o)
 		pcap_source_close(src);
 		return EXIT_USAGE;
 	}
+	if (metrics) {
+		if (metrics_service_start(&ms, &o->met, pl, NULL, o->read_file, err, sizeof(err))) {
+			fprintf(stderr, "catrace: %s\n", err);
+			pcap_source_close(src);
+			return EXIT_USAGE;
+		}
+		if (o->quiet)
+			pl->hook_only = true;
+	}
 	while (!pl->done && (r = pcap_source_next(src, &f, err, sizeof(err))) == 1)
 		pipeline_frame(pl, lt, &f);
 	if (!pl->done && r < 0) {
@@ -398,6 +454,8 @@ static int run_offline(struct pipeline *pl, const struct opts *o)
 		rc = 1;
 	}
 	pipeline_finish(pl);
+	if (metrics && metrics_service_stop(&ms))
+		rc = 1;
 	if (!o->quiet)
 		print_summary(pl);
 	pcap_source_close(src);
@@ -487,6 +545,14 @@ static void on_live_record(void *ctx, const void *data, size_t size)
 			 ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns, &ri.msg);
 }
 
+static uint64_t now_mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
 static int64_t mono_to_wall(void)
 {
 	struct timespec w, m;
@@ -496,9 +562,23 @@ static int64_t mono_to_wall(void)
 	return ((int64_t)w.tv_sec - m.tv_sec) * 1000000000 + (w.tv_nsec - m.tv_nsec);
 }
 
+/* The iface label: the interfaces, comma-separated. */
+static void join_ifaces(const struct loader_opts *lo, char *buf, size_t n)
+{
+	size_t used = 0;
+	unsigned i;
+
+	buf[0] = 0;
+	for (i = 0; i < lo->n_ifaces && used < n; i++)
+		used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? "," : "", lo->ifaces[i]);
+}
+
 static int run_live(struct pipeline *pl, struct opts *o)
 {
 	static struct live_ctx lc;
+	static struct metrics_service ms;
+	bool metrics = metrics_wanted(&o->met) || o->met.pin_dir;
+	char ifaces[128];
 	struct ringbuf_source *rs = NULL;
 	struct ca_counters cnt;
 	struct sigaction sa;
@@ -546,6 +626,22 @@ static int run_live(struct pipeline *pl, struct opts *o)
 			pcap_writer_close(lc.w, err, sizeof(err));
 		return EXIT_USAGE;
 	}
+	if (metrics) {
+		join_ifaces(&o->live, ifaces, sizeof(ifaces));
+		ms.records = &lc.records;
+		if (metrics_service_start(&ms, &o->met, pl, l, ifaces, err, sizeof(err))) {
+			fprintf(stderr, "catrace: %s\n", err);
+			loader_close(l);
+			if (lc.w)
+				pcap_writer_close(lc.w, err, sizeof(err));
+			return EXIT_USAGE;
+		}
+		ms.records = &lc.records;
+		ms.records_bad = &lc.bad_records;
+		/* A metrics service prints nothing per message when asked. */
+		if (o->quiet && metrics_wanted(&o->met))
+			pl->hook_only = true;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -568,10 +664,12 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		/* The kernel wakes us only for a batch of records: look
 		 * every 100 ms for the few that came since (signals end the
 		 * wait at once). */
-		r = ringbuf_source_poll(rs, 100);
+		r = ringbuf_source_poll_with(rs, metrics ? metrics_service_fd(&ms) : -1, 100);
 		if (r >= 0)
 			r = ringbuf_source_drain(rs);
 		fflush(stdout);
+		if (metrics && metrics_service_run(&ms, (uint64_t)mono_to_wall() + now_mono_ns()))
+			rc = 1;
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
 			rc = 1;
@@ -584,6 +682,8 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	if (lc.write_failed)
 		rc = 1;
 	pipeline_finish(pl);
+	if (metrics && metrics_service_stop(&ms))
+		rc = 1;
 	if (!o->quiet) {
 		if (loader_counters(l, &cnt) == 0)
 			fprintf(stderr, "%llu CA messages captured, %llu dropped by kernel, "
@@ -621,6 +721,8 @@ int main(int argc, char **argv)
 	struct opts o;
 	int rc;
 
+	if (argc > 1 && strcmp(argv[1], "stats") == 0)
+		return stats_main(argc - 1, argv + 1);
 	/* A closed pipe (catrace ... | head) ends us quietly. */
 	signal(SIGPIPE, SIG_DFL);
 	memset(&o, 0, sizeof(o));
@@ -629,6 +731,11 @@ int main(int argc, char **argv)
 
 	if (o.live.n_ifaces && o.read_file) {
 		fprintf(stderr, "catrace: -i and -r exclude each other\n");
+		rc = EXIT_USAGE;
+	} else if ((o.met.listen || o.met.pin_dir) && !o.live.n_ifaces) {
+		fprintf(stderr, "catrace: %s works with a live trace: give -i IFACE%s\n",
+			o.met.listen ? "--metrics" : "--pin",
+			o.met.listen ? " (with -r, use --metrics-file)" : "");
 		rc = EXIT_USAGE;
 	} else if (o.wr.path && !o.live.n_ifaces) {
 		fprintf(stderr, "catrace: -w writes live captures: give -i IFACE\n");

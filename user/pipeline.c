@@ -171,6 +171,8 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 	pv = track_msg(&pl->track, k, m);
 	c.pv = pv.name;
 	c.pv_len = pv.len;
+	if (pl->census)
+		census_msg(pl->census, k, &c, m);
 
 	if (pl->hook)
 		pl->hook(pl->hook_ctx, k, &c, m);
@@ -199,6 +201,8 @@ static void on_flow_close(void *ctx, const struct flow_key *k)
 	struct pipeline *pl = ctx;
 
 	track_circuit_close(&pl->track, k);
+	if (pl->census)
+		census_circuit_close(pl->census, k);
 }
 
 struct udp_ctx {
@@ -292,6 +296,8 @@ void pipeline_circuit_end(struct pipeline *pl, const struct flow_key *k,
 	if (rst || bits == 3) {
 		hmap_del(&pl->half_closed, k);
 		track_circuit_close(&pl->track, k);
+		if (pl->census)
+			census_circuit_close(pl->census, k);
 		return;
 	}
 	/* One side closed: wait for the other.  Bounded: circuits that

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "census.h"
 #include "classify.h"
 #include "flow.h"
 #include "output.h"
@@ -53,6 +54,9 @@ struct pipeline {
 		     const struct ca_msg *m);
 	void *hook_ctx;
 	bool hook_only;
+
+	/* Metrics and summaries (NULL: not wanted, no cost). */
+	struct census *census;
 
 	/* Live circuits with one FIN seen: key -> bits of the directions. */
 	struct hmap half_closed;
