@@ -308,13 +308,14 @@ static void pv_unlink(struct census *c, struct census_pv *p)
 }
 
 /* Count one search for this name: an entry of its own when there is
- * room, or in place of the lowest-ranked one. */
+ * room, or in place of the least searched one (the least recent of
+ * those).  A storm of names searched once each churns one slot and never
+ * pushes out a name searched twice. */
 static void pv_searched(struct census *c, const char *name, size_t len,
 			uint64_t ts)
 {
 	uint64_t h = name_hash(name, len);
 	struct census_pv *p = pv_find(c, name, len, h), *head;
-	uint64_t inherited = 0;
 	char *copy;
 
 	if (p) {
@@ -333,7 +334,6 @@ static void pv_searched(struct census *c, const char *name, size_t len,
 	copy[len] = 0;
 	if (c->n_pvs == c->pv_limit) {
 		p = c->heap[0];
-		inherited = p->rank;
 		pv_unlink(c, p);
 		free(p->name);
 		c->pv_evictions++;
@@ -358,7 +358,7 @@ static void pv_searched(struct census *c, const char *name, size_t len,
 	p->hash = h;
 	p->searches = 1;
 	p->unanswered = 0;
-	p->rank = inherited + 1;
+	p->rank = 1;
 	p->last_ns = ts;
 	head = hmap_get(&c->pvs, &h);
 	p->next = head;

@@ -95,10 +95,10 @@ struct census_server {
 };
 
 /* A searched PV.  `searches` and `unanswered` are exact since the name
- * entered the table; `rank` decides who stays when the table is full: a
- * newcomer inherits the rank of the entry it replaces (as in the
- * Space-Saving algorithm), so a name searched often enough gets in and
- * stays even when it first appears after the table filled up. */
+ * entered the table; `rank` (its searches) decides who stays when the
+ * table is full.  Newcomers start at 1 and inherit nothing, so series
+ * never jump: a storm of names searched once each churns one slot while
+ * the names asked for again and again keep theirs. */
 struct census_pv {
 	char *name;
 	size_t len;
