@@ -184,6 +184,14 @@ expect "catrace stats equals /metrics (kernel counters)" $diffs 0
 expect "file has the same families as /metrics" \
 	"$(grep -c '^# TYPE' "$NS_TMP/file-copy.prom")" "$(grep -c '^# TYPE' "$NS_TMP/after.prom")"
 
+# The Grafana dashboard asks only for families catrace exports.
+missing=""
+for name in $(jq -r '.panels[].targets[].expr' "$ROOT/contrib/grafana/catrace-dashboard.json" |
+	grep -oE 'catrace_[a-z_]+' | sed 's/_bucket$//' | sort -u); do
+	grep -q "^# TYPE $name " "$m" || missing="$missing $name"
+done
+expect "dashboard metrics all exported" "${missing:-none}" none
+
 # HTTP: only /metrics, only GET/HEAD.
 code=$(in_ioc curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/other")
 expect "other path: 404" "$code" 404
@@ -194,7 +202,7 @@ expect "content type" "$ctype" "text/plain; version=0.0.4; charset=utf-8"
 
 # An IOC restart: exactly one restart for that server.
 before=$(metric "$m" "catrace_server_restarts_total{$srv}")
-kill -KILL "$IOC_PID"
+kill -KILL "$IOC_PID"; wait "$IOC_PID" 2>/dev/null
 sleep 1
 ioc_start || bad "IOC restarted"
 sleep 4
