@@ -15,6 +15,7 @@
 #include "pipeline.h"
 #include "pkt.h"
 #include "record.h"
+#include "report.h"
 #include "ringbuf_source.h"
 #include "stats_cmd.h"
 #include "version.h"
@@ -66,8 +67,8 @@ static const char usage_text[] =
 "                       -tttt UTC date; -ttttt since the first message\n"
 "  --nano               nanosecond time stamps in text\n"
 "  --max-elements N     array elements to print (default 10, 0: all)\n"
-"  -q                   no summary on standard error (with --metrics or\n"
-"                       --metrics-file: no message lines either)\n"
+"  -q                   no summary on standard error (with --metrics,\n"
+"                       --metrics-file or --summary: no message lines either)\n"
 "\n"
 "Metrics (Prometheus text format):\n"
 "  --metrics ADDR:PORT  serve /metrics over HTTP while tracing (PORT alone:\n"
@@ -79,6 +80,16 @@ static const char usage_text[] =
 "  --pin DIR            pin the counter maps under DIR (bpffs, e.g.\n"
 "                       /sys/fs/bpf/catrace) for `catrace stats --pin DIR`\n"
 "  catrace stats [--pin DIR]  print a running catrace's kernel counters\n"
+"\n"
+"Reports:\n"
+"  --summary            at exit and on SIGUSR1, on stderr: the most searched\n"
+"                       PVs with their rate and hosts, PVs never answered,\n"
+"                       the clients that search most\n"
+"  --summary-top N      entries per list (default 10)\n"
+"  --summary-sigma S    only those above the mean + S standard deviations\n"
+"  --summary-hz H       only those above H searches per second\n"
+"  --events             a line for each beacon event: a server appeared,\n"
+"                       restarted, resumed after a gap, missed beacons\n"
 "\n"
 "Filters:\n"
 "  --pv GLOB            only messages about matching PVs (repeatable)\n"
@@ -101,7 +112,8 @@ enum {
 	OPT_JSON = 256, OPT_FORMAT, OPT_NANO, OPT_MAXEL, OPT_SRVPORT, OPT_REPPORT,
 	OPT_PORT, OPT_NODETECT, OPT_PV, OPT_CMD, OPT_NOXDP, OPT_XDPMODE,
 	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT, OPT_METRICS, OPT_METRICS_FILE,
-	OPT_INTERVAL, OPT_PIN, OPT_PV_LIMIT,
+	OPT_INTERVAL, OPT_PIN, OPT_PV_LIMIT, OPT_SUMMARY, OPT_SUMMARY_TOP, OPT_SUMMARY_SIGMA,
+	OPT_SUMMARY_HZ, OPT_EVENTS,
 };
 
 static const struct option long_opts[] = {
@@ -125,6 +137,11 @@ static const struct option long_opts[] = {
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "pin", required_argument, NULL, OPT_PIN },
 	{ "pv-metrics-limit", required_argument, NULL, OPT_PV_LIMIT },
+	{ "summary", no_argument, NULL, OPT_SUMMARY },
+	{ "summary-top", required_argument, NULL, OPT_SUMMARY_TOP },
+	{ "summary-sigma", required_argument, NULL, OPT_SUMMARY_SIGMA },
+	{ "summary-hz", required_argument, NULL, OPT_SUMMARY_HZ },
+	{ "events", no_argument, NULL, OPT_EVENTS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -141,6 +158,8 @@ struct opts {
 	bool quiet;
 	char *filter;
 	struct metrics_opts met;
+	bool summary, events;
+	struct summary_opts sum;
 };
 
 static void die_usage(const char *fmt, const char *arg)
@@ -169,6 +188,22 @@ bad:
 	fprintf(stderr, "catrace: %s: '%s' is not a number from %lu to %lu\n",
 		what, s ? s : "", min, max);
 	exit(EXIT_USAGE);
+}
+
+static double parse_double(const char *s, const char *what)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 1e12) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "%s: '%.200s' is not a positive number", what, s);
+		die_usage("%s", msg);
+	}
+	return v;
 }
 
 static uint16_t env_port(const char *var, uint16_t dflt)
@@ -230,6 +265,7 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 	opterr = 0;
 	o->live.value_bytes = 64;
 	o->met.pv_limit = CENSUS_PV_LIMIT_DEFAULT;
+	summary_opts_init(&o->sum);
 	o->live.ringbuf_bytes = 8u << 20;
 	while ((c = getopt_long(argc, argv, "+:r:i:c:B:w:s:C:G:W:UtqvhV", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -284,6 +320,24 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 			o->met.listen = optarg;
 			break;
 		}
+		case OPT_SUMMARY:
+			o->summary = true;
+			break;
+		case OPT_SUMMARY_TOP:
+			o->sum.top = (unsigned)parse_num(optarg, 1, 1000000, "--summary-top");
+			o->summary = true;
+			break;
+		case OPT_SUMMARY_SIGMA:
+			o->sum.sigma = parse_double(optarg, "--summary-sigma");
+			o->summary = true;
+			break;
+		case OPT_SUMMARY_HZ:
+			o->sum.hz = parse_double(optarg, "--summary-hz");
+			o->summary = true;
+			break;
+		case OPT_EVENTS:
+			o->events = true;
+			break;
 		case OPT_METRICS_FILE:
 			o->met.file = optarg;
 			break;
@@ -409,6 +463,79 @@ static void print_summary(const struct pipeline *pl)
 		(unsigned long long)pipeline_resyncs(pl));
 }
 
+/* ---- reports (census) ---- */
+
+static volatile sig_atomic_t summary_requested;
+
+static void on_summary_signal(int sig)
+{
+	(void)sig;
+	summary_requested = 1;
+}
+
+static void print_event(void *ctx, const struct census_event *ev)
+{
+	struct pipeline *pl = ctx;
+	static struct sbuf sb;
+
+	sbuf_reset(&sb);
+	report_event(&sb, ev, pl->out.style == OUT_JSON);
+	sbuf_putc(&sb, '\n');
+	if (!sb.oom)
+		fwrite(sbuf_str(&sb), 1, sb.len, pl->fp);
+}
+
+static void print_search_summary(const struct pipeline *pl, const struct opts *o)
+{
+	struct sbuf sb;
+
+	fflush(pl->fp);
+	sbuf_init(&sb);
+	report_summary(&sb, pl->census, &o->sum);
+	if (!sb.oom)
+		fwrite(sbuf_str(&sb), 1, sb.len, stderr);
+	sbuf_free(&sb);
+}
+
+/* Start the census when metrics or reports want one. */
+static bool reports_setup(struct pipeline *pl, const struct opts *o)
+{
+	unsigned cap = 0;
+
+	if (!metrics_wanted(&o->met) && !o->summary && !o->events)
+		return true;
+	if (metrics_wanted(&o->met))
+		cap = o->met.pv_limit;
+	if (o->summary && cap < CENSUS_PV_CAPACITY_REPORTS)
+		cap = CENSUS_PV_CAPACITY_REPORTS;
+	if (!pipeline_census_start(pl, cap, o->summary)) {
+		fprintf(stderr, "catrace: out of memory\n");
+		return false;
+	}
+	if (o->events) {
+		pl->census->on_event = print_event;
+		pl->census->event_ctx = pl;
+	}
+	return true;
+}
+
+/* Between packets or polls: a summary asked for by SIGUSR1. */
+static void reports_poll(const struct pipeline *pl, const struct opts *o)
+{
+	if (summary_requested) {
+		summary_requested = 0;
+		print_search_summary(pl, o);
+	}
+}
+
+static void reports_finish(const struct pipeline *pl, const struct opts *o)
+{
+	if (pl->census)
+		census_finish(pl->census);
+	if (o->summary)
+		print_search_summary(pl, o);
+}
+
 static int run_offline(struct pipeline *pl, const struct opts *o)
 {
 	static struct metrics_service ms;
@@ -437,23 +564,30 @@ static int run_offline(struct pipeline *pl, const struct opts *o)
 		pcap_source_close(src);
 		return EXIT_USAGE;
 	}
+	if (!reports_setup(pl, o)) {
+		pcap_source_close(src);
+		return 1;
+	}
 	if (metrics) {
 		if (metrics_service_start(&ms, &o->met, pl, NULL, o->read_file, err, sizeof(err))) {
 			fprintf(stderr, "catrace: %s\n", err);
 			pcap_source_close(src);
 			return EXIT_USAGE;
 		}
-		if (o->quiet)
-			pl->hook_only = true;
 	}
-	while (!pl->done && (r = pcap_source_next(src, &f, err, sizeof(err))) == 1)
+	if (o->quiet && (metrics || o->summary))
+		pl->hook_only = true;
+	while (!pl->done && (r = pcap_source_next(src, &f, err, sizeof(err))) == 1) {
 		pipeline_frame(pl, lt, &f);
+		reports_poll(pl, o);
+	}
 	if (!pl->done && r < 0) {
 		fprintf(stderr, "catrace: %s: after packet %llu: %s\n", o->read_file,
 			(unsigned long long)pl->st.packets, err);
 		rc = 1;
 	}
 	pipeline_finish(pl);
+	reports_finish(pl, o);
 	if (metrics && metrics_service_stop(&ms))
 		rc = 1;
 	if (!o->quiet)
@@ -626,6 +760,14 @@ static int run_live(struct pipeline *pl, struct opts *o)
 			pcap_writer_close(lc.w, err, sizeof(err));
 		return EXIT_USAGE;
 	}
+	if (o->quiet && o->summary)
+		pl->hook_only = true;
+	if (!reports_setup(pl, o)) {
+		loader_close(l);
+		if (lc.w)
+			pcap_writer_close(lc.w, err, sizeof(err));
+		return 1;
+	}
 	if (metrics) {
 		join_ifaces(&o->live, ifaces, sizeof(ifaces));
 		ms.records = &lc.records;
@@ -670,6 +812,9 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		fflush(stdout);
 		if (metrics && metrics_service_run(&ms, (uint64_t)mono_to_wall() + now_mono_ns()))
 			rc = 1;
+		else if (!metrics && pl->census)
+			census_tick(pl->census, (uint64_t)mono_to_wall() + now_mono_ns());
+		reports_poll(pl, o);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
 			rc = 1;
@@ -682,6 +827,7 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	if (lc.write_failed)
 		rc = 1;
 	pipeline_finish(pl);
+	reports_finish(pl, o);
 	if (metrics && metrics_service_stop(&ms))
 		rc = 1;
 	if (!o->quiet) {
@@ -728,6 +874,16 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	pipeline_init(&pl, stdout);
 	parse_args(argc, argv, &pl, &o);
+	/* At once: a SIGUSR1 that comes while a capture is opened or the
+	 * programs attached must not end us. */
+	if (o.summary) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_summary_signal;
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 
 	if (o.live.n_ifaces && o.read_file) {
 		fprintf(stderr, "catrace: -i and -r exclude each other\n");

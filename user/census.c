@@ -83,6 +83,7 @@ void census_init(struct census *c, unsigned pv_limit)
 	hmap_init(&c->servers, sizeof(struct server_key));
 	hmap_init(&c->circuits, sizeof(struct flow_key));
 	hmap_init(&c->pvs, sizeof(uint64_t));
+	hmap_init(&c->clients, sizeof(uint32_t));
 	hmap_init(&c->pending[CENSUS_REQ_SEARCH], sizeof(struct search_key));
 	for (i = CENSUS_REQ_CREATE_CHAN; i < CENSUS_REQ_KINDS; i++)
 		hmap_init(&c->pending[i], sizeof(struct req_key));
@@ -105,6 +106,9 @@ void census_free(struct census *c)
 		free(v);
 	for (it = 0; hmap_next(&c->circuits, &it, &k, &v);)
 		free(v);
+	for (it = 0; hmap_next(&c->clients, &it, &k, &v);)
+		free(v);
+	hmap_free(&c->clients);
 	for (i = 0; i < c->n_pvs; i++) {
 		free(c->heap[i]->name);
 		free(c->heap[i]);
@@ -307,29 +311,28 @@ static void pv_unlink(struct census *c, struct census_pv *p)
 		}
 }
 
-/* Count one search for this name: an entry of its own when there is
- * room, or in place of the least searched one (the least recent of
- * those).  A storm of names searched once each churns one slot and never
- * pushes out a name searched twice. */
-static void pv_searched(struct census *c, const char *name, size_t len,
-			uint64_t ts)
+/* The entry for this name, made (in place of the least active one, the
+ * least recent of those, when the table is full) if need be; its rank
+ * goes up by one.  A storm of names seen once each churns one slot and
+ * never pushes out a name seen twice.  NULL when not followed. */
+static struct census_pv *pv_touch(struct census *c, const char *name, size_t len,
+				  uint64_t ts)
 {
 	uint64_t h = name_hash(name, len);
 	struct census_pv *p = pv_find(c, name, len, h), *head;
 	char *copy;
 
 	if (p) {
-		p->searches++;
 		p->rank++;
 		p->last_ns = ts;
 		heap_down(c, p->heap_at);
-		return;
+		return p;
 	}
 	if (!c->pv_limit)
-		return;
+		return NULL;
 	copy = malloc(len + 1);
 	if (!copy)
-		return;
+		return NULL;
 	memcpy(copy, name, len);
 	copy[len] = 0;
 	if (c->n_pvs == c->pv_limit) {
@@ -342,22 +345,26 @@ static void pv_searched(struct census *c, const char *name, size_t len,
 			c->heap = calloc(c->pv_limit, sizeof(*c->heap));
 			if (!c->heap) {
 				free(copy);
-				return;
+				return NULL;
 			}
 		}
 		p = malloc(sizeof(*p));
 		if (!p) {
 			free(copy);
-			return;
+			return NULL;
 		}
 		p->heap_at = c->n_pvs;
 		c->heap[c->n_pvs++] = p;
 	}
+	{
+		size_t at = p->heap_at;
+
+		memset(p, 0, sizeof(*p));
+		p->heap_at = at;
+	}
 	p->name = copy;
 	p->len = len;
 	p->hash = h;
-	p->searches = 1;
-	p->unanswered = 0;
 	p->rank = 1;
 	p->last_ns = ts;
 	head = hmap_get(&c->pvs, &h);
@@ -371,16 +378,98 @@ static void pv_searched(struct census *c, const char *name, size_t len,
 		free(p);
 		if (c->n_pvs)
 			heap_down(c, 0);
-		return;
+		return NULL;
 	}
 	heap_down(c, p->heap_at);
 	heap_up(c, p->heap_at);
+	return p;
+}
+
+static void pv_add_host(struct census_pv *p, uint32_t ip)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n_hosts; i++)
+		if (p->hosts[i] == ip)
+			return;
+	if (p->n_hosts < CENSUS_PV_HOSTS)
+		p->hosts[p->n_hosts++] = ip;
+	else
+		p->more_hosts = true;
+}
+
+static struct census_client *client_for(struct census *c, uint32_t ip)
+{
+	struct census_client *cl = hmap_get_u32(&c->clients, ip);
+
+	if (cl)
+		return cl;
+	if (hmap_count(&c->clients) >= CENSUS_CLIENTS_MAX) {
+		c->clients_untracked++;
+		return NULL;
+	}
+	cl = calloc(1, sizeof(*cl));
+	if (!cl)
+		return NULL;
+	cl->ip = ip;
+	if (!hmap_put_u32(&c->clients, ip, cl, NULL)) {
+		free(cl);
+		return NULL;
+	}
+	return cl;
 }
 
 size_t census_pvs(const struct census *c, const struct census_pv ***out)
 {
 	*out = (const struct census_pv **)c->heap;
 	return c->n_pvs;
+}
+
+const struct census_pv **census_pvs_sorted(const struct census *c, size_t *n,
+					   int (*cmp)(const void *, const void *))
+{
+	const struct census_pv **a;
+
+	*n = c->n_pvs;
+	if (!*n)
+		return NULL;
+	a = malloc(*n * sizeof(*a));
+	if (!a) {
+		*n = 0;
+		return NULL;
+	}
+	memcpy(a, c->heap, *n * sizeof(*a));
+	qsort(a, *n, sizeof(*a), cmp);
+	return a;
+}
+
+const struct census_client **census_clients_sorted(const struct census *c, size_t *n,
+						   int (*cmp)(const void *, const void *))
+{
+	const struct census_client **a;
+	size_t it, i = 0;
+	const void *k;
+	void *v;
+
+	*n = hmap_count(&c->clients);
+	if (!*n)
+		return NULL;
+	a = malloc(*n * sizeof(*a));
+	if (!a) {
+		*n = 0;
+		return NULL;
+	}
+	for (it = 0; hmap_next(&c->clients, &it, &k, &v) && i < *n;)
+		a[i++] = v;
+	qsort(a, *n, sizeof(*a), cmp);
+	return a;
+}
+
+double census_span_s(const struct census *c)
+{
+	double s = (double)(c->now_ns - c->first_ns) / 1e9;
+
+	return s > 1e-9 ? s : 1e-9;
 }
 
 /* ---- requests and replies ---- */
@@ -450,8 +539,14 @@ static void search_sent(struct census *c, const struct msg_ctx *mc,
 	struct pending *p;
 
 	c->searches++;
-	if (mc->pv)
-		pv_searched(c, mc->pv, mc->pv_len, mc->ts_ns);
+	if (mc->pv) {
+		struct census_pv *pv = pv_touch(c, mc->pv, mc->pv_len, mc->ts_ns);
+
+		if (pv) {
+			pv->searches++;
+			pv_add_host(pv, mc->src_ip);
+		}
+	}
 	p = pending_add(c, CENSUS_REQ_SEARCH, &sk, mc->ts_ns);
 	if (p && !p->pv && mc->pv) {
 		p->pv = malloc(mc->pv_len + 1);
@@ -598,6 +693,16 @@ static void circuit_msg(struct census *c, const struct flow_key *k,
 
 	if (!cc)
 		return;
+	if (c->follow_activity && mc->pv && (h->cmd == CA_PROTO_READ_NOTIFY || h->cmd == CA_PROTO_READ ||
+		       h->cmd == CA_PROTO_WRITE || h->cmd == CA_PROTO_WRITE_NOTIFY) &&
+	    m->dir == CA_DIR_REQUEST) {
+		struct census_pv *pv = pv_touch(c, mc->pv, mc->pv_len, ts);
+
+		if (pv && (h->cmd == CA_PROTO_READ_NOTIFY || h->cmd == CA_PROTO_READ))
+			pv->reads++;
+		else if (pv)
+			pv->writes++;
+	}
 	if (m->dir == CA_DIR_REQUEST) {
 		switch (h->cmd) {
 		case CA_PROTO_CREATE_CHAN:
@@ -631,8 +736,16 @@ static void circuit_msg(struct census *c, const struct flow_key *k,
 		channel_closed(cc);
 		break;
 	case CA_PROTO_EVENT_ADD:
-		if (!ca_is_cancel_confirm(h, m->dir) && cc->srv)
+		if (ca_is_cancel_confirm(h, m->dir))
+			break;
+		if (cc->srv)
 			cc->srv->monitor_updates++;
+		if (c->follow_activity && mc->pv) {
+			struct census_pv *pv = pv_touch(c, mc->pv, mc->pv_len, ts);
+
+			if (pv)
+				pv->updates++;
+		}
 		break;
 	}
 }
@@ -647,9 +760,21 @@ void census_msg(struct census *c, const struct flow_key *k,
 		cmd = CENSUS_CMDS - 1;
 	c->msgs[cmd][dir]++;
 	c->bytes[cmd][dir] += (uint64_t)m->h.hdr_len + m->h.size;
+	if (!c->first_ns || mc->ts_ns < c->first_ns)
+		c->first_ns = mc->ts_ns;
 	census_tick(c, mc->ts_ns);
 	if (m->flags & CA_MSG_MALFORMED)
 		return;
+	/* Clients: the senders of requests, beacons aside (servers send
+	 * those, to a repeater). */
+	if (m->dir == CA_DIR_REQUEST && m->h.cmd != CA_PROTO_RSRV_IS_UP) {
+		struct census_client *cl = client_for(c, mc->src_ip);
+
+		if (cl) {
+			cl->messages++;
+			cl->searches += m->h.cmd == CA_PROTO_SEARCH;
+		}
+	}
 	/* Searches travel over UDP, and over TCP to servers that take
 	 * them there (name servers, gateways, caproto). */
 	if (m->h.cmd == CA_PROTO_SEARCH) {

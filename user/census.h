@@ -23,6 +23,8 @@
 #define CENSUS_CMDS 32                 /* codes 0..27, 28..31 "other" */
 #define CENSUS_PV_LIMIT_DEFAULT 100
 #define CENSUS_PV_LIMIT_MAX 100000
+#define CENSUS_PV_CAPACITY_REPORTS 10000   /* with --summary or top */
+#define CENSUS_CLIENTS_MAX 4096
 #define CENSUS_SERVERS_MAX 4096
 #define CENSUS_CIRCUITS_MAX (1u << 18)
 #define CENSUS_PENDING_MAX (1u << 16)   /* per request kind */
@@ -94,27 +96,45 @@ struct census_server {
 	double avg_interval_s;      /* 0: unknown */
 };
 
-/* A searched PV.  `searches` and `unanswered` are exact since the name
- * entered the table; `rank` (its searches) decides who stays when the
+/* A PV seen in the traffic.  Its counts are exact since the name entered
+ * the table; `rank` (all its counted messages) decides who stays when the
  * table is full.  Newcomers start at 1 and inherit nothing, so series
  * never jump: a storm of names searched once each churns one slot while
  * the names asked for again and again keep theirs. */
+#define CENSUS_PV_HOSTS 4
+
 struct census_pv {
 	char *name;
 	size_t len;
 	uint64_t hash;
 	uint64_t searches;
 	uint64_t unanswered;
+	uint64_t updates;           /* monitor updates (EVENT_ADD responses) */
+	uint64_t reads;             /* READ / READ_NOTIFY requests */
+	uint64_t writes;            /* WRITE / WRITE_NOTIFY requests */
+	uint32_t hosts[CENSUS_PV_HOSTS];  /* the first clients that searched it */
+	uint8_t n_hosts;
+	bool more_hosts;
 	uint64_t rank;
 	uint64_t last_ns;
 	size_t heap_at;             /* position in the min-heap */
 	struct census_pv *next;     /* same hash */
 };
 
+/* A client host: who asks, and how much. */
+struct census_client {
+	uint32_t ip;
+	uint64_t searches;
+	uint64_t messages;          /* requests of any kind */
+};
+
 typedef void (*census_event_fn)(void *ctx, const struct census_event *ev);
 
 struct census {
-	unsigned pv_limit;
+	unsigned pv_limit;               /* PV table capacity */
+	/* Follow reads, writes and monitor updates per PV too (reports), not
+	 * only searches (metrics). */
+	bool follow_activity;
 	uint64_t msgs[CENSUS_CMDS][2];   /* [cmd][dir] */
 	uint64_t bytes[CENSUS_CMDS][2];
 
@@ -129,6 +149,9 @@ struct census {
 	size_t n_pvs;
 	uint64_t pv_evictions;
 
+	struct hmap clients;             /* ip -> census_client* */
+	uint64_t clients_untracked;
+
 	struct hmap pending[CENSUS_REQ_KINDS];
 	uint64_t pending_dropped;        /* requests not timed: table full */
 
@@ -136,6 +159,7 @@ struct census {
 	uint64_t searches_answered;
 	uint64_t searches_unanswered;
 
+	uint64_t first_ns;               /* earliest message time */
 	uint64_t now_ns;                 /* latest time seen */
 	uint64_t next_sweep_ns;
 	uint64_t last_tick_ns;
@@ -144,7 +168,8 @@ struct census {
 	void *event_ctx;
 };
 
-void census_init(struct census *c, unsigned pv_limit);
+/* pv_capacity: PVs followed at once (the rest are counted in totals). */
+void census_init(struct census *c, unsigned pv_capacity);
 void census_free(struct census *c);
 
 /* One decoded message; `mc` gives its time, addresses and PV name. */
@@ -160,6 +185,14 @@ void census_finish(struct census *c);
 
 /* The per-PV entries, for output (unordered). */
 size_t census_pvs(const struct census *c, const struct census_pv ***out);
+/* The PV entries (or the clients) in a new array, sorted by `cmp`;
+ * NULL when there are none or no memory.  The caller frees the array. */
+const struct census_pv **census_pvs_sorted(const struct census *c, size_t *n,
+					   int (*cmp)(const void *, const void *));
+const struct census_client **census_clients_sorted(const struct census *c, size_t *n,
+						   int (*cmp)(const void *, const void *));
+/* Seconds between the first and the latest message (at least 1e-9). */
+double census_span_s(const struct census *c);
 struct census_server *census_server_get(const struct census *c, uint32_t ip,
 					uint16_t port);
 

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -195,10 +196,26 @@ static void render_build_info(struct sbuf *sb)
 	sbuf_puts(sb, "\"} 1\n");
 }
 
-static void render_searches(struct sbuf *sb, const struct census *c)
+/* Most searched first; names break ties, so the output is stable. */
+static int by_searches(const void *a, const void *b)
 {
-	const struct census_pv **pvs;
-	size_t n = census_pvs(c, &pvs), i;
+	const struct census_pv *x = *(const struct census_pv *const *)a;
+	const struct census_pv *y = *(const struct census_pv *const *)b;
+
+	if (x->searches != y->searches)
+		return x->searches < y->searches ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+static void render_searches(struct sbuf *sb, const struct census *c, unsigned limit)
+{
+	size_t n, i;
+	const struct census_pv **pvs = census_pvs_sorted(c, &n, by_searches);
+
+	/* The table may follow more PVs than the labels allowed (reports). */
+	for (i = 0; i < n && i < limit && pvs[i]->searches; i++)
+		;
+	n = i;
 
 	family(sb, "catrace_search_requests_total", "counter",
 	       "Search requests for any PV (all of them, not only the top PVs).");
@@ -228,6 +245,7 @@ static void render_searches(struct sbuf *sb, const struct census *c)
 	       "PVs that left the per-PV search table to make room for more searched ones.");
 	sbuf_puts(sb, "catrace_search_pv_evictions_total");
 	put_u64(sb, c->pv_evictions);
+	free(pvs);
 }
 
 /* One per-server family; `get` picks the value. */
@@ -327,9 +345,9 @@ static void render_latency(struct sbuf *sb, const struct census *c)
 	}
 }
 
-static void render_census(struct sbuf *sb, const struct census *c)
+static void render_census(struct sbuf *sb, const struct census *c, unsigned pv_limit)
 {
-	render_searches(sb, c);
+	render_searches(sb, c, pv_limit);
 	render_server_family(sb, c, "catrace_clients", "gauge",
 			     "Open client circuits (TCP connections) per server.",
 			     get_circuits, true);
@@ -366,5 +384,5 @@ void metrics_render(struct sbuf *sb, const struct metrics_input *in)
 	}
 	render_packets(sb, in);
 	if (in->census)
-		render_census(sb, in->census);
+		render_census(sb, in->census, in->pv_limit);
 }

@@ -17,6 +17,7 @@ struct metrics_input {
 	const char *iface;                 /* the iface label: interfaces or file */
 	const struct ca_counters *kernel;  /* live counters; NULL when offline */
 	const struct census *census;       /* NULL: kernel families only */
+	unsigned pv_limit;                 /* pv label series at most */
 	/* Offline there is no kernel: packets from the decoder. */
 	uint64_t packets_seen, packets_ca, packet_errors;
 	uint64_t learned_endpoints;

@@ -42,7 +42,8 @@ void metrics_service_render(void *ctx, struct sbuf *sb)
 
 	memset(&in, 0, sizeof(in));
 	in.iface = ms->iface;
-	in.census = ms->census_on ? &ms->census : NULL;
+	in.census = ms->pl->census;
+	in.pv_limit = ms->o.pv_limit;
 	if (ms->l) {
 		in.live = true;
 		if (loader_counters(ms->l, &k) == 0)
@@ -126,11 +127,6 @@ int metrics_service_start(struct metrics_service *ms, const struct metrics_opts 
 	sbuf_init(&ms->sb);
 	if (!ms->o.interval_s)
 		ms->o.interval_s = METRICS_INTERVAL_DEFAULT;
-	if (metrics_wanted(o)) {
-		census_init(&ms->census, o->pv_limit);
-		ms->census_on = true;
-		pl->census = &ms->census;
-	}
 	if (o->pin_dir && l) {
 		struct pinned_fds fds = {
 			.counters = loader_map_fd(l, "counters"),
@@ -161,10 +157,6 @@ fail:
 	if (ms->pinned)
 		pins_remove(o->pin_dir);
 	ms->pinned = false;
-	if (ms->census_on)
-		census_free(&ms->census);
-	ms->census_on = false;
-	pl->census = NULL;
 	sbuf_free(&ms->sb);
 	return -1;
 }
@@ -178,8 +170,8 @@ int metrics_service_run(struct metrics_service *ms, uint64_t wall_ns)
 {
 	int rc = 0;
 
-	if (ms->census_on)
-		census_tick(&ms->census, wall_ns);
+	if (ms->pl->census)
+		census_tick(ms->pl->census, wall_ns);
 	if (ms->http)
 		metrics_http_run(ms->http);
 	if (ms->o.file && ms->l && mono_ns() >= ms->next_file_ns) {
@@ -193,8 +185,6 @@ int metrics_service_stop(struct metrics_service *ms)
 {
 	int rc = 0;
 
-	if (ms->census_on)
-		census_finish(&ms->census);
 	if (ms->o.file)
 		rc = write_now(ms);
 	metrics_http_stop(ms->http);
@@ -202,11 +192,6 @@ int metrics_service_stop(struct metrics_service *ms)
 	if (ms->pinned)
 		pins_remove(ms->o.pin_dir);
 	ms->pinned = false;
-	if (ms->census_on) {
-		ms->pl->census = NULL;
-		census_free(&ms->census);
-	}
-	ms->census_on = false;
 	sbuf_free(&ms->sb);
 	return rc;
 }

@@ -27,8 +27,6 @@ struct metrics_opts {
 
 struct metrics_service {
 	struct metrics_opts o;
-	struct census census;
-	bool census_on;
 	struct metrics_http *http;
 	struct pipeline *pl;
 	struct loader *l;            /* NULL when reading a file */
@@ -42,7 +40,8 @@ struct metrics_service {
 /* Anything asked of us? */
 bool metrics_wanted(const struct metrics_opts *o);
 
-/* Start what the options ask for and hook the census into the pipeline.
+/* Start what the options ask for; the pipeline's census (started by the
+ * caller: pipeline_census_start) feeds the decoder's families.
  * `l` is the live loader (NULL offline); `iface` the label.  0, or -1 and
  * a one-line reason. */
 int metrics_service_start(struct metrics_service *ms, const struct metrics_opts *o,
@@ -51,6 +50,7 @@ int metrics_service_start(struct metrics_service *ms, const struct metrics_opts 
 /* What to wait on besides the ring buffer (-1: nothing). */
 int metrics_service_fd(const struct metrics_service *ms);
 /* Serve requests, let time pass in the census, write the file when due.
+ * (The caller runs census_finish before the final file, at stop.)
  * -1 when the file cannot be written (the reason is printed). */
 int metrics_service_run(struct metrics_service *ms, uint64_t wall_ns);
 /* Final file, unpin, free.  -1 when the final file failed. */

@@ -321,8 +321,25 @@ uint64_t pipeline_resyncs(const struct pipeline *pl)
 	return flow_table_resyncs(&pl->flows);
 }
 
+bool pipeline_census_start(struct pipeline *pl, unsigned pv_capacity, bool follow_activity)
+{
+	if (!pl->census) {
+		pl->census = malloc(sizeof(*pl->census));
+		if (!pl->census)
+			return false;
+		census_init(pl->census, pv_capacity);
+	}
+	pl->census->follow_activity |= follow_activity;
+	return true;
+}
+
 void pipeline_free(struct pipeline *pl)
 {
+	if (pl->census) {
+		census_free(pl->census);
+		free(pl->census);
+		pl->census = NULL;
+	}
 	track_free(&pl->track);
 	hmap_free(&pl->half_closed);
 	classify_free(&pl->cls);
