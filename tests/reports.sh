@@ -134,5 +134,33 @@ for badv in "--summary-hz -1" "--summary-sigma x" "--summary-top 0"; do
 	else bad "'$badv' refused" "rc=$rc $(cat "$tmp/err")"; fi
 done
 
+# catrace top --once: golden snapshots, and the busiest PV by updates is
+# the one with the most monitor updates in the decode.
+for spec in "s08_pyepics_many --rows 5" "s04_camonitor --sort updates" "s02_not_found --sort searches"; do
+	set -- $spec
+	cap=$1
+	shift
+	f=$CAPTURES/$cap.pcap
+	[ -f "$f" ] || continue
+	"$CATRACE" top -r "$f" --once "$@" 2>"$tmp/top.err" | sed "s|$CAPTURES/||" >"$tmp/top.out"
+	if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then cp "$tmp/top.out" "tests/golden/top-$cap.out"; fi
+	if diff -u "tests/golden/top-$cap.out" "$tmp/top.out" >"$tmp/top.diff"; then ok "top --once $cap (golden)"
+	else bad "top --once $cap (golden)" "$(head -12 "$tmp/top.diff")"; fi
+done
+if [ -f "$CAPTURES/s04_camonitor.pcap" ]; then
+	want=$("$CATRACE" -r "$CAPTURES/s04_camonitor.pcap" --json -q 2>/dev/null |
+		jq -r 'select(.cmd == 1 and .dir == "response" and .size > 0) | .pv' | sort | uniq -c | sort -rn | head -1 | awk '{print $2}')
+	got=$("$CATRACE" top -r "$CAPTURES/s04_camonitor.pcap" --once --sort updates 2>/dev/null |
+		awk '/^Busiest PVs/ {f=1; next} f && $1 ~ /^[0-9.]+$/ {print $5; exit}')
+	if [ -n "$want" ] && [ "$got" = "$want" ]; then ok "top: busiest PV by updates is $got"
+	else bad "top: busiest PV by updates" "top says $got, decode $want"; fi
+fi
+"$CATRACE" -r "$CAPTURES/s02_not_found.pcap" --once >/dev/null 2>"$tmp/err"
+if [ $? = 2 ] && grep -q "catrace top" "$tmp/err"; then ok "--once without top refused"
+else bad "--once without top refused" "$(cat "$tmp/err")"; fi
+"$CATRACE" top -r "$CAPTURES/s02_not_found.pcap" </dev/null >"$tmp/out" 2>"$tmp/err"
+if [ $? != 0 ] && grep -q "needs a terminal" "$tmp/err"; then ok "top without a terminal says so"
+else bad "top without a terminal says so" "$(cat "$tmp/err")"; fi
+
 echo "reports: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -16,6 +16,7 @@
 #include "pkt.h"
 #include "record.h"
 #include "report.h"
+#include "top.h"
 #include "ringbuf_source.h"
 #include "stats_cmd.h"
 #include "version.h"
@@ -91,6 +92,15 @@ static const char usage_text[] =
 "  --events             a line for each beacon event: a server appeared,\n"
 "                       restarted, resumed after a gap, missed beacons\n"
 "\n"
+"Top (catrace top -i IFACE | -r FILE [options]):\n"
+"  a full-screen view, refreshed every second, of the busiest PVs, clients\n"
+"  and servers, and unanswered searches; keys: q quit, m u r w s sort by\n"
+"  messages, updates, reads, writes, searches\n"
+"  --once               print one snapshot instead (live: after --interval\n"
+"                       seconds, default 1)\n"
+"  --sort KEY           messages, updates, reads, writes or searches\n"
+"  --rows N             lines per table (default 10)\n"
+"\n"
 "Filters:\n"
 "  --pv GLOB            only messages about matching PVs (repeatable)\n"
 "  --cmd LIST           only these commands: names (ReadNotify,\n"
@@ -113,7 +123,7 @@ enum {
 	OPT_PORT, OPT_NODETECT, OPT_PV, OPT_CMD, OPT_NOXDP, OPT_XDPMODE,
 	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT, OPT_METRICS, OPT_METRICS_FILE,
 	OPT_INTERVAL, OPT_PIN, OPT_PV_LIMIT, OPT_SUMMARY, OPT_SUMMARY_TOP, OPT_SUMMARY_SIGMA,
-	OPT_SUMMARY_HZ, OPT_EVENTS,
+	OPT_SUMMARY_HZ, OPT_EVENTS, OPT_ONCE, OPT_SORT, OPT_ROWS,
 };
 
 static const struct option long_opts[] = {
@@ -142,6 +152,9 @@ static const struct option long_opts[] = {
 	{ "summary-sigma", required_argument, NULL, OPT_SUMMARY_SIGMA },
 	{ "summary-hz", required_argument, NULL, OPT_SUMMARY_HZ },
 	{ "events", no_argument, NULL, OPT_EVENTS },
+	{ "once", no_argument, NULL, OPT_ONCE },
+	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "rows", required_argument, NULL, OPT_ROWS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -160,6 +173,9 @@ struct opts {
 	struct metrics_opts met;
 	bool summary, events;
 	struct summary_opts sum;
+	bool top, top_once, top_only_opt;
+	enum top_sort top_sort;
+	unsigned top_rows;
 };
 
 static void die_usage(const char *fmt, const char *arg)
@@ -266,6 +282,7 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 	o->live.value_bytes = 64;
 	o->met.pv_limit = CENSUS_PV_LIMIT_DEFAULT;
 	summary_opts_init(&o->sum);
+	o->top_rows = 10;
 	o->live.ringbuf_bytes = 8u << 20;
 	while ((c = getopt_long(argc, argv, "+:r:i:c:B:w:s:C:G:W:UtqvhV", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -337,6 +354,19 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 			break;
 		case OPT_EVENTS:
 			o->events = true;
+			break;
+		case OPT_ONCE:
+			o->top_once = o->top_only_opt = true;
+			break;
+		case OPT_SORT:
+			if (!top_parse_sort(optarg, &o->top_sort))
+				die_usage("--sort: '%s' is not messages, updates, reads, writes or searches",
+					  optarg);
+			o->top_only_opt = true;
+			break;
+		case OPT_ROWS:
+			o->top_rows = (unsigned)parse_num(optarg, 1, 10000, "--rows");
+			o->top_only_opt = true;
 			break;
 		case OPT_METRICS_FILE:
 			o->met.file = optarg;
@@ -466,6 +496,7 @@ static void print_summary(const struct pipeline *pl)
 /* ---- reports (census) ---- */
 
 static volatile sig_atomic_t summary_requested;
+static void on_stop_signal(int sig);
 
 static void on_summary_signal(int sig)
 {
@@ -502,13 +533,15 @@ static bool reports_setup(struct pipeline *pl, const struct opts *o)
 {
 	unsigned cap = 0;
 
-	if (!metrics_wanted(&o->met) && !o->summary && !o->events)
+	if (!metrics_wanted(&o->met) && !o->summary && !o->events && !o->top)
 		return true;
 	if (metrics_wanted(&o->met))
 		cap = o->met.pv_limit;
-	if (o->summary && cap < CENSUS_PV_CAPACITY_REPORTS)
+	if ((o->summary || o->top) && cap < CENSUS_PV_CAPACITY_REPORTS)
 		cap = CENSUS_PV_CAPACITY_REPORTS;
-	if (!pipeline_census_start(pl, cap, o->summary)) {
+	if (o->top)
+		pl->hook_only = true;
+	if (!pipeline_census_start(pl, cap, o->summary || o->top)) {
 		fprintf(stderr, "catrace: out of memory\n");
 		return false;
 	}
@@ -534,6 +567,40 @@ static void reports_finish(const struct pipeline *pl, const struct opts *o)
 		census_finish(pl->census);
 	if (o->summary)
 		print_search_summary(pl, o);
+}
+
+static void top_view_init(struct top_view *v, const struct pipeline *pl,
+			  const struct opts *o, const char *source)
+{
+	memset(v, 0, sizeof(*v));
+	v->census = pl->census;
+	v->messages = pl->st.messages;
+	v->sort = o->top_sort;
+	v->rows = o->top_rows;
+	v->source = source;
+}
+
+static void top_print_once(const struct top_view *v)
+{
+	struct sbuf sb;
+
+	sbuf_init(&sb);
+	top_render(&sb, v);
+	if (!sb.oom)
+		fwrite(sbuf_str(&sb), 1, sb.len, stdout);
+	sbuf_free(&sb);
+}
+
+/* The capture is read: show the final state until `q` (or a signal). */
+static bool top_offline_screen(struct top_view *v)
+{
+	if (!top_screen_start())
+		return false;
+	top_screen_tick(v, true);
+	while (!stop_requested && top_screen_tick(v, false))
+		usleep(100000);
+	top_screen_stop();
+	return true;
 }
 
 static int run_offline(struct pipeline *pl, const struct opts *o)
@@ -590,8 +657,25 @@ static int run_offline(struct pipeline *pl, const struct opts *o)
 	reports_finish(pl, o);
 	if (metrics && metrics_service_stop(&ms))
 		rc = 1;
-	if (!o->quiet)
+	if (o->top) {
+		struct top_view v;
+
+		top_view_init(&v, pl, o, o->read_file);
+		if (o->top_once) {
+			top_print_once(&v);
+		} else {
+			struct sigaction sa;
+
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = on_stop_signal;
+			sigaction(SIGINT, &sa, NULL);
+			sigaction(SIGTERM, &sa, NULL);
+			if (!top_offline_screen(&v))
+				rc = EXIT_USAGE;
+		}
+	} else if (!o->quiet) {
 		print_summary(pl);
+	}
 	pcap_source_close(src);
 	if (ferror(stdout)) {
 		fprintf(stderr, "catrace: error writing output\n");
@@ -697,7 +781,7 @@ static int64_t mono_to_wall(void)
 }
 
 /* The iface label: the interfaces, comma-separated. */
-static void join_ifaces(const struct loader_opts *lo, char *buf, size_t n)
+static const char *ifaces_label(const struct loader_opts *lo, char *buf, size_t n)
 {
 	size_t used = 0;
 	unsigned i;
@@ -705,6 +789,7 @@ static void join_ifaces(const struct loader_opts *lo, char *buf, size_t n)
 	buf[0] = 0;
 	for (i = 0; i < lo->n_ifaces && used < n; i++)
 		used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? "," : "", lo->ifaces[i]);
+	return buf;
 }
 
 static int run_live(struct pipeline *pl, struct opts *o)
@@ -713,6 +798,8 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	static struct metrics_service ms;
 	bool metrics = metrics_wanted(&o->met) || o->met.pin_dir;
 	char ifaces[128];
+	struct top_view top;
+	uint64_t top_until_ns = 0;
 	struct ringbuf_source *rs = NULL;
 	struct ca_counters cnt;
 	struct sigaction sa;
@@ -769,7 +856,7 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		return 1;
 	}
 	if (metrics) {
-		join_ifaces(&o->live, ifaces, sizeof(ifaces));
+		ifaces_label(&o->live, ifaces, sizeof(ifaces));
 		ms.records = &lc.records;
 		if (metrics_service_start(&ms, &o->met, pl, l, ifaces, err, sizeof(err))) {
 			fprintf(stderr, "catrace: %s\n", err);
@@ -800,6 +887,15 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		loader_close(l);
 		return 1;
 	}
+	if (o->top) {
+		top_view_init(&top, pl, o, ifaces_label(&o->live, ifaces, sizeof(ifaces)));
+		top_until_ns = now_mono_ns() + (uint64_t)(o->met.interval_s ? o->met.interval_s : 1) *
+					     1000000000ull;
+		if (!o->top_once && !top_screen_start()) {
+			stop_requested = 1;
+			rc = EXIT_USAGE;
+		}
+	}
 	while (!stop_requested && !pl->done) {
 		/* Follow clock adjustments (NTP steps) as we go. */
 		lc.mono_to_wall_ns = mono_to_wall();
@@ -815,6 +911,13 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		else if (!metrics && pl->census)
 			census_tick(pl->census, (uint64_t)mono_to_wall() + now_mono_ns());
 		reports_poll(pl, o);
+		if (o->top) {
+			top.messages = pl->st.messages;
+			if (loader_counters(l, &cnt) == 0)
+				top.kernel = &cnt;
+			if (o->top_once ? now_mono_ns() >= top_until_ns : !top_screen_tick(&top, false))
+				break;
+		}
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
 			rc = 1;
@@ -830,7 +933,12 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	reports_finish(pl, o);
 	if (metrics && metrics_service_stop(&ms))
 		rc = 1;
-	if (!o->quiet) {
+	if (o->top) {
+		top_screen_stop();
+		top.messages = pl->st.messages;
+		if (o->top_once && rc == 0)
+			top_print_once(&top);
+	} else if (!o->quiet) {
 		if (loader_counters(l, &cnt) == 0)
 			fprintf(stderr, "%llu CA messages captured, %llu dropped by kernel, "
 				"%llu packets matched (%llu seen), %llu printed\n",
@@ -866,14 +974,25 @@ int main(int argc, char **argv)
 	static struct pipeline pl;
 	struct opts o;
 	int rc;
+	bool top = false;
 
 	if (argc > 1 && strcmp(argv[1], "stats") == 0)
 		return stats_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "top") == 0) {
+		top = true;
+		argc--;
+		argv++;
+	}
 	/* A closed pipe (catrace ... | head) ends us quietly. */
 	signal(SIGPIPE, SIG_DFL);
 	memset(&o, 0, sizeof(o));
 	pipeline_init(&pl, stdout);
 	parse_args(argc, argv, &pl, &o);
+	o.top = top;
+	if (o.top_only_opt && !o.top) {
+		fprintf(stderr, "catrace: --once, --sort and --rows belong to `catrace top`\n");
+		return EXIT_USAGE;
+	}
 	/* At once: a SIGUSR1 that comes while a capture is opened or the
 	 * programs attached must not end us. */
 	if (o.summary) {
