@@ -56,18 +56,12 @@ ioc_start || bad "IOC restarted"
 sleep 3
 # A top snapshot while a client reads T:long again and again (a second
 # tracer: tc on ingress, the first one holds the XDP hook).
-# The snapshot's tracer starts first: names come from CREATE_CHAN.
-ip netns exec "$NS_IOC" "$CATRACE" top -i "$VETH_IOC" --no-xdp --once --interval 4 --sort reads \
+# The snapshot's tracer (attached within its first second or two) sees
+# caget after caget: each opens its channel, so each read is named.
+ip netns exec "$NS_IOC" "$CATRACE" top -i "$VETH_IOC" --no-xdp --once --interval 6 --sort reads \
 	>"$NS_TMP/top.out" 2>"$NS_TMP/top.err" &
 TOP_PID=$!
-sleep 1
-cli_run env EPICS_CA_ADDR_LIST=10.201.7.255 timeout 20 /usr/bin/python3 -c '
-import epics, time
-p = epics.PV("T:long"); p.wait_for_connection(5)
-end = time.time() + 2
-while time.time() < end:
-    p.get(use_monitor=False); time.sleep(0.01)
-' >/dev/null 2>&1
+for _ in $(seq 25); do cli_run env EPICS_CA_ADDR_LIST=10.201.7.255 caget T:long >/dev/null 2>&1; done
 wait $TOP_PID
 rc=$?
 first=$(awk '/^Busiest PVs/ {f=1; next} f && $1 ~ /^[0-9.]+$/ {print $5; exit}' "$NS_TMP/top.out")
