@@ -122,6 +122,7 @@ expect "stats exit code" $rc 0
 scrape "$NS_TMP/after2.prom"
 sleep 1.5
 cp "$NS_TMP/file.prom" "$NS_TMP/file-copy.prom" 2>/dev/null
+[ -n "${METRICS_SAMPLE:-}" ] && cp "$NS_TMP/after.prom" "$METRICS_SAMPLE"
 promcheck "/metrics" "$NS_TMP/after.prom"
 promcheck "catrace stats" "$NS_TMP/stats.prom"
 promcheck "--metrics-file" "$NS_TMP/file-copy.prom"
