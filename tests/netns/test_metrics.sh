@@ -147,9 +147,13 @@ cmd() { metric "$m" "catrace_messages_total{command=\"$1\",direction=\"$2\",ifac
 expect "WRITE_NOTIFY requests = caput -c count" "$(cmd WRITE_NOTIFY request)" $N_PUT
 expect "CREATE_CHAN requests = channels the clients made" "$(cmd CREATE_CHAN request)" $((N_GET + N_PUT + 1))
 # camonitor prints the first value and every update: each an EVENT_ADD
-# response (the monitor was not cancelled: killed by timeout).
-expect "EVENT_ADD responses = camonitor lines" "$(cmd EVENT_ADD response)" "$updates"
-expect "monitor updates per server" "$(metric "$m" "catrace_monitor_updates_total{$srv}")" "$updates"
+# response (the monitor was not cancelled: killed by timeout).  One more
+# may have been on its way when timeout killed it (the exact count is
+# the capture's, compared above).
+ev=$(cmd EVENT_ADD response)
+if [ "$ev" -ge "$updates" ] && [ "$ev" -le $((updates + 1)) ]; then ok "EVENT_ADD responses = camonitor lines ($ev for $updates lines)"
+else bad "EVENT_ADD responses = camonitor lines" "$ev for $updates lines"; fi
+expect "monitor updates per server = EVENT_ADD responses" "$(metric "$m" "catrace_monitor_updates_total{$srv}")" "$ev"
 expect "circuits closed at the end" "$(metric "$m" "catrace_clients{$srv}")" 0
 expect "channels closed at the end" "$(metric "$m" "catrace_channels{$srv}")" 0
 reads=$(cmd READ_NOTIFY response)
@@ -167,8 +171,11 @@ storm_unanswered=$(( $(metric "$m" catrace_search_requests_unanswered_total) ))
 if [ "$storm_unanswered" -ge $((2000 + nosuch)) ]; then ok "storm searches unanswered ($storm_unanswered)"
 else bad "storm searches unanswered" "$storm_unanswered < $((2000 + nosuch))"; fi
 expect "pv label set bounded by --pv-metrics-limit" "$($PROM count "$m" catrace_searches_total)" $LIMIT
-# T:ai was searched 3 times, each storm name once: T:ai keeps its series.
-expect "the most searched PV keeps its series" "$(metric "$m" 'catrace_searches_total{pv="T:ai"}')" $N_GET
+# T:ai was searched at least once per caget, each storm name once: T:ai
+# keeps its series (its count equals the capture's: compared above).
+tai=$(metric "$m" 'catrace_searches_total{pv="T:ai"}')
+if [ "$tai" != none ] && [ "$tai" -ge $N_GET ]; then ok "the most searched PV keeps its series ($tai)"
+else bad "the most searched PV keeps its series" "$tai"; fi
 expect "ring buffer drops" "$(metric "$m" "catrace_ringbuf_dropped_total{iface=\"$VETH_IOC\"}")" 0
 
 # `catrace stats` reads the same kernel counters (no CA traffic between
