@@ -398,8 +398,10 @@ static int run_offline(struct pipeline *pl, const struct opts *o)
 		rc = 1;
 	}
 	pipeline_finish(pl);
-	if (!o->quiet)
+	if (!o->quiet) {
 		print_summary(pl);
+		pipeline_print_limits(pl, stderr, o->live.verbose);
+	}
 	pcap_source_close(src);
 	if (ferror(stdout)) {
 		fprintf(stderr, "catrace: error writing output\n");

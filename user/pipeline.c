@@ -38,7 +38,7 @@ static void flows_ready(struct pipeline *pl)
 		keep = 16u << 20;
 	else if (pl->out.max_elements * 40 + 1024 > keep)
 		keep = pl->out.max_elements * 40 + 1024;
-	flow_table_init(&pl->flows, 262144, keep, on_tcp_msg, on_flow_close, pl);
+	flow_table_init(&pl->flows, FLOW_TABLE_MAX, keep, on_tcp_msg, on_flow_close, pl);
 }
 
 static bool cmd_token_matches(const char *tok, const struct ca_msg *m)
@@ -313,6 +313,26 @@ void pipeline_finish(struct pipeline *pl)
 uint64_t pipeline_resyncs(const struct pipeline *pl)
 {
 	return flow_table_resyncs(&pl->flows);
+}
+
+void pipeline_print_limits(const struct pipeline *pl, FILE *f, bool always)
+{
+	const struct flow_stats *fs = &pl->flows.stats;
+	const struct track_stats *ts = &pl->track.stats;
+	uint64_t denied = pl->flows.stream_mem.denied;
+
+	if (!always && !fs->evicted && !fs->holes_given_up && !denied &&
+	    !ts->circuits_evicted && !ts->chans_evicted && !ts->ids_untracked &&
+	    !ts->searches_forgotten)
+		return;
+	fprintf(f, "table bounds: %llu flows evicted, %llu circuits evicted, "
+		"%llu channels evicted, %llu request ids untracked, "
+		"%llu UDP searches forgotten, %llu holes given up, "
+		"%llu payload buffers denied\n",
+		(unsigned long long)fs->evicted, (unsigned long long)ts->circuits_evicted,
+		(unsigned long long)ts->chans_evicted, (unsigned long long)ts->ids_untracked,
+		(unsigned long long)ts->searches_forgotten,
+		(unsigned long long)fs->holes_given_up, (unsigned long long)denied);
 }
 
 void pipeline_free(struct pipeline *pl)

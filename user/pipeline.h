@@ -77,6 +77,9 @@ void pipeline_circuit_end(struct pipeline *pl, const struct flow_key *k,
 void pipeline_finish(struct pipeline *pl);
 void pipeline_free(struct pipeline *pl);
 uint64_t pipeline_resyncs(const struct pipeline *pl);
+/* One line on f saying how often the decoder's tables hit their bounds
+ * (flows, circuits, channels evicted...): when any did, or `always`. */
+void pipeline_print_limits(const struct pipeline *pl, FILE *f, bool always);
 
 /* "ReadNotify,SEARCH,15" style list check for --cmd. */
 bool pipeline_cmd_token_valid(const char *tok);
