@@ -50,6 +50,7 @@ suite "golden" tests/golden.sh
 suite "bpf" tests/bpf.sh
 [ -x tests/refcheck.py ] && suite "reference" python3 tests/refcheck.py --catrace "$CATRACE" --captures "$CAPTURES"
 [ -x tests/robustness.sh ] && suite "robustness" tests/robustness.sh
+[ -x tests/memory.sh ] && suite "memory" tests/memory.sh
 # The fuzz harnesses carry their own sanitizers: once is enough.
 [ "$OUTPUT" = .output ] && [ -x tests/fuzz_regress.sh ] && suite "fuzz regressions" tests/fuzz_regress.sh
 for t in tests/netns/test_*.sh; do
