@@ -364,6 +364,29 @@ static void print_summary(const struct pipeline *pl)
 		(unsigned long long)pipeline_resyncs(pl));
 }
 
+/* Flush standard output; on failure remember why and end the run (the
+ * loops stop at pl->done). */
+static void flush_stdout(struct pipeline *pl)
+{
+	if (fflush(stdout) != 0 && !pl->out_errno) {
+		pl->out_errno = errno ? errno : EIO;
+		pl->done = true;
+	}
+}
+
+/* At the end: did writing the output fail?  A reader that went away
+ * (catrace ... | head) is a clean end, not a failure. */
+static bool stdout_failed(struct pipeline *pl)
+{
+	flush_stdout(pl);
+	if (!pl->out_errno && ferror(stdout))
+		pl->out_errno = EIO;
+	if (!pl->out_errno || pl->out_errno == EPIPE)
+		return false;
+	fprintf(stderr, "catrace: writing standard output: %s\n", strerror(pl->out_errno));
+	return true;
+}
+
 static int run_offline(struct pipeline *pl, const struct opts *o)
 {
 	char err[PCAP_ERR_LEN];
@@ -403,10 +426,8 @@ static int run_offline(struct pipeline *pl, const struct opts *o)
 		pipeline_print_limits(pl, stderr, o->live.verbose);
 	}
 	pcap_source_close(src);
-	if (ferror(stdout)) {
-		fprintf(stderr, "catrace: error writing output\n");
+	if (stdout_failed(pl))
 		rc = 1;
-	}
 	return rc;
 }
 
@@ -423,7 +444,7 @@ struct live_ctx {
 	int64_t mono_to_wall_ns;
 	uint64_t records, bad_records;
 	struct pcap_writer *w;       /* -w */
-	bool write_failed;
+	bool write_failed;           /* (or its reader went away: -w -) */
 	uint64_t pkt_ts_ns;          /* time stamp of the packet being split */
 	uint8_t fixbuf[REC_PKT_MAX]; /* an egress packet being finished */
 };
@@ -436,7 +457,9 @@ static void write_packet(struct live_ctx *lc, const uint8_t *d, uint32_t caplen,
 	if (lc->write_failed)
 		return;
 	if (pcap_writer_write(lc->w, lc->pkt_ts_ns, d, caplen, wirelen, err, sizeof(err))) {
-		fprintf(stderr, "catrace: %s\n", err);
+		/* `-w - | head -c N`: the reader went away, a clean stop. */
+		if (!pcap_writer_reader_gone(lc->w))
+			fprintf(stderr, "catrace: %s\n", err);
 		lc->write_failed = true;
 		stop_requested = 1;
 	}
@@ -573,7 +596,7 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		r = ringbuf_source_poll(rs, 100);
 		if (r >= 0)
 			r = ringbuf_source_drain(rs);
-		fflush(stdout);
+		flush_stdout(pl);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
 			rc = 1;
@@ -583,9 +606,11 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	/* What the kernel already handed over still gets printed. */
 	if (!pl->done && !lc.write_failed)
 		ringbuf_source_drain(rs);
-	if (lc.write_failed)
+	if (lc.write_failed && !pcap_writer_reader_gone(lc.w))
 		rc = 1;
 	pipeline_finish(pl);
+	if (stdout_failed(pl))
+		rc = 1;
 	if (!o->quiet) {
 		if (loader_counters(l, &cnt) == 0)
 			fprintf(stderr, "%llu CA messages captured, %llu dropped by kernel, "
@@ -623,8 +648,10 @@ int main(int argc, char **argv)
 	struct opts o;
 	int rc;
 
-	/* A closed pipe (catrace ... | head) ends us quietly. */
-	signal(SIGPIPE, SIG_DFL);
+	/* A closed pipe (catrace ... | head) is a clean stop, not a death by
+	 * signal: the write fails with EPIPE, the run ends, the programs are
+	 * detached and the exit code is 0. */
+	signal(SIGPIPE, SIG_IGN);
 	memset(&o, 0, sizeof(o));
 	pipeline_init(&pl, stdout);
 	parse_args(argc, argv, &pl, &o);

@@ -1,6 +1,7 @@
 /* pipeline: see pipeline.h. */
 #include "pipeline.h"
 
+#include <errno.h>
 #include <fnmatch.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -181,7 +182,12 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 	sbuf_reset(&pl->line);
 	output_format(&pl->out, &pl->line, &c, m);
 	sbuf_putc(&pl->line, '\n');
-	fwrite(sbuf_str(&pl->line), 1, pl->line.len, pl->fp);
+	if (fwrite(sbuf_str(&pl->line), 1, pl->line.len, pl->fp) != pl->line.len) {
+		/* Nobody reads any more (EPIPE), or the disk is full: stop. */
+		pl->out_errno = errno ? errno : EIO;
+		pl->done = true;
+		return;
+	}
 	pl->st.printed++;
 	if (pl->max_count && pl->st.printed >= pl->max_count)
 		pl->done = true;

@@ -45,7 +45,8 @@ struct pipeline {
 	const char *cmds[PIPELINE_MAX_CMDS];
 	unsigned n_cmds;
 	uint64_t max_count;      /* 0: no limit */
-	bool done;               /* -c reached */
+	bool done;               /* -c reached, or the output failed */
+	int out_errno;           /* why writing the output failed (EPIPE: reader gone) */
 
 	/* Called for every decoded message before the filters (tests and
 	 * tools); when `hook_only`, nothing is printed. */
