@@ -552,7 +552,7 @@ static __noinline int emit_close(const struct l4 *l, __u8 dir, __u8 egress,
 	if (!r) {
 		c = cnt();
 		if (c)
-			c->ringbuf_drops++;
+			c->close_drops++;
 		return 0;
 	}
 	__builtin_memset(r, 0, sizeof(*r));

@@ -499,7 +499,7 @@ static __noinline int F(emit_packet)(const struct pkt *p, __u8 dir)
 			       wake_before_output(sizeof(e->r) + n))) {
 		c = cnt();
 		if (c)
-			c->ringbuf_drops++;
+			c->pkt_drops++;
 	}
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include "pcap_writer.h"
 #include "pipeline.h"
 #include "pkt.h"
+#include "privs.h"
 #include "record.h"
 #include "ringbuf_source.h"
 #include "version.h"
@@ -38,7 +39,10 @@ static const char usage_text[] =
 "                       at most 256)\n"
 "  --headers-only       copy no value bytes (PV names still come)\n"
 "  -B KIB               ring buffer size in KiB (default 8192)\n"
-"  -v                   libbpf messages and the verifier log\n"
+"  -v                   libbpf messages and the verifier log; with -r, the\n"
+"                       table-bound counters even when nothing was evicted\n"
+"  -Z USER              once attached (and -w's file created), run as USER\n"
+"                       (like tcpdump -Z); with -r, once the file is open\n"
 "  -w FILE              write every CA packet to a pcap file ('-': stdout);\n"
 "                       quiet unless --print\n"
 "  -s SNAPLEN           bytes of each packet to keep (default and 0: 262144)\n"
@@ -119,6 +123,7 @@ struct opts {
 	int tflags;
 	bool quiet;
 	char *filter;
+	struct privs_user *drop_to;  /* -Z */
 };
 
 static void die_usage(const char *fmt, const char *arg)
@@ -208,7 +213,7 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 	opterr = 0;
 	o->live.value_bytes = 64;
 	o->live.ringbuf_bytes = 8u << 20;
-	while ((c = getopt_long(argc, argv, "+:r:i:c:B:w:s:C:G:W:UtqvhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:r:i:c:B:w:s:C:G:W:Z:UtqvhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			o->read_file = optarg;
@@ -231,6 +236,19 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 		case 'v':
 			o->live.verbose = true;
 			break;
+		case 'Z': {
+			static struct privs_user zu;
+			char err[256];
+
+			/* Looked up now: an unknown user must stop us before
+			 * anything is attached. */
+			if (!privs_lookup(optarg, &zu, err, sizeof(err))) {
+				fprintf(stderr, "catrace: %s\n", err);
+				exit(EXIT_USAGE);
+			}
+			o->drop_to = &zu;
+			break;
+		}
 		case 'w':
 			o->wr.path = optarg;
 			break;
@@ -413,6 +431,11 @@ static int run_offline(struct pipeline *pl, const struct opts *o)
 		pcap_source_close(src);
 		return EXIT_USAGE;
 	}
+	if (o->drop_to && !privs_drop(o->drop_to, err, sizeof(err))) {
+		fprintf(stderr, "catrace: %s\n", err);
+		pcap_source_close(src);
+		return 1;
+	}
 	while (!pl->done && (r = pcap_source_next(src, &f, err, sizeof(err))) == 1)
 		pipeline_frame(pl, lt, &f);
 	if (!pl->done && r < 0) {
@@ -512,6 +535,44 @@ static void on_live_record(void *ctx, const void *data, size_t size)
 			 ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns, &ri.msg);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec m;
+
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return (uint64_t)m.tv_sec * 1000000000u + (uint64_t)m.tv_nsec;
+}
+
+static uint64_t kernel_drops(const struct ca_counters *c)
+{
+	return c->ringbuf_drops + c->close_drops + c->pkt_drops;
+}
+
+/* Records the kernel could not hand over, reported as they happen: at
+ * most one line a second, whatever the rate of drops. */
+struct drop_report {
+	uint64_t reported;   /* drops already told about */
+	uint64_t at_ns;      /* when last looked */
+};
+
+static void report_drops(struct loader *l, struct drop_report *d, bool force)
+{
+	uint64_t now = mono_ns(), n;
+	struct ca_counters cnt;
+
+	if (!force && now - d->at_ns < 1000000000u)
+		return;
+	if (loader_counters(l, &cnt) != 0)
+		return;
+	n = kernel_drops(&cnt);
+	if (n > d->reported)
+		fprintf(stderr, "catrace: %llu records dropped by the kernel (ring buffer full) "
+			"in the last %.1f s\n", (unsigned long long)(n - d->reported),
+			(double)(now - d->at_ns) / 1e9);
+	d->reported = n;
+	d->at_ns = now;
+}
+
 static int64_t mono_to_wall(void)
 {
 	struct timespec w, m;
@@ -521,9 +582,29 @@ static int64_t mono_to_wall(void)
 	return ((int64_t)w.tv_sec - m.tv_sec) * 1000000000 + (w.tv_nsec - m.tv_nsec);
 }
 
+/* -Z: every descriptor catrace needs is open; give up root.  Not when
+ * detaching would need it (netlink tc filters, kernels without tcx). */
+static bool drop_live_privileges(struct loader *l, const struct privs_user *u)
+{
+	char err[256];
+
+	if (loader_detach_needs_privileges(l)) {
+		fprintf(stderr, "catrace: -Z %s: this kernel has no tcx, and the tc filters "
+			"attached instead need root to be removed; not dropping privileges\n",
+			u->name);
+		return false;
+	}
+	if (!privs_drop(u, err, sizeof(err))) {
+		fprintf(stderr, "catrace: %s\n", err);
+		return false;
+	}
+	return true;
+}
+
 static int run_live(struct pipeline *pl, struct opts *o)
 {
 	static struct live_ctx lc;
+	struct drop_report drops = { 0, 0 };
 	struct ringbuf_source *rs = NULL;
 	struct ca_counters cnt;
 	struct sigaction sa;
@@ -587,6 +668,14 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		loader_close(l);
 		return 1;
 	}
+	if (o->drop_to && !drop_live_privileges(l, o->drop_to)) {
+		ringbuf_source_free(rs);
+		loader_close(l);
+		if (lc.w)
+			pcap_writer_close(lc.w, err, sizeof(err));
+		return 1;
+	}
+	drops.at_ns = mono_ns();
 	while (!stop_requested && !pl->done) {
 		/* Follow clock adjustments (NTP steps) as we go. */
 		lc.mono_to_wall_ns = mono_to_wall();
@@ -597,6 +686,8 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		if (r >= 0)
 			r = ringbuf_source_drain(rs);
 		flush_stdout(pl);
+		if (!o->quiet)
+			report_drops(l, &drops, false);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
 			rc = 1;
@@ -612,6 +703,7 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	if (stdout_failed(pl))
 		rc = 1;
 	if (!o->quiet) {
+		report_drops(l, &drops, true);
 		if (loader_counters(l, &cnt) == 0)
 			fprintf(stderr, "%llu CA messages captured, %llu dropped by kernel, "
 				"%llu packets matched (%llu seen), %llu printed\n",
@@ -626,6 +718,11 @@ static int run_live(struct pipeline *pl, struct opts *o)
 				"%llu resynchronisations, %llu parse errors\n",
 				(unsigned long long)cnt.retransmits, (unsigned long long)cnt.gaps,
 				(unsigned long long)cnt.resyncs, (unsigned long long)cnt.parse_errors);
+		if (loader_counters(l, &cnt) == 0 && (cnt.close_drops || cnt.pkt_drops))
+			fprintf(stderr, "kernel: also dropped %llu packet records (-w), "
+				"%llu circuit-close records\n",
+				(unsigned long long)cnt.pkt_drops, (unsigned long long)cnt.close_drops);
+		pipeline_print_limits(pl, stderr, false);
 	}
 	ringbuf_source_free(rs);
 	loader_close(l);

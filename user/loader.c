@@ -280,9 +280,21 @@ int loader_counters(const struct loader *l, struct ca_counters *sum)
 		sum->retransmits += per[c].retransmits;
 		sum->gaps += per[c].gaps;
 		sum->walk_limit += per[c].walk_limit;
+		sum->close_drops += per[c].close_drops;
+		sum->pkt_drops += per[c].pkt_drops;
 	}
 	free(per);
 	return 0;
+}
+
+bool loader_detach_needs_privileges(const struct loader *l)
+{
+	unsigned i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->ifs[i].tc_netlink)
+			return true;
+	return false;
 }
 
 void loader_close(struct loader *l)
