@@ -117,6 +117,5 @@ wait_detached "$OURS"
 check "-Z nobody: detached at exit (no XDP, no links)" \
 	'[ -z "$(ioc_xdp_on)" ] && [ "$(catrace_links_left "$OURS")" -eq 0 ]' "xdp '$(ioc_xdp_on)', links $OURS"
 
-[ -n "${KEEP:-}" ] && cp "$NS_TMP"/z.* /tmp/memt/
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
