@@ -181,6 +181,7 @@ struct l4 {
 	__u32 seq;
 	__u32 off;            /* payload offset in the packet */
 	__u32 len;            /* payload bytes per the IP/UDP length */
+	__u8 ip_len_lies;     /* IPv4 total length past the packet's end */
 };
 
 /* ---- which packets are CA ---- */

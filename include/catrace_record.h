@@ -98,7 +98,8 @@ struct ca_counters {
 	__u64 bytes[CNT_CMDS][2];   /* header + payload bytes */
 	__u64 pkts_seen;
 	__u64 pkts_ca;
-	__u64 parse_errors;
+	__u64 parse_errors;  /* broken headers (Ethernet/VLAN, IPv4, UDP, TCP), and
+			      * datagrams or streams that end inside a CA header */
 	__u64 learned;
 	__u64 ringbuf_drops; /* message records the full ring buffer refused */
 	__u64 resyncs;

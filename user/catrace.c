@@ -380,6 +380,10 @@ static void print_summary(const struct pipeline *pl)
 		(unsigned long long)s->messages, (unsigned long long)s->printed,
 		(unsigned long long)s->malformed, (unsigned long long)s->truncated,
 		(unsigned long long)pipeline_resyncs(pl));
+	if (s->bad_packets || s->bad_headers)
+		fprintf(stderr, "broken packets: %llu to or from CA ports (UDP/TCP header), "
+			"%llu with a broken Ethernet/VLAN/IPv4 header\n",
+			(unsigned long long)s->bad_packets, (unsigned long long)s->bad_headers);
 }
 
 /* Flush standard output; on failure remember why and end the run (the

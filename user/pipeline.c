@@ -141,12 +141,26 @@ static void learn_from(struct pipeline *pl, const struct ca_msg *m,
 	}
 }
 
+/* libca NUL-terminates (and pads) every PV name it sends: a SEARCH or
+ * CREATE_CHAN whose whole payload holds no NUL is not CA's. */
+static void mark_unterminated_name(struct ca_msg *m)
+{
+	if (m->dir != CA_DIR_REQUEST || m->flags & (CA_MSG_MALFORMED | CA_MSG_TRUNCATED) ||
+	    (m->h.cmd != CA_PROTO_SEARCH && m->h.cmd != CA_PROTO_CREATE_CHAN) ||
+	    m->h.size == 0 || m->payload_len != m->h.size ||
+	    memchr(m->payload, 0, m->payload_len))
+		return;
+	m->flags |= CA_MSG_MALFORMED;
+	snprintf(m->problem, sizeof(m->problem), "PV name without a terminating NUL");
+}
+
 static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		 struct ca_msg *m)
 {
 	struct msg_ctx c;
 	struct track_name pv;
 
+	mark_unterminated_name(m);
 	pl->st.messages++;
 	if (m->flags & CA_MSG_MALFORMED)
 		pl->st.malformed++;
@@ -259,6 +273,8 @@ void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
 		if ((r == PKT_MALFORMED || r == PKT_TRUNCATED) && p.sport &&
 		    classify_packet(&pl->cls, &p, &cl))
 			pl->st.bad_packets++;
+		else if ((r == PKT_MALFORMED || r == PKT_TRUNCATED) && !p.sport)
+			pl->st.bad_headers++;
 		return;
 	}
 	if (!classify_packet(&pl->cls, &p, &cl)) {

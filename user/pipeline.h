@@ -27,6 +27,8 @@ struct pipeline_stats {
 	uint64_t malformed;
 	uint64_t truncated;
 	uint64_t bad_packets;    /* CA-port packets with broken IP/UDP/TCP headers */
+	uint64_t bad_headers;    /* frames whose link or IPv4 header is broken
+				  * (ports unknown: maybe CA, maybe not) */
 	uint64_t fragments;
 	uint64_t detected;       /* circuits found by their content */
 };
