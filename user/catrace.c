@@ -704,7 +704,8 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	if (lc.write_failed && !pcap_writer_reader_gone(lc.w))
 		rc = 1;
 	pipeline_finish(pl);
-	if (stdout_failed(pl))
+	/* With -w -, standard output is the writer's, and so are its errors. */
+	if (!(o->wr.path && !strcmp(o->wr.path, "-")) && stdout_failed(pl))
 		rc = 1;
 	if (!o->quiet) {
 		report_drops(l, &drops, true);

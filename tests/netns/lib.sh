@@ -431,6 +431,13 @@ for l in json.load(sys.stdin):
         print(l["id"])'
 }
 
+# Ids of the BPF links process $1 holds (from its fds), space-separated:
+# exactly that catrace's links, whatever other tracers run meanwhile.
+catrace_links_of() {
+	[ -n "$1" ] || return 0
+	grep -hs '^link_id:' /proc/"$1"/fdinfo/* | awk '{printf "%s ", $2}'
+}
+
 # How many of the link ids given (a space-separated list) still exist.
 catrace_links_left() {
 	local n=0 id now

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Live robustness (issue 7), with a real IOC and real clients:
 #   - `catrace -i IF | head -1` ends cleanly: exit 0, summary on stderr,
-#     nothing left attached;
+#     nothing left attached; so does `catrace -i IF -w - | head -c 100`;
 #   - -Z USER: catrace gives up root once attached (uid, gid and every
 #     capability gone), and keeps working: records keep flowing, -w keeps
 #     writing, the counters are still read, the exit detaches; an unknown
@@ -27,16 +27,22 @@ ns_cleanup_hook() {
 	for p in ${CAT_PID:-} ${PIPE_PID:-}; do kill -KILL "$p" 2>/dev/null; done
 	return 0
 }
-BEFORE=$(catrace_link_ids)
-
-# New catrace links since the test began (ids, space-separated).
-new_links() { comm -13 <(echo "$BEFORE" | sort) <(catrace_link_ids | sort) | tr '\n' ' '; }
 wait_detached() {  # wait_detached IDS: until none of them is left (3 s)
 	for _ in $(seq 30); do [ "$(catrace_links_left "$1")" -eq 0 ] && return 0; sleep 0.1; done
 	return 1
 }
-# pid of the catrace running in the IOC namespace ("" when none).
+# pid of the catrace running on this test's veth ("" when none).
 catrace_pid() { pgrep -f "^$CATRACE -i $VETH_IOC" | head -1; }
+# Wait until it has attached (XDP and tc): prints its link ids.
+attached_links() {
+	local ids=""
+	for _ in $(seq 50); do
+		ids=$(catrace_links_of "$(catrace_pid)")
+		[ -n "$(ioc_xdp_on)" ] && [ "$(echo $ids | wc -w)" -ge 2 ] && break
+		sleep 0.1
+	done
+	echo "$ids"
+}
 
 # ------------------------------------------------------------ | head -1
 (
@@ -45,8 +51,7 @@ catrace_pid() { pgrep -f "^$CATRACE -i $VETH_IOC" | head -1; }
 	echo "${PIPESTATUS[0]}" >"$NS_TMP/pipe.rc"
 ) &
 PIPE_PID=$!
-for _ in $(seq 50); do [ -n "$(ioc_xdp_on)" ] && break; sleep 0.1; done
-OURS=$(new_links)
+OURS=$(attached_links)
 check "pipe: attached" '[ -n "$(ioc_xdp_on)" ] && [ -n "$OURS" ]' "$(cat "$NS_TMP/pipe.err")"
 # Traffic until catrace notices its reader is gone: it writes (and finds
 # the pipe closed) only when there is something to print.
@@ -72,21 +77,51 @@ else
 	bad "pipe: '| head -1' ends catrace" "still running after 8 s of traffic"
 fi
 
+# ------------------------------------------------ -w - | head -c 100
+(
+	ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -w - -U 2>"$NS_TMP/wpipe.err" |
+		head -c 100 >"$NS_TMP/wpipe.out"
+	echo "${PIPESTATUS[0]}" >"$NS_TMP/wpipe.rc"
+) &
+PIPE_PID=$!
+OURS=$(attached_links)
+for _ in $(seq 40); do
+	[ -s "$NS_TMP/wpipe.rc" ] && break
+	cli_run caget T:ai >/dev/null 2>&1
+	sleep 0.2
+done
+if [ -s "$NS_TMP/wpipe.rc" ]; then
+	wait "$PIPE_PID" 2>/dev/null
+	PIPE_PID=""
+	rc=$(cat "$NS_TMP/wpipe.rc")
+	check "-w - | head -c 100: exit 0, no error line" \
+		'[ "$rc" = 0 ] && ! grep -q "^catrace:" "$NS_TMP/wpipe.err"' \
+		"exit $rc: $(tr '\n' '|' <"$NS_TMP/wpipe.err")"
+	check "-w - | head -c 100: head got the pcap header" \
+		'[ "$(head -c 4 "$NS_TMP/wpipe.out" | od -An -tx1 | tr -d " ")" = 4d3cb2a1 ]' \
+		"$(head -c 4 "$NS_TMP/wpipe.out" | od -An -tx1)"
+	wait_detached "$OURS"
+	check "-w - | head -c 100: detached" \
+		'[ -z "$(ioc_xdp_on)" ] && [ "$(catrace_links_left "$OURS")" -eq 0 ]' "links $OURS"
+else
+	bad "-w - | head -c 100 ends catrace" "still running after 8 s of traffic"
+fi
+
 # ------------------------------------------------------------------ -Z
 "$CATRACE" -i "$VETH_IOC" -Z no-such-user-xyz >"$NS_TMP/z.out" 2>"$NS_TMP/z.err"
 rc=$?
 check "-Z unknown user: exit 2, one line, nothing attached" \
-	'[ $rc -eq 2 ] && [ "$(wc -l <"$NS_TMP/z.err")" -eq 1 ] && grep -q "unknown user .no-such-user-xyz." "$NS_TMP/z.err" && [ -z "$(new_links)" ]' \
+	'[ $rc -eq 2 ] && [ "$(wc -l <"$NS_TMP/z.err")" -eq 1 ] && grep -q "unknown user .no-such-user-xyz." "$NS_TMP/z.err" && [ -z "$(ioc_xdp_on)" ]' \
 	"exit $rc: $(cat "$NS_TMP/z.err")"
 
 ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -Z nobody -w "$NS_TMP/z.pcap" --print \
 	>"$NS_TMP/z.out" 2>"$NS_TMP/z.err" &
 CAT_PID=$!
+OURS=$(attached_links)
 for _ in $(seq 50); do
-	[ -n "$(ioc_xdp_on)" ] && grep -q '^Uid:.*65534' "/proc/$CAT_PID/status" 2>/dev/null && break
+	grep -q '^Uid:.*65534' "/proc/$CAT_PID/status" 2>/dev/null && break
 	sleep 0.1
 done
-OURS=$(new_links)
 check "-Z nobody: attached" '[ -n "$(ioc_xdp_on)" ] && [ -n "$OURS" ]' "$(cat "$NS_TMP/z.err")"
 uids=$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$CAT_PID/status" 2>/dev/null)
 gids=$(awk '/^Gid:/ {print $2, $3, $4, $5}' "/proc/$CAT_PID/status" 2>/dev/null)
