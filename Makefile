@@ -72,7 +72,12 @@ $(OUTPUT)/tests/bpf_equiv: tests/bpf/bpf_equiv.c $(SKEL) $(OUTPUT)/libcatrace.a 
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $< $(OUTPUT)/libcatrace.a \
 		$(LDFLAGS) $(BPF_LIBS) $(LDLIBS) -o $@
 
-bpftests: $(OUTPUT)/tests/bpf_equiv
+$(OUTPUT)/tests/bpf_hostile: tests/bpf/bpf_hostile.c $(SKEL) $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $< $(OUTPUT)/libcatrace.a \
+		$(LDFLAGS) $(BPF_LIBS) $(LDLIBS) -o $@
+
+bpftests: $(OUTPUT)/tests/bpf_equiv $(OUTPUT)/tests/bpf_hostile
 
 $(OUTPUT)/libcatrace.a: $(LIB_OBJS)
 	$(call msg,AR,$@)

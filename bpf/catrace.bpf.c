@@ -189,6 +189,7 @@ struct l4 {
 	__u32 seq;
 	__u32 off;            /* payload offset in the packet */
 	__u32 len;            /* payload bytes per the IP/UDP length */
+	__u8 ip_len_lies;     /* IPv4 total length past the packet's end */
 };
 
 /* ---- which packets are CA ---- */
@@ -560,7 +561,7 @@ static __noinline int emit_close(const struct l4 *l, __u8 dir, __u8 egress,
 	if (!r) {
 		c = cnt();
 		if (c)
-			c->ringbuf_drops++;
+			c->close_drops++;
 		return 0;
 	}
 	__builtin_memset(r, 0, sizeof(*r));

@@ -21,6 +21,9 @@ static __always_inline int F(parse_eth)(const struct pkt *p, __u32 *off)
 			return -1;
 		*off += 4;
 	}
+	/* A third tag: a chain no CA network uses, counted as broken. */
+	if (type == bpf_htons(ETH_P_8021Q) || type == bpf_htons(ETH_P_8021AD))
+		return -1;
 	return type == bpf_htons(ETH_P_IP) ? 0 : 1;
 }
 
@@ -45,8 +48,12 @@ static __always_inline int F(parse_ipv4)(const struct pkt *p, __u32 off, struct 
 	l->saddr = bpf_ntohl(ip.saddr);
 	l->daddr = bpf_ntohl(ip.daddr);
 	l4off = off + ihl;
-	if (off + tot > p->len)
-		tot = p->len - off;  /* the packet is shorter than IP says */
+	if (off + tot > p->len) {
+		/* The packet is shorter than IP says: parse what is there,
+		 * and count the header as broken. */
+		tot = p->len - off;
+		l->ip_len_lies = 1;
+	}
 	if (tot < ihl)
 		return -1;
 	if (l->proto == IPPROTO_UDP_) {
@@ -202,10 +209,16 @@ static long F(walk_one)(__u32 idx, void *ctx)
 	left = w->end - w->off;
 	have = left < CA_EXT_HDR_LEN ? left : CA_EXT_HDR_LEN;
 	if (have < CA_HDR_LEN) {
-		if (w->st)
+		if (w->st) {
 			F(keep_partial)(w, have);
-		else
-			w->flags |= REC_F_TRUNCATED;
+		} else {
+			/* A datagram that ends inside a header: counted, as
+			 * there is no message to flag. */
+			struct ca_counters *c = cnt();
+
+			if (c)
+				c->parse_errors++;
+		}
 		w->done = 1;
 		return 1;
 	}
@@ -452,8 +465,16 @@ static __always_inline void F(process_tcp)(const struct pkt *p, const struct l4 
 out:
 	if (l->tcp_flags & (TCP_FIN | TCP_RST)) {
 		st = bpf_map_lookup_elem(&flows, &k);
-		if (st)
+		if (st) {
 			emit_pending(st, l, p->egress, p->ifindex);
+			/* The stream ended inside a header: counted, as there
+			 * is no message to flag. */
+			if (st->hdr_have) {
+				c = cnt();
+				if (c)
+					c->parse_errors++;
+			}
+		}
 		bpf_map_delete_elem(&flows, &k);
 		emit_close(l, dir, p->egress, p->ifindex);
 	}
@@ -499,7 +520,7 @@ static __noinline int F(emit_packet)(const struct pkt *p, __u8 dir)
 			       wake_before_output(sizeof(e->r) + n))) {
 		c = cnt();
 		if (c)
-			c->ringbuf_drops++;
+			c->pkt_drops++;
 	}
 	return 0;
 }
@@ -517,7 +538,7 @@ static __always_inline void F(handle)(struct pkt *p)
 	r = F(parse_eth)(p, &off);
 	if (r == 0)
 		r = F(parse_ipv4)(p, off, &l);
-	if (r < 0 && c)
+	if ((r < 0 || (r == 0 && l.ip_len_lies)) && c)
 		c->parse_errors++;
 	if (r != 0 || !classify(&l, &dir))
 		return;

@@ -98,13 +98,18 @@ struct ca_counters {
 	__u64 bytes[CNT_CMDS][2];   /* header + payload bytes */
 	__u64 pkts_seen;
 	__u64 pkts_ca;
-	__u64 parse_errors;
+	__u64 parse_errors;  /* broken headers (Ethernet/VLAN, IPv4, UDP, TCP), and
+			      * datagrams or streams that end inside a CA header */
 	__u64 learned;
-	__u64 ringbuf_drops;
+	__u64 ringbuf_drops; /* message records the full ring buffer refused */
 	__u64 resyncs;
 	__u64 retransmits;
 	__u64 gaps;
 	__u64 walk_limit;   /* packets with more messages than one walk takes */
+	/* Other records it refused: kept apart so that messages counted and
+	 * messages dropped add up exactly. */
+	__u64 close_drops;  /* REC_KIND_CLOSE */
+	__u64 pkt_drops;    /* REC_KIND_PACKET (-w) */
 };
 
 /* Learned endpoints: TCP servers, clients of a repeater. */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # DESIGN invariant 1: every packet of every shared capture through the
 # XDP and the tc program (BPF_PROG_TEST_RUN); the kernel's records must
-# equal what the user-space decoder reads.  Needs root (prints SKIP).
+# equal what the user-space decoder reads.  Then the hostile packet
+# classes (tests/bpf/bpf_hostile.c) through both.  Needs root (prints SKIP).
 set -u
 cd "$(dirname "$0")/.."
 OUTPUT=${OUTPUT:-.output}
@@ -20,4 +21,12 @@ for f in "$CAPTURES"/*.pcap "$CAPTURES"/external/*.pcap "$CAPTURES"/external/*.p
 	[ -r "$f" ] || continue
 	"$EQUIV" "$f" || rc=1
 done
+# Hostile packets, class by class, through the decoder and both programs.
+HOSTILE=$OUTPUT/tests/bpf_hostile
+if [ -x "$HOSTILE" ]; then
+	"$HOSTILE" || rc=1
+else
+	echo "FAIL: bpf: $HOSTILE not built"
+	rc=1
+fi
 exit $rc

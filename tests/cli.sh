@@ -84,6 +84,34 @@ for n, line in enumerate(sys.stdin, 1):
 
 	# A closed pipe ends catrace quietly and at once.
 	if timeout 10 bash -c "\"$CATRACE\" -q -r \"$S01\" | head -1 > /dev/null"; then ok sigpipe; else bad sigpipe "hung or failed"; fi
+	# ... cleanly: exit code 0, not death by SIGPIPE (141), whether the
+	# capture comes from a file or from standard input.  s08's output is
+	# far bigger than a pipe buffer, so catrace does write into a closed
+	# pipe.
+	S08=$CAPTURES/s08_pyepics_many.pcap
+	for src in file stdin; do
+		if [ $src = file ]; then
+			rcs=$(timeout 10 bash -c '"$0" -r "$1" 2>"$2" | head -1 >/dev/null; echo "${PIPESTATUS[0]}"' \
+				"$CATRACE" "$S08" "$tmp/pipe.err")
+		else
+			rcs=$(timeout 10 bash -c '"$0" -r - < "$1" 2>"$2" | head -1 >/dev/null; echo "${PIPESTATUS[0]}"' \
+				"$CATRACE" "$S08" "$tmp/pipe.err")
+		fi
+		if [ "$rcs" = 0 ] && grep -q '^[0-9]* packets read' "$tmp/pipe.err" &&
+			[ "$(grep -vc '^[0-9]* packets read' "$tmp/pipe.err")" = 0 ]; then
+			ok "sigpipe-exit0-$src: '| head -1' ends catrace with exit 0 and its summary, no error"
+		else
+			bad "sigpipe-exit0-$src" "exit '$rcs', stderr: $(tr '\n' '|' < "$tmp/pipe.err")"
+		fi
+	done
+	# A real write error (a full disk) is one, though: exit 1, one line.
+	"$CATRACE" -q -r "$S08" > /dev/full 2> "$tmp/full.err"; rc=$?
+	if [ $rc -eq 1 ] && [ "$(wc -l < "$tmp/full.err")" -eq 1 ] &&
+		grep -q 'writing standard output: No space left on device' "$tmp/full.err"; then
+		ok "stdout-full: exit 1, one line naming the error"
+	else
+		bad "stdout-full" "exit $rc: $(tr '\n' '|' < "$tmp/full.err")"
+	fi
 else
 	echo "SKIP: cli capture tests: $S01 not found"
 fi

@@ -52,8 +52,10 @@ suite "bpf" tests/bpf.sh
 [ -x tests/robustness.sh ] && suite "robustness" tests/robustness.sh
 [ -x tests/metrics.sh ] && suite "metrics" tests/metrics.sh
 [ -x tests/reports.sh ] && suite "reports" tests/reports.sh
+[ -x tests/memory.sh ] && suite "memory" tests/memory.sh
 # The fuzz harnesses carry their own sanitizers: once is enough.
 [ "$OUTPUT" = .output ] && [ -x tests/fuzz_regress.sh ] && suite "fuzz regressions" tests/fuzz_regress.sh
+[ "$OUTPUT" = .output ] && [ -x tests/fuzz_smoke.sh ] && suite "fuzz smoke" tests/fuzz_smoke.sh
 for t in tests/netns/test_*.sh; do
 	[ -x "$t" ] || continue
 	suite "netns $(basename "$t")" "$t"

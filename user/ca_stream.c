@@ -18,13 +18,134 @@ void ca_stream_init(struct ca_stream *s, enum ca_dir dir, size_t keep_limit,
 	s->resync_counted = 0;
 }
 
+/* ---- memory: buffers grow on demand, within the shared budget ---- */
+
+static bool budget_take(struct ca_stream_budget *b, size_t n)
+{
+	if (!b)
+		return true;
+	if (n > b->limit - b->used) {
+		b->denied++;
+		return false;
+	}
+	b->used += n;
+	return true;
+}
+
+static void budget_give(struct ca_stream_budget *b, size_t n)
+{
+	if (b)
+		b->used -= n;
+}
+
+enum grow { GROW_OK, GROW_DENIED, GROW_NOMEM };
+
+/* Make *buf hold at least `need` (<= max) bytes: doubling from 256, never
+ * past `max`. */
+static enum grow grow_buf(struct ca_stream *s, uint8_t **buf, size_t *cap,
+			  size_t need, size_t max)
+{
+	size_t ncap = *cap ? *cap : 256;
+	uint8_t *nb;
+
+	if (need <= *cap)
+		return GROW_OK;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > max)
+		ncap = max;
+	if (!budget_take(s->budget, ncap - *cap))
+		return GROW_DENIED;
+	nb = realloc(*buf, ncap);
+	if (!nb) {
+		budget_give(s->budget, ncap - *cap);
+		return GROW_NOMEM;
+	}
+	*buf = nb;
+	*cap = ncap;
+	return GROW_OK;
+}
+
+static void release_buf(struct ca_stream *s, uint8_t **buf, size_t *cap)
+{
+	free(*buf);
+	*buf = NULL;
+	budget_give(s->budget, *cap);
+	*cap = 0;
+}
+
+void ca_stream_set_budget(struct ca_stream *s, struct ca_stream_budget *b)
+{
+	s->budget = b;
+}
+
 void ca_stream_free(struct ca_stream *s)
 {
-	free(s->keep);
-	free(s->rbuf);
-	s->keep = s->rbuf = NULL;
-	s->keep_cap = s->keep_len = s->rlen = 0;
+	release_buf(s, &s->keep, &s->keep_cap);
+	release_buf(s, &s->rbuf, &s->rbuf_cap);
+	s->keep_len = s->rlen = 0;
 }
+
+/* ---- the bytes of one feed ---- */
+
+/* What one ca_stream_feed call reads: bytes handed back for a second look
+ * (what followed a false boundary) first, then the rest of the caller's
+ * segment.  Handing bytes back, rather than feeding them again from inside
+ * the framer, keeps the stack flat however many false boundaries a
+ * segment holds; what is handed back is at most a search window and a
+ * header. */
+struct input {
+	const uint8_t *seg;   /* the caller's bytes not read yet */
+	size_t seg_n;
+	uint8_t *back;        /* handed-back bytes (owned), read from back_pos */
+	size_t back_len, back_pos;
+};
+
+/* The next contiguous bytes to read. */
+static size_t in_peek(const struct input *in, const uint8_t **p)
+{
+	if (in->back_pos < in->back_len) {
+		*p = in->back + in->back_pos;
+		return in->back_len - in->back_pos;
+	}
+	*p = in->seg;
+	return in->seg_n;
+}
+
+/* n bytes of those in_peek() showed are used. */
+static void in_skip(struct input *in, size_t n)
+{
+	if (in->back_pos < in->back_len) {
+		in->back_pos += n;
+		return;
+	}
+	in->seg += n;
+	in->seg_n -= n;
+}
+
+/* Read these n bytes again, before everything not read yet.  False when
+ * out of memory (the bytes are then lost). */
+static bool in_unread(struct input *in, const uint8_t *d, size_t n)
+{
+	size_t left = in->back_len - in->back_pos;
+	uint8_t *nb;
+
+	if (n == 0)
+		return true;
+	nb = malloc(n + left);
+	if (!nb)
+		return false;
+	memcpy(nb, d, n);
+	if (left)
+		memcpy(nb + n, in->back + in->back_pos, left);
+	free(in->back);
+	in->back = nb;
+	in->back_len = n + left;
+	in->back_pos = 0;
+	return true;
+}
+
+/* ---- framing ---- */
 
 static void emit(struct ca_stream *s, struct ca_msg *m, ca_msg_fn fn, void *ctx)
 {
@@ -33,15 +154,20 @@ static void emit(struct ca_stream *s, struct ca_msg *m, ca_msg_fn fn, void *ctx)
 	fn(ctx, m);
 }
 
+static void count_resync(struct ca_stream *s)
+{
+	if (!s->resync_counted) {
+		s->resyncs++;
+		s->resync_counted = 1;
+	}
+}
+
 static void lose_sync(struct ca_stream *s)
 {
 	s->state = CS_RESYNC;
 	s->rlen = 0;
 	s->hdr_have = 0;
-	if (!s->resync_counted) {
-		s->resyncs++;
-		s->resync_counted = 1;
-	}
+	count_resync(s);
 }
 
 static void mark_problem(struct ca_msg *m, unsigned flag, const char *what,
@@ -69,36 +195,38 @@ static void finish_message(struct ca_stream *s, ca_msg_fn fn, void *ctx)
 	s->state = CS_HEADER;
 	s->hdr_have = 0;
 	s->keep_len = 0;
+	s->keep_stopped = false;
 	s->lost = 0;
+	/* Big values are rare on most circuits: an idle stream should not
+	 * hold what the last one needed. */
+	if (s->keep_cap > CA_STREAM_KEEP_IDLE)
+		release_buf(s, &s->keep, &s->keep_cap);
 }
 
-static int keep_bytes(struct ca_stream *s, const uint8_t *d, size_t n)
+static void keep_bytes(struct ca_stream *s, const uint8_t *d, size_t n)
 {
 	size_t room;
 
-	/* After a hole the kept prefix must stay contiguous. */
-	if (s->lost || s->keep_len >= s->keep_limit)
-		return 0;
+	/* After a hole, or once a byte could not be kept, the kept prefix
+	 * must stay contiguous: keep nothing more of this message. */
+	if (s->lost || s->keep_stopped || s->keep_len >= s->keep_limit)
+		return;
 	room = s->keep_limit - s->keep_len;
 	if (n > room)
 		n = room;
-	if (s->keep_len + n > s->keep_cap) {
-		size_t cap = s->keep_cap ? s->keep_cap : 256;
-		uint8_t *nb;
-
-		while (cap < s->keep_len + n)
-			cap *= 2;
-		if (cap > s->keep_limit)
-			cap = s->keep_limit;
-		nb = realloc(s->keep, cap);
-		if (!nb)
-			return -1;
-		s->keep = nb;
-		s->keep_cap = cap;
+	switch (grow_buf(s, &s->keep, &s->keep_cap, s->keep_len + n, s->keep_limit)) {
+	case GROW_OK:
+		break;
+	case GROW_NOMEM:
+		mark_problem(&s->cur, CA_MSG_TRUNCATED,
+			     "out of memory keeping %llu bytes%.0llu", n, 0);
+		/* fall through */
+	case GROW_DENIED:
+		s->keep_stopped = true;
+		return;
 	}
 	memcpy(s->keep + s->keep_len, d, n);
 	s->keep_len += n;
-	return 0;
 }
 
 static void start_message(struct ca_stream *s, const struct ca_hdr *h)
@@ -108,13 +236,11 @@ static void start_message(struct ca_stream *s, const struct ca_hdr *h)
 	s->cur.dir = s->dir;
 	s->cur.tcp = true;
 	s->keep_len = 0;
+	s->keep_stopped = false;
 	s->lost = 0;
 	s->payload_left = h->size;
 	s->state = CS_PAYLOAD;
 }
-
-static void feed_resync(struct ca_stream *s, const uint8_t *d, size_t n,
-			ca_msg_fn fn, void *ctx);
 
 /* A header that cannot be right: a code no CA peer sends, or, just after
  * a resync, anything implausible (the boundary found was false). */
@@ -126,14 +252,11 @@ static bool header_breaks_sync(const struct ca_stream *s, const struct ca_hdr *h
 	       !ca_is_cancel_confirm(h, s->dir);
 }
 
-/* Report an unknown command as malformed, then look for a boundary again
- * from the byte after its first. */
+/* Report an unknown command as malformed and go looking for a boundary;
+ * the caller makes the search start at the header's second byte. */
 static void break_sync(struct ca_stream *s, const struct ca_hdr *h,
-		       const uint8_t *hdr_bytes, size_t hdr_n,
-		       const uint8_t *rest, size_t rest_n, ca_msg_fn fn, void *ctx)
+		       ca_msg_fn fn, void *ctx)
 {
-	uint8_t saved[CA_EXT_HDR_LEN];
-
 	if (h->cmd > CA_PROTO_LAST_CMD && s->probation == 0) {
 		struct ca_msg m;
 
@@ -146,87 +269,83 @@ static void break_sync(struct ca_stream *s, const struct ca_hdr *h,
 			     h->cmd, 0);
 		emit(s, &m, fn, ctx);
 	}
-	if (hdr_n > sizeof(saved))
-		hdr_n = sizeof(saved);
-	memcpy(saved, hdr_bytes, hdr_n);
 	s->probation = 0;
 	lose_sync(s);
-	if (hdr_n > 1)
-		feed_resync(s, saved + 1, hdr_n - 1, fn, ctx);
-	if (rest_n)
-		feed_resync(s, rest, rest_n, fn, ctx);
 }
 
-/* In sync: consume bytes, emitting every message completed. */
-static void feed_sync(struct ca_stream *s, const uint8_t *d, size_t n,
-		      ca_msg_fn fn, void *ctx)
+/* In sync at a header: frame one message (or collect the bytes of a
+ * header that continues in a later segment). */
+static void step_header(struct ca_stream *s, struct input *in, ca_msg_fn fn,
+			void *ctx)
 {
-	while (n > 0) {
-		if (s->state == CS_HEADER) {
-			struct ca_hdr h;
+	const uint8_t *d;
+	size_t n = in_peek(in, &d);
+	struct ca_hdr h;
 
-			/* Fast path: a whole message inside this segment is
-			 * emitted straight from the segment's bytes. */
-			if (s->hdr_have == 0 &&
-			    ca_hdr_parse(d, n, &h) == CA_HDR_OK &&
-			    header_breaks_sync(s, &h)) {
-				break_sync(s, &h, d, h.hdr_len, d + h.hdr_len,
-					   n - h.hdr_len, fn, ctx);
-				return;
-			}
-			if (s->hdr_have == 0 &&
-			    ca_hdr_parse(d, n, &h) == CA_HDR_OK &&
-			    (uint64_t)h.hdr_len + h.size <= n &&
-			    h.size <= s->keep_limit) {
-				struct ca_msg m;
+	if (s->hdr_have == 0 && ca_hdr_parse(d, n, &h) == CA_HDR_OK) {
+		if (header_breaks_sync(s, &h)) {
+			break_sync(s, &h, fn, ctx);
+			in_skip(in, 1);
+			return;
+		}
+		/* Fast path: a whole message inside these bytes is emitted
+		 * straight from them. */
+		if ((uint64_t)h.hdr_len + h.size <= n && h.size <= s->keep_limit) {
+			struct ca_msg m;
 
-				if (s->probation)
-					s->probation--;
-				memset(&m, 0, sizeof(m));
-				m.h = h;
-				m.dir = s->dir;
-				m.tcp = true;
-				m.payload = d + h.hdr_len;
-				m.payload_len = h.size;
-				emit(s, &m, fn, ctx);
-				d += h.hdr_len + h.size;
-				n -= h.hdr_len + h.size;
-				continue;
-			}
-			/* Collect the header, possibly across segments. */
-			while (n > 0 && s->hdr_have < CA_EXT_HDR_LEN) {
-				s->hdr[s->hdr_have++] = *d++;
-				n--;
-				if (ca_hdr_parse(s->hdr, s->hdr_have, &h) == CA_HDR_OK)
-					break;
-			}
-			if (ca_hdr_parse(s->hdr, s->hdr_have, &h) != CA_HDR_OK)
-				return;  /* need more bytes */
-			if (header_breaks_sync(s, &h)) {
-				break_sync(s, &h, s->hdr, s->hdr_have, d, n, fn, ctx);
-				return;
-			}
 			if (s->probation)
 				s->probation--;
-			start_message(s, &h);
-			if (h.size == 0)
-				finish_message(s, fn, ctx);
-			continue;
-		}
-		/* CS_PAYLOAD */
-		{
-			size_t take = n < s->payload_left ? n : (size_t)s->payload_left;
-
-			if (keep_bytes(s, d, take) < 0)
-				mark_problem(&s->cur, CA_MSG_TRUNCATED,
-					     "out of memory keeping %llu bytes%.0llu", take, 0);
-			d += take;
-			n -= take;
-			s->payload_left -= take;
-			if (s->payload_left == 0)
-				finish_message(s, fn, ctx);
+			memset(&m, 0, sizeof(m));
+			m.h = h;
+			m.dir = s->dir;
+			m.tcp = true;
+			m.payload = d + h.hdr_len;
+			m.payload_len = h.size;
+			emit(s, &m, fn, ctx);
+			in_skip(in, h.hdr_len + h.size);
+			return;
 		}
 	}
+	/* Collect the header, possibly across segments. */
+	while (n > 0 && s->hdr_have < CA_EXT_HDR_LEN) {
+		s->hdr[s->hdr_have++] = *d++;
+		n--;
+		in_skip(in, 1);
+		if (ca_hdr_parse(s->hdr, s->hdr_have, &h) == CA_HDR_OK)
+			break;
+	}
+	if (ca_hdr_parse(s->hdr, s->hdr_have, &h) != CA_HDR_OK)
+		return;  /* need more bytes */
+	if (header_breaks_sync(s, &h)) {
+		uint8_t saved[CA_EXT_HDR_LEN];
+		size_t k = s->hdr_have;
+
+		memcpy(saved, s->hdr, k);
+		break_sync(s, &h, fn, ctx);
+		if (!in_unread(in, saved + 1, k - 1))
+			s->skipped += k - 1;
+		return;
+	}
+	if (s->probation)
+		s->probation--;
+	start_message(s, &h);
+	if (h.size == 0)
+		finish_message(s, fn, ctx);
+}
+
+/* In sync inside a payload: keep what is wanted of it, skip the rest. */
+static void step_payload(struct ca_stream *s, struct input *in, ca_msg_fn fn,
+			 void *ctx)
+{
+	const uint8_t *d;
+	size_t n = in_peek(in, &d);
+	size_t take = n < s->payload_left ? n : (size_t)s->payload_left;
+
+	keep_bytes(s, d, take);
+	in_skip(in, take);
+	s->payload_left -= take;
+	if (s->payload_left == 0)
+		finish_message(s, fn, ctx);
 }
 
 enum cand { CAND_REJECT, CAND_ACCEPT, CAND_MORE };
@@ -272,81 +391,101 @@ static enum cand judge_candidate(const struct ca_stream *s, const uint8_t *buf,
 	return CAND_ACCEPT;
 }
 
-static void feed_resync(struct ca_stream *s, const uint8_t *d, size_t n,
-			ca_msg_fn fn, void *ctx)
+/* Back in sync at rbuf[o]: the bytes from there are read again, framed. */
+static void resync_accept(struct ca_stream *s, struct input *in, size_t o)
 {
-	while (n > 0) {
-		size_t take, o;
+	if (o > 0 || s->resync_counted) {
+		if (!s->resync_counted)
+			s->resyncs++;
+		s->next_flags |= CA_MSG_RESYNC;
+	}
+	s->skipped += o;
+	s->resync_counted = 0;
+	s->state = CS_HEADER;
+	s->hdr_have = 0;
+	s->probation = CA_STREAM_PROBATION;
+	if (!in_unread(in, s->rbuf + o, s->rlen - o)) {
+		/* No memory to read them again: they are lost. */
+		s->skipped += s->rlen - o;
+		lose_sync(s);
+		s->rlen = 0;
+		return;
+	}
+	s->rlen = 0;
+	/* In sync, the window is not needed until sync is lost again. */
+	release_buf(s, &s->rbuf, &s->rbuf_cap);
+}
 
-		if (!s->rbuf) {
-			s->rbuf = malloc(CA_STREAM_RESYNC_WINDOW);
-			if (!s->rbuf)
-				return;  /* no memory: stay out of sync */
-		}
-		take = CA_STREAM_RESYNC_WINDOW - s->rlen;
-		if (take > n)
-			take = n;
+/* Out of sync: add bytes to the search window and look for a boundary. */
+static void step_resync(struct ca_stream *s, struct input *in)
+{
+	const uint8_t *d;
+	size_t n = in_peek(in, &d), want, take, o;
+	bool full;
+
+	want = s->rlen + n < CA_STREAM_RESYNC_WINDOW ? s->rlen + n
+						     : CA_STREAM_RESYNC_WINDOW;
+	grow_buf(s, &s->rbuf, &s->rbuf_cap, want, CA_STREAM_RESYNC_WINDOW);
+	take = s->rbuf_cap - s->rlen;
+	if (take > n)
+		take = n;
+	if (take == 0 && s->rlen == 0) {
+		/* No memory for a window at all: these bytes are lost. */
+		count_resync(s);
+		s->skipped += n;
+		in_skip(in, n);
+		return;
+	}
+	if (take)
 		memcpy(s->rbuf + s->rlen, d, take);
-		s->rlen += take;
-		d += take;
-		n -= take;
+	s->rlen += take;
+	in_skip(in, take);
+	/* Full: no more bytes fit, so a candidate cannot wait for them. */
+	full = take < n || s->rlen >= CA_STREAM_RESYNC_WINDOW;
 
-		for (o = 0; o < s->rlen; o++) {
-			enum cand c = judge_candidate(s, s->rbuf + o, s->rlen - o);
+	for (o = 0; o < s->rlen; o++) {
+		enum cand c = judge_candidate(s, s->rbuf + o, s->rlen - o);
 
-			if (c == CAND_REJECT)
-				continue;
-			if (c == CAND_MORE && s->rlen < CA_STREAM_RESYNC_WINDOW)
-				break;
-			if (c == CAND_MORE)
-				continue;  /* window full: cannot wait longer */
-			/* Accepted: back in sync from offset o. */
-			if (o > 0 || s->resync_counted) {
-				if (!s->resync_counted)
-					s->resyncs++;
-				s->next_flags |= CA_MSG_RESYNC;
-			}
-			s->skipped += o;
-			s->resync_counted = 0;
-			s->state = CS_HEADER;
-			s->hdr_have = 0;
-			s->probation = CA_STREAM_PROBATION;
-			{
-				size_t rest = s->rlen - o;
-				/* Out of the window: a false boundary sends
-				 * these bytes back into it. */
-				uint8_t *copy = malloc(rest ? rest : 1);
-
-				s->rlen = 0;
-				if (!copy)
-					return;
-				memcpy(copy, s->rbuf + o, rest);
-				feed_sync(s, copy, rest, fn, ctx);
-				free(copy);
-			}
-			ca_stream_feed(s, d, n, fn, ctx);
-			return;
-		}
-		/* Bytes before o can never start a message: drop them. */
-		if (o > 0) {
-			if (!s->resync_counted) {
-				s->resyncs++;
-				s->resync_counted = 1;
-			}
-			s->skipped += o;
-			memmove(s->rbuf, s->rbuf + o, s->rlen - o);
-			s->rlen -= o;
-		}
+		if (c == CAND_REJECT)
+			continue;
+		if (c == CAND_MORE && !full)
+			break;
+		if (c == CAND_MORE)
+			continue;  /* window full: cannot wait longer */
+		resync_accept(s, in, o);
+		return;
+	}
+	/* Bytes before o can never start a message: drop them. */
+	if (o > 0) {
+		count_resync(s);
+		s->skipped += o;
+		memmove(s->rbuf, s->rbuf + o, s->rlen - o);
+		s->rlen -= o;
 	}
 }
 
 void ca_stream_feed(struct ca_stream *s, const uint8_t *d, size_t n,
 		    ca_msg_fn fn, void *ctx)
 {
-	if (s->state == CS_RESYNC)
-		feed_resync(s, d, n, fn, ctx);
-	else
-		feed_sync(s, d, n, fn, ctx);
+	struct input in = { .seg = d, .seg_n = n };
+	const uint8_t *p;
+
+	/* Every step reads at least one byte, or finds a boundary that the
+	 * next step then reads from. */
+	while (in_peek(&in, &p) > 0) {
+		switch (s->state) {
+		case CS_HEADER:
+			step_header(s, &in, fn, ctx);
+			break;
+		case CS_PAYLOAD:
+			step_payload(s, &in, fn, ctx);
+			break;
+		case CS_RESYNC:
+			step_resync(s, &in);
+			break;
+		}
+	}
+	free(in.back);
 }
 
 void ca_stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx)

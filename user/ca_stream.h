@@ -6,10 +6,17 @@
  * absorbed inside a payload; a gap that swallows a header loses sync, and
  * the framer then looks for the next plausible header and counts a
  * resynchronisation.
+ *
+ * Resources are bounded whatever the bytes: the search for a boundary is
+ * a loop, not a recursion (bytes a false boundary hands back are simply
+ * read again), its window grows on demand up to CA_STREAM_RESYNC_WINDOW
+ * and is freed once in sync, a finished message's big keep buffer is
+ * freed, and streams may share a budget for what their buffers hold.
  */
 #ifndef CATRACE_CA_STREAM_H
 #define CATRACE_CA_STREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +26,14 @@ enum ca_stream_state {
 	CS_HEADER,   /* in sync, collecting a header */
 	CS_PAYLOAD,  /* in sync, inside a payload */
 	CS_RESYNC,   /* out of sync, searching for a header */
+};
+
+/* Bytes that many streams' buffers may hold together.  A stream denied
+ * memory keeps fewer payload bytes (the message is then marked
+ * CA_MSG_BIG, as one beyond keep_limit) or searches a smaller window. */
+struct ca_stream_budget {
+	size_t used, limit;
+	uint64_t denied;         /* times a buffer could not grow */
 };
 
 struct ca_stream {
@@ -32,18 +47,21 @@ struct ca_stream {
 	struct ca_msg cur;       /* message in progress (CS_PAYLOAD) */
 	uint8_t *keep;           /* its kept payload bytes */
 	size_t keep_len, keep_cap;
+	bool keep_stopped;       /* no more bytes kept for this message */
 	uint64_t payload_left;   /* bytes of its payload still to come */
 	uint64_t lost;           /* bytes of its payload the capture lacks */
 	unsigned next_flags;     /* flags for the next message (RESYNC) */
 
 	uint8_t *rbuf;           /* CS_RESYNC search window */
-	size_t rlen;
+	size_t rlen, rbuf_cap;
 	uint64_t skipped;        /* bytes discarded while out of sync */
 	int resync_counted;      /* this loss of sync already counted */
 
 	unsigned probation;      /* messages after a resync still checked */
 
 	uint64_t resyncs;        /* times sync was lost and searched for */
+
+	struct ca_stream_budget *budget;  /* NULL: unlimited */
 };
 
 /* After a resync the next messages must look right too, or the boundary
@@ -53,6 +71,8 @@ struct ca_stream {
 void ca_stream_init(struct ca_stream *s, enum ca_dir dir, size_t keep_limit,
 		    int start_in_sync);
 void ca_stream_free(struct ca_stream *s);
+/* Share `b` with other streams (before the first feed). */
+void ca_stream_set_budget(struct ca_stream *s, struct ca_stream_budget *b);
 void ca_stream_feed(struct ca_stream *s, const uint8_t *d, size_t n,
 		    ca_msg_fn fn, void *ctx);
 /* n bytes of the stream are missing from the capture. */
@@ -61,5 +81,7 @@ void ca_stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx);
 void ca_stream_end(struct ca_stream *s, const char *why, ca_msg_fn fn, void *ctx);
 
 #define CA_STREAM_RESYNC_WINDOW (64 * 1024)
+/* A keep buffer larger than this is freed when its message is done. */
+#define CA_STREAM_KEEP_IDLE 4096
 
 #endif

@@ -14,6 +14,7 @@
 #include "pcap_writer.h"
 #include "pipeline.h"
 #include "pkt.h"
+#include "privs.h"
 #include "record.h"
 #include "report.h"
 #include "top.h"
@@ -42,7 +43,10 @@ static const char usage_text[] =
 "                       at most 256)\n"
 "  --headers-only       copy no value bytes (PV names still come)\n"
 "  -B KIB               ring buffer size in KiB (default 8192)\n"
-"  -v                   libbpf messages and the verifier log\n"
+"  -v                   libbpf messages and the verifier log; with -r, the\n"
+"                       table-bound counters even when nothing was evicted\n"
+"  -Z USER              once attached (and -w's file created), run as USER\n"
+"                       (like tcpdump -Z); with -r, once the file is open\n"
 "  -w FILE              write every CA packet to a pcap file ('-': stdout);\n"
 "                       quiet unless --print\n"
 "  -s SNAPLEN           bytes of each packet to keep (default and 0: 262144)\n"
@@ -176,6 +180,7 @@ struct opts {
 	bool top, top_once, top_only_opt;
 	enum top_sort top_sort;
 	unsigned top_rows;
+	struct privs_user *drop_to;  /* -Z */
 };
 
 static void die_usage(const char *fmt, const char *arg)
@@ -284,7 +289,7 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 	summary_opts_init(&o->sum);
 	o->top_rows = 10;
 	o->live.ringbuf_bytes = 8u << 20;
-	while ((c = getopt_long(argc, argv, "+:r:i:c:B:w:s:C:G:W:UtqvhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:r:i:c:B:w:s:C:G:W:Z:UtqvhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			o->read_file = optarg;
@@ -307,6 +312,19 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 		case 'v':
 			o->live.verbose = true;
 			break;
+		case 'Z': {
+			static struct privs_user zu;
+			char err[256];
+
+			/* Looked up now: an unknown user must stop us before
+			 * anything is attached. */
+			if (!privs_lookup(optarg, &zu, err, sizeof(err))) {
+				fprintf(stderr, "catrace: %s\n", err);
+				exit(EXIT_USAGE);
+			}
+			o->drop_to = &zu;
+			break;
+		}
 		case 'w':
 			o->wr.path = optarg;
 			break;
@@ -491,6 +509,33 @@ static void print_summary(const struct pipeline *pl)
 		(unsigned long long)s->messages, (unsigned long long)s->printed,
 		(unsigned long long)s->malformed, (unsigned long long)s->truncated,
 		(unsigned long long)pipeline_resyncs(pl));
+	if (s->bad_packets || s->bad_headers)
+		fprintf(stderr, "broken packets: %llu to or from CA ports (UDP/TCP header), "
+			"%llu with a broken Ethernet/VLAN/IPv4 header\n",
+			(unsigned long long)s->bad_packets, (unsigned long long)s->bad_headers);
+}
+
+/* Flush standard output; on failure remember why and end the run (the
+ * loops stop at pl->done). */
+static void flush_stdout(struct pipeline *pl)
+{
+	if (fflush(stdout) != 0 && !pl->out_errno) {
+		pl->out_errno = errno ? errno : EIO;
+		pl->done = true;
+	}
+}
+
+/* At the end: did writing the output fail?  A reader that went away
+ * (catrace ... | head) is a clean end, not a failure. */
+static bool stdout_failed(struct pipeline *pl)
+{
+	flush_stdout(pl);
+	if (!pl->out_errno && ferror(stdout))
+		pl->out_errno = EIO;
+	if (!pl->out_errno || pl->out_errno == EPIPE)
+		return false;
+	fprintf(stderr, "catrace: writing standard output: %s\n", strerror(pl->out_errno));
+	return true;
 }
 
 /* ---- reports (census) ---- */
@@ -644,6 +689,11 @@ static int run_offline(struct pipeline *pl, const struct opts *o)
 	}
 	if (o->quiet && (metrics || o->summary))
 		pl->hook_only = true;
+	if (o->drop_to && !privs_drop(o->drop_to, err, sizeof(err))) {
+		fprintf(stderr, "catrace: %s\n", err);
+		pcap_source_close(src);
+		return 1;
+	}
 	while (!pl->done && (r = pcap_source_next(src, &f, err, sizeof(err))) == 1) {
 		pipeline_frame(pl, lt, &f);
 		reports_poll(pl, o);
@@ -675,12 +725,11 @@ static int run_offline(struct pipeline *pl, const struct opts *o)
 		}
 	} else if (!o->quiet) {
 		print_summary(pl);
+		pipeline_print_limits(pl, stderr, o->live.verbose);
 	}
 	pcap_source_close(src);
-	if (ferror(stdout)) {
-		fprintf(stderr, "catrace: error writing output\n");
+	if (stdout_failed(pl))
 		rc = 1;
-	}
 	return rc;
 }
 
@@ -697,7 +746,7 @@ struct live_ctx {
 	int64_t mono_to_wall_ns;
 	uint64_t records, bad_records;
 	struct pcap_writer *w;       /* -w */
-	bool write_failed;
+	bool write_failed;           /* (or its reader went away: -w -) */
 	uint64_t pkt_ts_ns;          /* time stamp of the packet being split */
 	uint8_t fixbuf[REC_PKT_MAX]; /* an egress packet being finished */
 };
@@ -710,7 +759,9 @@ static void write_packet(struct live_ctx *lc, const uint8_t *d, uint32_t caplen,
 	if (lc->write_failed)
 		return;
 	if (pcap_writer_write(lc->w, lc->pkt_ts_ns, d, caplen, wirelen, err, sizeof(err))) {
-		fprintf(stderr, "catrace: %s\n", err);
+		/* `-w - | head -c N`: the reader went away, a clean stop. */
+		if (!pcap_writer_reader_gone(lc->w))
+			fprintf(stderr, "catrace: %s\n", err);
 		lc->write_failed = true;
 		stop_requested = 1;
 	}
@@ -763,12 +814,42 @@ static void on_live_record(void *ctx, const void *data, size_t size)
 			 ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns, &ri.msg);
 }
 
-static uint64_t now_mono_ns(void)
+static uint64_t mono_ns(void)
 {
-	struct timespec t;
+	struct timespec m;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return (uint64_t)m.tv_sec * 1000000000u + (uint64_t)m.tv_nsec;
+}
+
+static uint64_t kernel_drops(const struct ca_counters *c)
+{
+	return c->ringbuf_drops + c->close_drops + c->pkt_drops;
+}
+
+/* Records the kernel could not hand over, reported as they happen: at
+ * most one line a second, whatever the rate of drops. */
+struct drop_report {
+	uint64_t reported;   /* drops already told about */
+	uint64_t at_ns;      /* when last looked */
+};
+
+static void report_drops(struct loader *l, struct drop_report *d, bool force)
+{
+	uint64_t now = mono_ns(), n;
+	struct ca_counters cnt;
+
+	if (!force && now - d->at_ns < 1000000000u)
+		return;
+	if (loader_counters(l, &cnt) != 0)
+		return;
+	n = kernel_drops(&cnt);
+	if (n > d->reported)
+		fprintf(stderr, "catrace: %llu records dropped by the kernel (ring buffer full) "
+			"in the last %.1f s\n", (unsigned long long)(n - d->reported),
+			(double)(now - d->at_ns) / 1e9);
+	d->reported = n;
+	d->at_ns = now;
 }
 
 static int64_t mono_to_wall(void)
@@ -792,6 +873,25 @@ static const char *ifaces_label(const struct loader_opts *lo, char *buf, size_t 
 	return buf;
 }
 
+/* -Z: every descriptor catrace needs is open; give up root.  Not when
+ * detaching would need it (netlink tc filters, kernels without tcx). */
+static bool drop_live_privileges(struct loader *l, const struct privs_user *u)
+{
+	char err[256];
+
+	if (loader_detach_needs_privileges(l)) {
+		fprintf(stderr, "catrace: -Z %s: this kernel has no tcx, and the tc filters "
+			"attached instead need root to be removed; not dropping privileges\n",
+			u->name);
+		return false;
+	}
+	if (!privs_drop(u, err, sizeof(err))) {
+		fprintf(stderr, "catrace: %s\n", err);
+		return false;
+	}
+	return true;
+}
+
 static int run_live(struct pipeline *pl, struct opts *o)
 {
 	static struct live_ctx lc;
@@ -800,6 +900,7 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	char ifaces[128];
 	struct top_view top;
 	uint64_t top_until_ns = 0;
+	struct drop_report drops = { 0, 0 };
 	struct ringbuf_source *rs = NULL;
 	struct ca_counters cnt;
 	struct sigaction sa;
@@ -889,13 +990,21 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	}
 	if (o->top) {
 		top_view_init(&top, pl, o, ifaces_label(&o->live, ifaces, sizeof(ifaces)));
-		top_until_ns = now_mono_ns() + (uint64_t)(o->met.interval_s ? o->met.interval_s : 1) *
+		top_until_ns = mono_ns() + (uint64_t)(o->met.interval_s ? o->met.interval_s : 1) *
 					     1000000000ull;
 		if (!o->top_once && !top_screen_start()) {
 			stop_requested = 1;
 			rc = EXIT_USAGE;
 		}
 	}
+	if (o->drop_to && !drop_live_privileges(l, o->drop_to)) {
+		ringbuf_source_free(rs);
+		loader_close(l);
+		if (lc.w)
+			pcap_writer_close(lc.w, err, sizeof(err));
+		return 1;
+	}
+	drops.at_ns = mono_ns();
 	while (!stop_requested && !pl->done) {
 		/* Follow clock adjustments (NTP steps) as we go. */
 		lc.mono_to_wall_ns = mono_to_wall();
@@ -905,19 +1014,21 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		r = ringbuf_source_poll_with(rs, metrics ? metrics_service_fd(&ms) : -1, 100);
 		if (r >= 0)
 			r = ringbuf_source_drain(rs);
-		fflush(stdout);
-		if (metrics && metrics_service_run(&ms, (uint64_t)mono_to_wall() + now_mono_ns()))
+		flush_stdout(pl);
+		if (metrics && metrics_service_run(&ms, (uint64_t)mono_to_wall() + mono_ns()))
 			rc = 1;
 		else if (!metrics && pl->census)
-			census_tick(pl->census, (uint64_t)mono_to_wall() + now_mono_ns());
+			census_tick(pl->census, (uint64_t)mono_to_wall() + mono_ns());
 		reports_poll(pl, o);
 		if (o->top) {
 			top.messages = pl->st.messages;
 			if (loader_counters(l, &cnt) == 0)
 				top.kernel = &cnt;
-			if (o->top_once ? now_mono_ns() >= top_until_ns : !top_screen_tick(&top, false))
+			if (o->top_once ? mono_ns() >= top_until_ns : !top_screen_tick(&top, false))
 				break;
 		}
+		if (!o->quiet)
+			report_drops(l, &drops, false);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
 			rc = 1;
@@ -927,9 +1038,12 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	/* What the kernel already handed over still gets printed. */
 	if (!pl->done && !lc.write_failed)
 		ringbuf_source_drain(rs);
-	if (lc.write_failed)
+	if (lc.write_failed && !pcap_writer_reader_gone(lc.w))
 		rc = 1;
 	pipeline_finish(pl);
+	/* With -w -, standard output is the writer's, and so are its errors. */
+	if (!(o->wr.path && !strcmp(o->wr.path, "-")) && stdout_failed(pl))
+		rc = 1;
 	reports_finish(pl, o);
 	if (metrics && metrics_service_stop(&ms))
 		rc = 1;
@@ -939,6 +1053,7 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		if (o->top_once && rc == 0)
 			top_print_once(&top);
 	} else if (!o->quiet) {
+		report_drops(l, &drops, true);
 		if (loader_counters(l, &cnt) == 0)
 			fprintf(stderr, "%llu CA messages captured, %llu dropped by kernel, "
 				"%llu packets matched (%llu seen), %llu printed\n",
@@ -953,6 +1068,11 @@ static int run_live(struct pipeline *pl, struct opts *o)
 				"%llu resynchronisations, %llu parse errors\n",
 				(unsigned long long)cnt.retransmits, (unsigned long long)cnt.gaps,
 				(unsigned long long)cnt.resyncs, (unsigned long long)cnt.parse_errors);
+		if (loader_counters(l, &cnt) == 0 && (cnt.close_drops || cnt.pkt_drops))
+			fprintf(stderr, "kernel: also dropped %llu packet records (-w), "
+				"%llu circuit-close records\n",
+				(unsigned long long)cnt.pkt_drops, (unsigned long long)cnt.close_drops);
+		pipeline_print_limits(pl, stderr, false);
 	}
 	ringbuf_source_free(rs);
 	loader_close(l);
@@ -983,8 +1103,10 @@ int main(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	/* A closed pipe (catrace ... | head) ends us quietly. */
-	signal(SIGPIPE, SIG_DFL);
+	/* A closed pipe (catrace ... | head) is a clean stop, not a death by
+	 * signal: the write fails with EPIPE, the run ends, the programs are
+	 * detached and the exit code is 0. */
+	signal(SIGPIPE, SIG_IGN);
 	memset(&o, 0, sizeof(o));
 	pipeline_init(&pl, stdout);
 	parse_args(argc, argv, &pl, &o);

@@ -25,6 +25,7 @@ void flow_table_init(struct flow_table *t, size_t max_flows, size_t keep_limit,
 	hmap_init(&t->map, sizeof(struct flow_key));
 	t->max_flows = max_flows;
 	t->keep_limit = keep_limit;
+	t->stream_mem.limit = FLOW_STREAM_MEM_LIMIT;
 	t->on_msg = on_msg;
 	t->on_close = on_close;
 	t->ctx = ctx;
@@ -54,7 +55,7 @@ static void lru_push_front(struct flow_table *t, struct flow *f)
 		t->lru_tail = f;
 }
 
-static void free_held(struct flow_half *h)
+static void free_held(struct flow_table *t, struct flow_half *h)
 {
 	while (h->held) {
 		struct ooo_seg *s = h->held;
@@ -62,6 +63,7 @@ static void free_held(struct flow_half *h)
 		h->held = s->next;
 		free(s);
 	}
+	t->held_total -= h->held_bytes;
 	h->held_bytes = 0;
 }
 
@@ -95,6 +97,7 @@ static void drain_held(struct flow_table *t, struct flow_half *h, bool force)
 			break;
 		h->held = s->next;
 		h->held_bytes -= s->cap_len;
+		t->held_total -= s->cap_len;
 		if (end > 0) {
 			if (ahead >= 0) {
 				deliver(t, h, s->seq, s->data, s->cap_len, s->wire_len);
@@ -111,19 +114,20 @@ static void drain_held(struct flow_table *t, struct flow_half *h, bool force)
 	}
 }
 
-static void hold(struct flow_table *t, struct flow_half *h, const struct pkt *p)
+/* Hold a segment that came before the bytes in front of it.  False when
+ * it may not wait: the bytes held would pass their bound. */
+static bool hold(struct flow_table *t, struct flow_half *h, uint32_t seq,
+		 const struct pkt *p)
 {
 	struct ooo_seg *s, **pp;
 
-	if (h->held_bytes + p->payload_len > FLOW_OOO_LIMIT) {
-		/* Too much waiting for a hole that may never fill: give up
-		 * on it, deliver what is held, and carry on lossy. */
-		drain_held(t, h, true);
-	}
+	if (h->held_bytes + p->payload_len > FLOW_OOO_LIMIT ||
+	    t->held_total + p->payload_len > FLOW_OOO_TOTAL_LIMIT)
+		return false;
 	s = malloc(sizeof(*s) + p->payload_len);
 	if (!s)
-		return;
-	s->seq = p->seq;
+		return false;
+	s->seq = seq;
 	s->wire_len = p->payload_wire_len;
 	s->cap_len = p->payload_len;
 	memcpy(s->data, p->payload, p->payload_len);
@@ -132,7 +136,9 @@ static void hold(struct flow_table *t, struct flow_half *h, const struct pkt *p)
 	s->next = *pp;
 	*pp = s;
 	h->held_bytes += s->cap_len;
+	t->held_total += s->cap_len;
 	t->stats.out_of_order++;
+	return true;
 }
 
 static void half_end(struct flow_table *t, struct flow_half *h, const char *why)
@@ -151,7 +157,7 @@ static void flow_destroy(struct flow_table *t, struct flow *f, const char *why)
 		half_end(t, &f->half[i], why);
 	for (i = 0; i < 2; i++) {
 		t->stats.resyncs_closed += f->half[i].stream.resyncs;
-		free_held(&f->half[i]);
+		free_held(t, &f->half[i]);
 		ca_stream_free(&f->half[i].stream);
 	}
 	if (t->on_close)
@@ -160,6 +166,46 @@ static void flow_destroy(struct flow_table *t, struct flow *f, const char *why)
 	hmap_del(&t->map, &f->key);
 	t->cur_key = saved == &f->key ? NULL : saved;
 	free(f);
+}
+
+/* A segment's payload (sequence number `seq`): dropped if seen before,
+ * held if early, else framed, with what it completes. */
+static void place_data(struct flow_table *t, struct flow_half *h, uint32_t seq,
+		       const struct pkt *p)
+{
+	for (;;) {
+		int32_t ahead = seq_diff(seq, h->next_seq);
+		int32_t end = seq_diff(seq + p->payload_wire_len, h->next_seq);
+		uint32_t skip, cap;
+
+		if (end <= 0) {
+			t->stats.retransmitted++;
+			return;
+		}
+		if (ahead > 0) {
+			if (hold(t, h, seq, p))
+				return;
+			if (h->held) {
+				/* Too much waiting for a hole that may never
+				 * fill: give up on it, deliver what is held,
+				 * and carry on lossy; then place this again. */
+				drain_held(t, h, true);
+				continue;
+			}
+			/* Other flows hold all there is room for: this
+			 * hole is given up at once. */
+			t->stats.holes_given_up++;
+			deliver(t, h, seq, p->payload, p->payload_len, p->payload_wire_len);
+			return;
+		}
+		skip = (uint32_t)-ahead;
+		cap = p->payload_len > skip ? p->payload_len - skip : 0;
+		deliver(t, h, h->next_seq,
+			p->payload + (p->payload_len > skip ? skip : p->payload_len),
+			cap, p->payload_wire_len - skip);
+		drain_held(t, h, false);
+		return;
+	}
 }
 
 struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k)
@@ -181,9 +227,11 @@ static struct flow *flow_create(struct flow_table *t, const struct flow_key *k,
 	if (!f)
 		return NULL;
 	f->key = *k;
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		ca_stream_init(&f->half[i].stream, (enum ca_dir)i, t->keep_limit,
 			       syn_seen);
+		ca_stream_set_budget(&f->half[i].stream, &t->stream_mem);
+	}
 	if (!hmap_put(&t->map, k, f, NULL)) {
 		free(f);
 		return NULL;
@@ -244,24 +292,7 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 			h->seq_known = true;
 			h->next_seq = data_seq;
 		}
-		{
-			int32_t ahead = seq_diff(data_seq, h->next_seq);
-			int32_t end = seq_diff(data_seq + p->payload_wire_len, h->next_seq);
-
-			if (end <= 0) {
-				t->stats.retransmitted++;
-			} else if (ahead > 0) {
-				hold(t, h, p);
-			} else {
-				uint32_t skip = (uint32_t)-ahead;
-				uint32_t cap = p->payload_len > skip ? p->payload_len - skip : 0;
-
-				deliver(t, h, h->next_seq,
-					p->payload + (p->payload_len > skip ? skip : p->payload_len),
-					cap, p->payload_wire_len - skip);
-				drain_held(t, h, false);
-			}
-		}
+		place_data(t, h, data_seq, p);
 	}
 
 	/* The peer acknowledging bytes we never saw proves the hole before

@@ -6,7 +6,10 @@
  * FLOW_OOO_LIMIT) until the hole fills.  When the bound is hit, or the
  * connection ends with a hole, the hole is reported to the framer as a gap
  * and the direction is marked lossy.  The table itself is bounded: the
- * least recently used flow is evicted.
+ * least recently used flow is evicted.  So is what its flows hold: held
+ * segments in all (FLOW_OOO_TOTAL_LIMIT: past it a direction gives up its
+ * hole) and the framers' buffers (FLOW_STREAM_MEM_LIMIT: past it messages
+ * keep fewer payload bytes).
  */
 #ifndef CATRACE_FLOW_H
 #define CATRACE_FLOW_H
@@ -19,6 +22,10 @@
 #include "pkt.h"
 
 #define FLOW_OOO_LIMIT (4u << 20)
+#define FLOW_OOO_TOTAL_LIMIT (64u << 20)
+#define FLOW_STREAM_MEM_LIMIT ((size_t)128 << 20)
+/* Flows a pipeline tracks at once (each costs about 1 KiB). */
+#define FLOW_TABLE_MAX 65536
 /* Packets of a flow to wait, after the peer acknowledged bytes the
  * capture lacks, before declaring them lost: captures taken on multi-queue
  * NICs reorder packets, and a late segment must still find its place. */
@@ -57,6 +64,7 @@ struct flow_stats {
 	uint64_t gaps;            /* holes reported to a framer */
 	uint64_t evicted;
 	uint64_t resyncs_closed;  /* resyncs of flows already freed */
+	uint64_t holes_given_up;  /* holes reported early: held bytes at their bound */
 };
 
 /* Called when a flow's state goes away (closed, evicted, end). */
@@ -67,6 +75,8 @@ struct flow_table {
 	struct flow *lru_head, *lru_tail;  /* head: most recent */
 	size_t max_flows;
 	size_t keep_limit;
+	uint64_t held_total;      /* bytes held out of order, all flows */
+	struct ca_stream_budget stream_mem;
 	struct flow_stats stats;
 	ca_msg_fn on_msg;
 	flow_close_fn on_close;

@@ -26,6 +26,8 @@ static void add_counters(struct ca_counters *sum, const struct ca_counters *c)
 	sum->retransmits += c->retransmits;
 	sum->gaps += c->gaps;
 	sum->walk_limit += c->walk_limit;
+	sum->close_drops += c->close_drops;
+	sum->pkt_drops += c->pkt_drops;
 }
 
 int kstats_counters(int counters_fd, struct ca_counters *sum)

@@ -259,6 +259,16 @@ int loader_map_fd(const struct loader *l, const char *name)
 	return bpf_object__find_map_fd_by_name(l->skel->obj, name);
 }
 
+bool loader_detach_needs_privileges(const struct loader *l)
+{
+	unsigned i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->ifs[i].tc_netlink)
+			return true;
+	return false;
+}
+
 void loader_close(struct loader *l)
 {
 	unsigned i;

@@ -43,6 +43,10 @@ int loader_counters(const struct loader *l, struct ca_counters *sum);
 int loader_map_fd(const struct loader *l, const char *name);
 /* Detach everything and free. */
 void loader_close(struct loader *l);
+/* Whether detaching will need privileges: true when tc programs hang off
+ * netlink filters (kernels without tcx), which only CAP_NET_ADMIN can
+ * remove; links of any kind go away when their fds close. */
+bool loader_detach_needs_privileges(const struct loader *l);
 
 /* Which of CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON this process lacks, as a
  * comma-separated list ("" when it has them all). */

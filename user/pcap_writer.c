@@ -44,6 +44,7 @@ struct pcap_writer {
 	uint32_t g_count;	/* -G: files closed by time rotation */
 
 	bool failed, done;
+	int err_no;               /* errno of the write that failed */
 	char errmsg[PATH_MAX + 128];
 };
 
@@ -122,6 +123,7 @@ static void abandon_file(struct pcap_writer *w, int e)
 
 	snprintf(w->errmsg, sizeof(w->errmsg), "%s: %s",
 		 w->to_stdout ? "standard output" : w->name, strerror(e));
+	w->err_no = e;
 	__fpurge(w->fp);
 	if (w->regular) {
 		if (w->good == 0) {
@@ -408,6 +410,11 @@ int pcap_writer_close(struct pcap_writer *w, char *err, size_t errlen)
 	free(w->tmpl);
 	free(w);
 	return rc;
+}
+
+bool pcap_writer_reader_gone(const struct pcap_writer *w)
+{
+	return w && w->to_stdout && w->err_no == EPIPE;
 }
 
 uint64_t pcap_writer_packets(const struct pcap_writer *w)

@@ -99,6 +99,9 @@ int pcap_writer_close(struct pcap_writer *w, char *err, size_t errlen);
 
 /* Packets in the files (across rotations; after an error, only those the
  * files really hold). */
+/* Writing to standard output failed because its reader went away (EPIPE:
+ * `catrace -w - | head -c N`): a clean end, not an error. */
+bool pcap_writer_reader_gone(const struct pcap_writer *w);
 uint64_t pcap_writer_packets(const struct pcap_writer *w);
 
 /* Name of the file being written ("-" for stdout), or the last one. */

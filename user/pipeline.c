@@ -1,6 +1,7 @@
 /* pipeline: see pipeline.h. */
 #include "pipeline.h"
 
+#include <errno.h>
 #include <fnmatch.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@ static void flows_ready(struct pipeline *pl)
 		keep = 16u << 20;
 	else if (pl->out.max_elements * 40 + 1024 > keep)
 		keep = pl->out.max_elements * 40 + 1024;
-	flow_table_init(&pl->flows, 262144, keep, on_tcp_msg, on_flow_close, pl);
+	flow_table_init(&pl->flows, FLOW_TABLE_MAX, keep, on_tcp_msg, on_flow_close, pl);
 }
 
 static bool cmd_token_matches(const char *tok, const struct ca_msg *m)
@@ -140,12 +141,26 @@ static void learn_from(struct pipeline *pl, const struct ca_msg *m,
 	}
 }
 
+/* libca NUL-terminates (and pads) every PV name it sends: a SEARCH or
+ * CREATE_CHAN whose whole payload holds no NUL is not CA's. */
+static void mark_unterminated_name(struct ca_msg *m)
+{
+	if (m->dir != CA_DIR_REQUEST || m->flags & (CA_MSG_MALFORMED | CA_MSG_TRUNCATED) ||
+	    (m->h.cmd != CA_PROTO_SEARCH && m->h.cmd != CA_PROTO_CREATE_CHAN) ||
+	    m->h.size == 0 || m->payload_len != m->h.size ||
+	    memchr(m->payload, 0, m->payload_len))
+		return;
+	m->flags |= CA_MSG_MALFORMED;
+	snprintf(m->problem, sizeof(m->problem), "PV name without a terminating NUL");
+}
+
 static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		 struct ca_msg *m)
 {
 	struct msg_ctx c;
 	struct track_name pv;
 
+	mark_unterminated_name(m);
 	pl->st.messages++;
 	if (m->flags & CA_MSG_MALFORMED)
 		pl->st.malformed++;
@@ -183,7 +198,12 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 	sbuf_reset(&pl->line);
 	output_format(&pl->out, &pl->line, &c, m);
 	sbuf_putc(&pl->line, '\n');
-	fwrite(sbuf_str(&pl->line), 1, pl->line.len, pl->fp);
+	if (fwrite(sbuf_str(&pl->line), 1, pl->line.len, pl->fp) != pl->line.len) {
+		/* Nobody reads any more (EPIPE), or the disk is full: stop. */
+		pl->out_errno = errno ? errno : EIO;
+		pl->done = true;
+		return;
+	}
 	pl->st.printed++;
 	if (pl->max_count && pl->st.printed >= pl->max_count)
 		pl->done = true;
@@ -257,6 +277,8 @@ void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
 		if ((r == PKT_MALFORMED || r == PKT_TRUNCATED) && p.sport &&
 		    classify_packet(&pl->cls, &p, &cl))
 			pl->st.bad_packets++;
+		else if ((r == PKT_MALFORMED || r == PKT_TRUNCATED) && !p.sport)
+			pl->st.bad_headers++;
 		return;
 	}
 	if (!classify_packet(&pl->cls, &p, &cl)) {
@@ -331,6 +353,26 @@ bool pipeline_census_start(struct pipeline *pl, unsigned pv_capacity, bool follo
 	}
 	pl->census->follow_activity |= follow_activity;
 	return true;
+}
+
+void pipeline_print_limits(const struct pipeline *pl, FILE *f, bool always)
+{
+	const struct flow_stats *fs = &pl->flows.stats;
+	const struct track_stats *ts = &pl->track.stats;
+	uint64_t denied = pl->flows.stream_mem.denied;
+
+	if (!always && !fs->evicted && !fs->holes_given_up && !denied &&
+	    !ts->circuits_evicted && !ts->chans_evicted && !ts->ids_untracked &&
+	    !ts->searches_forgotten)
+		return;
+	fprintf(f, "table bounds: %llu flows evicted, %llu circuits evicted, "
+		"%llu channels evicted, %llu request ids untracked, "
+		"%llu UDP searches forgotten, %llu holes given up, "
+		"%llu payload buffers denied\n",
+		(unsigned long long)fs->evicted, (unsigned long long)ts->circuits_evicted,
+		(unsigned long long)ts->chans_evicted, (unsigned long long)ts->ids_untracked,
+		(unsigned long long)ts->searches_forgotten,
+		(unsigned long long)fs->holes_given_up, (unsigned long long)denied);
 }
 
 void pipeline_free(struct pipeline *pl)

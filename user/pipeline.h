@@ -28,6 +28,8 @@ struct pipeline_stats {
 	uint64_t malformed;
 	uint64_t truncated;
 	uint64_t bad_packets;    /* CA-port packets with broken IP/UDP/TCP headers */
+	uint64_t bad_headers;    /* frames whose link or IPv4 header is broken
+				  * (ports unknown: maybe CA, maybe not) */
 	uint64_t fragments;
 	uint64_t detected;       /* circuits found by their content */
 };
@@ -46,7 +48,8 @@ struct pipeline {
 	const char *cmds[PIPELINE_MAX_CMDS];
 	unsigned n_cmds;
 	uint64_t max_count;      /* 0: no limit */
-	bool done;               /* -c reached */
+	bool done;               /* -c reached, or the output failed */
+	int out_errno;           /* why writing the output failed (EPIPE: reader gone) */
 
 	/* Called for every decoded message before the filters (tests and
 	 * tools); when `hook_only`, nothing is printed. */
@@ -84,6 +87,9 @@ bool pipeline_census_start(struct pipeline *pl, unsigned pv_capacity, bool follo
 void pipeline_finish(struct pipeline *pl);
 void pipeline_free(struct pipeline *pl);
 uint64_t pipeline_resyncs(const struct pipeline *pl);
+/* One line on f saying how often the decoder's tables hit their bounds
+ * (flows, circuits, channels evicted...): when any did, or `always`. */
+void pipeline_print_limits(const struct pipeline *pl, FILE *f, bool always);
 
 /* "ReadNotify,SEARCH,15" style list check for --cmd. */
 bool pipeline_cmd_token_valid(const char *tok);

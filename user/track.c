@@ -11,14 +11,21 @@ struct chan {
 	uint32_t cid;
 	uint32_t sid;
 	bool has_sid;
+	bool is_search;             /* in circuit->search, not by_cid */
+	struct circuit *circ;       /* NULL: a detached copy (scratch) */
+	struct chan *lru_prev, *lru_next;
 };
 
 struct circuit {
+	struct flow_key key;
 	struct hmap by_cid;   /* cid -> chan* */
 	struct hmap sid_cid;  /* sid -> cid+1 (as a pointer value) */
 	struct hmap ioid_cid; /* ioid -> cid+1: one-shot, dropped on reply */
 	struct hmap sub_cid;  /* subscription id -> cid+1 */
 	struct hmap search;   /* cid -> chan*: searches sent over TCP */
+	unsigned closed;      /* channels closed since the last sweep */
+	unsigned sweep_wait;  /* id bindings refused before the next sweep */
+	struct circuit *lru_prev, *lru_next;
 };
 
 struct search_key {
@@ -42,6 +49,29 @@ struct search_ring_item {
 #define ID(v) ((void *)(uintptr_t)((uint64_t)(v) + 1))
 #define UNID(p) ((uint32_t)((uintptr_t)(p) - 1))
 
+/* Doubly linked LRU lists (head: most recently used), one for channels,
+ * one for circuits: the same four operations on both. */
+#define LRU_UNLINK(head, tail, x) do {                                     \
+		if ((x)->lru_prev) (x)->lru_prev->lru_next = (x)->lru_next;    \
+		else (head) = (x)->lru_next;                                   \
+		if ((x)->lru_next) (x)->lru_next->lru_prev = (x)->lru_prev;    \
+		else (tail) = (x)->lru_prev;                                   \
+		(x)->lru_prev = (x)->lru_next = NULL;                          \
+	} while (0)
+#define LRU_PUSH(head, tail, x) do {                                       \
+		(x)->lru_prev = NULL;                                          \
+		(x)->lru_next = (head);                                        \
+		if (head) (head)->lru_prev = (x);                              \
+		(head) = (x);                                                  \
+		if (!(tail)) (tail) = (x);                                     \
+	} while (0)
+#define LRU_TOUCH(head, tail, x) do {                                      \
+		if ((head) != (x)) {                                           \
+			LRU_UNLINK(head, tail, x);                             \
+			LRU_PUSH(head, tail, x);                               \
+		}                                                              \
+	} while (0)
+
 void track_init(struct track *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -57,24 +87,38 @@ static void chan_free(struct chan *c)
 	}
 }
 
-static void free_chan_map(struct hmap *m)
+/* A channel (or TCP search) leaves its circuit's map: off the LRU list. */
+static void chan_unlink(struct track *t, struct chan *ch)
+{
+	if (!ch->circ)
+		return;
+	LRU_UNLINK(t->chan_lru, t->chan_lru_tail, ch);
+	ch->circ = NULL;
+	t->n_chans--;
+}
+
+static void free_chan_map(struct track *t, struct hmap *m)
 {
 	size_t it = 0;
 	void *v;
 
-	while (hmap_next(m, &it, NULL, &v))
+	while (hmap_next(m, &it, NULL, &v)) {
+		chan_unlink(t, v);
 		chan_free(v);
+	}
 	hmap_free(m);
 }
 
 static void circuit_free(struct track *t, struct circuit *c)
 {
 	t->channels_open -= hmap_count(&c->by_cid);
-	free_chan_map(&c->by_cid);
-	free_chan_map(&c->search);
+	t->n_ids -= hmap_count(&c->ioid_cid) + hmap_count(&c->sub_cid);
+	free_chan_map(t, &c->by_cid);
+	free_chan_map(t, &c->search);
 	hmap_free(&c->sid_cid);
 	hmap_free(&c->ioid_cid);
 	hmap_free(&c->sub_cid);
+	LRU_UNLINK(t->circ_lru, t->circ_lru_tail, c);
 	free(c);
 }
 
@@ -96,6 +140,7 @@ void track_free(struct track *t)
 	hmap_free(&t->searches);
 	free(t->ring);
 	t->ring = NULL;
+	t->ring_cap = t->ring_len = t->ring_head = 0;
 	chan_free(t->scratch);
 	t->scratch = NULL;
 }
@@ -112,11 +157,20 @@ static struct circuit *circuit_get(struct track *t, const struct flow_key *k)
 {
 	struct circuit *c = hmap_get(&t->circuits, k);
 
-	if (c)
+	if (c) {
+		LRU_TOUCH(t->circ_lru, t->circ_lru_tail, c);
 		return c;
+	}
+	/* Live, circuits end only by the FIN/RST records the kernel sends,
+	 * and those can be lost: keep the newest TRACK_CIRCUIT_CAP. */
+	while (hmap_count(&t->circuits) >= TRACK_CIRCUIT_CAP && t->circ_lru_tail) {
+		t->stats.circuits_evicted++;
+		track_circuit_close(t, &t->circ_lru_tail->key);
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
+	c->key = *k;
 	hmap_init(&c->by_cid, 4);
 	hmap_init(&c->sid_cid, 4);
 	hmap_init(&c->ioid_cid, 4);
@@ -126,6 +180,7 @@ static struct circuit *circuit_get(struct track *t, const struct flow_key *k)
 		free(c);
 		return NULL;
 	}
+	LRU_PUSH(t->circ_lru, t->circ_lru_tail, c);
 	return c;
 }
 
@@ -178,44 +233,119 @@ static struct track_name chan_name(const struct chan *c)
 	return n;
 }
 
-static struct chan *by_cid(struct circuit *c, uint32_t cid)
+/* A channel in use moves to the front of the LRU list. */
+static struct chan *by_cid(struct track *t, struct circuit *c, uint32_t cid)
 {
-	return hmap_get_u32(&c->by_cid, cid);
+	struct chan *ch = hmap_get_u32(&c->by_cid, cid);
+
+	if (ch)
+		LRU_TOUCH(t->chan_lru, t->chan_lru_tail, ch);
+	return ch;
 }
 
-static struct chan *by_sid(struct circuit *c, uint32_t sid)
+static struct chan *by_sid(struct track *t, struct circuit *c, uint32_t sid)
 {
 	void *v = hmap_get_u32(&c->sid_cid, sid);
 
-	return v ? by_cid(c, UNID(v)) : NULL;
+	return v ? by_cid(t, c, UNID(v)) : NULL;
 }
 
-static struct chan *by_idmap(struct circuit *c, struct hmap *m, uint32_t id,
-			     bool forget)
+static struct chan *by_idmap(struct track *t, struct circuit *c, struct hmap *m,
+			     uint32_t id, bool forget)
 {
 	void *v = forget ? hmap_del_u32(m, id) : hmap_get_u32(m, id);
 
-	return v ? by_cid(c, UNID(v)) : NULL;
+	if (v && forget)
+		t->n_ids--;
+	return v ? by_cid(t, c, UNID(v)) : NULL;
+}
+
+/* Forget bindings to channels that are gone (closed without cancelling
+ * their subscriptions, or evicted): they can never name anything. */
+static void sweep_stale_ids(struct track *t, struct circuit *c, struct hmap *m)
+{
+	size_t it = 0, n = 0, i;
+	uint32_t *dead = malloc(hmap_count(m) * sizeof(*dead));
+	const void *k;
+	void *v;
+
+	if (!dead)
+		return;
+	while (hmap_next(m, &it, &k, &v))
+		if (!hmap_get_u32(&c->by_cid, UNID(v)))
+			memcpy(&dead[n++], k, sizeof(*dead));
+	for (i = 0; i < n; i++)
+		hmap_del_u32(m, dead[i]);
+	t->n_ids -= n;
+	free(dead);
 }
 
 /* Bind ioid/subid -> the cid of the channel that has this sid. */
-static void bind_id(struct circuit *c, struct hmap *m, uint32_t id, uint32_t sid)
+static void bind_id(struct track *t, struct circuit *c, struct hmap *m,
+		    uint32_t id, uint32_t sid)
 {
-	void *v = hmap_get_u32(&c->sid_cid, sid);
+	void *v = hmap_get_u32(&c->sid_cid, sid), *old = NULL;
 
 	if (!v)
 		return;
 	/* A client that never gets replies must not grow this forever. */
-	if (hmap_count(m) >= TRACK_PENDING_CAP)
-		return;
-	hmap_put_u32(m, id, v, NULL);
+	if (!hmap_get_u32(m, id) &&
+	    (hmap_count(m) >= TRACK_PENDING_CAP || t->n_ids >= TRACK_IDS_CAP)) {
+		/* Only closed channels leave stale bindings; a sweep costs a
+		 * pass over the map, so not at every refusal. */
+		if (c->sweep_wait)
+			c->sweep_wait--;
+		if (c->closed && !c->sweep_wait) {
+			sweep_stale_ids(t, c, &c->ioid_cid);
+			sweep_stale_ids(t, c, &c->sub_cid);
+			c->closed = 0;
+			c->sweep_wait = 1024;
+		}
+		if (hmap_count(m) >= TRACK_PENDING_CAP || t->n_ids >= TRACK_IDS_CAP) {
+			t->stats.ids_untracked++;
+			return;
+		}
+	}
+	if (hmap_put_u32(m, id, v, &old) && !old)
+		t->n_ids++;
+}
+
+static void channel_close(struct track *t, struct circuit *c, uint32_t cid);
+
+/* Room for one more channel: forget the least recently used one. */
+static void chan_make_room(struct track *t)
+{
+	while (t->n_chans >= TRACK_CHAN_CAP && t->chan_lru_tail) {
+		struct chan *ch = t->chan_lru_tail;
+		struct circuit *c = ch->circ;
+
+		t->stats.chans_evicted++;
+		if (ch->is_search) {
+			hmap_del_u32(&c->search, ch->cid);
+			chan_unlink(t, ch);
+			chan_free(ch);
+		} else {
+			channel_close(t, c, ch->cid);
+		}
+	}
+}
+
+/* A new channel or search enters circuit c's map. */
+static void chan_link(struct track *t, struct circuit *c, struct chan *ch)
+{
+	ch->circ = c;
+	LRU_PUSH(t->chan_lru, t->chan_lru_tail, ch);
+	t->n_chans++;
 }
 
 static void channel_open(struct track *t, struct circuit *c, uint32_t cid,
 			 const struct track_name *n)
 {
-	struct chan *ch = chan_new(n), *old = NULL;
+	struct chan *ch, *old = NULL;
 
+	if (!hmap_get_u32(&c->by_cid, cid))
+		chan_make_room(t);
+	ch = chan_new(n);
 	if (!ch)
 		return;
 	ch->cid = cid;
@@ -223,9 +353,11 @@ static void channel_open(struct track *t, struct circuit *c, uint32_t cid,
 		chan_free(ch);
 		return;
 	}
+	chan_link(t, c, ch);
 	if (old) {
 		if (old->has_sid)
 			hmap_del_u32(&c->sid_cid, old->sid);
+		chan_unlink(t, old);
 		chan_free(old);
 	} else {
 		t->channels_open++;
@@ -244,15 +376,18 @@ static void channel_close(struct track *t, struct circuit *c, uint32_t cid)
 		if (v && UNID(v) == cid)
 			hmap_del_u32(&c->sid_cid, ch->sid);
 	}
+	chan_unlink(t, ch);
 	chan_free(ch);
 	t->channels_open--;
+	c->closed++;
 }
 
 /* The name for the channel an ERROR message is about: its cid if the IOC
  * gave one, else the sid inside the failed request's header. */
-static struct chan *error_chan(struct circuit *c, const struct ca_msg *m)
+static struct chan *error_chan(struct track *t, struct circuit *c,
+			       const struct ca_msg *m)
 {
-	struct chan *ch = by_cid(c, m->h.p1);
+	struct chan *ch = by_cid(t, c, m->h.p1);
 	struct ca_hdr orig;
 
 	if (ch)
@@ -268,9 +403,9 @@ static struct chan *error_chan(struct circuit *c, const struct ca_msg *m)
 	case CA_PROTO_EVENT_ADD:
 	case CA_PROTO_EVENT_CANCEL:
 	case CA_PROTO_CLEAR_CHANNEL:
-		return by_sid(c, orig.p1);
+		return by_sid(t, c, orig.p1);
 	case CA_PROTO_CREATE_CHAN:
-		return by_cid(c, orig.p1);
+		return by_cid(t, c, orig.p1);
 	default:
 		return NULL;
 	}
@@ -293,30 +428,42 @@ static struct track_name track_tcp_request(struct track *t, struct circuit *c,
 		struct chan *ch, *old = NULL;
 
 		n = ca_payload_name(m, &term);
-		if (n.name && (ch = chan_new(&n)) != NULL) {
-			if (hmap_put_u32(&c->search, h->p1, ch, (void **)&old))
+		if (!n.name)
+			return n;
+		if (!hmap_get_u32(&c->search, h->p1))
+			chan_make_room(t);
+		ch = chan_new(&n);
+		if (!ch)
+			return n;
+		ch->cid = h->p1;
+		ch->is_search = true;
+		if (hmap_put_u32(&c->search, h->p1, ch, (void **)&old)) {
+			chan_link(t, c, ch);
+			if (old) {
+				chan_unlink(t, old);
 				chan_free(old);
-			else
-				chan_free(ch);
+			}
+		} else {
+			chan_free(ch);
 		}
 		return n;
 	}
 	case CA_PROTO_READ_NOTIFY:
 	case CA_PROTO_READ:
 	case CA_PROTO_WRITE_NOTIFY:
-		bind_id(c, &c->ioid_cid, h->p2, h->p1);
-		return chan_name(by_sid(c, h->p1));
+		bind_id(t, c, &c->ioid_cid, h->p2, h->p1);
+		return chan_name(by_sid(t, c, h->p1));
 	case CA_PROTO_EVENT_ADD:
-		bind_id(c, &c->sub_cid, h->p2, h->p1);
-		return chan_name(by_sid(c, h->p1));
+		bind_id(t, c, &c->sub_cid, h->p2, h->p1);
+		return chan_name(by_sid(t, c, h->p1));
 	case CA_PROTO_WRITE:
 	case CA_PROTO_EVENT_CANCEL:
-		return chan_name(by_sid(c, h->p1));
+		return chan_name(by_sid(t, c, h->p1));
 	case CA_PROTO_CLEAR_CHANNEL: {
 		/* p1 is the sid, p2 the cid; trust whichever is known. */
-		struct chan *ch = by_cid(c, h->p2);
+		struct chan *ch = by_cid(t, c, h->p2);
 
-		return chan_name(ch ? ch : by_sid(c, h->p1));
+		return chan_name(ch ? ch : by_sid(t, c, h->p1));
 	}
 	default:
 		return n;
@@ -333,7 +480,7 @@ static struct track_name track_tcp_response(struct track *t, struct circuit *c,
 
 	switch (h->cmd) {
 	case CA_PROTO_CREATE_CHAN:
-		ch = by_cid(c, h->p1);
+		ch = by_cid(t, c, h->p1);
 		if (ch) {
 			if (ch->has_sid)
 				hmap_del_u32(&c->sid_cid, ch->sid);
@@ -343,31 +490,33 @@ static struct track_name track_tcp_response(struct track *t, struct circuit *c,
 		}
 		return chan_name(ch);
 	case CA_PROTO_ACCESS_RIGHTS:
-		return chan_name(by_cid(c, h->p1));
+		return chan_name(by_cid(t, c, h->p1));
 	case CA_PROTO_READ_NOTIFY:
 	case CA_PROTO_READ:
 	case CA_PROTO_WRITE_NOTIFY:
-		return chan_name(by_idmap(c, &c->ioid_cid, h->p2, true));
+		return chan_name(by_idmap(t, c, &c->ioid_cid, h->p2, true));
 	case CA_PROTO_EVENT_ADD:
 		/* An empty EVENT_ADD confirms a cancel: the id is done. */
-		return chan_name(by_idmap(c, &c->sub_cid, h->p2,
+		return chan_name(by_idmap(t, c, &c->sub_cid, h->p2,
 					  ca_is_cancel_confirm(h, m->dir)));
 	case CA_PROTO_SEARCH:
 	case CA_PROTO_NOT_FOUND:
 		ch = hmap_del_u32(&c->search, h->p2);
+		if (ch)
+			chan_unlink(t, ch);
 		/* Hand the name out, then free it after the caller is done. */
 		*scratch = ch;
 		return chan_name(ch);
 	case CA_PROTO_ERROR:
-		return chan_name(error_chan(c, m));
+		return chan_name(error_chan(t, c, m));
 	case CA_PROTO_CLEAR_CHANNEL:
 	case CA_PROTO_SERVER_DISCONN:
 	case CA_PROTO_CREATE_CH_FAIL: {
 		uint32_t cid = h->cmd == CA_PROTO_CLEAR_CHANNEL ? h->p2 : h->p1;
 
-		ch = by_cid(c, cid);
+		ch = by_cid(t, c, cid);
 		if (!ch && h->cmd == CA_PROTO_CLEAR_CHANNEL)
-			ch = by_sid(c, h->p1);
+			ch = by_sid(t, c, h->p1);
 		if (ch) {
 			/* Detach it so the name outlives the close. */
 			struct chan *copy = chan_new(&(struct track_name){ ch->name, ch->len });
@@ -384,6 +533,27 @@ static struct track_name track_tcp_response(struct track *t, struct circuit *c,
 	}
 }
 
+/* Double the ring (up to TRACK_SEARCH_CAP), oldest item first: most
+ * captures hold a few hundred searches, not the 6 MiB a full ring takes. */
+static bool search_ring_grow(struct track *t)
+{
+	size_t ncap = t->ring_cap ? t->ring_cap * 2 : TRACK_SEARCH_RING_MIN, i;
+	struct search_ring_item *nr;
+
+	if (ncap > TRACK_SEARCH_CAP)
+		ncap = TRACK_SEARCH_CAP;
+	nr = malloc(ncap * sizeof(*nr));
+	if (!nr)
+		return false;
+	for (i = 0; i < t->ring_len; i++)
+		nr[i] = t->ring[(t->ring_head + i) % t->ring_cap];
+	free(t->ring);
+	t->ring = nr;
+	t->ring_cap = ncap;
+	t->ring_head = 0;
+	return true;
+}
+
 /* UDP searches: remember (client, cid) -> name, bounded FIFO. */
 static void search_remember(struct track *t, const struct search_key *k,
 			    const struct track_name *n)
@@ -391,12 +561,10 @@ static void search_remember(struct track *t, const struct search_key *k,
 	struct search_ent *e = hmap_get(&t->searches, k);
 	struct search_ring_item *it;
 
-	if (!t->ring) {
-		t->ring = calloc(TRACK_SEARCH_CAP, sizeof(*t->ring));
-		if (!t->ring)
-			return;
-	}
-	if (t->ring_len == TRACK_SEARCH_CAP) {
+	if (t->ring_len == t->ring_cap && t->ring_cap < TRACK_SEARCH_CAP &&
+	    !search_ring_grow(t) && !t->ring_cap)
+		return;
+	if (t->ring_len == t->ring_cap) {
 		/* Forget the oldest, unless it was refreshed since. */
 		struct search_ring_item *old = &t->ring[t->ring_head];
 		struct search_ent *oe = hmap_get(&t->searches, &old->key);
@@ -407,8 +575,9 @@ static void search_remember(struct track *t, const struct search_key *k,
 			free(oe);
 			if (oe == e)
 				e = NULL;
+			t->stats.searches_forgotten++;
 		}
-		t->ring_head = (t->ring_head + 1) % TRACK_SEARCH_CAP;
+		t->ring_head = (t->ring_head + 1) % t->ring_cap;
 		t->ring_len--;
 	}
 	if (!e) {
@@ -434,7 +603,7 @@ static void search_remember(struct track *t, const struct search_key *k,
 		e->len = n->len;
 	}
 	e->serial = ++t->serial;
-	it = &t->ring[(t->ring_head + t->ring_len) % TRACK_SEARCH_CAP];
+	it = &t->ring[(t->ring_head + t->ring_len) % t->ring_cap];
 	it->key = *k;
 	it->serial = e->serial;
 	t->ring_len++;

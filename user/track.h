@@ -4,8 +4,12 @@
  * name a cid, the reply binds it to a sid; requests that name a sid bind
  * an ioid or a subscription id; replies find the channel through those.
  * Over UDP, searches bind (client, cid) to a name for the replies.  All
- * tables are freed when a channel or circuit ends; the UDP search table
- * is bounded and forgets its oldest entries first.
+ * tables are freed when a channel or circuit ends, and every table is
+ * bounded, whatever the traffic: channels (TCP searches included) and
+ * circuits are evicted least recently used first, the UDP search table
+ * forgets its oldest entries, and request ids past their bound are not
+ * tracked (their replies then have no name).  The counters in
+ * track_stats say when a bound was reached.
  */
 #ifndef CATRACE_TRACK_H
 #define CATRACE_TRACK_H
@@ -17,18 +21,36 @@
 #include "flow.h"
 #include "hmap.h"
 
-#define TRACK_SEARCH_CAP   (1u << 18)
-#define TRACK_PENDING_CAP  (1u << 16)  /* ioids per circuit awaiting a reply */
+#define TRACK_SEARCH_CAP   (1u << 18)  /* UDP searches remembered */
+#define TRACK_SEARCH_RING_MIN 256      /* the ring grows from this, on demand */
+#define TRACK_PENDING_CAP  (1u << 16)  /* ioids, subscriptions per circuit */
+#define TRACK_IDS_CAP      (1u << 20)  /* ioids and subscriptions in all */
+#define TRACK_CHAN_CAP     (1u << 18)  /* channels and TCP searches in all */
+#define TRACK_CIRCUIT_CAP  (1u << 16)
 
 struct search_ring_item;
+struct chan;
+struct circuit;
+
+struct track_stats {
+	uint64_t chans_evicted;      /* least recently used channels forgotten */
+	uint64_t circuits_evicted;
+	uint64_t ids_untracked;      /* ioids/subscriptions past their bound */
+	uint64_t searches_forgotten; /* UDP searches pushed out of the ring */
+};
 
 struct track {
 	struct hmap circuits;       /* flow_key -> struct circuit* */
 	struct hmap searches;       /* search_key -> struct search_ent* */
 	struct search_ring_item *ring;
-	size_t ring_head, ring_len;
+	size_t ring_head, ring_len, ring_cap;
 	uint64_t serial;
 	uint64_t channels_open;
+	size_t n_chans;             /* channels and TCP searches held */
+	size_t n_ids;               /* ioid and subscription bindings held */
+	struct chan *chan_lru, *chan_lru_tail;       /* head: most recent */
+	struct circuit *circ_lru, *circ_lru_tail;
+	struct track_stats stats;
 	void *scratch;  /* a closed channel whose name was just handed out */
 };
 

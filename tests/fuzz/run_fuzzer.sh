@@ -41,7 +41,10 @@ last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n 1)
 cov=$(printf '%s\n' "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
 ft=$(printf '%s\n' "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
 corp=$(printf '%s\n' "$last" | sed -n 's/.*corp: \([0-9]*\/[0-9]*[a-zA-Z]*\).*/\1/p')
-new_arts=$(find "$arts" -maxdepth 1 -type f -name "$name-*" -newer "$stamp" | sort)
+# Slow units are worth a look, not failures: on a loaded machine any unit
+# can be slow.
+new_arts=$(find "$arts" -maxdepth 1 -type f -name "$name-*" ! -name "$name-slow-unit-*" -newer "$stamp" | sort)
+slow=$(find "$arts" -maxdepth 1 -type f -name "$name-slow-unit-*" -newer "$stamp" | sort)
 
 status=OK
 if [ $rc -ne 0 ] || [ -n "$new_arts" ]; then
@@ -49,6 +52,9 @@ if [ $rc -ne 0 ] || [ -n "$new_arts" ]; then
 fi
 printf 'fuzz %-8s %ss: %s execs, %s exec/s, cov: %s ft: %s corp: %s, peak rss %s MB: %s\n' \
 	"$name" "$secs" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${rss:-?}" "$status"
+for a in $slow; do
+	echo "    slow unit (not a failure): $a"
+done
 if [ "$status" != OK ]; then
 	grep -E '^==[0-9]+==ERROR|^SUMMARY|runtime error|==FUZZ ORACLE==|ALARM|out-of-memory' "$log" | head -n 5 | sed 's/^/    /'
 	for a in $new_arts; do

@@ -413,3 +413,42 @@ ioc_start() {
 	sed 's/^/  | /' "$IOC_LOG" >&2
 	return 1
 }
+
+# Ids of the links (XDP, tcx) whose program is one of catrace's, system
+# wide: bpftool 7.1 does not list tcx links per device.  Other catrace
+# processes may run meanwhile, so tests compare sets of ids, not counts.
+catrace_link_ids() {
+	bpftool link show -j 2>/dev/null | python3 -c '
+import json, subprocess, sys
+for l in json.load(sys.stdin):
+    p = subprocess.run(["bpftool", "prog", "show", "id", str(l.get("prog_id", 0)), "-j"],
+                       capture_output=True, text=True).stdout
+    try:
+        name = json.loads(p).get("name", "")
+    except ValueError:
+        continue
+    if name.startswith("catrace_"):
+        print(l["id"])'
+}
+
+# Ids of the BPF links process $1 holds (from its fds), space-separated:
+# exactly that catrace's links, whatever other tracers run meanwhile.
+catrace_links_of() {
+	[ -n "$1" ] || return 0
+	grep -hs '^link_id:' /proc/"$1"/fdinfo/* | awk '{printf "%s ", $2}'
+}
+
+# How many of the link ids given (a space-separated list) still exist.
+catrace_links_left() {
+	local n=0 id now
+	now=" $(catrace_link_ids | tr '\n' ' ') "
+	for id in $1; do
+		case $now in *" $id "*) n=$((n + 1)) ;; esac
+	done
+	echo $n
+}
+
+# The XDP mode attached to the IOC end of the veth ("" when none).
+ioc_xdp_on() {
+	ioc_exec ip -d link show "$VETH_IOC" | grep -oE 'xdp(generic|drv)?' | head -1
+}

@@ -20,32 +20,9 @@ ns_setup
 ioc_start || { echo "FAIL: attach: IOC did not start"; exit 1; }
 ns_cleanup_hook() { [ -n "${CAT_PID:-}" ] && kill -KILL "$CAT_PID" 2>/dev/null; return 0; }
 
-# Ids of the links (XDP, tcx) whose program is one of catrace's, system
-# wide: bpftool 7.1 does not list tcx links per device.  Other catrace
-# processes may run meanwhile, so tests compare sets of ids, not counts.
-catrace_link_ids() {
-	bpftool link show -j 2>/dev/null | python3 -c '
-import json, subprocess, sys
-for l in json.load(sys.stdin):
-    p = subprocess.run(["bpftool", "prog", "show", "id", str(l.get("prog_id", 0)), "-j"],
-                       capture_output=True, text=True).stdout
-    try:
-        name = json.loads(p).get("name", "")
-    except ValueError:
-        continue
-    if name.startswith("catrace_"):
-        print(l["id"])'
-}
 # How many of the ids in $OURS still exist.
-ours_left() {
-	local n=0 id now
-	now=" $(catrace_link_ids | tr '\n' ' ') "
-	for id in $OURS; do
-		case $now in *" $id "*) n=$((n + 1)) ;; esac
-	done
-	echo $n
-}
-xdp_on() { ioc_exec ip -d link show "$VETH_IOC" | grep -oE 'xdp(generic|drv)?' | head -1; }
+ours_left() { catrace_links_left "$OURS"; }
+xdp_on() { ioc_xdp_on; }
 
 # start_catrace ARGS...: run it on the IOC side, wait until attached.
 start_catrace() {
