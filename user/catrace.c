@@ -17,6 +17,7 @@
 #include "ringbuf_source.h"
 #include "version.h"
 
+#include <bpf/libbpf.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +65,11 @@ static const char usage_text[] =
 "                       -tttt UTC date; -ttttt since the first message\n"
 "  --nano               nanosecond time stamps in text\n"
 "  --max-elements N     array elements to print (default 10, 0: all)\n"
+"  --writes             write audit: only WRITE, WRITE_NOTIFY (and their\n"
+"                       replies) and ACCESS_RIGHTS, each with the client's\n"
+"                       user and host names, PV, value and status\n"
+"  --no-proc            live: do not name the local process that owns each\n"
+"                       CA socket (proc=softIoc[1234])\n"
 "  -q                   no summary on standard error\n"
 "\n"
 "Filters:\n"
@@ -80,12 +86,13 @@ static const char usage_text[] =
 "  catrace -r ioc.pcap\n"
 "  catrace -r ioc.pcap --pv 'LINAC:*' --cmd WriteNotify,Write\n"
 "  tcpdump -U -w - -i eth0 port 5064 | catrace -r -\n"
-"  catrace -r ioc.pcap --json host 10.0.0.5 | jq .pv\n";
+"  catrace -r ioc.pcap --json host 10.0.0.5 | jq .pv\n"
+"  catrace -i eth0 --writes --pv 'LINAC:*'\n";
 
 enum {
 	OPT_JSON = 256, OPT_FORMAT, OPT_NANO, OPT_MAXEL, OPT_SRVPORT, OPT_REPPORT,
 	OPT_PORT, OPT_NODETECT, OPT_PV, OPT_CMD, OPT_NOXDP, OPT_XDPMODE,
-	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT,
+	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT, OPT_WRITES, OPT_NOPROC,
 };
 
 static const struct option long_opts[] = {
@@ -104,6 +111,8 @@ static const struct option long_opts[] = {
 	{ "value-bytes", required_argument, NULL, OPT_VALUEBYTES },
 	{ "headers-only", no_argument, NULL, OPT_HEADERSONLY },
 	{ "print", no_argument, NULL, OPT_PRINT },
+	{ "writes", no_argument, NULL, OPT_WRITES },
+	{ "no-proc", no_argument, NULL, OPT_NOPROC },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -118,6 +127,7 @@ struct opts {
 	bool print;
 	int tflags;
 	bool quiet;
+	bool no_proc;
 	char *filter;
 };
 
@@ -318,11 +328,18 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 		case OPT_CMD:
 			add_cmds(pl, o, optarg);
 			break;
+		case OPT_WRITES:
+			pl->writes = true;
+			break;
+		case OPT_NOPROC:
+			o->no_proc = true;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
 		case 'V':
-			printf("catrace %s\n", CATRACE_VERSION);
+			printf("catrace %s (libbpf %u.%u)\n", CATRACE_VERSION,
+			       libbpf_major_version(), libbpf_minor_version());
 			exit(0);
 		case ':':
 			die_usage("option '%s' needs a value", argv[optind - 1]);
@@ -344,6 +361,8 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 	case 4: pl->out.ts = TS_DATE; break;
 	default: pl->out.ts = TS_SINCE_FIRST; break;
 	}
+	if (pl->writes && pl->out.tmpl)
+		die_usage("--writes and --format exclude each other%s", "");
 	if (optind < argc) {
 		o->filter = join_args(argc - optind, argv + optind);
 		if (!o->filter)
@@ -499,6 +518,7 @@ static int64_t mono_to_wall(void)
 static int run_live(struct pipeline *pl, struct opts *o)
 {
 	static struct live_ctx lc;
+	static struct procattr proc;
 	struct ringbuf_source *rs = NULL;
 	struct ca_counters cnt;
 	struct sigaction sa;
@@ -562,6 +582,12 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		loader_close(l);
 		return 1;
 	}
+	/* The traced host is one end of the circuits it serves or opens:
+	 * name the process behind each socket, unless nothing is printed. */
+	if (!o->no_proc && !pl->hook_only) {
+		procattr_init(&proc, "/proc", stderr);
+		pl->proc = &proc;
+	}
 	while (!stop_requested && !pl->done) {
 		/* Follow clock adjustments (NTP steps) as we go. */
 		lc.mono_to_wall_ns = mono_to_wall();
@@ -602,6 +628,10 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	}
 	ringbuf_source_free(rs);
 	loader_close(l);
+	if (pl->proc) {
+		procattr_free(pl->proc);
+		pl->proc = NULL;
+	}
 	if (lc.w) {
 		uint64_t n = pcap_writer_packets(lc.w);
 
