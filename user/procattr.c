@@ -28,6 +28,7 @@ struct pa_entry {
 	bool done;            /* resolved, or given up */
 	bool queued;          /* in the pending list */
 	unsigned tries;
+	uint64_t next_try_ns; /* not queued again before */
 	bool have[2];         /* [SIDE_CLIENT], [SIDE_SERVER] */
 	struct proc_owner owner[2];
 };
@@ -50,6 +51,10 @@ struct round_item {
 	struct pa_key key;
 	struct pa_entry *e;
 	struct pa_end end[2];
+	/* The server's listening socket: whoever listens owns what it
+	 * accepts, which tells the server end of a circuit that closed
+	 * before we looked (a caget lasts a few milliseconds). */
+	struct pa_end listener;
 };
 
 /* One socket inode looked for in the process scan. */
@@ -85,7 +90,7 @@ void procattr_init(struct procattr *pa, const char *root, FILE *warn)
 	memset(pa, 0, sizeof(*pa));
 	snprintf(pa->root, sizeof(pa->root), "%s", root);
 	pa->warn = warn;
-	pa->min_interval_ns = PROCATTR_MIN_INTERVAL_NS;
+	pa->budget_ns = PROCATTR_BUDGET_BURST_NS;
 	hmap_init(&pa->cache, sizeof(struct pa_key));
 }
 
@@ -209,9 +214,12 @@ static bool parse_addr(const char *hex, size_t len, uint32_t *ip)
 	return true;
 }
 
+#define TCP_LISTEN 0x0A
+
 struct sock_line {
 	uint32_t lip, rip;
 	uint16_t lport, rport;
+	unsigned state;
 	uint64_t ino;
 };
 
@@ -232,6 +240,7 @@ static bool parse_sock_line(const char *line, struct sock_line *s)
 		return false;
 	s->lport = (uint16_t)lport;
 	s->rport = (uint16_t)rport;
+	s->state = st;
 	s->ino = ino;
 	return true;
 }
@@ -267,11 +276,31 @@ static struct round_item *item_for(struct round *r, const struct pa_key *k)
 	return v ? &r->items[(uintptr_t)v - 1] : NULL;
 }
 
+static void match_listener(struct round *r, const struct sock_line *s)
+{
+	unsigned i;
+
+	for (i = 0; i < r->n_items; i++) {
+		struct round_item *it = &r->items[i];
+
+		if (!it->key.tcp || it->key.srv_port != s->lport)
+			continue;
+		if (s->lip == it->key.srv_ip)
+			end_add(&it->listener, s->ino, true);
+		else if (s->lip == 0 && ip_is_local(r, it->key.srv_ip))
+			end_add(&it->listener, s->ino, false);
+	}
+}
+
 static void match_tcp(struct round *r, const struct sock_line *s)
 {
 	struct pa_key k;
 	struct round_item *it;
 
+	if (s->state == TCP_LISTEN) {
+		match_listener(r, s);
+		return;
+	}
 	memset(&k, 0, sizeof(k));
 	k.tcp = 1;
 	/* The local socket is the client end ... */
@@ -458,6 +487,42 @@ static void scan_tasks(struct round *r, int pid_dir, int32_t pid)
 	closedir(d);
 }
 
+/* Look at one process's fds (or its threads', see scan_tasks). */
+static void scan_pid(struct round *r, int dir_fd, const char *name, int32_t pid)
+{
+	int pdir = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fdd;
+
+	if (pdir < 0)
+		return;  /* gone meanwhile */
+	fdd = openat(pdir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fdd < 0 || scan_fds(r, fdd, pdir, pid) == 0)
+		scan_tasks(r, pdir, pid);
+	close(pdir);
+}
+
+/* The processes that owned sockets lately first: an IOC's new circuit is
+ * found there without looking at every process.  False if /proc is gone. */
+static bool scan_hints(struct procattr *pa, struct round *r)
+{
+	int root = open(pa->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	unsigned i;
+
+	if (root < 0) {
+		give_up(pa, pa->root, errno);
+		return false;
+	}
+	if (pa->n_hints)
+		pa->st.hint_scans++;
+	for (i = 0; i < pa->n_hints && r->n_found < r->n_wants; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "%d", (int)pa->hints[i]);
+		scan_pid(r, root, name, pa->hints[i]);
+	}
+	close(root);
+	return true;
+}
+
 static void scan_processes(struct procattr *pa, struct round *r)
 {
 	DIR *d = opendir(pa->root);
@@ -469,21 +534,27 @@ static void scan_processes(struct procattr *pa, struct round *r)
 	}
 	pa->st.scans++;
 	while ((de = readdir(d)) != NULL && r->n_found < r->n_wants) {
-		int32_t pid;
-		int pdir, fdd;
-
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		pid = (int32_t)atoi(de->d_name);
-		pdir = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (pdir < 0)
-			continue;  /* gone meanwhile */
-		fdd = openat(pdir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fdd < 0 || scan_fds(r, fdd, pdir, pid) == 0)
-			scan_tasks(r, pdir, pid);
-		close(pdir);
+		if (isdigit((unsigned char)de->d_name[0]))
+			scan_pid(r, dirfd(d), de->d_name, (int32_t)atoi(de->d_name));
 	}
 	closedir(d);
+}
+
+static void hint_add(struct procattr *pa, int32_t pid)
+{
+	unsigned i, n = pa->n_hints;
+
+	for (i = 0; i < pa->n_hints; i++)
+		if (pa->hints[i] == pid) {
+			n = i;  /* move it to the front */
+			break;
+		}
+	if (n == PROCATTR_HINTS)
+		n--;
+	memmove(&pa->hints[1], &pa->hints[0], n * sizeof(pa->hints[0]));
+	pa->hints[0] = pid;
+	if (n == pa->n_hints)
+		pa->n_hints++;
 }
 
 /* ---- a round: resolve every pending circuit at once ---- */
@@ -514,7 +585,7 @@ static bool end_owner(const struct round *r, const struct pa_end *e,
 	return have;
 }
 
-static void settle(const struct round *r, struct round_item *it)
+static void settle(const struct round *r, struct round_item *it, uint64_t now)
 {
 	struct pa_entry *e = it->e;
 	bool retry = false;
@@ -528,11 +599,16 @@ static void settle(const struct round *r, struct round_item *it)
 		else if (end->seen)
 			retry = true;  /* a local socket with no owner found yet */
 	}
+	if (!e->have[SIDE_CLIENT] && !e->have[SIDE_SERVER] && !it->end[SIDE_SERVER].n &&
+	    !it->end[SIDE_CLIENT].n && end_owner(r, &it->listener, &e->owner[SIDE_SERVER]))
+		e->have[SIDE_SERVER] = true;
 	/* No local socket at all: traffic passing by (a router, a mirror
 	 * port) or a socket gone; no scan will change that. */
 	if (e->have[SIDE_CLIENT] || e->have[SIDE_SERVER] || !retry ||
 	    e->tries >= PROCATTR_TRIES)
 		e->done = true;
+	else
+		e->next_try_ns = now + (PROCATTR_RETRY_NS << (e->tries - 1));
 }
 
 static void round_free(struct round *r)
@@ -544,7 +620,7 @@ static void round_free(struct round *r)
 	hmap_free(&r->by_ino);
 }
 
-static void run_round(struct procattr *pa)
+static void run_round(struct procattr *pa, uint64_t now)
 {
 	struct round r;
 	bool any_tcp = false, any_udp = false;
@@ -577,8 +653,7 @@ static void run_round(struct procattr *pa)
 	if (!r.n_items)
 		goto out;
 	pa->st.table_reads++;
-	if (any_udp)
-		load_local_addrs(&r);
+	load_local_addrs(&r);
 	/* tcp and udp must be there; the IPv6 tables not (IPv6 off). */
 	if (any_tcp) {
 		if (!read_table(pa, &r, "tcp", true, true))
@@ -590,17 +665,30 @@ static void run_round(struct procattr *pa)
 			goto out;
 		read_table(pa, &r, "udp6", false, false);
 	}
-	for (i = 0; i < r.n_items; i++)
+	for (i = 0; i < r.n_items; i++) {
+		struct round_item *it = &r.items[i];
+
 		for (side = 0; side < 2; side++)
-			for (j = 0; j < r.items[i].end[side].n; j++)
-				want_add(&r, r.items[i].end[side].ino[j]);
-	if (r.n_wants)
+			for (j = 0; j < it->end[side].n; j++)
+				want_add(&r, it->end[side].ino[j]);
+		/* The listener counts only when the server end is gone. */
+		if (!it->end[SIDE_SERVER].n && !it->end[SIDE_CLIENT].n)
+			for (j = 0; j < it->listener.n; j++)
+				want_add(&r, it->listener.ino[j]);
+	}
+	if (r.n_wants && scan_hints(pa, &r) && r.n_found < r.n_wants)
 		scan_processes(pa, &r);
 	if (pa->disabled)
 		goto out;
 	for (i = 0; i < r.n_items; i++) {
-		settle(&r, &r.items[i]);
-		pa->st.found += r.items[i].e->have[0] + r.items[i].e->have[1];
+		struct pa_entry *e = r.items[i].e;
+
+		settle(&r, &r.items[i], now);
+		for (side = 0; side < 2; side++)
+			if (e->have[side]) {
+				pa->st.found++;
+				hint_add(pa, e->owner[side].pid);
+			}
 	}
 out:
 	round_free(&r);
@@ -641,6 +729,20 @@ static void queue(struct procattr *pa, const struct pa_key *k, struct pa_entry *
 	e->queued = true;
 }
 
+/* Top the budget up for the time gone by (a share of it), to the burst. */
+static bool budget_left(struct procattr *pa, uint64_t now)
+{
+	uint64_t add = (now - pa->budget_at_ns) / PROCATTR_BUDGET_SHARE;
+
+	pa->budget_at_ns = now;
+	if (add > (uint64_t)PROCATTR_BUDGET_BURST_NS)
+		add = PROCATTR_BUDGET_BURST_NS;
+	pa->budget_ns += (int64_t)add;
+	if (pa->budget_ns > PROCATTR_BUDGET_BURST_NS)
+		pa->budget_ns = PROCATTR_BUDGET_BURST_NS;
+	return pa->budget_ns > 0;
+}
+
 const struct proc_owner *procattr_owner(struct procattr *pa,
 					const struct flow_key *k, bool tcp,
 					bool from_client)
@@ -658,12 +760,11 @@ const struct proc_owner *procattr_owner(struct procattr *pa,
 	if (!e->done) {
 		uint64_t now = now_ns(pa);
 
-		if (!e->queued)
+		if (!e->queued && now >= e->next_try_ns)
 			queue(pa, &key, e);
-		if (!pa->have_round || now - pa->last_round_ns >= pa->min_interval_ns) {
-			pa->have_round = true;
-			pa->last_round_ns = now;
-			run_round(pa);
+		if (e->queued && budget_left(pa, now)) {
+			run_round(pa, now);
+			pa->budget_ns -= (int64_t)(now_ns(pa) - now);
 			/* The cache may have been cleared: look again. */
 			e = hmap_get(&pa->cache, &key);
 			if (!e || pa->disabled)

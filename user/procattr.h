@@ -8,12 +8,16 @@
  * catrace must run in the namespace of the traced interface; the socket
  * inodes are unique host-wide, so any process can be found.
  *
- * Scans cost (every fd of every process), so they are batched and
- * rate-limited: the first message of a new circuit queues it, a scan
- * resolves every queued circuit at once, at most one scan per
- * min_interval_ns; results are cached per circuit (bounded) until the
- * circuit closes.  A circuit with no local end is found out from the
- * socket tables alone and never costs a process scan.
+ * Looking costs (the socket tables, then the fds of processes), so it is
+ * cached per circuit (bounded) until the circuit closes, and bounded in
+ * time: the first message of a new circuit queues it and a round resolves
+ * every queued circuit at once, as long as rounds have used less than
+ * 1/PROCATTR_BUDGET_SHARE of the time (bursts up to PROCATTR_BUDGET_BURST_NS);
+ * a circuit not resolved is retried later, backing off, PROCATTR_TRIES
+ * times.  The processes that owned sockets before (an IOC serves many
+ * circuits) are looked at first, the others only when they did not have
+ * it.  A circuit with no local end is found out from the socket tables
+ * alone and never costs a process scan.
  */
 #ifndef CATRACE_PROCATTR_H
 #define CATRACE_PROCATTR_H
@@ -27,8 +31,11 @@
 
 #define PROCATTR_CACHE_MAX   16384  /* circuits remembered */
 #define PROCATTR_PENDING_MAX 1024   /* circuits waiting for one scan */
-#define PROCATTR_TRIES       5      /* scans before a circuit is given up */
-#define PROCATTR_MIN_INTERVAL_NS (200ull * 1000000)
+#define PROCATTR_TRIES       5      /* rounds before a circuit is given up */
+#define PROCATTR_RETRY_NS    (50ull * 1000000)   /* first retry; doubles */
+#define PROCATTR_BUDGET_SHARE 20                 /* rounds: <= 5% of the time */
+#define PROCATTR_BUDGET_BURST_NS (50ll * 1000000)
+#define PROCATTR_HINTS       8      /* processes looked at first */
 
 struct proc_owner {
 	int32_t pid;       /* thread group id */
@@ -36,8 +43,9 @@ struct proc_owner {
 };
 
 struct procattr_stats {
-	uint64_t scans;       /* process scans done */
-	uint64_t table_reads; /* socket table rounds */
+	uint64_t table_reads; /* rounds (each reads the socket tables) */
+	uint64_t hint_scans;  /* rounds that looked at known owners first */
+	uint64_t scans;       /* rounds that looked at every process */
 	uint64_t found;       /* circuit ends attributed */
 };
 
@@ -45,9 +53,10 @@ struct procattr {
 	char root[256];          /* "/proc", or a test tree */
 	FILE *warn;              /* where the one warning goes (NULL: nowhere) */
 	bool disabled;           /* /proc unusable: said once, then off */
-	uint64_t min_interval_ns;
-	uint64_t last_round_ns;
-	bool have_round;
+	int64_t budget_ns;       /* time rounds may still take (token bucket) */
+	uint64_t budget_at_ns;   /* when it was last topped up */
+	int32_t hints[PROCATTR_HINTS];  /* owners found lately, newest first */
+	unsigned n_hints;
 	struct hmap cache;       /* struct pa_key -> struct pa_entry* */
 	struct pa_key *pending;  /* keys still waiting for a round */
 	unsigned n_pending;

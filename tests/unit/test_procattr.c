@@ -4,7 +4,7 @@
  * kernel lays it out: net/tcp and net/udp (addresses as the kernel prints
  * them), PID/comm, PID/fd/N links to "socket:[inode]", and PID/task/TID/fd
  * for a process whose main thread has exited.  The clock is the test's,
- * so rate limiting is tested without sleeping.
+ * so retries and the time budget are tested without sleeping.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,11 +25,15 @@
 #define IP(a, b, c, d) (((uint32_t)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
 
 static char root[256];
-static uint64_t fake_now;
+static uint64_t fake_now, fake_step;
 
+/* Time moves by fake_step at every look: a round then "takes" a step. */
 static uint64_t test_now(void)
 {
-	return fake_now;
+	uint64_t t = fake_now;
+
+	fake_now += fake_step;
+	return t;
 }
 
 static void path_mkdir(const char *rel)
@@ -98,18 +102,21 @@ static void add_process(int pid, const char *comm, bool zombie_leader, ...)
 /* A socket table line as the kernel prints it (host-order words of the
  * network-order address). */
 static void sock_line(char *buf, size_t n, int sl, uint32_t lip, uint16_t lport,
-		      uint32_t rip, uint16_t rport, unsigned long ino)
+		      uint32_t rip, uint16_t rport, unsigned long ino, unsigned st)
 {
-	snprintf(buf, n, "%4d: %08X:%04X %08X:%04X 01 00000000:00000000 00:00000000 "
+	snprintf(buf, n, "%4d: %08X:%04X %08X:%04X %02X 00000000:00000000 00:00000000 "
 		 "00000000     0        0 %lu 1 0000000000000000 20 4 30 10 -1\n",
-		 sl, htonl(lip), lport, htonl(rip), rport, ino);
+		 sl, htonl(lip), lport, htonl(rip), rport, st ? st : 1, ino);
 }
 
 static const char TABLE_TITLE[] =
 	"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
 	"   uid  timeout inode\n";
 
-struct line { uint32_t lip; uint16_t lport; uint32_t rip; uint16_t rport; unsigned long ino; };
+/* st: the TCP state (0: ESTABLISHED, 0x0A: LISTEN); most lines leave it
+ * out. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+struct line { uint32_t lip; uint16_t lport; uint32_t rip; uint16_t rport; unsigned long ino; unsigned st; };
 
 static void write_table(const char *name, const struct line *l, size_t n)
 {
@@ -119,7 +126,7 @@ static void write_table(const char *name, const struct line *l, size_t n)
 	snprintf(text, sizeof(text), "%s", TABLE_TITLE);
 	for (i = 0; i < n; i++) {
 		sock_line(one, sizeof(one), (int)i, l[i].lip, l[i].lport, l[i].rip,
-			  l[i].rport, l[i].ino);
+			  l[i].rport, l[i].ino, l[i].st);
 		strncat(text, one, sizeof(text) - strlen(text) - 1);
 	}
 	snprintf(rel, sizeof(rel), "net/%s", name);
@@ -135,6 +142,7 @@ static int setup(void **state)
 	write_table("tcp", NULL, 0);
 	write_table("udp", NULL, 0);
 	fake_now = 1000000000ull;
+	fake_step = 0;
 	return 0;
 }
 
@@ -160,7 +168,7 @@ static const struct flow_key CIRC = { IP(10, 0, 0, 2), IP(10, 0, 0, 1), 40000, 5
 static void test_tcp_server_end(void **state)
 {
 	struct line t[] = {
-		{ 0, 5064, 0, 0, 500 },                                   /* listener */
+		{ 0, 5064, 0, 0, 500, 0x0A },                             /* listener */
 		{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 501 },   /* accepted */
 	};
 	struct procattr pa;
@@ -183,6 +191,36 @@ static void test_tcp_server_end(void **state)
 	/* Cached: one round of table reads, one process scan. */
 	assert_int_equal(pa.st.table_reads, 1);
 	assert_int_equal(pa.st.scans, 1);
+	procattr_free(&pa);
+}
+
+/* A caget's circuit is over before catrace looks: the server end is gone
+ * (or in TIME_WAIT, inode 0), and whoever listens on the server's port
+ * owned it.  A wildcard listener counts only for our own addresses. */
+static void test_listener_when_circuit_gone(void **state)
+{
+	struct flow_key lo = { IP(127, 0, 0, 2), IP(127, 0, 0, 1), 40000, 5064 };
+	struct flow_key far = { IP(192, 0, 2, 2), IP(192, 0, 2, 1), 40000, 5064 };
+	struct line t[] = {
+		{ IP(10, 0, 0, 1), 5064, 0, 0, 2501, 0x0A },
+		{ 0, 5064, 0, 0, 2502, 0x0A },
+		{ IP(127, 0, 0, 1), 5064, IP(127, 0, 0, 2), 40000, 0, 0x06 },  /* TIME_WAIT */
+	};
+	struct procattr pa;
+	const struct proc_owner *o;
+
+	(void)state;
+	write_table("tcp", t, 3);
+	add_process(2500, "softIoc", false, 2501ul, 0ul);
+	add_process(2600, "otherIoc", false, 2502ul, 0ul);
+	pa_start(&pa, NULL);
+	o = procattr_owner(&pa, &CIRC, true, true);  /* exact listener */
+	assert_non_null(o);
+	assert_int_equal(o->pid, 2500);
+	o = procattr_owner(&pa, &lo, true, true);    /* wildcard, our address */
+	assert_non_null(o);
+	assert_int_equal(o->pid, 2600);
+	assert_null(procattr_owner(&pa, &far, true, true));  /* passing by */
 	procattr_free(&pa);
 }
 
@@ -243,15 +281,15 @@ static void test_not_local_costs_no_scan(void **state)
 	pa_start(&pa, NULL);
 	assert_null(procattr_owner(&pa, &CIRC, true, true));
 	assert_int_equal(pa.st.scans, 0);
-	fake_now += 10 * PROCATTR_MIN_INTERVAL_NS;
+	fake_now += 10 * PROCATTR_RETRY_NS;
 	assert_null(procattr_owner(&pa, &CIRC, true, true));
 	assert_int_equal(pa.st.table_reads, 1);
 	procattr_free(&pa);
 }
 
-/* A socket not yet accepted has inode 0: retried, at most once per
- * interval, found once accepted; given up after PROCATTR_TRIES. */
-static void test_retry_rate_limited(void **state)
+/* A socket not yet accepted has inode 0: retried after PROCATTR_RETRY_NS,
+ * not before, found once accepted; given up after PROCATTR_TRIES. */
+static void test_retry_backoff(void **state)
 {
 	struct line pending[] = { { IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 0 } };
 	struct line accepted[] = { { IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 901 } };
@@ -267,11 +305,11 @@ static void test_retry_rate_limited(void **state)
 	assert_null(procattr_owner(&pa, &CIRC, true, true));
 	assert_int_equal(pa.st.table_reads, 1);
 	write_table("tcp", accepted, 1);
-	/* Within the interval: no new round, still unknown. */
-	fake_now += PROCATTR_MIN_INTERVAL_NS / 2;
+	/* Before the retry time: no new round, still unknown. */
+	fake_now += PROCATTR_RETRY_NS / 2;
 	assert_null(procattr_owner(&pa, &CIRC, true, true));
 	assert_int_equal(pa.st.table_reads, 1);
-	fake_now += PROCATTR_MIN_INTERVAL_NS;
+	fake_now += PROCATTR_RETRY_NS;
 	o = procattr_owner(&pa, &CIRC, true, true);
 	assert_non_null(o);
 	assert_int_equal(o->pid, 900);
@@ -288,10 +326,69 @@ static void test_retry_rate_limited(void **state)
 		write_table("tcp", t, 2);
 	}
 	for (i = 0; i < 3 * PROCATTR_TRIES; i++) {
-		fake_now += PROCATTR_MIN_INTERVAL_NS;
+		fake_now += 10 * 1000000000ull;
 		assert_null(procattr_owner(&pa, &other, true, true));
 	}
 	assert_int_equal(pa.st.table_reads, 2 + PROCATTR_TRIES);
+	procattr_free(&pa);
+}
+
+/* Rounds may take a share of the time only: when they took 30 ms each,
+ * the third circuit in a burst waits until the budget is back. */
+static void test_time_budget(void **state)
+{
+	struct line t[3];
+	struct flow_key k[3];
+	struct procattr pa;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		k[i] = CIRC;
+		k[i].cli_port = (uint16_t)(40000 + i);
+		t[i] = (struct line){ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), k[i].cli_port,
+				      2000ul + (unsigned long)i };
+	}
+	write_table("tcp", t, 3);
+	add_process(2000, "softIoc", false, 2000ul, 2001ul, 2002ul, 0ul);
+	pa_start(&pa, NULL);
+	fake_step = 30 * 1000000ull;  /* every look at the clock: 30 ms later */
+	assert_non_null(procattr_owner(&pa, &k[0], true, true));
+	assert_non_null(procattr_owner(&pa, &k[1], true, true));
+	assert_null(procattr_owner(&pa, &k[2], true, true));
+	assert_int_equal(pa.st.table_reads, 2);
+	fake_step = 0;
+	fake_now += 2 * 1000000000ull;
+	assert_non_null(procattr_owner(&pa, &k[2], true, true));
+	assert_int_equal(pa.st.table_reads, 3);
+	procattr_free(&pa);
+}
+
+/* The IOC's next circuit is found among the processes that owned sockets
+ * before, without looking at every process again. */
+static void test_known_owner_first(void **state)
+{
+	struct flow_key k2 = CIRC;
+	struct line t[] = {
+		{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 2101 },
+		{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40001, 2102 },
+	};
+	struct procattr pa;
+	const struct proc_owner *o;
+
+	(void)state;
+	k2.cli_port = 40001;
+	write_table("tcp", t, 2);
+	add_process(2100, "softIoc", false, 2101ul, 2102ul, 0ul);
+	add_process(2200, "bash", false, 9ul, 0ul);
+	pa_start(&pa, NULL);
+	assert_non_null(procattr_owner(&pa, &CIRC, true, true));
+	assert_int_equal(pa.st.scans, 1);
+	o = procattr_owner(&pa, &k2, true, true);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 2100);
+	assert_int_equal(pa.st.scans, 1);
+	assert_int_equal(pa.st.hint_scans, 1);
 	procattr_free(&pa);
 }
 
@@ -315,7 +412,7 @@ static void test_udp_wildcard_and_exact(void **state)
 	assert_int_equal(o->pid, 1000);
 	procattr_forget(&pa, &k, false);
 	write_table("udp", u2, 2);
-	fake_now += PROCATTR_MIN_INTERVAL_NS;
+	fake_now += PROCATTR_RETRY_NS;
 	o = procattr_owner(&pa, &k, false, true);
 	assert_non_null(o);
 	assert_int_equal(o->pid, 1100);
@@ -406,7 +503,7 @@ static void test_proc_unusable_warns_once(void **state)
 	unlink(p);
 	pa_start(&pa, w);
 	assert_null(procattr_owner(&pa, &CIRC, true, true));
-	fake_now += PROCATTR_MIN_INTERVAL_NS;
+	fake_now += PROCATTR_RETRY_NS;
 	assert_null(procattr_owner(&pa, &CIRC, true, false));
 	assert_true(pa.disabled);
 	fclose(w);
@@ -436,7 +533,7 @@ static void test_forget(void **state)
 	assert_string_equal(o->comm, "first");
 	write_table("tcp", t2, 1);
 	procattr_forget(&pa, &CIRC, true);
-	fake_now += PROCATTR_MIN_INTERVAL_NS;
+	fake_now += PROCATTR_RETRY_NS;
 	o = procattr_owner(&pa, &CIRC, true, true);
 	assert_non_null(o);
 	assert_string_equal(o->comm, "second");
@@ -467,8 +564,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_server_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_both_ends_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zombie_leader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listener_when_circuit_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_local_costs_no_scan, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retry_rate_limited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_known_owner_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_wildcard_and_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_shared_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_not_our_address, setup, teardown),
