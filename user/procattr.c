@@ -620,6 +620,21 @@ static void round_free(struct round *r)
 	hmap_free(&r->by_ino);
 }
 
+/* Did the tables show an end (or the listener) of every circuit? */
+static bool all_seen(const struct round *r, bool tcp)
+{
+	unsigned i;
+
+	for (i = 0; i < r->n_items; i++) {
+		const struct round_item *it = &r->items[i];
+
+		if (it->key.tcp == tcp && !it->end[SIDE_CLIENT].seen &&
+		    !it->end[SIDE_SERVER].seen && !it->listener.seen)
+			return false;
+	}
+	return true;
+}
+
 static void run_round(struct procattr *pa, uint64_t now)
 {
 	struct round r;
@@ -655,15 +670,19 @@ static void run_round(struct procattr *pa, uint64_t now)
 	pa->st.table_reads++;
 	load_local_addrs(&r);
 	/* tcp and udp must be there; the IPv6 tables not (IPv6 off). */
+	/* The IPv6 tables (dual-stack sockets) only when the IPv4 ones left
+	 * something unknown: the kernel walks its whole hash for each. */
 	if (any_tcp) {
 		if (!read_table(pa, &r, "tcp", true, true))
 			goto out;
-		read_table(pa, &r, "tcp6", true, false);
+		if (!all_seen(&r, true))
+			read_table(pa, &r, "tcp6", true, false);
 	}
 	if (any_udp) {
 		if (!read_table(pa, &r, "udp", false, true))
 			goto out;
-		read_table(pa, &r, "udp6", false, false);
+		if (!all_seen(&r, false))
+			read_table(pa, &r, "udp6", false, false);
 	}
 	for (i = 0; i < r.n_items; i++) {
 		struct round_item *it = &r.items[i];
