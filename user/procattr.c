@@ -24,6 +24,18 @@ struct pa_key {
 
 enum { SIDE_CLIENT, SIDE_SERVER };
 
+/* A local UDP endpoint whose owner a round found. */
+struct pa_endpoint_key {
+	uint32_t ip;
+	uint16_t port;
+	uint16_t pad;
+};
+
+struct pa_endpoint {
+	struct proc_owner owner;
+	uint64_t found_ns;
+};
+
 struct pa_entry {
 	bool done;            /* resolved, or given up */
 	bool queued;          /* in the pending list */
@@ -92,17 +104,23 @@ void procattr_init(struct procattr *pa, const char *root, FILE *warn)
 	pa->warn = warn;
 	pa->budget_ns = PROCATTR_BUDGET_BURST_NS;
 	hmap_init(&pa->cache, sizeof(struct pa_key));
+	hmap_init(&pa->udp_ends, sizeof(struct pa_endpoint_key));
 }
 
-static void cache_clear(struct procattr *pa)
+static void map_clear(struct hmap *m)
 {
 	size_t it = 0;
 	void *v;
 
-	while (hmap_next(&pa->cache, &it, NULL, &v))
+	while (hmap_next(m, &it, NULL, &v))
 		free(v);
-	hmap_free(&pa->cache);
-	hmap_init(&pa->cache, sizeof(struct pa_key));
+	hmap_free(m);
+	hmap_init(m, m->key_len);
+}
+
+static void cache_clear(struct procattr *pa)
+{
+	map_clear(&pa->cache);
 	pa->n_pending = 0;
 }
 
@@ -110,6 +128,8 @@ void procattr_free(struct procattr *pa)
 {
 	cache_clear(pa);
 	hmap_free(&pa->cache);
+	map_clear(&pa->udp_ends);
+	hmap_free(&pa->udp_ends);
 	free(pa->pending);
 	pa->pending = NULL;
 }
@@ -417,12 +437,13 @@ static void read_comm(int pid_dir, struct proc_owner *o)
 	o->comm[strcspn(o->comm, "\n")] = '\0';
 }
 
-/* Look at the fd links in fd_dir; returns how many links were read. */
+/* Look at the fd links in fd_dir; returns how many fds it lists (links
+ * we may not read count: the task fallback is for an empty table only). */
 static unsigned scan_fds(struct round *r, int fd_dir, int pid_dir, int32_t pid)
 {
 	DIR *d = fdopendir(fd_dir);
 	struct dirent *de;
-	unsigned links = 0;
+	unsigned fds = 0;
 
 	if (!d) {
 		close(fd_dir);
@@ -436,10 +457,12 @@ static unsigned scan_fds(struct round *r, int fd_dir, int pid_dir, int32_t pid)
 
 		if (de->d_name[0] == '.')
 			continue;
+		fds++;
 		n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-		if (n <= 0)
+		if (n < 0 && errno == EACCES)
+			break;  /* not ours to see (another user namespace): none are */
+		if (n <= 8 || memcmp(target, "socket:[", 8))
 			continue;
-		links++;
 		target[n] = '\0';
 		if (sscanf(target, "socket:[%llu]", &ino) != 1)
 			continue;
@@ -454,7 +477,7 @@ static unsigned scan_fds(struct round *r, int fd_dir, int pid_dir, int32_t pid)
 		}
 	}
 	closedir(d);
-	return links;
+	return fds;
 }
 
 /* A process whose main thread has exited (softIoc -S does that) shows no
@@ -620,6 +643,56 @@ static void round_free(struct round *r)
 	hmap_free(&r->by_ino);
 }
 
+static void end_key(struct pa_endpoint_key *ek, const struct pa_key *k, int side)
+{
+	memset(ek, 0, sizeof(*ek));
+	ek->ip = side == SIDE_CLIENT ? k->cli_ip : k->srv_ip;
+	ek->port = side == SIDE_CLIENT ? k->cli_port : k->srv_port;
+}
+
+static void endpoint_remember(struct procattr *pa, const struct pa_key *k, int side,
+			      const struct proc_owner *o, uint64_t now)
+{
+	struct pa_endpoint_key ek;
+	struct pa_endpoint *ep;
+
+	end_key(&ek, k, side);
+	ep = hmap_get(&pa->udp_ends, &ek);
+	if (!ep) {
+		if (hmap_count(&pa->udp_ends) >= PROCATTR_CACHE_MAX)
+			map_clear(&pa->udp_ends);
+		ep = calloc(1, sizeof(*ep));
+		if (!ep)
+			return;
+		if (!hmap_put(&pa->udp_ends, &ek, ep, NULL)) {
+			free(ep);
+			return;
+		}
+	}
+	ep->owner = *o;
+	ep->found_ns = now;
+}
+
+/* A new UDP peer of a local endpoint found lately: no round needed. */
+static bool endpoint_known(struct procattr *pa, const struct pa_key *k,
+			   struct pa_entry *e, uint64_t now)
+{
+	int side;
+
+	for (side = 0; side < 2; side++) {
+		struct pa_endpoint_key ek;
+		struct pa_endpoint *ep;
+
+		end_key(&ek, k, side);
+		ep = hmap_get(&pa->udp_ends, &ek);
+		if (ep && now - ep->found_ns < PROCATTR_ENDPOINT_TTL_NS) {
+			e->owner[side] = ep->owner;
+			e->have[side] = true;
+		}
+	}
+	return e->have[SIDE_CLIENT] || e->have[SIDE_SERVER];
+}
+
 /* Did the tables show an end (or the listener) of every circuit? */
 static bool all_seen(const struct round *r, bool tcp)
 {
@@ -707,6 +780,9 @@ static void run_round(struct procattr *pa, uint64_t now)
 			if (e->have[side]) {
 				pa->st.found++;
 				hint_add(pa, e->owner[side].pid);
+				if (!r.items[i].key.tcp)
+					endpoint_remember(pa, &r.items[i].key, side,
+							  &e->owner[side], now);
 			}
 	}
 out:
@@ -779,15 +855,19 @@ const struct proc_owner *procattr_owner(struct procattr *pa,
 	if (!e->done) {
 		uint64_t now = now_ns(pa);
 
-		if (!e->queued && now >= e->next_try_ns)
-			queue(pa, &key, e);
-		if (e->queued && budget_left(pa, now)) {
-			run_round(pa, now);
-			pa->budget_ns -= (int64_t)(now_ns(pa) - now);
-			/* The cache may have been cleared: look again. */
-			e = hmap_get(&pa->cache, &key);
-			if (!e || pa->disabled)
-				return NULL;
+		if (!tcp && !e->tries && !e->queued && endpoint_known(pa, &key, e, now)) {
+			e->done = true;
+		} else {
+			if (!e->queued && now >= e->next_try_ns)
+				queue(pa, &key, e);
+			if (e->queued && budget_left(pa, now)) {
+				run_round(pa, now);
+				pa->budget_ns -= (int64_t)(now_ns(pa) - now);
+				/* The cache may have been cleared: look again. */
+				e = hmap_get(&pa->cache, &key);
+				if (!e || pa->disabled)
+					return NULL;
+			}
 		}
 	}
 	if (e->have[side])

@@ -34,8 +34,12 @@
 #define PROCATTR_TRIES       5      /* rounds before a circuit is given up */
 #define PROCATTR_RETRY_NS    (50ull * 1000000)   /* first retry; doubles */
 #define PROCATTR_BUDGET_SHARE 20                 /* rounds: <= 5% of the time */
-#define PROCATTR_BUDGET_BURST_NS (50ll * 1000000)
+#define PROCATTR_BUDGET_BURST_NS (200ll * 1000000)
 #define PROCATTR_HINTS       8      /* processes looked at first */
+/* A UDP socket found serves every peer: a new peer of a known local
+ * endpoint (the IOC's port 5064 and each new client) costs no round, for
+ * this long. */
+#define PROCATTR_ENDPOINT_TTL_NS (10ull * 1000000000)
 
 struct proc_owner {
 	int32_t pid;       /* thread group id */
@@ -58,6 +62,7 @@ struct procattr {
 	int32_t hints[PROCATTR_HINTS];  /* owners found lately, newest first */
 	unsigned n_hints;
 	struct hmap cache;       /* struct pa_key -> struct pa_entry* */
+	struct hmap udp_ends;    /* local UDP endpoint -> struct pa_endpoint* */
 	struct pa_key *pending;  /* keys still waiting for a round */
 	unsigned n_pending;
 	struct procattr_stats st;

@@ -333,8 +333,9 @@ static void test_retry_backoff(void **state)
 	procattr_free(&pa);
 }
 
-/* Rounds may take a share of the time only: when they took 30 ms each,
- * the third circuit in a burst waits until the budget is back. */
+/* Rounds may take a share of the time only: when each takes 3/5 of the
+ * burst allowance, the third circuit in a burst waits until the budget is
+ * back. */
 static void test_time_budget(void **state)
 {
 	struct line t[3];
@@ -352,13 +353,14 @@ static void test_time_budget(void **state)
 	write_table("tcp", t, 3);
 	add_process(2000, "softIoc", false, 2000ul, 2001ul, 2002ul, 0ul);
 	pa_start(&pa, NULL);
-	fake_step = 30 * 1000000ull;  /* every look at the clock: 30 ms later */
+	/* every look at the clock: that much later */
+	fake_step = (uint64_t)PROCATTR_BUDGET_BURST_NS * 3 / 5;
 	assert_non_null(procattr_owner(&pa, &k[0], true, true));
 	assert_non_null(procattr_owner(&pa, &k[1], true, true));
 	assert_null(procattr_owner(&pa, &k[2], true, true));
 	assert_int_equal(pa.st.table_reads, 2);
 	fake_step = 0;
-	fake_now += 2 * 1000000000ull;
+	fake_now += 20ull * PROCATTR_BUDGET_BURST_NS;
 	assert_non_null(procattr_owner(&pa, &k[2], true, true));
 	assert_int_equal(pa.st.table_reads, 3);
 	procattr_free(&pa);
@@ -412,10 +414,38 @@ static void test_udp_wildcard_and_exact(void **state)
 	assert_int_equal(o->pid, 1000);
 	procattr_forget(&pa, &k, false);
 	write_table("udp", u2, 2);
-	fake_now += PROCATTR_RETRY_NS;
+	fake_now += PROCATTR_ENDPOINT_TTL_NS;  /* the endpoint found is stale */
 	o = procattr_owner(&pa, &k, false, true);
 	assert_non_null(o);
 	assert_int_equal(o->pid, 1100);
+	procattr_free(&pa);
+}
+
+/* Every client searching an IOC is a new UDP peer of the same local
+ * socket: known for a while, without a round; looked for again later. */
+static void test_udp_endpoint_reuse(void **state)
+{
+	struct flow_key a = { IP(127, 0, 0, 2), IP(127, 0, 0, 1), 50000, 5064 };
+	struct flow_key b = { IP(127, 0, 0, 3), IP(127, 0, 0, 1), 50001, 5064 };
+	struct flow_key c = { IP(127, 0, 0, 4), IP(127, 0, 0, 1), 50002, 5064 };
+	struct line u[] = { { 0, 5064, 0, 0, 3001 } };
+	struct procattr pa;
+	const struct proc_owner *o;
+
+	(void)state;
+	write_table("udp", u, 1);
+	add_process(3000, "softIoc", false, 3001ul, 0ul);
+	pa_start(&pa, NULL);
+	assert_non_null(procattr_owner(&pa, &a, false, true));
+	assert_int_equal(pa.st.table_reads, 1);
+	o = procattr_owner(&pa, &b, false, false);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 3000);
+	assert_int_equal(pa.st.table_reads, 1);
+	fake_now += PROCATTR_ENDPOINT_TTL_NS;
+	o = procattr_owner(&pa, &c, false, true);
+	assert_non_null(o);
+	assert_int_equal(pa.st.table_reads, 2);
 	procattr_free(&pa);
 }
 
@@ -570,6 +600,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_time_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_known_owner_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_wildcard_and_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_endpoint_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_shared_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_not_our_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp6_v4_mapped, setup, teardown),
