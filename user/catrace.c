@@ -552,6 +552,15 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	for (i = 0; i < pl->cls.n_user_ports && i < CATRACE_MAX_USER_PORTS; i++)
 		o->live.user_ports[o->live.n_user_ports++] = pl->cls.user_ports[i];
 
+	/* Before attaching: a SIGINT that comes while we attach must stop
+	 * us, not be lost (a script's background job starts with SIGINT
+	 * ignored; found by tests/netns/test_attach.sh hanging).  Restarted
+	 * system calls keep attaching; the poll below still wakes. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	l = loader_load(&o->live, err, sizeof(err));
 	if (!l) {
 		fprintf(stderr, "catrace: %s\n", err);
@@ -566,10 +575,6 @@ static int run_live(struct pipeline *pl, struct opts *o)
 			pcap_writer_close(lc.w, err, sizeof(err));
 		return EXIT_USAGE;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	/* A terminal gets each line at once; a pipe or file gets full
 	 * buffers, flushed after every round of records (at most 100 ms
 	 * late): one write() per message would cost more than the rest. */
