@@ -45,8 +45,20 @@ SKEL    := $(OUTPUT)/catrace.skel.h
 BPF_LIBS := -lbpf -lelf -lz -lmicrohttpd -lncurses
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean test unit deps check vmlinux bpftests bench fuzz
+.PHONY: all clean test unit deps check vmlinux bpftests bench fuzz install uninstall FORCE
 all: $(OUTPUT)/catrace
+
+# The version catrace --version prints: VERSION, plus what git describe
+# says of the tree when there is one (0.1.0+8f9d929-dirty).  catrace.o is
+# rebuilt when it changes, through a stamp rewritten only then.
+VERSION ?= 0.1.0
+GIT_DESC := $(shell git describe --always --dirty 2>/dev/null)
+FULL_VERSION := $(VERSION)$(if $(GIT_DESC),+$(GIT_DESC))
+
+$(OUTPUT)/version.stamp: FORCE | $(OUTPUT)
+	$(Q)echo '$(FULL_VERSION)' | cmp -s - $@ || echo '$(FULL_VERSION)' > $@
+$(OUTPUT)/catrace.o: $(OUTPUT)/version.stamp
+$(OUTPUT)/catrace.o: CFLAGS += -DCATRACE_VERSION='"$(FULL_VERSION)"'
 
 $(OUTPUT) $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -116,6 +128,29 @@ fuzz:
 
 deps:
 	$(Q)scripts/install-deps.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the binary, the man
+# page, bash completion and the systemd unit (its ExecStart follows PREFIX).
+PREFIX  ?= /usr/local
+SBINDIR := $(PREFIX)/sbin
+MAN8DIR := $(PREFIX)/share/man/man8
+BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+UNITDIR := $(PREFIX)/lib/systemd/system
+UNIT    := catrace-metrics@.service
+
+install: $(OUTPUT)/catrace
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 $(OUTPUT)/catrace $(DESTDIR)$(SBINDIR)/catrace
+	$(Q)install -D -m 0644 doc/catrace.8 $(DESTDIR)$(MAN8DIR)/catrace.8
+	$(Q)install -D -m 0644 scripts/catrace.bash-completion $(DESTDIR)$(BASHCOMPDIR)/catrace
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|/usr/local/sbin/catrace|$(SBINDIR)/catrace|g' scripts/$(UNIT) \
+		> $(DESTDIR)$(UNITDIR)/$(UNIT) && chmod 0644 $(DESTDIR)$(UNITDIR)/$(UNIT)
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/catrace $(DESTDIR)$(MAN8DIR)/catrace.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/catrace $(DESTDIR)$(UNITDIR)/$(UNIT)
 
 clean:
 	$(call msg,CLEAN,)

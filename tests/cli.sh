@@ -48,6 +48,7 @@ expect_error bad-cmd 2 "--cmd: unknown command 'Bogus'" -- -r "$S01" --cmd Read,
 expect_error bad-format 2 "--format: unknown token '\{nope\}'" -- -r "$S01" --format '{pv} {nope}'
 expect_error bad-filter 2 "filter expression 'port nonsense'" -- -r "$S01" port nonsense
 expect_error write-needs-live 2 '-w writes live captures' -- -r "$S01" -w /tmp/x.pcap
+expect_error writes-and-format 2 '--writes and --format exclude each other' -- -r "$S01" --writes --format '{pv}'
 EPICS_CA_SERVER_PORT=abc expect_error bad-env 2 'EPICS_CA_SERVER_PORT: .abc.' -- -r "$S01"
 
 # A link type we do not decode: a pcap header for 802.11 (105), no packets.
@@ -114,6 +115,23 @@ for n, line in enumerate(sys.stdin, 1):
 	fi
 else
 	echo "SKIP: cli capture tests: $S01 not found"
+fi
+
+# --version: "catrace VERSION (libbpf X.Y)", the version the Makefile gave.
+v=$("$CATRACE" --version)
+want=$(sed -n 's/^VERSION ?= *//p' Makefile)
+if [[ $v =~ ^catrace\ ([^ ]+)\ \(libbpf\ [0-9]+\.[0-9]+\)$ ]] && [[ ${BASH_REMATCH[1]} == "$want"* ]]; then
+	ok "version ($v)"
+else
+	bad version "'$v' is not 'catrace $want... (libbpf X.Y)'"
+fi
+[ "$("$CATRACE" -V)" = "$v" ] && ok version-short || bad version-short "-V differs from --version"
+
+# Offline, --no-proc changes nothing: captures are never attributed.
+if [ -r "$S01" ]; then
+	"$CATRACE" -q -r "$S01" > "$tmp/a"
+	"$CATRACE" -q -r "$S01" --no-proc > "$tmp/b"
+	if cmp -s "$tmp/a" "$tmp/b" && ! grep -q ' proc=' "$tmp/a"; then ok no-proc-offline; else bad no-proc-offline "differs, or proc= offline"; fi
 fi
 
 echo "$pass passed, $fail failed"

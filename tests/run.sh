@@ -49,6 +49,8 @@ suite "cli" tests/cli.sh
 suite "golden" tests/golden.sh
 suite "bpf" tests/bpf.sh
 [ -x tests/refcheck.py ] && suite "reference" python3 tests/refcheck.py --catrace "$CATRACE" --captures "$CAPTURES"
+[ -x tests/audit_check.py ] && suite "audit" python3 tests/audit_check.py --catrace "$CATRACE" --captures "$CAPTURES"
+[ -x tests/install.sh ] && suite "install" tests/install.sh
 [ -x tests/robustness.sh ] && suite "robustness" tests/robustness.sh
 [ -x tests/metrics.sh ] && suite "metrics" tests/metrics.sh
 [ -x tests/reports.sh ] && suite "reports" tests/reports.sh

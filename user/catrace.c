@@ -22,6 +22,7 @@
 #include "stats_cmd.h"
 #include "version.h"
 
+#include <bpf/libbpf.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,6 +73,11 @@ static const char usage_text[] =
 "                       -tttt UTC date; -ttttt since the first message\n"
 "  --nano               nanosecond time stamps in text\n"
 "  --max-elements N     array elements to print (default 10, 0: all)\n"
+"  --writes             write audit: only WRITE, WRITE_NOTIFY (and their\n"
+"                       replies) and ACCESS_RIGHTS, each with the client's\n"
+"                       user and host names, PV, value and status\n"
+"  --no-proc            live: do not name the local process that owns each\n"
+"                       CA socket (proc=softIoc[1234])\n"
 "  -q                   no summary on standard error (with --metrics,\n"
 "                       --metrics-file or --summary: no message lines either)\n"
 "\n"
@@ -120,7 +126,8 @@ static const char usage_text[] =
 "  catrace -r ioc.pcap --pv 'LINAC:*' --cmd WriteNotify,Write\n"
 "  tcpdump -U -w - -i eth0 port 5064 | catrace -r -\n"
 "  catrace -r ioc.pcap --json host 10.0.0.5 | jq .pv\n"
-"  catrace -i eth0 -q --metrics 127.0.0.1:9464 --pin /sys/fs/bpf/catrace\n";
+"  catrace -i eth0 -q --metrics 127.0.0.1:9464 --pin /sys/fs/bpf/catrace\n"
+"  catrace -i eth0 --writes --pv 'LINAC:*'\n";
 
 enum {
 	OPT_JSON = 256, OPT_FORMAT, OPT_NANO, OPT_MAXEL, OPT_SRVPORT, OPT_REPPORT,
@@ -128,6 +135,7 @@ enum {
 	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT, OPT_METRICS, OPT_METRICS_FILE,
 	OPT_INTERVAL, OPT_PIN, OPT_PV_LIMIT, OPT_SUMMARY, OPT_SUMMARY_TOP, OPT_SUMMARY_SIGMA,
 	OPT_SUMMARY_HZ, OPT_EVENTS, OPT_ONCE, OPT_SORT, OPT_ROWS,
+	OPT_WRITES, OPT_NOPROC,
 };
 
 static const struct option long_opts[] = {
@@ -159,6 +167,8 @@ static const struct option long_opts[] = {
 	{ "once", no_argument, NULL, OPT_ONCE },
 	{ "sort", required_argument, NULL, OPT_SORT },
 	{ "rows", required_argument, NULL, OPT_ROWS },
+	{ "writes", no_argument, NULL, OPT_WRITES },
+	{ "no-proc", no_argument, NULL, OPT_NOPROC },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -173,6 +183,7 @@ struct opts {
 	bool print;
 	int tflags;
 	bool quiet;
+	bool no_proc;
 	char *filter;
 	struct metrics_opts met;
 	bool summary, events;
@@ -465,11 +476,18 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 		case OPT_CMD:
 			add_cmds(pl, o, optarg);
 			break;
+		case OPT_WRITES:
+			pl->writes = true;
+			break;
+		case OPT_NOPROC:
+			o->no_proc = true;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
 		case 'V':
-			printf("catrace %s\n", CATRACE_VERSION);
+			printf("catrace %s (libbpf %u.%u)\n", CATRACE_VERSION,
+			       libbpf_major_version(), libbpf_minor_version());
 			exit(0);
 		case ':':
 			die_usage("option '%s' needs a value", argv[optind - 1]);
@@ -491,6 +509,8 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 	case 4: pl->out.ts = TS_DATE; break;
 	default: pl->out.ts = TS_SINCE_FIRST; break;
 	}
+	if (pl->writes && pl->out.tmpl)
+		die_usage("--writes and --format exclude each other%s", "");
 	if (optind < argc) {
 		o->filter = join_args(argc - optind, argv + optind);
 		if (!o->filter)
@@ -901,6 +921,7 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	struct top_view top;
 	uint64_t top_until_ns = 0;
 	struct drop_report drops = { 0, 0 };
+	static struct procattr proc;
 	struct ringbuf_source *rs = NULL;
 	struct ca_counters cnt;
 	struct sigaction sa;
@@ -934,6 +955,15 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	for (i = 0; i < pl->cls.n_user_ports && i < CATRACE_MAX_USER_PORTS; i++)
 		o->live.user_ports[o->live.n_user_ports++] = pl->cls.user_ports[i];
 
+	/* Before attaching: a SIGINT that comes while we attach must stop
+	 * us, not be lost (a script's background job starts with SIGINT
+	 * ignored; found by tests/netns/test_attach.sh hanging).  Restarted
+	 * system calls keep attaching; the poll below still wakes. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	l = loader_load(&o->live, err, sizeof(err));
 	if (!l) {
 		fprintf(stderr, "catrace: %s\n", err);
@@ -972,10 +1002,6 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		if (o->quiet && metrics_wanted(&o->met))
 			pl->hook_only = true;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	/* A terminal gets each line at once; a pipe or file gets full
 	 * buffers, flushed after every round of records (at most 100 ms
 	 * late): one write() per message would cost more than the rest. */
@@ -1005,6 +1031,12 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		return 1;
 	}
 	drops.at_ns = mono_ns();
+	/* The traced host is one end of the circuits it serves or opens:
+	 * name the process behind each socket, unless nothing is printed. */
+	if (!o->no_proc && !pl->hook_only) {
+		procattr_init(&proc, "/proc", stderr);
+		pl->proc = &proc;
+	}
 	while (!stop_requested && !pl->done) {
 		/* Follow clock adjustments (NTP steps) as we go. */
 		lc.mono_to_wall_ns = mono_to_wall();
@@ -1076,6 +1108,10 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	}
 	ringbuf_source_free(rs);
 	loader_close(l);
+	if (pl->proc) {
+		procattr_free(pl->proc);
+		pl->proc = NULL;
+	}
 	if (lc.w) {
 		uint64_t n = pcap_writer_packets(lc.w);
 

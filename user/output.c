@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "bytes.h"
+#include "procattr.h"
 #include "track.h"
 
 void output_init(struct output *o)
@@ -462,6 +463,36 @@ static void put_time_text(struct output *o, struct sbuf *sb, uint64_t ts)
 		    (unsigned long long)frac);
 }
 
+static void put_template_name(struct sbuf *sb, const char *s, size_t n);
+
+void output_put_time(struct output *o, struct sbuf *sb, uint64_t ts_ns)
+{
+	if (!o->have_first) {
+		o->have_first = true;
+		o->first_ns = o->prev_ns = ts_ns;
+	}
+	put_time_text(o, sb, ts_ns);
+	o->prev_ns = ts_ns;
+}
+
+void output_put_proc(struct sbuf *sb, enum out_style style,
+		     const struct proc_owner *p)
+{
+	if (!p)
+		return;
+	if (style == OUT_JSON) {
+		sbuf_printf(sb, ",\"proc\":{\"pid\":%d,\"comm\":", (int)p->pid);
+		sbuf_put_jsonstr(sb, p->comm, strlen(p->comm));
+		sbuf_putc(sb, '}');
+	} else {
+		/* comm is what the process set (prctl): no quoting, but
+		 * nothing that could break the line either. */
+		sbuf_puts(sb, " proc=");
+		put_template_name(sb, p->comm, strlen(p->comm));
+		sbuf_printf(sb, "[%d]", (int)p->pid);
+	}
+}
+
 /* ---- templates (--format) ---- */
 
 /* A name from the wire, unquoted but escaped: a CR or LF in a PV name
@@ -612,6 +643,7 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		if (m->h.hdr_len >= CA_HDR_LEN)
 			fw_command_fields(&w, o, m);
 		fw_problem(&w, m);
+		output_put_proc(sb, OUT_JSON, c->proc);
 		sbuf_putc(sb, '}');
 	} else {
 		put_time_text(o, sb, c->ts_ns);
@@ -622,6 +654,7 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 			fw_command_fields(&w, o, m);
 		fw_problem(&w, m);
 		sbuf_putc(sb, ')');
+		output_put_proc(sb, OUT_TEXT, c->proc);
 	}
 	o->prev_ns = c->ts_ns;
 }

@@ -20,6 +20,8 @@ enum ts_format {
 	TS_SINCE_FIRST,  /* -ttttt: since the first line */
 };
 
+struct proc_owner;
+
 /* Where a message was seen, and what it concerns. */
 struct msg_ctx {
 	uint64_t ts_ns;
@@ -29,6 +31,7 @@ struct msg_ctx {
 	bool tcp;
 	const char *pv;         /* NULL when unknown */
 	size_t pv_len;
+	const struct proc_owner *proc;  /* local process of the socket, or NULL */
 };
 
 struct output {
@@ -46,6 +49,12 @@ void output_init(struct output *o);
 /* Append one message (a whole line, without the newline). */
 void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		   const struct ca_msg *m);
+/* The time stamp that starts a text line (with its space; nothing for -t),
+ * for other line formats (the write audit). */
+void output_put_time(struct output *o, struct sbuf *sb, uint64_t ts_ns);
+/* " proc=softIoc[1234]" in text, ",\"proc\":{...}" in JSON; nothing for NULL. */
+void output_put_proc(struct sbuf *sb, enum out_style style,
+		     const struct proc_owner *p);
 /* Check a --format template; returns NULL if fine, else the bad token. */
 const char *output_check_template(const char *tmpl);
 

@@ -2,6 +2,8 @@
 #include "pipeline.h"
 
 #include <errno.h>
+#include "audit.h"
+
 #include <fnmatch.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -193,10 +195,15 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		pl->hook(pl->hook_ctx, k, &c, m);
 	if (pl->hook_only)
 		return;
-	if (pl->done || !passes_filters(pl, m, &pv))
+	if (pl->done || (pl->writes && !audit_selects(m)) || !passes_filters(pl, m, &pv))
 		return;
+	if (pl->proc)
+		c.proc = procattr_owner(pl->proc, k, tcp, m->dir == CA_DIR_REQUEST);
 	sbuf_reset(&pl->line);
-	output_format(&pl->out, &pl->line, &c, m);
+	if (pl->writes)
+		audit_format(&pl->out, &pl->line, &c, track_client(&pl->track, k), m);
+	else
+		output_format(&pl->out, &pl->line, &c, m);
 	sbuf_putc(&pl->line, '\n');
 	if (fwrite(sbuf_str(&pl->line), 1, pl->line.len, pl->fp) != pl->line.len) {
 		/* Nobody reads any more (EPIPE), or the disk is full: stop. */
@@ -320,6 +327,8 @@ void pipeline_circuit_end(struct pipeline *pl, const struct flow_key *k,
 		track_circuit_close(&pl->track, k);
 		if (pl->census)
 			census_circuit_close(pl->census, k);
+		if (pl->proc)
+			procattr_forget(pl->proc, k, true);
 		return;
 	}
 	/* One side closed: wait for the other.  Bounded: circuits that

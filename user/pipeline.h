@@ -14,6 +14,7 @@
 #include "flow.h"
 #include "output.h"
 #include "pcap_source.h"
+#include "procattr.h"
 #include "sbuf.h"
 #include "track.h"
 
@@ -50,6 +51,9 @@ struct pipeline {
 	uint64_t max_count;      /* 0: no limit */
 	bool done;               /* -c reached, or the output failed */
 	int out_errno;           /* why writing the output failed (EPIPE: reader gone) */
+	bool writes;             /* --writes: the write audit, not every message */
+	/* Live: names the local process of printed messages (NULL: off). */
+	struct procattr *proc;
 
 	/* Called for every decoded message before the filters (tests and
 	 * tools); when `hook_only`, nothing is printed. */

@@ -26,6 +26,7 @@ struct circuit {
 	unsigned closed;      /* channels closed since the last sweep */
 	unsigned sweep_wait;  /* id bindings refused before the next sweep */
 	struct circuit *lru_prev, *lru_next;
+	struct track_client client;
 };
 
 struct search_key {
@@ -411,6 +412,30 @@ static struct chan *error_chan(struct track *t, struct circuit *c,
 	}
 }
 
+/* CLIENT_NAME / HOST_NAME: keep the name (bounded) for the circuit. */
+static void client_name_set(char *dst, size_t *dst_len, bool *has,
+			    const struct ca_msg *m)
+{
+	bool term;
+	struct track_name n = ca_payload_name(m, &term);
+
+	if (n.len > TRACK_CLIENT_NAME_MAX)
+		n.len = TRACK_CLIENT_NAME_MAX;
+	if (n.len)
+		memcpy(dst, n.name, n.len);
+	dst[n.len] = '\0';
+	*dst_len = n.len;
+	*has = true;
+}
+
+const struct track_client *track_client(const struct track *t,
+					const struct flow_key *k)
+{
+	const struct circuit *c = hmap_get(&t->circuits, k);
+
+	return c ? &c->client : NULL;
+}
+
 static struct track_name track_tcp_request(struct track *t, struct circuit *c,
 					   const struct ca_msg *m)
 {
@@ -459,6 +484,14 @@ static struct track_name track_tcp_request(struct track *t, struct circuit *c,
 	case CA_PROTO_WRITE:
 	case CA_PROTO_EVENT_CANCEL:
 		return chan_name(by_sid(t, c, h->p1));
+	case CA_PROTO_CLIENT_NAME:
+		client_name_set(c->client.user, &c->client.user_len,
+				&c->client.has_user, m);
+		return n;
+	case CA_PROTO_HOST_NAME:
+		client_name_set(c->client.host, &c->client.host_len,
+				&c->client.has_host, m);
+		return n;
 	case CA_PROTO_CLEAR_CHANNEL: {
 		/* p1 is the sid, p2 the cid; trust whichever is known. */
 		struct chan *ch = by_cid(t, c, h->p2);

@@ -14,6 +14,7 @@
 #ifndef CATRACE_TRACK_H
 #define CATRACE_TRACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,10 @@
 #define TRACK_IDS_CAP      (1u << 20)  /* ioids and subscriptions in all */
 #define TRACK_CHAN_CAP     (1u << 18)  /* channels and TCP searches in all */
 #define TRACK_CIRCUIT_CAP  (1u << 16)
+/* Bytes of a client's user or host name kept per circuit: Linux login
+ * names and host names are shorter, and a longer "name" must not make a
+ * circuit cost what its payload does. */
+#define TRACK_CLIENT_NAME_MAX 64
 
 struct search_ring_item;
 struct chan;
@@ -62,6 +67,16 @@ struct track_name {
 	size_t len;
 };
 
+/* Who a circuit's client says it is (CLIENT_NAME, HOST_NAME), for the
+ * write audit.  Names are cut at TRACK_CLIENT_NAME_MAX bytes; a name the
+ * client never sent has len 0 and has_* false. */
+struct track_client {
+	char user[TRACK_CLIENT_NAME_MAX + 1];
+	char host[TRACK_CLIENT_NAME_MAX + 1];
+	size_t user_len, host_len;
+	bool has_user, has_host;
+};
+
 void track_init(struct track *t);
 void track_free(struct track *t);
 
@@ -70,6 +85,9 @@ void track_free(struct track *t);
 struct track_name track_msg(struct track *t, const struct flow_key *k,
 			    const struct ca_msg *m);
 void track_circuit_close(struct track *t, const struct flow_key *k);
+/* The client names of a TCP circuit; NULL when the circuit is unknown. */
+const struct track_client *track_client(const struct track *t,
+					const struct flow_key *k);
 
 /* Name carried in a message's payload (SEARCH, CREATE_CHAN, CLIENT_NAME,
  * HOST_NAME): bytes up to the first NUL.  *terminated is false when no NUL

@@ -1,5 +1,9 @@
 #ifndef CATRACE_VERSION_H
 #define CATRACE_VERSION_H
-#define CATRACE_VERSION "0.1.0"
+/* The Makefile compiles the version in (-DCATRACE_VERSION=...): VERSION
+ * and, in a git tree, git describe. */
+#ifndef CATRACE_VERSION
+#define CATRACE_VERSION "unknown"
+#endif
 #define PCAP_ERR_LEN 512
 #endif

@@ -399,7 +399,8 @@ static const char *const fuzz_cmd_lists[4][3] = {
 static const char *const fuzz_globs[4] = { "*", "*:*", "[A-Z]*", "?*a[!b]*" };
 
 /* Two configuration bytes:
- *   c0 bits 0-1: pipeline style (0 text, 1 JSON, 2 --format template, 3 text)
+ *   c0 bits 0-1: pipeline style (0 text, 1 JSON, 2 --format template,
+ *                3 --writes: the audit, in JSON when bit 5 is set)
  *      bits 2-4: time stamps (tcpdump -t..-ttttt; 5-7 wrap)
  *      bit  5:   --nano
  *      bits 6-7: --max-elements 10 (default), 0 (no limit), 1, 1000
@@ -432,6 +433,11 @@ static void fuzz_setup(struct fuzz_ctx *fc, uint8_t c0, uint8_t c1)
 		break;
 	case 2:
 		pl->out.tmpl = fuzz_template;
+		break;
+	case 3:
+		pl->writes = true;
+		if ((c0 >> 5) & 1)
+			pl->out.style = OUT_JSON;
 		break;
 	default:
 		break;

@@ -342,6 +342,7 @@ cli_repeater_start() {
 # environment. Sets IOC_PID. Optional variables:
 #   IOC_MACROS    passed to softIoc -m (macro substitutions for DBFILE)
 #   IOC_READY_PV  PV to poll for readiness (default: first record in DBFILE)
+#   IOC_EXTRA_ARGS more softIoc arguments, as words (e.g. "-a f.acf -d more.db")
 #   CATRACE_NO_REPEATER=1  do not start caRepeater in the client namespace
 #                 first (see cli_repeater_start)
 # Returns non-zero (IOC console log on stderr) if the IOC does not answer
@@ -359,6 +360,8 @@ ioc_start() {
 	done
 	[ -n "${IOC_MACROS:-}" ] && args+=(-m "$IOC_MACROS")
 	args+=(-d "$db")
+	# shellcheck disable=SC2206  # words by design
+	[ -n "${IOC_EXTRA_ARGS:-}" ] && args+=($IOC_EXTRA_ARGS)
 	if [ "${CATRACE_NO_REPEATER:-0}" != 1 ]; then
 		cli_repeater_start || return 1
 	fi

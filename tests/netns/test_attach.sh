@@ -30,8 +30,9 @@ start_catrace() {
 	ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" "$@" >"$NS_TMP/cat.out" 2>"$NS_TMP/cat.err" &
 	CAT_PID=$!
 	for _ in $(seq 50); do
-		OURS=$(comm -13 <(echo "$BEFORE" | sort) <(catrace_link_ids | sort) | tr '\n' ' ')
-		# Its own XDP too: another catrace may add links meanwhile.
+		# Its own links (the link fds it holds): other catrace
+		# processes may add links meanwhile.
+		OURS=$(grep -hs '^link_id:' /proc/"$CAT_PID"/fdinfo/* | awk '{print $2}' | tr '\n' ' ')
 		if [ "$(echo $OURS | wc -w)" -ge 2 ] &&
 			{ [ -n "$(xdp_on)" ] || [[ " $* " == *" --no-xdp "* ]]; }; then
 			return 0
@@ -41,8 +42,6 @@ start_catrace() {
 	done
 	return 1
 }
-
-BEFORE=$(catrace_link_ids)
 
 for sig in INT TERM KILL; do
 	if ! start_catrace; then

@@ -23,8 +23,9 @@ need() {  # need NAME REGEX: a line of the live output matches
 ns_setup
 LIVE=$NS_TMP/live.txt
 # -t: no time stamps, so live and offline lines can be compared whole;
-# 256 value bytes: enough for every value these scenarios read.
-LIVE_OPTS=(-t --value-bytes 256)
+# 256 value bytes: enough for every value these scenarios read; --no-proc:
+# offline lines never name a process.
+LIVE_OPTS=(-t --value-bytes 256 --no-proc)
 
 ns_cleanup_hook() {
 	[ -n "${CAT_PID:-}" ] && kill -KILL "$CAT_PID" 2>/dev/null

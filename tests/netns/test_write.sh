@@ -51,7 +51,7 @@ PY
 }
 
 # 1. -w FILE --print, with tcpdump alongside.
-ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -w "$NS_TMP/cat.pcap" --print -t \
+ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -w "$NS_TMP/cat.pcap" --print -t --no-proc \
 	--value-bytes 256 >"$NS_TMP/live.txt" 2>"$NS_TMP/cat.err" &
 CAT_PID=$!
 wait_xdp || bad "attach" "$(cat "$NS_TMP/cat.err")"

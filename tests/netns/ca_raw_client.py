@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""A CA client that says what it is told to, for the write audit test:
+libca will not send a write to a channel it has no write access to, so
+this one does, to see the IOC refuse it.
+
+Usage: ca_raw_client.py HOST PV VALUE [--user U] [--host-name H]
+Opens a circuit (VERSION, CLIENT_NAME, HOST_NAME, CREATE_CHAN), prints the
+access rights the IOC grants, sends WRITE_NOTIFY then WRITE of VALUE as a
+DBR_DOUBLE, and prints what the IOC answers:
+    rights=1
+    write_notify status=376
+    write error status=376
+Exit 0 when every answer came, 1 otherwise."""
+import argparse
+import socket
+import struct
+import sys
+
+VERSION, WRITE, ERROR, CREATE_CHAN, WRITE_NOTIFY = 0, 4, 11, 18, 19
+CLIENT_NAME, HOST_NAME, ACCESS_RIGHTS = 20, 21, 22
+DBR_DOUBLE = 6
+MINOR = 13
+
+
+def pad8(b):
+    return b + b"\0" * (-len(b) % 8)
+
+
+def msg(cmd, payload=b"", dtype=0, count=0, p1=0, p2=0):
+    payload = pad8(payload)
+    return struct.pack("!HHHHII", cmd, len(payload), dtype, count, p1, p2) + payload
+
+
+def name(s):
+    return pad8(s.encode() + b"\0")
+
+
+def recv_exact(sock, n):
+    b = b""
+    while len(b) < n:
+        chunk = sock.recv(n - len(b))
+        if not chunk:
+            raise EOFError("the IOC closed the circuit")
+        b += chunk
+    return b
+
+
+def next_msg(sock):
+    cmd, size, dtype, count, p1, p2 = struct.unpack("!HHHHII", recv_exact(sock, 16))
+    return cmd, dtype, count, p1, p2, recv_exact(sock, size)
+
+
+def wait_for(sock, cmd):
+    while True:
+        m = next_msg(sock)
+        if m[0] == cmd or (m[0] == ERROR and cmd != ERROR):
+            return m
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("host")
+    ap.add_argument("pv")
+    ap.add_argument("value", type=float)
+    ap.add_argument("--user", default="mallory")
+    ap.add_argument("--host-name", default="evilhost")
+    a = ap.parse_args()
+    sock = socket.create_connection((a.host, 5064), timeout=5)
+    cid = 1
+    sock.sendall(msg(VERSION, count=MINOR) + msg(CLIENT_NAME, name(a.user)) +
+                 msg(HOST_NAME, name(a.host_name)) +
+                 msg(CREATE_CHAN, name(a.pv), p1=cid, p2=MINOR))
+    rights = None
+    sid = None
+    while sid is None:
+        cmd, _, _, p1, p2, _ = next_msg(sock)
+        if cmd == ACCESS_RIGHTS:
+            rights = p2
+        elif cmd == CREATE_CHAN:
+            sid = p2
+        elif cmd == ERROR or cmd == 26:  # CREATE_CH_FAIL
+            print("channel refused", file=sys.stderr)
+            return 1
+    print("rights=%s" % rights)
+    value = struct.pack("!d", a.value)
+    sock.sendall(msg(WRITE_NOTIFY, value, DBR_DOUBLE, 1, sid, 1))
+    cmd, _, _, p1, p2, _ = wait_for(sock, WRITE_NOTIFY)
+    print("write_notify status=%d" % (p1 if cmd == WRITE_NOTIFY else p2))
+    sock.sendall(msg(WRITE, value, DBR_DOUBLE, 1, sid, 2))
+    cmd, _, _, p1, p2, _ = wait_for(sock, ERROR)
+    print("write error status=%d" % p2)
+    sock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

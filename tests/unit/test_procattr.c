@@ -1,0 +1,613 @@
+/* Unit tests for user/procattr.c: the local process behind a CA socket.
+ *
+ * Each test builds a small proc tree in a temporary directory, as the
+ * kernel lays it out: net/tcp and net/udp (addresses as the kernel prints
+ * them), PID/comm, PID/fd/N links to "socket:[inode]", and PID/task/TID/fd
+ * for a process whose main thread has exited.  The clock is the test's,
+ * so retries and the time budget are tested without sleeping.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "procattr.h"
+
+#define IP(a, b, c, d) (((uint32_t)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
+
+static char root[256];
+static uint64_t fake_now, fake_step;
+
+/* Time moves by fake_step at every look: a round then "takes" a step. */
+static uint64_t test_now(void)
+{
+	uint64_t t = fake_now;
+
+	fake_now += fake_step;
+	return t;
+}
+
+static void path_mkdir(const char *rel)
+{
+	char p[512], *s;
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	for (s = p + strlen(root) + 1; (s = strchr(s, '/')) != NULL; s++) {
+		*s = '\0';
+		mkdir(p, 0755);
+		*s = '/';
+	}
+	mkdir(p, 0755);
+}
+
+static void write_file(const char *rel, const char *text)
+{
+	char p[512];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A process: comm, and its fds pointing at the given socket inodes (0
+ * ends the list).  `zombie_leader`: the fds show only under a thread. */
+static void add_process(int pid, const char *comm, bool zombie_leader, ...)
+{
+	char rel[256], link[512], target[64];
+	unsigned long ino;
+	va_list ap;
+	int fd = 3;
+
+	snprintf(rel, sizeof(rel), "%d", pid);
+	path_mkdir(rel);
+	snprintf(rel, sizeof(rel), "%d/comm", pid);
+	snprintf(target, sizeof(target), "%s\n", comm);
+	write_file(rel, target);
+	snprintf(rel, sizeof(rel), "%d/fd", pid);
+	path_mkdir(rel);
+	if (zombie_leader) {
+		snprintf(rel, sizeof(rel), "%d/task/%d/fd", pid, pid);
+		path_mkdir(rel);
+		snprintf(rel, sizeof(rel), "%d/task/%d/fd", pid, pid + 1);
+		path_mkdir(rel);
+	}
+	/* Something that is not a socket, first (where fds show). */
+	snprintf(link, sizeof(link), zombie_leader ? "%s/%d/task/%d/fd/0" : "%s/%d/fd/0",
+		 root, pid, pid + 1);
+	assert_int_equal(symlink("/dev/null", link), 0);
+	va_start(ap, zombie_leader);
+	while ((ino = va_arg(ap, unsigned long)) != 0) {
+		snprintf(target, sizeof(target), "socket:[%lu]", ino);
+		if (zombie_leader)
+			snprintf(link, sizeof(link), "%s/%d/task/%d/fd/%d", root, pid, pid + 1, fd++);
+		else
+			snprintf(link, sizeof(link), "%s/%d/fd/%d", root, pid, fd++);
+		assert_int_equal(symlink(target, link), 0);
+	}
+	va_end(ap);
+}
+
+/* A socket table line as the kernel prints it (host-order words of the
+ * network-order address). */
+static void sock_line(char *buf, size_t n, int sl, uint32_t lip, uint16_t lport,
+		      uint32_t rip, uint16_t rport, unsigned long ino, unsigned st)
+{
+	snprintf(buf, n, "%4d: %08X:%04X %08X:%04X %02X 00000000:00000000 00:00000000 "
+		 "00000000     0        0 %lu 1 0000000000000000 20 4 30 10 -1\n",
+		 sl, htonl(lip), lport, htonl(rip), rport, st ? st : 1, ino);
+}
+
+static const char TABLE_TITLE[] =
+	"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
+	"   uid  timeout inode\n";
+
+/* st: the TCP state (0: ESTABLISHED, 0x0A: LISTEN); most lines leave it
+ * out. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+struct line { uint32_t lip; uint16_t lport; uint32_t rip; uint16_t rport; unsigned long ino; unsigned st; };
+
+static void write_table(const char *name, const struct line *l, size_t n)
+{
+	char text[8192], one[256], rel[64];
+	size_t i;
+
+	snprintf(text, sizeof(text), "%s", TABLE_TITLE);
+	for (i = 0; i < n; i++) {
+		sock_line(one, sizeof(one), (int)i, l[i].lip, l[i].lport, l[i].rip,
+			  l[i].rport, l[i].ino, l[i].st);
+		strncat(text, one, sizeof(text) - strlen(text) - 1);
+	}
+	snprintf(rel, sizeof(rel), "net/%s", name);
+	write_file(rel, text);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(root, sizeof(root), "/tmp/catrace-procattr.XXXXXX");
+	assert_non_null(mkdtemp(root));
+	path_mkdir("net");
+	write_table("tcp", NULL, 0);
+	write_table("udp", NULL, 0);
+	fake_now = 1000000000ull;
+	fake_step = 0;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static void pa_start(struct procattr *pa, FILE *warn)
+{
+	procattr_init(pa, root, warn);
+	pa->now = test_now;
+}
+
+static const struct flow_key CIRC = { IP(10, 0, 0, 2), IP(10, 0, 0, 1), 40000, 5064 };
+
+/* The IOC's end of a circuit: the accepted socket of the server. */
+static void test_tcp_server_end(void **state)
+{
+	struct line t[] = {
+		{ 0, 5064, 0, 0, 500, 0x0A },                             /* listener */
+		{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 501 },   /* accepted */
+	};
+	struct procattr pa;
+	const struct proc_owner *o;
+
+	(void)state;
+	write_table("tcp", t, 2);
+	add_process(100, "bash", false, 7ul, 0ul);
+	add_process(4242, "softIoc", false, 500ul, 501ul, 0ul);
+	pa_start(&pa, NULL);
+	/* The request comes from the client, which is not local: the
+	 * server's process is named for both directions. */
+	o = procattr_owner(&pa, &CIRC, true, true);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 4242);
+	assert_string_equal(o->comm, "softIoc");
+	o = procattr_owner(&pa, &CIRC, true, false);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 4242);
+	/* Cached: one round of table reads, one process scan. */
+	assert_int_equal(pa.st.table_reads, 1);
+	assert_int_equal(pa.st.scans, 1);
+	procattr_free(&pa);
+}
+
+/* A caget's circuit is over before catrace looks: the server end is gone
+ * (or in TIME_WAIT, inode 0), and whoever listens on the server's port
+ * owned it.  A wildcard listener counts only for our own addresses. */
+static void test_listener_when_circuit_gone(void **state)
+{
+	struct flow_key lo = { IP(127, 0, 0, 2), IP(127, 0, 0, 1), 40000, 5064 };
+	struct flow_key far = { IP(192, 0, 2, 2), IP(192, 0, 2, 1), 40000, 5064 };
+	struct line t[] = {
+		{ IP(10, 0, 0, 1), 5064, 0, 0, 2501, 0x0A },
+		{ 0, 5064, 0, 0, 2502, 0x0A },
+		{ IP(127, 0, 0, 1), 5064, IP(127, 0, 0, 2), 40000, 0, 0x06 },  /* TIME_WAIT */
+	};
+	struct procattr pa;
+	const struct proc_owner *o;
+
+	(void)state;
+	write_table("tcp", t, 3);
+	add_process(2500, "softIoc", false, 2501ul, 0ul);
+	add_process(2600, "otherIoc", false, 2502ul, 0ul);
+	pa_start(&pa, NULL);
+	o = procattr_owner(&pa, &CIRC, true, true);  /* exact listener */
+	assert_non_null(o);
+	assert_int_equal(o->pid, 2500);
+	o = procattr_owner(&pa, &lo, true, true);    /* wildcard, our address */
+	assert_non_null(o);
+	assert_int_equal(o->pid, 2600);
+	assert_null(procattr_owner(&pa, &far, true, true));  /* passing by */
+	procattr_free(&pa);
+}
+
+/* On loopback both ends are local: the sender's process is named. */
+static void test_tcp_both_ends_local(void **state)
+{
+	struct flow_key k = { IP(127, 0, 0, 1), IP(127, 0, 0, 1), 41000, 5064 };
+	struct line t[] = {
+		{ IP(127, 0, 0, 1), 41000, IP(127, 0, 0, 1), 5064, 601 },
+		{ IP(127, 0, 0, 1), 5064, IP(127, 0, 0, 1), 41000, 602 },
+	};
+	struct procattr pa;
+	const struct proc_owner *o;
+
+	(void)state;
+	write_table("tcp", t, 2);
+	add_process(300, "caget", false, 601ul, 0ul);
+	add_process(301, "softIoc", false, 602ul, 0ul);
+	pa_start(&pa, NULL);
+	o = procattr_owner(&pa, &k, true, true);
+	assert_non_null(o);
+	assert_string_equal(o->comm, "caget");
+	o = procattr_owner(&pa, &k, true, false);
+	assert_non_null(o);
+	assert_string_equal(o->comm, "softIoc");
+	procattr_free(&pa);
+}
+
+/* softIoc -S: the main thread has exited, /proc/PID/fd is empty, the
+ * sockets show under another thread; pid and comm are the process's. */
+static void test_zombie_leader(void **state)
+{
+	struct line t[] = { { IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 701 } };
+	struct procattr pa;
+	const struct proc_owner *o;
+
+	(void)state;
+	write_table("tcp", t, 1);
+	add_process(5000, "softIoc", true, 701ul, 0ul);
+	pa_start(&pa, NULL);
+	o = procattr_owner(&pa, &CIRC, true, true);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 5000);
+	assert_string_equal(o->comm, "softIoc");
+	procattr_free(&pa);
+}
+
+/* Neither end in the socket tables (traffic passing by): no process scan,
+ * and no second round for that circuit. */
+static void test_not_local_costs_no_scan(void **state)
+{
+	struct line t[] = { { IP(10, 0, 0, 9), 5064, IP(10, 0, 0, 8), 40000, 801 } };
+	struct procattr pa;
+
+	(void)state;
+	write_table("tcp", t, 1);
+	add_process(100, "softIoc", false, 801ul, 0ul);
+	pa_start(&pa, NULL);
+	assert_null(procattr_owner(&pa, &CIRC, true, true));
+	assert_int_equal(pa.st.scans, 0);
+	fake_now += 10 * PROCATTR_RETRY_NS;
+	assert_null(procattr_owner(&pa, &CIRC, true, true));
+	assert_int_equal(pa.st.table_reads, 1);
+	procattr_free(&pa);
+}
+
+/* A socket not yet accepted has inode 0: retried after PROCATTR_RETRY_NS,
+ * not before, found once accepted; given up after PROCATTR_TRIES. */
+static void test_retry_backoff(void **state)
+{
+	struct line pending[] = { { IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 0 } };
+	struct line accepted[] = { { IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 901 } };
+	struct flow_key other = CIRC;
+	struct procattr pa;
+	const struct proc_owner *o;
+	int i;
+
+	(void)state;
+	write_table("tcp", pending, 1);
+	add_process(900, "softIoc", false, 901ul, 0ul);
+	pa_start(&pa, NULL);
+	assert_null(procattr_owner(&pa, &CIRC, true, true));
+	assert_int_equal(pa.st.table_reads, 1);
+	write_table("tcp", accepted, 1);
+	/* Before the retry time: no new round, still unknown. */
+	fake_now += PROCATTR_RETRY_NS / 2;
+	assert_null(procattr_owner(&pa, &CIRC, true, true));
+	assert_int_equal(pa.st.table_reads, 1);
+	fake_now += PROCATTR_RETRY_NS;
+	o = procattr_owner(&pa, &CIRC, true, true);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 900);
+	assert_int_equal(pa.st.table_reads, 2);
+
+	/* Another circuit that never gets accepted: PROCATTR_TRIES rounds. */
+	other.cli_port = 40001;
+	{
+		struct line t[] = {
+			accepted[0],
+			{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40001, 0 },
+		};
+
+		write_table("tcp", t, 2);
+	}
+	for (i = 0; i < 3 * PROCATTR_TRIES; i++) {
+		fake_now += 10 * 1000000000ull;
+		assert_null(procattr_owner(&pa, &other, true, true));
+	}
+	assert_int_equal(pa.st.table_reads, 2 + PROCATTR_TRIES);
+	procattr_free(&pa);
+}
+
+/* Rounds may take a share of the time only: when each takes 3/5 of the
+ * burst allowance, the third circuit in a burst waits until the budget is
+ * back. */
+static void test_time_budget(void **state)
+{
+	struct line t[3];
+	struct flow_key k[3];
+	struct procattr pa;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		k[i] = CIRC;
+		k[i].cli_port = (uint16_t)(40000 + i);
+		t[i] = (struct line){ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), k[i].cli_port,
+				      2000ul + (unsigned long)i };
+	}
+	write_table("tcp", t, 3);
+	add_process(2000, "softIoc", false, 2000ul, 2001ul, 2002ul, 0ul);
+	pa_start(&pa, NULL);
+	/* every look at the clock: that much later */
+	fake_step = (uint64_t)PROCATTR_BUDGET_BURST_NS * 3 / 5;
+	assert_non_null(procattr_owner(&pa, &k[0], true, true));
+	assert_non_null(procattr_owner(&pa, &k[1], true, true));
+	assert_null(procattr_owner(&pa, &k[2], true, true));
+	assert_int_equal(pa.st.table_reads, 2);
+	fake_step = 0;
+	fake_now += 20ull * PROCATTR_BUDGET_BURST_NS;
+	assert_non_null(procattr_owner(&pa, &k[2], true, true));
+	assert_int_equal(pa.st.table_reads, 3);
+	procattr_free(&pa);
+}
+
+/* The IOC's next circuit is found among the processes that owned sockets
+ * before, without looking at every process again. */
+static void test_known_owner_first(void **state)
+{
+	struct flow_key k2 = CIRC;
+	struct line t[] = {
+		{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 2101 },
+		{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40001, 2102 },
+	};
+	struct procattr pa;
+	const struct proc_owner *o;
+
+	(void)state;
+	k2.cli_port = 40001;
+	write_table("tcp", t, 2);
+	add_process(2100, "softIoc", false, 2101ul, 2102ul, 0ul);
+	add_process(2200, "bash", false, 9ul, 0ul);
+	pa_start(&pa, NULL);
+	assert_non_null(procattr_owner(&pa, &CIRC, true, true));
+	assert_int_equal(pa.st.scans, 1);
+	o = procattr_owner(&pa, &k2, true, true);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 2100);
+	assert_int_equal(pa.st.scans, 1);
+	assert_int_equal(pa.st.hint_scans, 1);
+	procattr_free(&pa);
+}
+
+/* Search traffic: the IOC's UDP socket is bound to the wildcard address
+ * and unconnected; an exact binding wins over it. */
+static void test_udp_wildcard_and_exact(void **state)
+{
+	struct flow_key k = { IP(127, 0, 0, 2), IP(127, 0, 0, 1), 50000, 5064 };
+	struct line u[] = { { 0, 5064, 0, 0, 1001 } };
+	struct line u2[] = { { 0, 5064, 0, 0, 1001 }, { IP(127, 0, 0, 1), 5064, 0, 0, 1002 } };
+	struct procattr pa;
+	const struct proc_owner *o;
+
+	(void)state;
+	write_table("udp", u, 1);
+	add_process(1000, "softIoc", false, 1001ul, 0ul);
+	add_process(1100, "other", false, 1002ul, 0ul);
+	pa_start(&pa, NULL);
+	o = procattr_owner(&pa, &k, false, true);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 1000);
+	procattr_forget(&pa, &k, false);
+	write_table("udp", u2, 2);
+	fake_now += PROCATTR_ENDPOINT_TTL_NS;  /* the endpoint found is stale */
+	o = procattr_owner(&pa, &k, false, true);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 1100);
+	procattr_free(&pa);
+}
+
+/* Every client searching an IOC is a new UDP peer of the same local
+ * socket: known for a while, without a round; looked for again later. */
+static void test_udp_endpoint_reuse(void **state)
+{
+	struct flow_key a = { IP(127, 0, 0, 2), IP(127, 0, 0, 1), 50000, 5064 };
+	struct flow_key b = { IP(127, 0, 0, 3), IP(127, 0, 0, 1), 50001, 5064 };
+	struct flow_key c = { IP(127, 0, 0, 4), IP(127, 0, 0, 1), 50002, 5064 };
+	struct line u[] = { { 0, 5064, 0, 0, 3001 } };
+	struct procattr pa;
+	const struct proc_owner *o;
+
+	(void)state;
+	write_table("udp", u, 1);
+	add_process(3000, "softIoc", false, 3001ul, 0ul);
+	pa_start(&pa, NULL);
+	assert_non_null(procattr_owner(&pa, &a, false, true));
+	assert_int_equal(pa.st.table_reads, 1);
+	o = procattr_owner(&pa, &b, false, false);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 3000);
+	assert_int_equal(pa.st.table_reads, 1);
+	fake_now += PROCATTR_ENDPOINT_TTL_NS;
+	o = procattr_owner(&pa, &c, false, true);
+	assert_non_null(o);
+	assert_int_equal(pa.st.table_reads, 2);
+	procattr_free(&pa);
+}
+
+/* Two IOCs share UDP 5064: which one got the datagram cannot be told, so
+ * nobody is named; two sockets of one process are fine. */
+static void test_udp_shared_port(void **state)
+{
+	struct flow_key k = { IP(127, 0, 0, 2), IP(127, 0, 0, 1), 50000, 5064 };
+	struct line u[] = { { 0, 5064, 0, 0, 1201 }, { 0, 5064, 0, 0, 1202 } };
+	struct procattr pa;
+	const struct proc_owner *o;
+
+	(void)state;
+	write_table("udp", u, 2);
+	add_process(1200, "softIoc", false, 1201ul, 0ul);
+	add_process(1300, "softIoc", false, 1202ul, 0ul);
+	pa_start(&pa, NULL);
+	assert_null(procattr_owner(&pa, &k, false, true));
+	procattr_free(&pa);
+
+	teardown(NULL);
+	setup(NULL);
+	write_table("udp", u, 2);
+	add_process(1200, "softIoc", false, 1201ul, 1202ul, 0ul);
+	pa_start(&pa, NULL);
+	o = procattr_owner(&pa, &k, false, true);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 1200);
+	procattr_free(&pa);
+}
+
+/* A remote datagram to a port a local process happens to bind on the
+ * wildcard: the address is not ours, so not that process. */
+static void test_udp_not_our_address(void **state)
+{
+	struct flow_key k = { IP(192, 0, 2, 7), IP(192, 0, 2, 8), 50000, 5064 };
+	struct line u[] = { { 0, 5064, 0, 0, 1401 } };
+	struct procattr pa;
+
+	(void)state;
+	write_table("udp", u, 1);
+	add_process(1400, "softIoc", false, 1401ul, 0ul);
+	pa_start(&pa, NULL);
+	assert_null(procattr_owner(&pa, &k, false, true));
+	assert_int_equal(pa.st.scans, 0);
+	procattr_free(&pa);
+}
+
+/* A dual-stack server: its sockets are in tcp6 with v4-mapped addresses. */
+static void test_tcp6_v4_mapped(void **state)
+{
+	char text[1024], mapped[9];
+	struct procattr pa;
+	const struct proc_owner *o;
+
+
+	(void)state;
+	/* ::ffff:0:0's third word, host order, as the kernel prints it. */
+	snprintf(mapped, sizeof(mapped), "%08X", htonl(0x0000FFFFu));
+	snprintf(text, sizeof(text),
+		 "%s   0: 0000000000000000%s%08X:13C8 0000000000000000%s%08X:9C40 "
+		 "01 00000000:00000000 00:00000000 00000000     0        0 1501 1 0 20 4 30 10 -1\n",
+		 TABLE_TITLE, mapped, htonl(IP(10, 0, 0, 1)), mapped, htonl(IP(10, 0, 0, 2)));
+	write_file("net/tcp6", text);
+	add_process(1500, "pyioc", false, 1501ul, 0ul);
+	pa_start(&pa, NULL);
+	o = procattr_owner(&pa, &CIRC, true, true);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 1500);
+	assert_string_equal(o->comm, "pyioc");
+	procattr_free(&pa);
+}
+
+/* No usable /proc: said once, on the warning stream, then quiet. */
+static void test_proc_unusable_warns_once(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *w = open_memstream(&buf, &len);
+	struct procattr pa;
+	char p[300];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/net/tcp", root);
+	unlink(p);
+	pa_start(&pa, w);
+	assert_null(procattr_owner(&pa, &CIRC, true, true));
+	fake_now += PROCATTR_RETRY_NS;
+	assert_null(procattr_owner(&pa, &CIRC, true, false));
+	assert_true(pa.disabled);
+	fclose(w);
+	assert_non_null(strstr(buf, "catrace: process attribution off: "));
+	assert_non_null(strstr(buf, "/net/tcp: No such file or directory\n"));
+	assert_ptr_equal(strchr(buf, '\n'), buf + len - 1);  /* one line */
+	free(buf);
+	procattr_free(&pa);
+}
+
+/* A closed circuit is forgotten: the same ports later may be another
+ * process. */
+static void test_forget(void **state)
+{
+	struct line t[] = { { IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 1601 } };
+	struct line t2[] = { { IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 1701 } };
+	struct procattr pa;
+	const struct proc_owner *o;
+
+	(void)state;
+	write_table("tcp", t, 1);
+	add_process(1600, "first", false, 1601ul, 0ul);
+	add_process(1700, "second", false, 1701ul, 0ul);
+	pa_start(&pa, NULL);
+	o = procattr_owner(&pa, &CIRC, true, true);
+	assert_non_null(o);
+	assert_string_equal(o->comm, "first");
+	write_table("tcp", t2, 1);
+	procattr_forget(&pa, &CIRC, true);
+	fake_now += PROCATTR_RETRY_NS;
+	o = procattr_owner(&pa, &CIRC, true, true);
+	assert_non_null(o);
+	assert_string_equal(o->comm, "second");
+	procattr_free(&pa);
+}
+
+/* The cache stays bounded however many circuits come. */
+static void test_cache_bounded(void **state)
+{
+	struct procattr pa;
+	struct flow_key k = CIRC;
+	unsigned i;
+
+	(void)state;
+	pa_start(&pa, NULL);
+	for (i = 0; i < PROCATTR_CACHE_MAX + 100; i++) {
+		k.cli_port = (uint16_t)i;
+		k.cli_ip = IP(10, 1, 0, 0) + (i >> 16);
+		procattr_owner(&pa, &k, true, true);
+		assert_true(hmap_count(&pa.cache) <= PROCATTR_CACHE_MAX);
+	}
+	procattr_free(&pa);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_tcp_server_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_both_ends_local, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zombie_leader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listener_when_circuit_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_local_costs_no_scan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_known_owner_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_wildcard_and_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_endpoint_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_shared_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_not_our_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp6_v4_mapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proc_unusable_warns_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_bounded, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
