@@ -167,17 +167,12 @@ struct out {
 };
 
 /* Separator plus field name: ", name=" or ",\"name\":". */
-static void put_key(struct out *o, const char *name)
+static inline __attribute__((always_inline)) void put_key(struct out *o, const char *name)
 {
-	if (o->style == OUT_JSON) {
-		sbuf_put(o->sb, ",\"", 2);
-		sbuf_puts(o->sb, name);
-		sbuf_put(o->sb, "\":", 2);
-	} else {
-		sbuf_put(o->sb, ", ", 2);
-		sbuf_puts(o->sb, name);
-		sbuf_putc(o->sb, '=');
-	}
+	if (o->style == OUT_JSON)
+		sbuf_put_key(o->sb, ",\"", name, "\":");
+	else
+		sbuf_put_key(o->sb, ", ", name, "=");
 }
 
 static void put_list_sep(struct out *o)

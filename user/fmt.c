@@ -23,8 +23,13 @@ static const uint64_t u64_pow10[] = {
 
 static unsigned count_digits(uint64_t v)
 {
-	unsigned n = 1;
+	unsigned n = 5;
 
+	/* Most numbers printed are small: ports, ids, counts, seconds. */
+	if (v < 100)
+		return v < 10 ? 1 : 2;
+	if (v < 10000)
+		return v < 1000 ? 3 : 4;
 	while (n < FMT_U64_MAX && v >= u64_pow10[n])
 		n++;
 	return n;
@@ -68,15 +73,32 @@ char *fmt_i64(char *p, int64_t v)
 	return fmt_u64(p, 0 - (uint64_t)v);
 }
 
+/* One byte in decimal, 1 to 3 digits. */
+static char *put_octet(char *p, unsigned v)
+{
+	if (v >= 100) {
+		*p++ = (char)('0' + v / 100);
+		v %= 100;
+		memcpy(p, digit_pairs + 2 * v, 2);
+		return p + 2;
+	}
+	if (v >= 10) {
+		memcpy(p, digit_pairs + 2 * v, 2);
+		return p + 2;
+	}
+	*p = (char)('0' + v);
+	return p + 1;
+}
+
 char *fmt_ipv4(char *p, uint32_t ip)
 {
-	p = fmt_u64(p, ip >> 24);
+	p = put_octet(p, ip >> 24);
 	*p++ = '.';
-	p = fmt_u64(p, (ip >> 16) & 0xff);
+	p = put_octet(p, (ip >> 16) & 0xff);
 	*p++ = '.';
-	p = fmt_u64(p, (ip >> 8) & 0xff);
+	p = put_octet(p, (ip >> 8) & 0xff);
 	*p++ = '.';
-	return fmt_u64(p, ip & 0xff);
+	return put_octet(p, ip & 0xff);
 }
 
 char *fmt_hex(char *p, uint32_t v, unsigned width)
@@ -158,13 +180,15 @@ static const double exact_pow10[] = {
  *   tens or hundreds is an integer, which k = 0 finds with the same
  *   output).  P = a * 10^k is computed as p, within half an ulp; when p's
  *   fraction is clearly away from one half, round(p) is round(P), the
- *   candidate's digits.  Near a tie we give up (the search decides).
+ *   candidate's digits.  Near one half, fma gives p's rounding error
+ *   exactly (a product's error is itself a double), which settles it.
  * - digits and 10^k are exact doubles, so digits / 10^k is the correctly
  *   rounded value of the decimal digits * 10^-k, which is what strtod
  *   returns for that decimal: the round-trip test is one division.
  *
- * Returns false (the caller searches) outside that range, near ties, and
- * past 2^52 digits (17-digit values like 0.1 + 0.2). */
+ * Returns false (the caller searches) outside that range, past 2^52
+ * digits (17-digit values like 0.1 + 0.2), and at an exact tie that
+ * could matter (see below). */
 static bool shortest_fixed(double a, bool as_float, uint64_t *digits,
 			   unsigned *decimals)
 {
@@ -173,17 +197,34 @@ static bool shortest_fixed(double a, bool as_float, uint64_t *digits,
 	if (!(a >= 1e-4 && a < 1e15))
 		return false;
 	for (k = 0; k < sizeof(exact_pow10) / sizeof(exact_pow10[0]); k++) {
-		double p = a * exact_pow10[k], whole, frac, d, back;
+		double p = a * exact_pow10[k], whole, off_tie, d, back;
+		bool up;
 
 		if (p >= 0x1p52)
 			return false;
 		whole = floor(p);
-		frac = p - whole;	/* exact: p and whole share their ulp */
-		/* p is within p * 2^-53 of the exact product: a window four
-		 * times as wide around the tie keeps the rounding certain. */
-		if (fabs(frac - 0.5) <= p * 0x1p-51)
-			return false;
-		d = frac > 0.5 ? whole + 1 : whole;
+		/* Exact: p and whole share their ulp; and off_tie is
+		 * computed exactly near the tie, where it matters. */
+		off_tie = (p - whole) - 0.5;
+		if (fabs(off_tie) > p * 0x1p-51) {
+			/* Four times p's largest error: the side is certain. */
+			up = off_tie > 0;
+		} else {
+			double err = fma(a, exact_pow10[k], -p);
+
+			if (off_tie == -err) {
+				/* P is exactly n + 1/2: both neighbours lie half a
+				 * step (10^-k / 2) from a.  While P < 2^51 (2^22
+				 * for a float) that is more than half of a's ulp,
+				 * so neither reads back as a, whichever way printf
+				 * rounds the tie: this k fails, as in the search. */
+				if (p >= (as_float ? 0x1p22 : 0x1p51))
+					return false;
+				continue;
+			}
+			up = off_tie > -err;
+		}
+		d = up ? whole + 1 : whole;
 		back = d / exact_pow10[k];
 		if (as_float ? (float)back == (float)a : back == a) {
 			*digits = (uint64_t)d;
@@ -277,18 +318,32 @@ static void civil_date(uint64_t days, uint64_t *year, unsigned *mon,
 	*mday = yday - ms[m] + 1;
 }
 
-/* "YYYY-MM-DD?HH:MM:SS" with `sep` between date and time. */
+/* "YYYY-MM-DD?HH:MM:SS" with `sep` between date and time.  The date of
+ * the last day asked for is kept: stamps come in runs from one day, and
+ * the calendar arithmetic costs more than the rest of the line. */
 static char *date_time(char *p, uint64_t unix_s, char sep)
 {
-	uint64_t year, secs = unix_s % 86400;
-	unsigned mon, mday;
+	static uint64_t memo_day = UINT64_MAX;
+	static char memo[FMT_DATE_MAX];
+	static size_t memo_len;
+	uint64_t day = unix_s / 86400, secs = unix_s % 86400;
 
-	civil_date(unix_s / 86400, &year, &mon, &mday);
-	p = fmt_u64_pad(p, year, 4);
-	*p++ = '-';
-	p = put_digits(p, mon, 2);
-	*p++ = '-';
-	p = put_digits(p, mday, 2);
+	if (day != memo_day) {
+		uint64_t year;
+		unsigned mon, mday;
+		char *q = memo;
+
+		civil_date(day, &year, &mon, &mday);
+		q = fmt_u64_pad(q, year, 4);
+		*q++ = '-';
+		q = put_digits(q, mon, 2);
+		*q++ = '-';
+		q = put_digits(q, mday, 2);
+		memo_len = (size_t)(q - memo);
+		memo_day = day;
+	}
+	memcpy(p, memo, memo_len);
+	p += memo_len;
 	*p++ = sep;
 	p = put_digits(p, secs / 3600, 2);
 	*p++ = ':';

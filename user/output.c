@@ -40,28 +40,25 @@ struct fw {
 	int n;  /* fields written so far (text: decides the separator) */
 };
 
-static void fw_key(struct fw *w, const char *key)
+/* Inlined (as the writers below): field names are literals. */
+static inline __attribute__((always_inline)) void fw_key(struct fw *w, const char *key)
 {
-	if (w->style == OUT_JSON) {
-		sbuf_put(w->sb, ",\"", 2);
-		sbuf_puts(w->sb, key);
-		sbuf_put(w->sb, "\":", 2);
-	} else {
-		if (w->n)
-			sbuf_put(w->sb, ", ", 2);
-		sbuf_puts(w->sb, key);
-		sbuf_putc(w->sb, '=');
-	}
+	if (w->style == OUT_JSON)
+		sbuf_put_key(w->sb, ",\"", key, "\":");
+	else if (w->n)
+		sbuf_put_key(w->sb, ", ", key, "=");
+	else
+		sbuf_put_key(w->sb, "", key, "=");
 	w->n++;
 }
 
-static void fw_uint(struct fw *w, const char *key, uint64_t v)
+static inline __attribute__((always_inline)) void fw_uint(struct fw *w, const char *key, uint64_t v)
 {
 	fw_key(w, key);
 	sbuf_put_u64(w->sb, v);
 }
 
-static void fw_str(struct fw *w, const char *key, const char *s, size_t n)
+static inline __attribute__((always_inline)) void fw_str(struct fw *w, const char *key, const char *s, size_t n)
 {
 	fw_key(w, key);
 	if (w->style == OUT_JSON)
@@ -71,7 +68,7 @@ static void fw_str(struct fw *w, const char *key, const char *s, size_t n)
 }
 
 /* A symbolic value: bare in text (ECA_NORMAL), a string in JSON. */
-static void fw_sym(struct fw *w, const char *key, const char *sym)
+static inline __attribute__((always_inline)) void fw_sym(struct fw *w, const char *key, const char *sym)
 {
 	fw_key(w, key);
 	if (w->style == OUT_JSON)
@@ -80,14 +77,14 @@ static void fw_sym(struct fw *w, const char *key, const char *sym)
 		sbuf_puts(w->sb, sym);
 }
 
-static void fw_ip(struct fw *w, const char *key, uint32_t ip)
+static inline __attribute__((always_inline)) void fw_ip(struct fw *w, const char *key, uint32_t ip)
 {
 	char b[FMT_IPV4_MAX];
 
 	fw_str(w, key, b, (size_t)(fmt_ipv4(b, ip) - b));
 }
 
-static void fw_double(struct fw *w, const char *key, double v)
+static inline __attribute__((always_inline)) void fw_double(struct fw *w, const char *key, double v)
 {
 	fw_key(w, key);
 	if (w->style == OUT_JSON)
@@ -117,7 +114,7 @@ static void fw_status(struct fw *w, uint32_t status)
 		fw_uint(w, "status", status);
 }
 
-static void fw_bool(struct fw *w, const char *key, bool v)
+static inline __attribute__((always_inline)) void fw_bool(struct fw *w, const char *key, bool v)
 {
 	fw_key(w, key);
 	sbuf_puts(w->sb, w->style == OUT_JSON ? (v ? "true" : "false")

@@ -132,10 +132,21 @@ void sbuf_put_pyquoted(struct sbuf *sb, const char *s, size_t n)
 	if (!p)
 		return;
 	*p++ = '\'';
+	/* PV names are plain ASCII: copy the leading plain run in one go. */
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '\'' || c == '\\') {
+		if (c < 0x20 || c >= 0x7f || c == '\'' || c == '\\')
+			break;
+	}
+	memcpy(p, s, i);
+	p += i;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+			*p++ = (char)c;	/* the usual case first */
+		} else if (c == '\'' || c == '\\') {
 			*p++ = '\\';
 			*p++ = (char)c;
 		} else if (c == '\n') {
@@ -168,6 +179,14 @@ void sbuf_put_jsonstr(struct sbuf *sb, const char *s, size_t n)
 		return;
 	*p++ = '"';
 	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			break;
+	}
+	memcpy(p, s, i);
+	p += i;
+	for (; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc = 0;
 

@@ -86,6 +86,7 @@ void track_free(struct track *t)
 	while (hmap_next(&t->circuits, &it, NULL, &v))
 		circuit_free(t, v);
 	hmap_free(&t->circuits);
+	t->last = NULL;
 	it = 0;
 	while (hmap_next(&t->searches, &it, NULL, &v)) {
 		struct search_ent *e = v;
@@ -104,16 +105,24 @@ void track_circuit_close(struct track *t, const struct flow_key *k)
 {
 	struct circuit *c = hmap_del(&t->circuits, k);
 
+	if (c == t->last)
+		t->last = NULL;
 	if (c)
 		circuit_free(t, c);
 }
 
 static struct circuit *circuit_get(struct track *t, const struct flow_key *k)
 {
-	struct circuit *c = hmap_get(&t->circuits, k);
+	struct circuit *c;
 
-	if (c)
+	if (t->last && memcmp(&t->last_key, k, sizeof(*k)) == 0)
+		return t->last;
+	c = hmap_get(&t->circuits, k);
+	if (c) {
+		t->last = c;
+		t->last_key = *k;
 		return c;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
@@ -126,6 +135,8 @@ static struct circuit *circuit_get(struct track *t, const struct flow_key *k)
 		free(c);
 		return NULL;
 	}
+	t->last = c;
+	t->last_key = *k;
 	return c;
 }
 

@@ -30,6 +30,10 @@ struct track {
 	uint64_t serial;
 	uint64_t channels_open;
 	void *scratch;  /* a closed channel whose name was just handed out */
+	/* The circuit of the previous message: consecutive messages mostly
+	 * share one, which spares a hash lookup per message. */
+	struct circuit *last;
+	struct flow_key last_key;
 };
 
 /* The name found for a message.  `name` stays valid until the next call,
