@@ -20,4 +20,11 @@ for f in "$CAPTURES"/*.pcap "$CAPTURES"/external/*.pcap "$CAPTURES"/external/*.p
 	[ -r "$f" ] || continue
 	"$EQUIV" "$f" || rc=1
 done
+# The reader is woken once per 256 KiB of data waiting, never missed.
+if [ -x "$OUTPUT/tests/bpf_wakeup" ]; then
+	"$OUTPUT/tests/bpf_wakeup" || rc=1
+else
+	echo "FAIL: bpf: $OUTPUT/tests/bpf_wakeup not built"
+	rc=1
+fi
 exit $rc
