@@ -895,7 +895,7 @@ static void micro_section(const struct pktbuf *pk, int empty_fd)
 		printf("| %s | %.0f [%.0f-%.0f] | %.1f [%.1f-%.1f] |\n", M[i].what, s.med, s.min,
 		       s.max, p.med, p.min, p.max);
 		if (summary && (i == 0 || i == 5 || i == 8))
-			fprintf(summary, "kernel|one operation: %s|%.1f ns||||\n", M[i].what, p.med);
+			fprintf(summary, "kernel|one operation: %s|%.1f ns|||||\n", M[i].what, p.med);
 	}
 	printf("\n");
 	ring_buffer__free(rb);
