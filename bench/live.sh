@@ -28,9 +28,9 @@
 # Scheduling: this VM is shared with other sessions' builds, tests and
 # fuzzers (the background load of each section is in its footer).  To
 # measure what catrace does with a core, the tracers run SCHED_FIFO on
-# theirs (BENCH_LIVE_TRACER_SCHED, default "chrt -f 10": at nice -10 and
-# even -20 catrace still dropped at 1M msg/s beside that load, under
-# SCHED_FIFO it did not); the generator runs at nice
+# theirs (BENCH_LIVE_TRACER_SCHED, default "chrt -f 10": at nice -10
+# catrace still dropped at 1M msg/s beside that load); the generator runs
+# at nice
 # BENCH_LIVE_NICE (default -10) on the other core.  catrace-file-n0 runs
 # catrace as an ordinary process, to show the contended case.
 #
@@ -335,9 +335,9 @@ print("cagen (bench/cagen.c) sends EVENT_ADD responses of 24 bytes (16-byte head
       "attached for the whole pass, tcpdump is restarted per run); median [min-max] over passes. "
       "CPU pinning: generator `%s`, tracer `%s` (catrace and tcpdump get a core of their own); "
       "tracers real-time on their core (`%s`), generator at nice %s: the machine is shared with "
-      "other sessions' builds, tests and fuzzers, and with them catrace dropped records at 1M msg/s "
-      "even at nice -20 while it did not under SCHED_FIFO (the *ordinary process* row runs "
-      "catrace at nice 0, SCHED_OTHER, to show that case). `> file`: "
+      "other sessions' builds, tests and fuzzers, beside which catrace dropped records at 1M msg/s "
+      "as an ordinary process and at nice -10 (the *ordinary process* row runs catrace at nice 0, "
+      "SCHED_OTHER, to show that case). `> file`: "
       "catrace's text output to a file on the local disk (ext4), emptied after every run.\n"
       % (secs, reps, pin_gen, pin_tracer, tsched, nice))
 print("- throughput: the receiver's count / its time; x untraced: against the same rate with "
