@@ -79,17 +79,12 @@ vmlinux:
 	$(call msg,GEN,vmlinux/vmlinux.h)
 	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 
-$(OUTPUT)/tests/bpf_equiv: tests/bpf/bpf_equiv.c $(SKEL) $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
+$(OUTPUT)/tests/bpf_%: tests/bpf/bpf_%.c $(SKEL) $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $< $(OUTPUT)/libcatrace.a \
 		$(LDFLAGS) $(BPF_LIBS) $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/bpf_hostile: tests/bpf/bpf_hostile.c $(SKEL) $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
-	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $< $(OUTPUT)/libcatrace.a \
-		$(LDFLAGS) $(BPF_LIBS) $(LDLIBS) -o $@
-
-bpftests: $(OUTPUT)/tests/bpf_equiv $(OUTPUT)/tests/bpf_hostile
+bpftests: $(OUTPUT)/tests/bpf_equiv $(OUTPUT)/tests/bpf_hostile $(OUTPUT)/tests/bpf_wakeup
 
 $(OUTPUT)/libcatrace.a: $(LIB_OBJS)
 	$(call msg,AR,$@)

@@ -99,6 +99,14 @@ if command -v perf >/dev/null; then
 	fi
 fi
 
+# catrace's user-space path per live record (bench/userbench.c), the
+# same formatter without the capture file.
+USERBENCH=$BENCH_DIR/.output/userbench
+if [ -x "$USERBENCH" ]; then
+	log "userbench (user-space cost per live record)"
+	"$USERBENCH" -r "$((REPEATS * 2 + 1))" >"$WORK/userbench" 2>&1 || true
+fi
+
 msgs=$(sed -n 's/.* CA packets, \([0-9]*\) CA messages.*/\1/p' "$WORK/catrace.err")
 half_msgs=$($CATRACE -r "$HALF" --pv 'NO:SUCH:PV:*' 2>&1 >/dev/null | sed -n 's/.* CA packets, \([0-9]*\) CA messages.*/\1/p')
 pkts=$npk
@@ -188,14 +196,16 @@ print("Goal \"catrace decodes CA faster than tshark merely reads the file\": %s 
 print()
 
 if profile and os.path.exists(profile):
-    want = ["pipeline_frame", "flow_segment", "output_format", "__vsnprintf_internal",
-            "sbuf_printf", "put_shortest", "put_iso_utc", "__GI___libc_write", "track_message",
-            "ca_decode_header", "dbr_append_value", "fw_value"]
+    want = ["pipeline_frame", "flow_segment", "output_format", "fw_command_fields",
+            "dbr_append_value", "put_json_head", "put_text_head", "fmt_u64", "fmt_u64_pad",
+            "fmt_shortest", "fmt_iso_utc", "sbuf_put_pyquoted", "track_msg", "find_slot",
+            "pcap_source_next", "__vsnprintf_internal", "_IO_fwrite", "__GI___libc_write"]
     got = {}
     for l in open(profile):
         f = l.split()
-        if len(f) >= 4 and f[0].endswith("%") and f[3] in want and f[3] not in got:
-            got[f[3]] = f[0]
+        sym = f[3].split(".")[0] if len(f) >= 4 else ""
+        if len(f) >= 4 and f[0].endswith("%") and sym in want and sym not in got:
+            got[sym] = f[0]
     if got:
         print("Where `catrace -r` (text) spends its time (perf, DWARF call graphs, one run on the same "
               "capture; inclusive share of the samples; functions absent from the list took under 0.5%):\n")
@@ -205,6 +215,27 @@ if profile and os.path.exists(profile):
             if w in got:
                 print("| `%s` | %s |" % (w, got[w]))
         print()
+
+ub = os.path.join(os.path.dirname(res), "userbench")
+if os.path.exists(ub):
+    lines = [l.strip().split("|") for l in open(ub) if "|" in l and not l.startswith("#")]
+    if lines:
+        head = [l for l in open(ub) if l.startswith("#")]
+        print("User space per live record (`bench/userbench`: the records catrace -i gets for a "
+              "monitored circuit, built in memory, through record_parse, pipeline_message and the "
+              "formatter to /dev/null; CPU ns per record, median [min-max] over rounds; %s). "
+              "It leaves out the ring buffer itself and the kernel; the live section below has "
+              "them.\n" % (head[0].strip("# \n") if head else ""))
+        print("| records | ns per record | records per CPU second |")
+        print("|---|---|---|")
+        for name, medv, lo, hi in lines:
+            print("| %s | %s [%s-%s] | %.0f |" % (name, medv, lo, hi, 1e9 / float(medv)))
+        print()
+        if summary:
+            with open(summary, "a") as fs:
+                for name, medv, lo, hi in lines:
+                    if name in ("DOUBLE text", "TIME_DOUBLE text"):
+                        fs.write("decode|user space per live record, %s|%s ns|||||\n" % (name, medv))
 
 if summary:
     with open(summary, "a") as fs:

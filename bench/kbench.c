@@ -42,9 +42,16 @@
  * HAVE_SNAPLEN), a fourth copy of the programs copies every CA packet too,
  * set up as catrace's loader does.
  *
+ * Operation costs: the micro programs of bench/micro.bpf.c each repeat
+ * one operation (a packet-bytes helper, a map look-up, the clock, a
+ * ring-buffer record, bpf_loop) 16 times; measured like the `rep` rows
+ * next to the empty XDP program, (their time - empty) / 16 is the cost of
+ * one operation, which says where catrace's nanoseconds go.
+ *
  * Output: Markdown tables on stdout; progress on stderr.
  *
- * Usage: kbench [-n ROUNDS] [-t TARGET_MS] [-B RING_MIB] [-q] [-s SUMMARY]
+ * Usage: kbench [-n ROUNDS] [-t TARGET_MS] [-B RING_MIB] [-q] [-s SUMMARY] [-M]
+ *   -M  only the operation costs (micro programs)
  *        kbench --stats   (keep BPF run-time statistics on until killed)
  *        kbench --counters PROG_ID   (a running catrace's kernel counters)
  *   -B  ring buffer size (default 8 MiB, catrace's default -B 8192)
@@ -70,6 +77,7 @@
 
 #include "catrace.skel.h"
 #include "empty.skel.h"
+#include "micro.skel.h"
 #include "ca_proto.h"
 #include "catrace_record.h"
 
@@ -479,6 +487,7 @@ static double target_ms = 40;
 static uint64_t ring_bytes = 8ull << 20;  /* catrace's default (-B 8192) */
 static bool quiet;
 static FILE *summary;      /* -s FILE: headline figures, one per line */
+static bool micro_only;    /* -M: only the operation costs */
 
 #define WAKE_CALLS 2048    /* calls of one UDP datagram in a wake row */
 
@@ -783,6 +792,116 @@ static const char *goal_for(const struct workload *w, double *limit)
 	return NULL;
 }
 
+/* ---- operation costs (bench/micro.bpf.c) ---- */
+
+#define MICRO_OPS 16
+
+struct micro {
+	const char *what;
+	int fd;
+	bool ring;         /* writes records: cap the repeat, drain after */
+	uint32_t repeat;
+	double ns[MAX_ROUNDS];
+};
+
+static int on_micro_rec(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	(void)data;
+	(void)size;
+	return 0;
+}
+
+static double micro_run(int fd, const struct pktbuf *pk, uint32_t repeat)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pk->b, .data_size_in = pk->len,
+		    .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(fd, &o)) {
+		fprintf(stderr, "kbench: BPF_PROG_TEST_RUN (micro): %s\n", strerror(errno));
+		exit(1);
+	}
+	return o.duration;
+}
+
+/* Each micro program and the empty XDP program, interleaved round by
+ * round on the non-CA UDP packet; a Markdown table on stdout. */
+static void micro_section(const struct pktbuf *pk, int empty_fd)
+{
+	struct micro_bpf *ms = micro_bpf__open_and_load();
+	struct ring_buffer *rb;
+	struct micro M[16], base = { .what = "empty XDP program", .fd = empty_fd };
+	struct stat3 b, s;
+	int n = 0, i, r;
+
+	if (!ms) {
+		fprintf(stderr, "kbench: loading micro programs: %s\n", strerror(errno));
+		return;
+	}
+	rb = ring_buffer__new(bpf_map__fd(ms->maps.m_ring), on_micro_rec, NULL, NULL);
+#define MICRO(prog, text, ringy) \
+	M[n++] = (struct micro){ .what = text, .fd = bpf_program__fd(ms->progs.prog), .ring = ringy }
+	MICRO(micro_load_bytes, "`bpf_xdp_load_bytes` of 20 bytes (an IPv4 header)", false);
+	MICRO(micro_direct, "direct packet access to the same bytes (bounds check, loads)", false);
+	MICRO(micro_pcpu_lookup, "per-CPU array look-up + counter increment", false);
+	MICRO(micro_array_lookup, "array look-up by port", false);
+	MICRO(micro_hash_lookup, "hash look-up, 8-byte key, miss", false);
+	MICRO(micro_lru_lookup, "LRU hash look-up, 8-byte key, miss", false);
+	MICRO(micro_ktime, "`bpf_ktime_get_ns`", false);
+	MICRO(micro_ringbuf_query, "`bpf_ringbuf_query` (waiting bytes)", false);
+	MICRO(micro_ringbuf_record, "ring-buffer record: reserve 88 B, 3 stores, submit (no wake-up)", true);
+	MICRO(micro_bpf_loop, "`bpf_loop` callback (the call's cost spread over 16 steps)", false);
+#undef MICRO
+	for (i = -1; i < n; i++) {
+		struct micro *m = i < 0 ? &base : &M[i];
+		double ns = micro_run(m->fd, pk, 1000);
+		uint64_t rep;
+
+		if (rb)
+			ring_buffer__consume(rb);
+		rep = (uint64_t)(target_ms * 1e6 / (ns < 1 ? 1 : ns));
+		/* 16 records of 96 bytes a run: one call fills at most half. */
+		if (m->ring && rep > ring_bytes / 2 / (MICRO_OPS * 96))
+			rep = ring_bytes / 2 / (MICRO_OPS * 96);
+		m->repeat = (uint32_t)(rep < 1000 ? 1000 : rep > 20000000 ? 20000000 : rep);
+	}
+	for (r = 0; r < rounds; r++) {
+		base.ns[r] = micro_run(base.fd, pk, base.repeat);
+		for (i = 0; i < n; i++) {
+			M[i].ns[r] = micro_run(M[i].fd, pk, M[i].repeat);
+			if (rb)
+				ring_buffer__consume(rb);
+		}
+	}
+	b = stats(base.ns, rounds);
+	printf("### What one operation costs (micro programs)\n\n");
+	printf("Each program of `bench/micro.bpf.c` does one operation %d times per run (XDP, the non-CA "
+	       "UDP packet, `rep`, %d rounds interleaved with the empty XDP program, median [min-max]); "
+	       "per operation = (program - empty) / %d. The empty program itself: %.1f [%.1f-%.1f] ns "
+	       "per run. These are the bricks of catrace's figures above: its non-CA path is a packet "
+	       "length read, three `load_bytes` (Ethernet type, IPv4 header, UDP/TCP header), a per-CPU "
+	       "counter and, for UDP, one LRU look-up (learned repeater clients); a message adds a "
+	       "`bpf_loop` step, a `load_bytes` of its header and of its value, a counter, the clock and a "
+	       "ring-buffer record.\n\n", MICRO_OPS, rounds, MICRO_OPS, b.med, b.min, b.max);
+	printf("| operation | ns per run (%d ops) | ns per operation |\n|---|---|---|\n", MICRO_OPS);
+	for (i = 0; i < n; i++) {
+		double per[MAX_ROUNDS];
+		struct stat3 p;
+
+		s = stats(M[i].ns, rounds);
+		for (r = 0; r < rounds; r++)
+			per[r] = (M[i].ns[r] - base.ns[r]) / MICRO_OPS;
+		p = stats(per, rounds);
+		printf("| %s | %.0f [%.0f-%.0f] | %.1f [%.1f-%.1f] |\n", M[i].what, s.med, s.min,
+		       s.max, p.med, p.min, p.max);
+		if (summary && (i == 0 || i == 5 || i == 8))
+			fprintf(summary, "kernel|one operation: %s|%.1f ns|||||\n", M[i].what, p.med);
+	}
+	printf("\n");
+	ring_buffer__free(rb);
+	micro_bpf__destroy(ms);
+}
+
 int main(int argc, char **argv)
 {
 	static struct workload W[16];
@@ -825,8 +944,11 @@ int main(int argc, char **argv)
 		for (;;)
 			pause();
 	}
-	while ((opt = getopt(argc, argv, "n:t:B:qs:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:t:B:qs:M")) != -1) {
 		switch (opt) {
+		case 'M':
+			micro_only = true;
+			break;
 		case 'n':
 			rounds = atoi(optarg);
 			if (rounds < 1 || rounds > MAX_ROUNDS)
@@ -849,7 +971,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			fprintf(stderr, "usage: kbench [-n ROUNDS] [-t TARGET_MS] [-B RING_MIB] [-q] [-s SUMMARY]\n");
+			fprintf(stderr, "usage: kbench [-n ROUNDS] [-t TARGET_MS] [-B RING_MIB] [-q] [-s SUMMARY] [-M]\n");
 			return 2;
 		}
 	}
@@ -879,6 +1001,11 @@ int main(int argc, char **argv)
 	}
 	empty.fd[0] = bpf_program__fd(es->progs.empty_xdp);
 	empty.fd[1] = bpf_program__fd(es->progs.empty_tc);
+	if (micro_only) {
+		micro_section(&find(W, nw, "udp_nonca")->one, empty.fd[0]);
+		empty_bpf__destroy(es);
+		return 0;
+	}
 	for (v = 0; v < NVAR; v++)
 		cat[v] = load_catrace(vbs[v], snaps[v]);
 	note("kbench: programs loaded; %d rounds, ~%.0f ms per repeated call, ring %llu MiB\n",
@@ -1019,6 +1146,9 @@ int main(int argc, char **argv)
 			 : "`-w` (packet bytes into the ring) is not in this BPF object: not measured.");
 	printf("kbench wall time: %.0f s\n\n",
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+
+	note("kbench: operation costs\n");
+	micro_section(&find(W, nw, "udp_nonca")->one, empty.fd[0]);
 
 	for (v = 0; v < NVAR; v++) {
 		ring_buffer__free(cat[v]->rb);

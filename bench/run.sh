@@ -137,7 +137,8 @@ virt=$(dmesg 2>/dev/null | sed -n 's/.*Hypervisor detected: *//p' | head -n1)
 	echo "Kernel rows: the default 64 value bytes; \`seq\` = distinct in-order TCP segments, one run"
 	echo "per call, against the empty program measured the same way; \`rep\` = one packet, large repeat"
 	echo "count.  \"Reader caught up\" = catrace's reader has consumed everything before the packet, as"
-	echo "on a live host whose catrace keeps up: the ring buffer then wakes it for that packet."
+	echo "on a live host whose catrace keeps up (the programs wake it once per 256 KiB of data waiting,"
+	echo "so neither case pays a wake-up per packet: IWI/pkt in the tables)."
 	echo
 	echo "## Results"
 	echo

@@ -29,4 +29,11 @@ else
 	echo "FAIL: bpf: $HOSTILE not built"
 	rc=1
 fi
+# The reader is woken once per 256 KiB of data waiting, never missed.
+if [ -x "$OUTPUT/tests/bpf_wakeup" ]; then
+	"$OUTPUT/tests/bpf_wakeup" || rc=1
+else
+	echo "FAIL: bpf: $OUTPUT/tests/bpf_wakeup not built"
+	rc=1
+fi
 exit $rc

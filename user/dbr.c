@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ca_proto.h"
+#include "fmt.h"
 
 /* Value types: the seven of the grid, then the u16 of PUT_ACKT/PUT_ACKS. */
 enum vkind { VK_STRING, VK_SHORT, VK_FLOAT, VK_ENUM, VK_CHAR, VK_LONG,
@@ -166,12 +167,12 @@ struct out {
 };
 
 /* Separator plus field name: ", name=" or ",\"name\":". */
-static void put_key(struct out *o, const char *name)
+static inline __attribute__((always_inline)) void put_key(struct out *o, const char *name)
 {
 	if (o->style == OUT_JSON)
-		sbuf_printf(o->sb, ",\"%s\":", name);
+		sbuf_put_key(o->sb, ",\"", name, "\":");
 	else
-		sbuf_printf(o->sb, ", %s=", name);
+		sbuf_put_key(o->sb, ", ", name, "=");
 }
 
 static void put_list_sep(struct out *o)
@@ -213,7 +214,7 @@ static void put_cstr(struct out *o, const uint8_t *p, size_t n)
 static void put_named(struct out *o, const char *name, unsigned v)
 {
 	if (!name)
-		sbuf_printf(o->sb, "%u", v);
+		sbuf_put_u64(o->sb, v);
 	else if (o->style == OUT_JSON)
 		sbuf_put_jsonstr(o->sb, name, strlen(name));
 	else
@@ -235,17 +236,17 @@ static void put_elem(struct out *o, enum vkind k, const uint8_t *p,
 		put_cstr(o, p, avail < MAX_STRING_SIZE ? avail : MAX_STRING_SIZE);
 		break;
 	case VK_SHORT:
-		sbuf_printf(o->sb, "%d", (int)(int16_t)be16(p));
+		sbuf_put_i64(o->sb, (int16_t)be16(p));
 		break;
 	case VK_ENUM:
 	case VK_USHORT:
-		sbuf_printf(o->sb, "%u", (unsigned)be16(p));
+		sbuf_put_u64(o->sb, be16(p));
 		break;
 	case VK_CHAR:		/* dbr_char_t is epicsUInt8 */
-		sbuf_printf(o->sb, "%u", (unsigned)p[0]);
+		sbuf_put_u64(o->sb, p[0]);
 		break;
 	case VK_LONG:
-		sbuf_printf(o->sb, "%ld", (long)(int32_t)be32(p));
+		sbuf_put_i64(o->sb, (int32_t)be32(p));
 		break;
 	case VK_FLOAT:
 		u32 = be32(p);
@@ -279,35 +280,15 @@ static bool put_sts(struct out *o, const struct rd *r)
 	return true;
 }
 
-static bool is_leap(uint64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* UTC calendar time of a Unix second count.  Done by hand rather than with
- * gmtime_r so that a 32-bit time_t cannot truncate EPICS stamps past 2038;
- * the year loop runs at most ~160 times (u32 EPICS seconds end in 2126). */
+/* UTC calendar time of a Unix second count, by hand (fmt_iso_utc) rather
+ * than with gmtime_r so that a 32-bit time_t cannot truncate EPICS stamps
+ * past 2038. */
 static void put_iso_utc(struct out *o, uint64_t t, uint32_t nsec)
 {
-	static const unsigned char mdays[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	uint64_t days = t / 86400, secs = t % 86400, year = 1970;
-	unsigned mon = 0, mlen;
+	char *p = sbuf_room(o->sb, FMT_ISO_UTC_MAX);
 
-	while (days >= (is_leap(year) ? 366u : 365u))
-		days -= is_leap(year++) ? 366 : 365;
-	for (;; mon++) {
-		mlen = mdays[mon] + (mon == 1 && is_leap(year) ? 1u : 0u);
-		if (days < mlen)
-			break;
-		days -= mlen;
-	}
-	sbuf_printf(o->sb, "%04llu-%02u-%02lluT%02llu:%02llu:%02llu.%09luZ",
-		    (unsigned long long)year, mon + 1,
-		    (unsigned long long)days + 1,
-		    (unsigned long long)(secs / 3600),
-		    (unsigned long long)(secs / 60 % 60),
-		    (unsigned long long)(secs % 60), (unsigned long)nsec);
+	if (p)
+		sbuf_end(o->sb, fmt_iso_utc(p, t, nsec));
 }
 
 /* epicsTimeStamp at offset 4: secPastEpoch, nsec (u32 each).  An nsec out of
@@ -317,6 +298,7 @@ static bool put_stamp(struct out *o, const struct rd *r)
 	const uint8_t *p = rd_at(r, 4, 8);
 	uint64_t unix_s;
 	uint32_t nsec;
+	char *q;
 
 	if (!p)
 		return false;
@@ -328,8 +310,11 @@ static bool put_stamp(struct out *o, const struct rd *r)
 		put_iso_utc(o, unix_s, nsec);
 		sbuf_putc(o->sb, '"');
 		put_key(o, "stamp_unix");
-		sbuf_printf(o->sb, "%llu.%09lu", (unsigned long long)unix_s,
-			    (unsigned long)nsec);
+		sbuf_put_u64(o->sb, unix_s);
+		sbuf_putc(o->sb, '.');
+		q = sbuf_room(o->sb, FMT_U64_MAX);
+		if (q)
+			sbuf_end(o->sb, fmt_u64_pad(q, nsec, 9));
 	} else {
 		sbuf_putc(o->sb, '\'');
 		put_iso_utc(o, unix_s, nsec);
@@ -364,7 +349,7 @@ static bool put_gr_numeric(struct out *o, const struct rd *r, enum vkind k,
 	if (has_prec) {
 		p = rd_at(r, 4, 2);	/* before units: present if they are */
 		put_key(o, "precision");
-		sbuf_printf(o->sb, "%d", (int)(int16_t)be16(p));
+		sbuf_put_i64(o->sb, (int16_t)be16(p));
 	}
 	for (i = 0; i < nlim; i++) {
 		p = rd_at(r, lim_off + i * esz, esz);
@@ -416,7 +401,7 @@ static bool put_stsack(struct out *o, const struct rd *r)
 	if (!p)
 		return false;
 	put_key(o, "ackt");
-	sbuf_printf(o->sb, "%u", (unsigned)be16(p));
+	sbuf_put_u64(o->sb, be16(p));
 	put_key(o, "acks");
 	put_named(o, alarm_severity_name(be16(p + 2)), be16(p + 2));
 	return true;

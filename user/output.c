@@ -6,10 +6,10 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "bytes.h"
 #include "procattr.h"
+#include "fmt.h"
 #include "track.h"
 
 void output_init(struct output *o)
@@ -22,8 +22,15 @@ void output_init(struct output *o)
 
 void format_ip(char *buf, size_t n, uint32_t ip)
 {
-	snprintf(buf, n, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff,
-		 (ip >> 8) & 0xff, ip & 0xff);
+	char tmp[FMT_IPV4_MAX];
+	size_t len = (size_t)(fmt_ipv4(tmp, ip) - tmp);
+
+	if (!n)
+		return;
+	if (len >= n)
+		len = n - 1;
+	memcpy(buf, tmp, len);
+	buf[len] = '\0';
 }
 
 /* ---- field writer ---- */
@@ -34,25 +41,25 @@ struct fw {
 	int n;  /* fields written so far (text: decides the separator) */
 };
 
-static void fw_key(struct fw *w, const char *key)
+/* Inlined (as the writers below): field names are literals. */
+static inline __attribute__((always_inline)) void fw_key(struct fw *w, const char *key)
 {
-	if (w->style == OUT_JSON) {
-		sbuf_printf(w->sb, ",\"%s\":", key);
-	} else {
-		if (w->n)
-			sbuf_puts(w->sb, ", ");
-		sbuf_printf(w->sb, "%s=", key);
-	}
+	if (w->style == OUT_JSON)
+		sbuf_put_key(w->sb, ",\"", key, "\":");
+	else if (w->n)
+		sbuf_put_key(w->sb, ", ", key, "=");
+	else
+		sbuf_put_key(w->sb, "", key, "=");
 	w->n++;
 }
 
-static void fw_uint(struct fw *w, const char *key, uint64_t v)
+static inline __attribute__((always_inline)) void fw_uint(struct fw *w, const char *key, uint64_t v)
 {
 	fw_key(w, key);
-	sbuf_printf(w->sb, "%llu", (unsigned long long)v);
+	sbuf_put_u64(w->sb, v);
 }
 
-static void fw_str(struct fw *w, const char *key, const char *s, size_t n)
+static inline __attribute__((always_inline)) void fw_str(struct fw *w, const char *key, const char *s, size_t n)
 {
 	fw_key(w, key);
 	if (w->style == OUT_JSON)
@@ -62,7 +69,7 @@ static void fw_str(struct fw *w, const char *key, const char *s, size_t n)
 }
 
 /* A symbolic value: bare in text (ECA_NORMAL), a string in JSON. */
-static void fw_sym(struct fw *w, const char *key, const char *sym)
+static inline __attribute__((always_inline)) void fw_sym(struct fw *w, const char *key, const char *sym)
 {
 	fw_key(w, key);
 	if (w->style == OUT_JSON)
@@ -71,15 +78,14 @@ static void fw_sym(struct fw *w, const char *key, const char *sym)
 		sbuf_puts(w->sb, sym);
 }
 
-static void fw_ip(struct fw *w, const char *key, uint32_t ip)
+static inline __attribute__((always_inline)) void fw_ip(struct fw *w, const char *key, uint32_t ip)
 {
-	char b[16];
+	char b[FMT_IPV4_MAX];
 
-	format_ip(b, sizeof(b), ip);
-	fw_str(w, key, b, strlen(b));
+	fw_str(w, key, b, (size_t)(fmt_ipv4(b, ip) - b));
 }
 
-static void fw_double(struct fw *w, const char *key, double v)
+static inline __attribute__((always_inline)) void fw_double(struct fw *w, const char *key, double v)
 {
 	fw_key(w, key);
 	if (w->style == OUT_JSON)
@@ -109,7 +115,7 @@ static void fw_status(struct fw *w, uint32_t status)
 		fw_uint(w, "status", status);
 }
 
-static void fw_bool(struct fw *w, const char *key, bool v)
+static inline __attribute__((always_inline)) void fw_bool(struct fw *w, const char *key, bool v)
 {
 	fw_key(w, key);
 	sbuf_puts(w->sb, w->style == OUT_JSON ? (v ? "true" : "false")
@@ -120,32 +126,30 @@ static void fw_bool(struct fw *w, const char *key, bool v)
 
 static void fw_value(struct fw *w, const struct output *o, const struct ca_msg *m)
 {
-	struct sbuf tmp;
+	size_t start = w->sb->len;
 	enum dbr_result r;
-	const char *s;
 
-	sbuf_init(&tmp);
-	r = dbr_append_value(&tmp, w->style, m->h.dtype, m->h.count, m->payload,
+	/* Straight into the line (no temporary buffer to allocate). */
+	r = dbr_append_value(w->sb, w->style, m->h.dtype, m->h.count, m->payload,
 			     m->payload_len, o->max_elements);
-	s = sbuf_str(&tmp);
 	if (r == DBR_BAD_TYPE) {
 		fw_str(w, "value_error", "unknown DBR type", 16);
 	} else if (w->style == OUT_TEXT) {
 		/* dbr writes ", " before each field; the first field of the
 		 * line has none. */
-		if (!w->n && strncmp(s, ", ", 2) == 0)
-			s += 2;
-		sbuf_puts(w->sb, s);
+		if (!w->n && !w->sb->oom && w->sb->len - start >= 2 &&
+		    memcmp(w->sb->buf + start, ", ", 2) == 0) {
+			memmove(w->sb->buf + start, w->sb->buf + start + 2,
+				w->sb->len - start - 2 + 1);
+			w->sb->len -= 2;
+		}
 		w->n++;
-	} else {
-		sbuf_puts(w->sb, s);
 	}
 	/* A value the capture cut short; a payload skipped on purpose
 	 * (beyond what we keep) is not a problem. */
 	if (r == DBR_TRUNCATED && !(m->flags & (CA_MSG_BIG | CA_MSG_TRUNCATED)) &&
 	    m->payload_len >= m->h.size)
 		fw_bool(w, "value_short", true);
-	sbuf_free(&tmp);
 }
 
 static void fw_name_payload(struct fw *w, const char *key, const struct ca_msg *m)
@@ -426,10 +430,25 @@ static void fw_problem(struct fw *w, const struct ca_msg *m)
 
 /* ---- time stamps ---- */
 
+/* "sec.frac" followed by a space, frac with `digits` digits. */
+static void put_sec_frac(struct sbuf *sb, uint64_t sec, uint64_t frac,
+			 unsigned digits)
+{
+	char *p = sbuf_room(sb, FMT_U64_MAX * 2 + 2);
+
+	if (!p)
+		return;
+	p = fmt_u64(p, sec);
+	*p++ = '.';
+	p = fmt_u64_pad(p, frac, digits);
+	*p++ = ' ';
+	sbuf_end(sb, p);
+}
+
 static void put_time_text(struct output *o, struct sbuf *sb, uint64_t ts)
 {
 	uint64_t base = 0, sec, frac;
-	int digits = o->nano ? 9 : 6;
+	unsigned digits = o->nano ? 9 : 6;
 	uint64_t div = o->nano ? 1 : 1000;
 
 	switch (o->ts) {
@@ -442,14 +461,15 @@ static void put_time_text(struct output *o, struct sbuf *sb, uint64_t ts)
 		base = o->first_ns;
 		break;
 	case TS_DATE: {
-		time_t t = (time_t)(ts / 1000000000u);
-		struct tm tm;
-		char b[32];
+		char *p = sbuf_room(sb, FMT_DATE_MAX + FMT_U64_MAX + 2);
 
-		gmtime_r(&t, &tm);
-		strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S", &tm);
-		sbuf_printf(sb, "%s.%0*llu ", b, digits,
-			    (unsigned long long)((ts % 1000000000u) / div));
+		if (!p)
+			return;
+		p = fmt_date_time(p, ts / 1000000000u);
+		*p++ = '.';
+		p = fmt_u64_pad(p, (ts % 1000000000u) / div, digits);
+		*p++ = ' ';
+		sbuf_end(sb, p);
 		return;
 	}
 	case TS_EPOCH:
@@ -459,8 +479,7 @@ static void put_time_text(struct output *o, struct sbuf *sb, uint64_t ts)
 		ts = base;
 	sec = (ts - base) / 1000000000u;
 	frac = ((ts - base) % 1000000000u) / div;
-	sbuf_printf(sb, "%llu.%0*llu ", (unsigned long long)sec, digits,
-		    (unsigned long long)frac);
+	put_sec_frac(sb, sec, frac, digits);
 }
 
 static void put_template_name(struct sbuf *sb, const char *s, size_t n);
@@ -506,8 +525,15 @@ static void put_template_name(struct sbuf *sb, const char *s, size_t n)
 
 		if (ch == '\\')
 			sbuf_puts(sb, "\\\\");
-		else if (ch < 0x20 || ch >= 0x7f)
-			sbuf_printf(sb, "\\x%02x", ch);
+		else if (ch < 0x20 || ch >= 0x7f) {
+			char *q = sbuf_room(sb, 4);
+
+			if (!q)
+				return;
+			q[0] = '\\';
+			q[1] = 'x';
+			sbuf_end(sb, fmt_hex(q + 2, ch, 2));
+		}
 		else
 			sbuf_putc(sb, (char)ch);
 	}
@@ -517,7 +543,7 @@ static void put_template(struct output *o, struct sbuf *sb,
 			 const struct msg_ctx *c, const struct ca_msg *m)
 {
 	const char *p = o->tmpl;
-	char ip[16];
+	char *p_frac;
 
 	while (*p) {
 		const char *close;
@@ -530,42 +556,42 @@ static void put_template(struct output *o, struct sbuf *sb,
 		n = (size_t)(close - p - 1);
 #define TOK(s) (n == sizeof(s) - 1 && strncmp(p + 1, s, n) == 0)
 		if (TOK("timestamp")) {
-			sbuf_printf(sb, "%llu.%06llu",
-				    (unsigned long long)(c->ts_ns / 1000000000u),
-				    (unsigned long long)(c->ts_ns % 1000000000u / 1000));
+			sbuf_put_u64(sb, c->ts_ns / 1000000000u);
+			sbuf_putc(sb, '.');
+			p_frac = sbuf_room(sb, FMT_U64_MAX);
+			if (p_frac)
+				sbuf_end(sb, fmt_u64_pad(p_frac, c->ts_ns % 1000000000u / 1000, 6));
 		} else if (TOK("src")) {
-			format_ip(ip, sizeof(ip), c->src_ip);
-			sbuf_puts(sb, ip);
+			sbuf_put_ipv4(sb, c->src_ip);
 		} else if (TOK("dst")) {
-			format_ip(ip, sizeof(ip), c->dst_ip);
-			sbuf_puts(sb, ip);
+			sbuf_put_ipv4(sb, c->dst_ip);
 		} else if (TOK("sport")) {
-			sbuf_printf(sb, "%u", c->sport);
+			sbuf_put_u64(sb, c->sport);
 		} else if (TOK("dport")) {
-			sbuf_printf(sb, "%u", c->dport);
+			sbuf_put_u64(sb, c->dport);
 		} else if (TOK("proto")) {
 			sbuf_puts(sb, c->tcp ? "tcp" : "udp");
 		} else if (TOK("frame")) {
-			sbuf_printf(sb, "%llu", (unsigned long long)c->frame);
+			sbuf_put_u64(sb, c->frame);
 		} else if (TOK("command")) {
 			sbuf_puts(sb, ca_command_name(&m->h, m->dir, m->tcp));
 		} else if (TOK("cmd")) {
-			sbuf_printf(sb, "%u", m->h.cmd);
+			sbuf_put_u64(sb, m->h.cmd);
 		} else if (TOK("pv")) {
 			if (c->pv)
 				put_template_name(sb, c->pv, c->pv_len);
 			else
 				sbuf_putc(sb, '-');
 		} else if (TOK("size") || TOK("payload_size")) {
-			sbuf_printf(sb, "%u", m->h.size);
+			sbuf_put_u64(sb, m->h.size);
 		} else if (TOK("dtype") || TOK("data_type")) {
-			sbuf_printf(sb, "%u", m->h.dtype);
+			sbuf_put_u64(sb, m->h.dtype);
 		} else if (TOK("count") || TOK("data_count")) {
-			sbuf_printf(sb, "%u", m->h.count);
+			sbuf_put_u64(sb, m->h.count);
 		} else if (TOK("p1") || TOK("parameter1")) {
-			sbuf_printf(sb, "%u", m->h.p1);
+			sbuf_put_u64(sb, m->h.p1);
 		} else if (TOK("p2") || TOK("parameter2")) {
-			sbuf_printf(sb, "%u", m->h.p2);
+			sbuf_put_u64(sb, m->h.p2);
 		} else {
 			sbuf_put(sb, p, n + 2);  /* unknown: kept as written */
 		}
@@ -607,33 +633,93 @@ const char *output_check_template(const char *tmpl)
 
 /* ---- the line ---- */
 
+/* Literal keys and values between the numbers; all fixed text. */
+#define PUT_LIT(p, s) (memcpy((p), (s), sizeof(s) - 1), (p) + sizeof(s) - 1)
+
+/* {"ts":S.N,"frame":F,"src":"A","sport":P,"dst":"A","dport":P,"proto":"tcp",
+ * "cmd":C,"command":"X","dir":"request","size":N,"dtype":N,"count":N,
+ * "p1":N,"p2":N,"pv":   (the name and the command's fields follow) */
+static void put_json_head(struct sbuf *sb, const struct msg_ctx *c,
+			  const struct ca_msg *m, const char *name)
+{
+	size_t name_len = strlen(name);
+	char *p = sbuf_room(sb, 384 + name_len);
+
+	if (!p)
+		return;
+	p = PUT_LIT(p, "{\"ts\":");
+	p = fmt_u64(p, c->ts_ns / 1000000000u);
+	*p++ = '.';
+	p = fmt_u64_pad(p, c->ts_ns % 1000000000u, 9);
+	p = PUT_LIT(p, ",\"frame\":");
+	p = fmt_u64(p, c->frame);
+	p = PUT_LIT(p, ",\"src\":\"");
+	p = fmt_ipv4(p, c->src_ip);
+	p = PUT_LIT(p, "\",\"sport\":");
+	p = fmt_u64(p, c->sport);
+	p = PUT_LIT(p, ",\"dst\":\"");
+	p = fmt_ipv4(p, c->dst_ip);
+	p = PUT_LIT(p, "\",\"dport\":");
+	p = fmt_u64(p, c->dport);
+	p = c->tcp ? PUT_LIT(p, ",\"proto\":\"tcp\",\"cmd\":")
+		   : PUT_LIT(p, ",\"proto\":\"udp\",\"cmd\":");
+	p = fmt_u64(p, m->h.cmd);
+	p = PUT_LIT(p, ",\"command\":\"");
+	memcpy(p, name, name_len);
+	p += name_len;
+	p = m->dir == CA_DIR_REQUEST ? PUT_LIT(p, "\",\"dir\":\"request\",\"size\":")
+				     : PUT_LIT(p, "\",\"dir\":\"response\",\"size\":");
+	p = fmt_u64(p, m->h.size);
+	p = PUT_LIT(p, ",\"dtype\":");
+	p = fmt_u64(p, m->h.dtype);
+	p = PUT_LIT(p, ",\"count\":");
+	p = fmt_u64(p, m->h.count);
+	p = PUT_LIT(p, ",\"p1\":");
+	p = fmt_u64(p, m->h.p1);
+	p = PUT_LIT(p, ",\"p2\":");
+	p = fmt_u64(p, m->h.p2);
+	p = PUT_LIT(p, ",\"pv\":");
+	sbuf_end(sb, p);
+}
+
+/* "A:P->A:P Name(" */
+static void put_text_head(struct sbuf *sb, const struct msg_ctx *c,
+			  const char *name)
+{
+	size_t name_len = strlen(name);
+	char *p = sbuf_room(sb, 2 * (FMT_IPV4_MAX + 6) + 3 + name_len);
+
+	if (!p)
+		return;
+	p = fmt_ipv4(p, c->src_ip);
+	*p++ = ':';
+	p = fmt_u64(p, c->sport);
+	p = PUT_LIT(p, "->");
+	p = fmt_ipv4(p, c->dst_ip);
+	*p++ = ':';
+	p = fmt_u64(p, c->dport);
+	*p++ = ' ';
+	memcpy(p, name, name_len);
+	p += name_len;
+	*p++ = '(';
+	sbuf_end(sb, p);
+}
+
 void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		   const struct ca_msg *m)
 {
 	struct fw w = { sb, o->style, 0 };
 	const char *name = ca_command_name(&m->h, m->dir, m->tcp);
-	char src[16], dst[16];
 
 	if (!o->have_first) {
 		o->have_first = true;
 		o->first_ns = o->prev_ns = c->ts_ns;
 	}
-	format_ip(src, sizeof(src), c->src_ip);
-	format_ip(dst, sizeof(dst), c->dst_ip);
 
 	if (o->tmpl) {
 		put_template(o, sb, c, m);
 	} else if (o->style == OUT_JSON) {
-		sbuf_printf(sb, "{\"ts\":%llu.%09llu,\"frame\":%llu,\"src\":\"%s\",\"sport\":%u,"
-			    "\"dst\":\"%s\",\"dport\":%u,\"proto\":\"%s\",\"cmd\":%u,"
-			    "\"command\":\"%s\",\"dir\":\"%s\",\"size\":%u,\"dtype\":%u,"
-			    "\"count\":%u,\"p1\":%u,\"p2\":%u,\"pv\":",
-			    (unsigned long long)(c->ts_ns / 1000000000u),
-			    (unsigned long long)(c->ts_ns % 1000000000u),
-			    (unsigned long long)c->frame, src, c->sport, dst, c->dport,
-			    c->tcp ? "tcp" : "udp", m->h.cmd, name,
-			    m->dir == CA_DIR_REQUEST ? "request" : "response",
-			    m->h.size, m->h.dtype, m->h.count, m->h.p1, m->h.p2);
+		put_json_head(sb, c, m, name);
 		if (c->pv)
 			sbuf_put_jsonstr(sb, c->pv, c->pv_len);
 		else
@@ -647,7 +733,7 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		sbuf_putc(sb, '}');
 	} else {
 		put_time_text(o, sb, c->ts_ns);
-		sbuf_printf(sb, "%s:%u->%s:%u %s(", src, c->sport, dst, c->dport, name);
+		put_text_head(sb, c, name);
 		if (has_pv_field(m) && c->pv)
 			fw_str(&w, "pv", c->pv, c->pv_len);
 		if (m->h.hdr_len >= CA_HDR_LEN)

@@ -205,7 +205,11 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 	else
 		output_format(&pl->out, &pl->line, &c, m);
 	sbuf_putc(&pl->line, '\n');
-	if (fwrite(sbuf_str(&pl->line), 1, pl->line.len, pl->fp) != pl->line.len) {
+	/* With a big stdio buffer, fwrite may take the whole line while the
+	 * flush it did on the way failed: the error flag tells, and errno
+	 * still says why. */
+	if (fwrite(sbuf_str(&pl->line), 1, pl->line.len, pl->fp) != pl->line.len ||
+	    ferror(pl->fp)) {
 		/* Nobody reads any more (EPIPE), or the disk is full: stop. */
 		pl->out_errno = errno ? errno : EIO;
 		pl->done = true;
@@ -344,7 +348,9 @@ void pipeline_finish(struct pipeline *pl)
 {
 	flows_ready(pl);
 	flow_table_free(&pl->flows);
-	fflush(pl->fp);
+	/* The last lines may fail here: keep why, for the caller's report. */
+	if (fflush(pl->fp) != 0 && !pl->out_errno)
+		pl->out_errno = errno ? errno : EIO;
 }
 
 uint64_t pipeline_resyncs(const struct pipeline *pl)

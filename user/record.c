@@ -70,7 +70,10 @@ enum rec_result record_parse(const void *data, size_t size, struct rec_info *out
 	     (r.hdr_len != CA_HDR_LEN && r.hdr_len != CA_EXT_HDR_LEN)))
 		return REC_BAD_LENGTH;
 
-	memset(out, 0, sizeof(*out));
+	/* Everything but the bytes the payload does not fill and the
+	 * problem text past its NUL: this runs for every live message. */
+	memset(out, 0, offsetof(struct rec_info, msg) + offsetof(struct ca_msg, problem));
+	m->problem[0] = '\0';
 	memcpy(out->data, (const uint8_t *)data + sizeof(r), r.data_len);
 	out->ts_mono_ns = r.ts_ns;
 	out->ifindex = r.ifindex;

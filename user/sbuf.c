@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
+
 void sbuf_init(struct sbuf *sb)
 {
 	memset(sb, 0, sizeof(*sb));
@@ -47,36 +49,62 @@ static bool sbuf_reserve(struct sbuf *sb, size_t extra)
 	return true;
 }
 
-void sbuf_put(struct sbuf *sb, const char *s, size_t n)
+char *sbuf_grow_room(struct sbuf *sb, size_t n)
 {
-	if (!sbuf_reserve(sb, n))
-		return;
-	memcpy(sb->buf + sb->len, s, n);
-	sb->len += n;
-	sb->buf[sb->len] = '\0';
+	return sbuf_reserve(sb, n) ? sb->buf + sb->len : NULL;
 }
 
-void sbuf_putc(struct sbuf *sb, char c)
+void sbuf_put_u64(struct sbuf *sb, uint64_t v)
 {
-	sbuf_put(sb, &c, 1);
+	char *p = sbuf_room(sb, FMT_U64_MAX);
+
+	if (p)
+		sbuf_end(sb, fmt_u64(p, v));
 }
 
-void sbuf_puts(struct sbuf *sb, const char *s)
+void sbuf_put_i64(struct sbuf *sb, int64_t v)
 {
-	sbuf_put(sb, s, strlen(s));
+	char *p = sbuf_room(sb, FMT_I64_MAX);
+
+	if (p)
+		sbuf_end(sb, fmt_i64(p, v));
+}
+
+void sbuf_put_ipv4(struct sbuf *sb, uint32_t ip)
+{
+	char *p = sbuf_room(sb, FMT_IPV4_MAX);
+
+	if (p)
+		sbuf_end(sb, fmt_ipv4(p, ip));
 }
 
 void sbuf_vprintf(struct sbuf *sb, const char *fmt, va_list ap)
 {
 	va_list ap2;
+	size_t room;
 	int n;
 
-	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
-	va_end(ap2);
-	if (n < 0 || !sbuf_reserve(sb, (size_t)n))
+	if (sb->oom)
 		return;
-	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+	/* One pass when the text fits the room there is, two otherwise. */
+	room = sb->cap - sb->len;
+	va_copy(ap2, ap);
+	n = room ? vsnprintf(sb->buf + sb->len, room, fmt, ap2)
+		 : vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0) {
+		if (sb->buf)
+			sb->buf[sb->len] = '\0';
+		return;
+	}
+	if ((size_t)n >= room) {
+		if (!sbuf_reserve(sb, (size_t)n)) {
+			if (sb->buf)
+				sb->buf[sb->len] = '\0';
+			return;
+		}
+		vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+	}
 	sb->len += (size_t)n;
 }
 
@@ -94,96 +122,107 @@ const char *sbuf_str(const struct sbuf *sb)
 	return (sb->buf && !sb->oom) ? sb->buf : "";
 }
 
+/* Both quoters reserve the worst case (every byte escaped) once, then
+ * write in place. */
 void sbuf_put_pyquoted(struct sbuf *sb, const char *s, size_t n)
 {
+	char *p = sbuf_room(sb, 4 * n + 2);
 	size_t i;
 
-	sbuf_putc(sb, '\'');
+	if (!p)
+		return;
+	*p++ = '\'';
+	/* PV names are plain ASCII: copy the leading plain run in one go. */
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '\'' || c == '\\') {
-			sbuf_putc(sb, '\\');
-			sbuf_putc(sb, (char)c);
+		if (c < 0x20 || c >= 0x7f || c == '\'' || c == '\\')
+			break;
+	}
+	memcpy(p, s, i);
+	p += i;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+			*p++ = (char)c;	/* the usual case first */
+		} else if (c == '\'' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
 		} else if (c == '\n') {
-			sbuf_puts(sb, "\\n");
+			*p++ = '\\';
+			*p++ = 'n';
 		} else if (c == '\t') {
-			sbuf_puts(sb, "\\t");
+			*p++ = '\\';
+			*p++ = 't';
 		} else if (c == '\r') {
-			sbuf_puts(sb, "\\r");
+			*p++ = '\\';
+			*p++ = 'r';
 		} else if (c < 0x20 || c >= 0x7f) {
-			sbuf_printf(sb, "\\x%02x", c);
+			*p++ = '\\';
+			*p++ = 'x';
+			p = fmt_hex(p, c, 2);
 		} else {
-			sbuf_putc(sb, (char)c);
+			*p++ = (char)c;
 		}
 	}
-	sbuf_putc(sb, '\'');
+	*p++ = '\'';
+	sbuf_end(sb, p);
 }
 
 void sbuf_put_jsonstr(struct sbuf *sb, const char *s, size_t n)
 {
+	char *p = sbuf_room(sb, 6 * n + 2);
 	size_t i;
 
-	sbuf_putc(sb, '"');
+	if (!p)
+		return;
+	*p++ = '"';
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		switch (c) {
-		case '"':  sbuf_puts(sb, "\\\""); break;
-		case '\\': sbuf_puts(sb, "\\\\"); break;
-		case '\n': sbuf_puts(sb, "\\n"); break;
-		case '\r': sbuf_puts(sb, "\\r"); break;
-		case '\t': sbuf_puts(sb, "\\t"); break;
-		default:
-			/* Wire bytes are not UTF-8 by contract: escape every
-			 * non-ASCII byte as its Latin-1 code point. */
-			if (c < 0x20 || c >= 0x7f)
-				sbuf_printf(sb, "\\u%04x", c);
-			else
-				sbuf_putc(sb, (char)c);
-		}
-	}
-	sbuf_putc(sb, '"');
-}
-
-/* Python-repr style: the fewest significant digits that read back as the
- * same value, in positional form for exponents -4..15, else scientific.
- * `as_float` round-trips through float, so 0.1f prints as 0.1. */
-static void put_shortest(struct sbuf *sb, double v, bool as_float)
-{
-	char tmp[64];
-	int prec, exp;
-	const char *e;
-
-	if (isnan(v)) {
-		sbuf_puts(sb, "nan");
-		return;
-	}
-	if (isinf(v)) {
-		sbuf_puts(sb, v < 0 ? "-inf" : "inf");
-		return;
-	}
-	for (prec = 1; prec <= 17; prec++) {
-		double back;
-
-		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
-		back = strtod(tmp, NULL);
-		if (as_float ? (float)back == (float)v : back == v)
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
 			break;
 	}
-	e = strchr(tmp, 'e');
-	exp = e ? atoi(e + 1) : 0;
-	if (exp >= -4 && exp < 16) {
-		int decimals = prec - 1 - exp;
+	memcpy(p, s, i);
+	p += i;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc = 0;
 
-		snprintf(tmp, sizeof(tmp), "%.*f", decimals > 0 ? decimals : 0, v);
-		sbuf_puts(sb, tmp);
-		if (!strchr(tmp, '.'))
-			sbuf_puts(sb, ".0");
-		return;
+		switch (c) {
+		case '"':  esc = '"'; break;
+		case '\\': esc = '\\'; break;
+		case '\n': esc = 'n'; break;
+		case '\r': esc = 'r'; break;
+		case '\t': esc = 't'; break;
+		default:
+			break;
+		}
+		if (esc) {
+			*p++ = '\\';
+			*p++ = esc;
+		} else if (c < 0x20 || c >= 0x7f) {
+			/* Wire bytes are not UTF-8 by contract: escape every
+			 * non-ASCII byte as its Latin-1 code point. */
+			*p++ = '\\';
+			*p++ = 'u';
+			p = fmt_hex(p, c, 4);
+		} else {
+			*p++ = (char)c;
+		}
 	}
-	/* Scientific: Python writes 1e+16 and 1.5e-05. */
-	sbuf_puts(sb, tmp);
+	*p++ = '"';
+	sbuf_end(sb, p);
+}
+
+/* Python-repr style doubles (fmt.h): shortest digits that round-trip. */
+static void put_shortest(struct sbuf *sb, double v, bool as_float)
+{
+	char *p = sbuf_room(sb, FMT_DOUBLE_MAX);
+
+	if (p)
+		sbuf_end(sb, as_float ? fmt_float(p, (float)v) : fmt_double(p, v));
 }
 
 void sbuf_put_double(struct sbuf *sb, double v)

@@ -131,6 +131,7 @@ void track_free(struct track *t)
 	while (hmap_next(&t->circuits, &it, NULL, &v))
 		circuit_free(t, v);
 	hmap_free(&t->circuits);
+	t->last = NULL;
 	it = 0;
 	while (hmap_next(&t->searches, &it, NULL, &v)) {
 		struct search_ent *e = v;
@@ -150,16 +151,23 @@ void track_circuit_close(struct track *t, const struct flow_key *k)
 {
 	struct circuit *c = hmap_del(&t->circuits, k);
 
+	if (c == t->last)
+		t->last = NULL;
 	if (c)
 		circuit_free(t, c);
 }
 
 static struct circuit *circuit_get(struct track *t, const struct flow_key *k)
 {
-	struct circuit *c = hmap_get(&t->circuits, k);
+	struct circuit *c;
 
+	if (t->last && memcmp(&t->last_key, k, sizeof(*k)) == 0)
+		return t->last;  /* already the most recently used */
+	c = hmap_get(&t->circuits, k);
 	if (c) {
 		LRU_TOUCH(t->circ_lru, t->circ_lru_tail, c);
+		t->last = c;
+		t->last_key = *k;
 		return c;
 	}
 	/* Live, circuits end only by the FIN/RST records the kernel sends,
@@ -182,6 +190,8 @@ static struct circuit *circuit_get(struct track *t, const struct flow_key *k)
 		return NULL;
 	}
 	LRU_PUSH(t->circ_lru, t->circ_lru_tail, c);
+	t->last = c;
+	t->last_key = *k;
 	return c;
 }
 

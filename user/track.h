@@ -57,6 +57,10 @@ struct track {
 	struct circuit *circ_lru, *circ_lru_tail;
 	struct track_stats stats;
 	void *scratch;  /* a closed channel whose name was just handed out */
+	/* The circuit of the previous message: consecutive messages mostly
+	 * share one, which spares a hash lookup per message. */
+	struct circuit *last;
+	struct flow_key last_key;
 };
 
 /* The name found for a message.  `name` stays valid until the next call,
