@@ -643,6 +643,23 @@ static void test_circuit_close(void **state)
 	assert_int_equal(t->channels_open, 0);
 }
 
+/* The circuit of the previous message is remembered to spare a look-up:
+ * closing that very circuit must forget it (ASan sees a use after free
+ * otherwise, and the new circuit would inherit the old names). */
+static void test_circuit_close_last_used(void **state)
+{
+	struct track *t = *state;
+
+	open_channel(t, &CIRC_A, 1, 0x100, "A:pv");
+	TCP(t, &CIRC_A, REQ, CA_PROTO_EVENT_ADD, 16, DBR_DOUBLE, 1, 0x100, 7);
+	expect_name("A:pv");
+	track_circuit_close(t, &CIRC_A);
+	assert_int_equal(hmap_count(&t->circuits), 0);
+	TCP(t, &CIRC_A, RSP, CA_PROTO_EVENT_ADD, 8, DBR_DOUBLE, 1, ECA_NORMAL, 7);
+	expect_none();
+	assert_int_equal(hmap_count(&t->circuits), 1);
+}
+
 static void test_payload_name(void **state)
 {
 	struct track *t = *state;
@@ -701,6 +718,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_search_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_search, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_circuits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_circuit_close_last_used, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_circuit_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_payload_name, setup, teardown),
 	};
