@@ -42,7 +42,7 @@ CLANG   ?= clang
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Iinclude -Ivmlinux
 BPF_OBJ := $(OUTPUT)/catrace.bpf.o
 SKEL    := $(OUTPUT)/catrace.skel.h
-BPF_LIBS := -lbpf -lelf -lz
+BPF_LIBS := -lbpf -lelf -lz -lmicrohttpd -lncurses
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all clean test unit deps check vmlinux bpftests bench fuzz install uninstall FORCE

@@ -89,6 +89,14 @@ struct {
 	__type(value, struct ca_counters);
 } counters SEC(".maps");
 
+/* Owner of pinned maps (user space only). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct catrace_meta);
+} meta SEC(".maps");
+
 /* Where a record that waited for its PV name is put together. */
 struct rec_scratch {
 	struct ca_record r;

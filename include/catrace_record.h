@@ -144,4 +144,14 @@ _Static_assert(sizeof(struct tcp_dir_state) == 352, "tcp_dir_state layout change
 
 #define CATRACE_MAX_USER_PORTS 8
 
+/* Who owns a set of pinned maps (`--pin`): `catrace stats` reads it to
+ * tell a running tracer from pins a killed one left behind.  Written by
+ * user space only; the BPF programs never touch it. */
+struct catrace_meta {
+	__u32 pid;
+	__u32 pad;
+	__u64 start_ticks;   /* /proc/PID/stat start time: a reused pid differs */
+	char ifaces[64];     /* the iface label */
+};
+
 #endif

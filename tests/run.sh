@@ -52,6 +52,8 @@ suite "bpf" tests/bpf.sh
 [ -x tests/audit_check.py ] && suite "audit" python3 tests/audit_check.py --catrace "$CATRACE" --captures "$CAPTURES"
 [ -x tests/install.sh ] && suite "install" tests/install.sh
 [ -x tests/robustness.sh ] && suite "robustness" tests/robustness.sh
+[ -x tests/metrics.sh ] && suite "metrics" tests/metrics.sh
+[ -x tests/reports.sh ] && suite "reports" tests/reports.sh
 # The fuzz harnesses carry their own sanitizers: once is enough.
 [ "$OUTPUT" = .output ] && [ -x tests/fuzz_regress.sh ] && suite "fuzz regressions" tests/fuzz_regress.sh
 for t in tests/netns/test_*.sh; do

@@ -10,11 +10,15 @@
 
 #include "gso_split.h"
 #include "loader.h"
+#include "metrics_service.h"
 #include "pcap_writer.h"
 #include "pipeline.h"
 #include "pkt.h"
 #include "record.h"
+#include "report.h"
+#include "top.h"
 #include "ringbuf_source.h"
+#include "stats_cmd.h"
 #include "version.h"
 
 #include <bpf/libbpf.h>
@@ -70,7 +74,38 @@ static const char usage_text[] =
 "                       user and host names, PV, value and status\n"
 "  --no-proc            live: do not name the local process that owns each\n"
 "                       CA socket (proc=softIoc[1234])\n"
-"  -q                   no summary on standard error\n"
+"  -q                   no summary on standard error (with --metrics,\n"
+"                       --metrics-file or --summary: no message lines either)\n"
+"\n"
+"Metrics (Prometheus text format):\n"
+"  --metrics ADDR:PORT  serve /metrics over HTTP while tracing (PORT alone:\n"
+"                       on 127.0.0.1)\n"
+"  --metrics-file PATH  write the metrics to PATH (a temporary file renamed)\n"
+"                       every --interval seconds and at exit; with -r, once\n"
+"  --interval S         seconds between metrics files (default 15)\n"
+"  --pv-metrics-limit N PVs with their own search counters (default 100)\n"
+"  --pin DIR            pin the counter maps under DIR (bpffs, e.g.\n"
+"                       /sys/fs/bpf/catrace) for `catrace stats --pin DIR`\n"
+"  catrace stats [--pin DIR]  print a running catrace's kernel counters\n"
+"\n"
+"Reports:\n"
+"  --summary            at exit and on SIGUSR1, on stderr: the most searched\n"
+"                       PVs with their rate and hosts, PVs never answered,\n"
+"                       the clients that search most\n"
+"  --summary-top N      entries per list (default 10)\n"
+"  --summary-sigma S    only those above the mean + S standard deviations\n"
+"  --summary-hz H       only those above H searches per second\n"
+"  --events             a line for each beacon event: a server appeared,\n"
+"                       restarted, resumed after a gap, missed beacons\n"
+"\n"
+"Top (catrace top -i IFACE | -r FILE [options]):\n"
+"  a full-screen view, refreshed every second, of the busiest PVs, clients\n"
+"  and servers, and unanswered searches; keys: q quit, m u r w s sort by\n"
+"  messages, updates, reads, writes, searches\n"
+"  --once               print one snapshot instead (live: after --interval\n"
+"                       seconds, default 1)\n"
+"  --sort KEY           messages, updates, reads, writes or searches\n"
+"  --rows N             lines per table (default 10)\n"
 "\n"
 "Filters:\n"
 "  --pv GLOB            only messages about matching PVs (repeatable)\n"
@@ -87,12 +122,16 @@ static const char usage_text[] =
 "  catrace -r ioc.pcap --pv 'LINAC:*' --cmd WriteNotify,Write\n"
 "  tcpdump -U -w - -i eth0 port 5064 | catrace -r -\n"
 "  catrace -r ioc.pcap --json host 10.0.0.5 | jq .pv\n"
-"  catrace -i eth0 --writes --pv 'LINAC:*'\n";
+"  catrace -i eth0 --writes --pv 'LINAC:*'\n"
+"  catrace -i eth0 -q --metrics 127.0.0.1:9464 --pin /sys/fs/bpf/catrace\n";
 
 enum {
 	OPT_JSON = 256, OPT_FORMAT, OPT_NANO, OPT_MAXEL, OPT_SRVPORT, OPT_REPPORT,
 	OPT_PORT, OPT_NODETECT, OPT_PV, OPT_CMD, OPT_NOXDP, OPT_XDPMODE,
-	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT, OPT_WRITES, OPT_NOPROC,
+	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT, OPT_METRICS, OPT_METRICS_FILE,
+	OPT_INTERVAL, OPT_PIN, OPT_PV_LIMIT, OPT_SUMMARY, OPT_SUMMARY_TOP, OPT_SUMMARY_SIGMA,
+	OPT_SUMMARY_HZ, OPT_EVENTS, OPT_ONCE, OPT_SORT, OPT_ROWS, OPT_WRITES,
+	OPT_NOPROC,
 };
 
 static const struct option long_opts[] = {
@@ -113,6 +152,19 @@ static const struct option long_opts[] = {
 	{ "print", no_argument, NULL, OPT_PRINT },
 	{ "writes", no_argument, NULL, OPT_WRITES },
 	{ "no-proc", no_argument, NULL, OPT_NOPROC },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "pin", required_argument, NULL, OPT_PIN },
+	{ "pv-metrics-limit", required_argument, NULL, OPT_PV_LIMIT },
+	{ "summary", no_argument, NULL, OPT_SUMMARY },
+	{ "summary-top", required_argument, NULL, OPT_SUMMARY_TOP },
+	{ "summary-sigma", required_argument, NULL, OPT_SUMMARY_SIGMA },
+	{ "summary-hz", required_argument, NULL, OPT_SUMMARY_HZ },
+	{ "events", no_argument, NULL, OPT_EVENTS },
+	{ "once", no_argument, NULL, OPT_ONCE },
+	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "rows", required_argument, NULL, OPT_ROWS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -129,6 +181,12 @@ struct opts {
 	bool quiet;
 	bool no_proc;
 	char *filter;
+	struct metrics_opts met;
+	bool summary, events;
+	struct summary_opts sum;
+	bool top, top_once, top_only_opt;
+	enum top_sort top_sort;
+	unsigned top_rows;
 };
 
 static void die_usage(const char *fmt, const char *arg)
@@ -157,6 +215,22 @@ bad:
 	fprintf(stderr, "catrace: %s: '%s' is not a number from %lu to %lu\n",
 		what, s ? s : "", min, max);
 	exit(EXIT_USAGE);
+}
+
+static double parse_double(const char *s, const char *what)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 1e12) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "%s: '%.200s' is not a positive number", what, s);
+		die_usage("%s", msg);
+	}
+	return v;
 }
 
 static uint16_t env_port(const char *var, uint16_t dflt)
@@ -217,6 +291,9 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 	 * lets us word our own one-line errors. */
 	opterr = 0;
 	o->live.value_bytes = 64;
+	o->met.pv_limit = CENSUS_PV_LIMIT_DEFAULT;
+	summary_opts_init(&o->sum);
+	o->top_rows = 10;
 	o->live.ringbuf_bytes = 8u << 20;
 	while ((c = getopt_long(argc, argv, "+:r:i:c:B:w:s:C:G:W:UtqvhV", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -261,6 +338,59 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 			break;
 		case OPT_PRINT:
 			o->print = true;
+			break;
+		case OPT_METRICS: {
+			struct sockaddr_storage ss;
+			char err[256];
+
+			if (metrics_parse_listen(optarg, &ss, err, sizeof(err)))
+				die_usage("%s", err);
+			o->met.listen = optarg;
+			break;
+		}
+		case OPT_SUMMARY:
+			o->summary = true;
+			break;
+		case OPT_SUMMARY_TOP:
+			o->sum.top = (unsigned)parse_num(optarg, 1, 1000000, "--summary-top");
+			o->summary = true;
+			break;
+		case OPT_SUMMARY_SIGMA:
+			o->sum.sigma = parse_double(optarg, "--summary-sigma");
+			o->summary = true;
+			break;
+		case OPT_SUMMARY_HZ:
+			o->sum.hz = parse_double(optarg, "--summary-hz");
+			o->summary = true;
+			break;
+		case OPT_EVENTS:
+			o->events = true;
+			break;
+		case OPT_ONCE:
+			o->top_once = o->top_only_opt = true;
+			break;
+		case OPT_SORT:
+			if (!top_parse_sort(optarg, &o->top_sort))
+				die_usage("--sort: '%s' is not messages, updates, reads, writes or searches",
+					  optarg);
+			o->top_only_opt = true;
+			break;
+		case OPT_ROWS:
+			o->top_rows = (unsigned)parse_num(optarg, 1, 10000, "--rows");
+			o->top_only_opt = true;
+			break;
+		case OPT_METRICS_FILE:
+			o->met.file = optarg;
+			break;
+		case OPT_INTERVAL:
+			o->met.interval_s = (unsigned)parse_num(optarg, 1, 86400, "--interval");
+			break;
+		case OPT_PIN:
+			o->met.pin_dir = optarg;
+			break;
+		case OPT_PV_LIMIT:
+			o->met.pv_limit = (unsigned)parse_num(optarg, 0, CENSUS_PV_LIMIT_MAX,
+							      "--pv-metrics-limit");
 			break;
 		case OPT_NOXDP:
 			o->live.no_xdp = true;
@@ -383,9 +513,121 @@ static void print_summary(const struct pipeline *pl)
 		(unsigned long long)pipeline_resyncs(pl));
 }
 
+/* ---- reports (census) ---- */
+
+static volatile sig_atomic_t summary_requested;
+static void on_stop_signal(int sig);
+
+static void on_summary_signal(int sig)
+{
+	(void)sig;
+	summary_requested = 1;
+}
+
+static void print_event(void *ctx, const struct census_event *ev)
+{
+	struct pipeline *pl = ctx;
+	static struct sbuf sb;
+
+	sbuf_reset(&sb);
+	report_event(&sb, ev, pl->out.style == OUT_JSON);
+	sbuf_putc(&sb, '\n');
+	if (!sb.oom)
+		fwrite(sbuf_str(&sb), 1, sb.len, pl->fp);
+}
+
+static void print_search_summary(const struct pipeline *pl, const struct opts *o)
+{
+	struct sbuf sb;
+
+	fflush(pl->fp);
+	sbuf_init(&sb);
+	report_summary(&sb, pl->census, &o->sum);
+	if (!sb.oom)
+		fwrite(sbuf_str(&sb), 1, sb.len, stderr);
+	sbuf_free(&sb);
+}
+
+/* Start the census when metrics or reports want one. */
+static bool reports_setup(struct pipeline *pl, const struct opts *o)
+{
+	unsigned cap = 0;
+
+	if (!metrics_wanted(&o->met) && !o->summary && !o->events && !o->top)
+		return true;
+	if (metrics_wanted(&o->met))
+		cap = o->met.pv_limit;
+	if ((o->summary || o->top) && cap < CENSUS_PV_CAPACITY_REPORTS)
+		cap = CENSUS_PV_CAPACITY_REPORTS;
+	if (o->top)
+		pl->hook_only = true;
+	if (!pipeline_census_start(pl, cap, o->summary || o->top)) {
+		fprintf(stderr, "catrace: out of memory\n");
+		return false;
+	}
+	if (o->events) {
+		pl->census->on_event = print_event;
+		pl->census->event_ctx = pl;
+	}
+	return true;
+}
+
+/* Between packets or polls: a summary asked for by SIGUSR1. */
+static void reports_poll(const struct pipeline *pl, const struct opts *o)
+{
+	if (summary_requested) {
+		summary_requested = 0;
+		print_search_summary(pl, o);
+	}
+}
+
+static void reports_finish(const struct pipeline *pl, const struct opts *o)
+{
+	if (pl->census)
+		census_finish(pl->census);
+	if (o->summary)
+		print_search_summary(pl, o);
+}
+
+static void top_view_init(struct top_view *v, const struct pipeline *pl,
+			  const struct opts *o, const char *source)
+{
+	memset(v, 0, sizeof(*v));
+	v->census = pl->census;
+	v->messages = pl->st.messages;
+	v->sort = o->top_sort;
+	v->rows = o->top_rows;
+	v->source = source;
+}
+
+static void top_print_once(const struct top_view *v)
+{
+	struct sbuf sb;
+
+	sbuf_init(&sb);
+	top_render(&sb, v);
+	if (!sb.oom)
+		fwrite(sbuf_str(&sb), 1, sb.len, stdout);
+	sbuf_free(&sb);
+}
+
+/* The capture is read: show the final state until `q` (or a signal). */
+static bool top_offline_screen(struct top_view *v)
+{
+	if (!top_screen_start())
+		return false;
+	top_screen_tick(v, true);
+	while (!stop_requested && top_screen_tick(v, false))
+		usleep(100000);
+	top_screen_stop();
+	return true;
+}
+
 static int run_offline(struct pipeline *pl, const struct opts *o)
 {
+	static struct metrics_service ms;
 	char err[PCAP_ERR_LEN];
+	bool metrics = metrics_wanted(&o->met);
 	struct pcap_source *src;
 	struct frame f;
 	int lt, r, rc = 0;
@@ -409,16 +651,51 @@ static int run_offline(struct pipeline *pl, const struct opts *o)
 		pcap_source_close(src);
 		return EXIT_USAGE;
 	}
-	while (!pl->done && (r = pcap_source_next(src, &f, err, sizeof(err))) == 1)
+	if (!reports_setup(pl, o)) {
+		pcap_source_close(src);
+		return 1;
+	}
+	if (metrics) {
+		if (metrics_service_start(&ms, &o->met, pl, NULL, o->read_file, err, sizeof(err))) {
+			fprintf(stderr, "catrace: %s\n", err);
+			pcap_source_close(src);
+			return EXIT_USAGE;
+		}
+	}
+	if (o->quiet && (metrics || o->summary))
+		pl->hook_only = true;
+	while (!pl->done && (r = pcap_source_next(src, &f, err, sizeof(err))) == 1) {
 		pipeline_frame(pl, lt, &f);
+		reports_poll(pl, o);
+	}
 	if (!pl->done && r < 0) {
 		fprintf(stderr, "catrace: %s: after packet %llu: %s\n", o->read_file,
 			(unsigned long long)pl->st.packets, err);
 		rc = 1;
 	}
 	pipeline_finish(pl);
-	if (!o->quiet)
+	reports_finish(pl, o);
+	if (metrics && metrics_service_stop(&ms))
+		rc = 1;
+	if (o->top) {
+		struct top_view v;
+
+		top_view_init(&v, pl, o, o->read_file);
+		if (o->top_once) {
+			top_print_once(&v);
+		} else {
+			struct sigaction sa;
+
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = on_stop_signal;
+			sigaction(SIGINT, &sa, NULL);
+			sigaction(SIGTERM, &sa, NULL);
+			if (!top_offline_screen(&v))
+				rc = EXIT_USAGE;
+		}
+	} else if (!o->quiet) {
 		print_summary(pl);
+	}
 	pcap_source_close(src);
 	if (ferror(stdout)) {
 		fprintf(stderr, "catrace: error writing output\n");
@@ -506,6 +783,14 @@ static void on_live_record(void *ctx, const void *data, size_t size)
 			 ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns, &ri.msg);
 }
 
+static uint64_t now_mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
 static int64_t mono_to_wall(void)
 {
 	struct timespec w, m;
@@ -515,10 +800,27 @@ static int64_t mono_to_wall(void)
 	return ((int64_t)w.tv_sec - m.tv_sec) * 1000000000 + (w.tv_nsec - m.tv_nsec);
 }
 
+/* The iface label: the interfaces, comma-separated. */
+static const char *ifaces_label(const struct loader_opts *lo, char *buf, size_t n)
+{
+	size_t used = 0;
+	unsigned i;
+
+	buf[0] = 0;
+	for (i = 0; i < lo->n_ifaces && used < n; i++)
+		used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? "," : "", lo->ifaces[i]);
+	return buf;
+}
+
 static int run_live(struct pipeline *pl, struct opts *o)
 {
 	static struct live_ctx lc;
 	static struct procattr proc;
+	static struct metrics_service ms;
+	bool metrics = metrics_wanted(&o->met) || o->met.pin_dir;
+	char ifaces[128];
+	struct top_view top;
+	uint64_t top_until_ns = 0;
 	struct ringbuf_source *rs = NULL;
 	struct ca_counters cnt;
 	struct sigaction sa;
@@ -552,13 +854,12 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	for (i = 0; i < pl->cls.n_user_ports && i < CATRACE_MAX_USER_PORTS; i++)
 		o->live.user_ports[o->live.n_user_ports++] = pl->cls.user_ports[i];
 
-	/* Before attaching: a SIGINT that comes while we attach must stop
-	 * us, not be lost (a script's background job starts with SIGINT
-	 * ignored; found by tests/netns/test_attach.sh hanging).  Restarted
-	 * system calls keep attaching; the poll below still wakes. */
+	/* Before loading: a SIGINT that comes while we load and attach (the
+	 * verifier may take seconds) must stop us once attached, not be lost
+	 * (a script's background job starts with SIGINT ignored; found by
+	 * tests/netns/test_attach.sh hanging). */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
-	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	l = loader_load(&o->live, err, sizeof(err));
@@ -574,6 +875,30 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		if (lc.w)
 			pcap_writer_close(lc.w, err, sizeof(err));
 		return EXIT_USAGE;
+	}
+	if (o->quiet && o->summary)
+		pl->hook_only = true;
+	if (!reports_setup(pl, o)) {
+		loader_close(l);
+		if (lc.w)
+			pcap_writer_close(lc.w, err, sizeof(err));
+		return 1;
+	}
+	if (metrics) {
+		ifaces_label(&o->live, ifaces, sizeof(ifaces));
+		ms.records = &lc.records;
+		if (metrics_service_start(&ms, &o->met, pl, l, ifaces, err, sizeof(err))) {
+			fprintf(stderr, "catrace: %s\n", err);
+			loader_close(l);
+			if (lc.w)
+				pcap_writer_close(lc.w, err, sizeof(err));
+			return EXIT_USAGE;
+		}
+		ms.records = &lc.records;
+		ms.records_bad = &lc.bad_records;
+		/* A metrics service prints nothing per message when asked. */
+		if (o->quiet && metrics_wanted(&o->met))
+			pl->hook_only = true;
 	}
 	/* A terminal gets each line at once; a pipe or file gets full
 	 * buffers, flushed after every round of records (at most 100 ms
@@ -593,16 +918,37 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		procattr_init(&proc, "/proc", stderr);
 		pl->proc = &proc;
 	}
+	if (o->top) {
+		top_view_init(&top, pl, o, ifaces_label(&o->live, ifaces, sizeof(ifaces)));
+		top_until_ns = now_mono_ns() + (uint64_t)(o->met.interval_s ? o->met.interval_s : 1) *
+					     1000000000ull;
+		if (!o->top_once && !top_screen_start()) {
+			stop_requested = 1;
+			rc = EXIT_USAGE;
+		}
+	}
 	while (!stop_requested && !pl->done) {
 		/* Follow clock adjustments (NTP steps) as we go. */
 		lc.mono_to_wall_ns = mono_to_wall();
 		/* The kernel wakes us only for a batch of records: look
 		 * every 100 ms for the few that came since (signals end the
 		 * wait at once). */
-		r = ringbuf_source_poll(rs, 100);
+		r = ringbuf_source_poll_with(rs, metrics ? metrics_service_fd(&ms) : -1, 100);
 		if (r >= 0)
 			r = ringbuf_source_drain(rs);
 		fflush(stdout);
+		if (metrics && metrics_service_run(&ms, (uint64_t)mono_to_wall() + now_mono_ns()))
+			rc = 1;
+		else if (!metrics && pl->census)
+			census_tick(pl->census, (uint64_t)mono_to_wall() + now_mono_ns());
+		reports_poll(pl, o);
+		if (o->top) {
+			top.messages = pl->st.messages;
+			if (loader_counters(l, &cnt) == 0)
+				top.kernel = &cnt;
+			if (o->top_once ? now_mono_ns() >= top_until_ns : !top_screen_tick(&top, false))
+				break;
+		}
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
 			rc = 1;
@@ -615,7 +961,15 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	if (lc.write_failed)
 		rc = 1;
 	pipeline_finish(pl);
-	if (!o->quiet) {
+	reports_finish(pl, o);
+	if (metrics && metrics_service_stop(&ms))
+		rc = 1;
+	if (o->top) {
+		top_screen_stop();
+		top.messages = pl->st.messages;
+		if (o->top_once && rc == 0)
+			top_print_once(&top);
+	} else if (!o->quiet) {
 		if (loader_counters(l, &cnt) == 0)
 			fprintf(stderr, "%llu CA messages captured, %llu dropped by kernel, "
 				"%llu packets matched (%llu seen), %llu printed\n",
@@ -655,15 +1009,43 @@ int main(int argc, char **argv)
 	static struct pipeline pl;
 	struct opts o;
 	int rc;
+	bool top = false;
 
+	if (argc > 1 && strcmp(argv[1], "stats") == 0)
+		return stats_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "top") == 0) {
+		top = true;
+		argc--;
+		argv++;
+	}
 	/* A closed pipe (catrace ... | head) ends us quietly. */
 	signal(SIGPIPE, SIG_DFL);
 	memset(&o, 0, sizeof(o));
 	pipeline_init(&pl, stdout);
 	parse_args(argc, argv, &pl, &o);
+	o.top = top;
+	if (o.top_only_opt && !o.top) {
+		fprintf(stderr, "catrace: --once, --sort and --rows belong to `catrace top`\n");
+		return EXIT_USAGE;
+	}
+	/* At once: a SIGUSR1 that comes while a capture is opened or the
+	 * programs attached must not end us. */
+	if (o.summary) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_summary_signal;
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 
 	if (o.live.n_ifaces && o.read_file) {
 		fprintf(stderr, "catrace: -i and -r exclude each other\n");
+		rc = EXIT_USAGE;
+	} else if ((o.met.listen || o.met.pin_dir) && !o.live.n_ifaces) {
+		fprintf(stderr, "catrace: %s works with a live trace: give -i IFACE%s\n",
+			o.met.listen ? "--metrics" : "--pin",
+			o.met.listen ? " (with -r, use --metrics-file)" : "");
 		rc = EXIT_USAGE;
 	} else if (o.wr.path && !o.live.n_ifaces) {
 		fprintf(stderr, "catrace: -w writes live captures: give -i IFACE\n");

@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "catrace.skel.h"
+#include "kstats.h"
 
 /* tcx attach points (Linux 6.6); libbpf 1.1's headers predate them. */
 #ifndef BPF_TCX_INGRESS
@@ -250,39 +251,12 @@ int loader_ringbuf_fd(const struct loader *l)
 
 int loader_counters(const struct loader *l, struct ca_counters *sum)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct ca_counters *per;
-	__u32 zero = 0;
-	int c, i, j;
+	return kstats_counters(bpf_map__fd(l->skel->maps.counters), sum);
+}
 
-	if (ncpu <= 0)
-		return -1;
-	per = calloc((size_t)ncpu, sizeof(*per));
-	if (!per)
-		return -1;
-	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.counters), &zero, per)) {
-		free(per);
-		return -1;
-	}
-	memset(sum, 0, sizeof(*sum));
-	for (c = 0; c < ncpu; c++) {
-		for (i = 0; i < CNT_CMDS; i++)
-			for (j = 0; j < 2; j++) {
-				sum->msgs[i][j] += per[c].msgs[i][j];
-				sum->bytes[i][j] += per[c].bytes[i][j];
-			}
-		sum->pkts_seen += per[c].pkts_seen;
-		sum->pkts_ca += per[c].pkts_ca;
-		sum->parse_errors += per[c].parse_errors;
-		sum->learned += per[c].learned;
-		sum->ringbuf_drops += per[c].ringbuf_drops;
-		sum->resyncs += per[c].resyncs;
-		sum->retransmits += per[c].retransmits;
-		sum->gaps += per[c].gaps;
-		sum->walk_limit += per[c].walk_limit;
-	}
-	free(per);
-	return 0;
+int loader_map_fd(const struct loader *l, const char *name)
+{
+	return bpf_object__find_map_fd_by_name(l->skel->obj, name);
 }
 
 void loader_close(struct loader *l)

@@ -38,6 +38,9 @@ int loader_attach(struct loader *l, char *err, size_t errlen);
 int loader_ringbuf_fd(const struct loader *l);
 /* Sum the per-CPU counters. */
 int loader_counters(const struct loader *l, struct ca_counters *sum);
+/* A map of the loaded object by name ("counters", "servers"...), or a
+ * negative errno. */
+int loader_map_fd(const struct loader *l, const char *name);
 /* Detach everything and free. */
 void loader_close(struct loader *l);
 

@@ -173,6 +173,8 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 	pv = track_msg(&pl->track, k, m);
 	c.pv = pv.name;
 	c.pv_len = pv.len;
+	if (pl->census)
+		census_msg(pl->census, k, &c, m);
 
 	if (pl->hook)
 		pl->hook(pl->hook_ctx, k, &c, m);
@@ -206,6 +208,8 @@ static void on_flow_close(void *ctx, const struct flow_key *k)
 	struct pipeline *pl = ctx;
 
 	track_circuit_close(&pl->track, k);
+	if (pl->census)
+		census_circuit_close(pl->census, k);
 }
 
 struct udp_ctx {
@@ -299,6 +303,8 @@ void pipeline_circuit_end(struct pipeline *pl, const struct flow_key *k,
 	if (rst || bits == 3) {
 		hmap_del(&pl->half_closed, k);
 		track_circuit_close(&pl->track, k);
+		if (pl->census)
+			census_circuit_close(pl->census, k);
 		if (pl->proc)
 			procattr_forget(pl->proc, k, true);
 		return;
@@ -324,8 +330,25 @@ uint64_t pipeline_resyncs(const struct pipeline *pl)
 	return flow_table_resyncs(&pl->flows);
 }
 
+bool pipeline_census_start(struct pipeline *pl, unsigned pv_capacity, bool follow_activity)
+{
+	if (!pl->census) {
+		pl->census = malloc(sizeof(*pl->census));
+		if (!pl->census)
+			return false;
+		census_init(pl->census, pv_capacity);
+	}
+	pl->census->follow_activity |= follow_activity;
+	return true;
+}
+
 void pipeline_free(struct pipeline *pl)
 {
+	if (pl->census) {
+		census_free(pl->census);
+		free(pl->census);
+		pl->census = NULL;
+	}
 	track_free(&pl->track);
 	hmap_free(&pl->half_closed);
 	classify_free(&pl->cls);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "census.h"
 #include "classify.h"
 #include "flow.h"
 #include "output.h"
@@ -58,6 +59,9 @@ struct pipeline {
 	void *hook_ctx;
 	bool hook_only;
 
+	/* Metrics and summaries (NULL: not wanted, no cost). */
+	struct census *census;
+
 	/* Live circuits with one FIN seen: key -> bits of the directions. */
 	struct hmap half_closed;
 
@@ -77,6 +81,9 @@ void pipeline_message(struct pipeline *pl, const struct flow_key *k,
  * when both directions have ended, the circuit's tables are freed. */
 void pipeline_circuit_end(struct pipeline *pl, const struct flow_key *k,
 			  enum ca_dir dir, bool rst);
+/* Count what goes by (metrics, reports): a census following up to
+ * pv_capacity PVs.  False when out of memory. */
+bool pipeline_census_start(struct pipeline *pl, unsigned pv_capacity, bool follow_activity);
 /* End of input: flush flows (messages cut short are reported). */
 void pipeline_finish(struct pipeline *pl);
 void pipeline_free(struct pipeline *pl);

@@ -2,6 +2,7 @@
 #include "ringbuf_source.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 
 #include <bpf/libbpf.h>
@@ -39,6 +40,20 @@ struct ringbuf_source *ringbuf_source_new(int map_fd, ringbuf_record_fn fn, void
 int ringbuf_source_poll(struct ringbuf_source *s, int timeout_ms)
 {
 	return ring_buffer__poll(s->rb, timeout_ms);
+}
+
+int ringbuf_source_poll_with(struct ringbuf_source *s, int other_fd, int timeout_ms)
+{
+	struct pollfd p[2] = {
+		{ .fd = ring_buffer__epoll_fd(s->rb), .events = POLLIN },
+		{ .fd = other_fd, .events = POLLIN },
+	};
+
+	if (other_fd < 0)
+		return ring_buffer__poll(s->rb, timeout_ms);
+	if (poll(p, 2, timeout_ms) < 0)
+		return -errno;
+	return ring_buffer__consume(s->rb);
 }
 
 int ringbuf_source_drain(struct ringbuf_source *s)

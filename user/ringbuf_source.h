@@ -13,6 +13,9 @@ struct ringbuf_source *ringbuf_source_new(int map_fd, ringbuf_record_fn fn, void
 /* Wait up to timeout_ms for records and consume them; returns the number
  * consumed, or a negative errno (-EINTR when a signal came). */
 int ringbuf_source_poll(struct ringbuf_source *s, int timeout_ms);
+/* The same, also waking up when other_fd (if >= 0) becomes readable:
+ * the caller then serves it. */
+int ringbuf_source_poll_with(struct ringbuf_source *s, int other_fd, int timeout_ms);
 /* Consume whatever is there without waiting. */
 int ringbuf_source_drain(struct ringbuf_source *s);
 void ringbuf_source_free(struct ringbuf_source *s);

@@ -1,0 +1,35 @@
+/* metrics: the Prometheus text exposition (format 0.0.4) of catrace's
+ * counters.  Counters the kernel keeps come from the kernel (per-CPU maps
+ * summed by the caller); the rest from the census of decoded messages.
+ * Only builds text: serving it (HTTP, a file, `catrace stats`) is the
+ * business of metrics_service. */
+#ifndef CATRACE_METRICS_H
+#define CATRACE_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "catrace_record.h"
+#include "census.h"
+#include "sbuf.h"
+
+struct metrics_input {
+	const char *iface;                 /* the iface label: interfaces or file */
+	const struct ca_counters *kernel;  /* live counters; NULL when offline */
+	const struct census *census;       /* NULL: kernel families only */
+	unsigned pv_limit;                 /* pv label series at most */
+	/* Offline there is no kernel: packets from the decoder. */
+	uint64_t packets_seen, packets_ca, packet_errors;
+	uint64_t learned_endpoints;
+	uint64_t records, records_bad;     /* live: read from the ring buffer */
+	bool live;
+};
+
+void metrics_render(struct sbuf *sb, const struct metrics_input *in);
+
+/* A label value as the exposition format wants it: backslash, quote and
+ * newline escaped; other control and non-ASCII bytes as a visible \xNN
+ * (itself escaped), so distinct names stay distinct series. */
+void metrics_put_label_value(struct sbuf *sb, const char *s, size_t n);
+
+#endif
