@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* catrace kernel side: find Channel Access messages in packets and send
- * one compact record per message to user space.
+/* catrace kernel side: find Channel Access packets, keep each TCP
+ * direction's message boundaries, and send one record per CA packet to
+ * user space: its metadata once, then its CA bytes, each message's
+ * payload up to its copy budget (the rest skipped, not copied).  User
+ * space frames those bytes with the decoder `catrace -r` uses.
  *
  * XDP sees ingress, tc (clsact/tcx) egress, or ingress with --no-xdp; all
  * share the parsing below.  catrace only observes: every program returns
@@ -15,11 +18,10 @@
 #include <bpf/bpf_endian.h>
 
 #include "ca_proto.h"
+#include "ca_rules.h"
 #include "catrace_record.h"
 
 #define ETH_P_IP      0x0800
-#define ETH_P_8021Q   0x8100
-#define ETH_P_8021AD  0x88A8
 #define IPPROTO_TCP_  6
 #define IPPROTO_UDP_  17
 #define TCP_FIN 0x01
@@ -32,11 +34,31 @@
 #define MAX_MSGS_PER_PACKET 8192
 
 /* Set by the loader before load. */
-const volatile __u16 cfg_server_port = CA_SERVER_PORT_DEFAULT;
-const volatile __u16 cfg_repeater_port = CA_REPEATER_PORT_DEFAULT;
-const volatile __u16 cfg_user_ports[CATRACE_MAX_USER_PORTS] = {};
-const volatile __u32 cfg_value_bytes = 64;  /* 0: headers (and names) only */
+const volatile __u32 cfg_value_bytes = REC_VALUE_BYTES_DEFAULT;  /* 0: none */
 const volatile __u32 cfg_snaplen = 0;       /* -w: packet bytes to send (0: none) */
+
+/* What a port is, one array look-up per port (most packets are not CA,
+ * and this is all they cost after their headers). */
+#define PORT_SERVER      0x01  /* a configured server port, any address */
+#define PORT_REPEATER    0x02  /* the repeater port */
+#define PORT_LEARNED     0x04  /* some learned server uses it: see `servers` */
+#define PORT_REP_CLIENT  0x08  /* some repeater client uses it: see `rep_clients` */
+
+/* One byte per writer, so that no write races another: user space sets
+ * `cfg` before attaching, the programs set the learned bytes. */
+struct port_info {
+	__u8 cfg;         /* PORT_SERVER, PORT_REPEATER */
+	__u8 learned;     /* a learned server uses this port */
+	__u8 rep_client;  /* a repeater client uses this port */
+	__u8 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct port_info);
+} port_flags SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -56,24 +78,6 @@ struct {
 	__type(key, struct ep_key);
 	__type(value, __u8);
 } rep_clients SEC(".maps");
-
-/* The same for the ports of `rep_clients`: most UDP packets are not CA,
- * and an LRU look-up costs about as much as the rest of their path. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u8);
-} rep_client_ports SEC(".maps");
-
-/* Ports some learned server uses: a cheap array look-up that spares most
- * non-CA packets the hash look-ups of `servers`. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u8);
-} server_ports SEC(".maps");
 
 /* Ports clients search from (ip 0): libca wakes its UDP thread at exit
  * with a VERSION sent from that port to itself. */
@@ -106,18 +110,43 @@ struct {
 	__type(value, struct catrace_meta);
 } meta SEC(".maps");
 
-/* Where a record that waited for its PV name is put together. */
-struct rec_scratch {
-	struct ca_record r;
-	__u8 d[2 * REC_NAME_MAX];
+/* A segment record is put together here, then sent at its own size
+ * (bpf_ringbuf_reserve wants a constant size; bpf_ringbuf_output does
+ * not).  The data area is twice the largest record so that the verifier
+ * can bound every write at a variable offset.  One slot per CPU and
+ * direction, like pkt_scratch (the loader sizes it). */
+/* How far the record is built.  Kept in the map value, not on the stack,
+ * on purpose: the verifier does not track what map memory holds, so the
+ * message walk's iterations look alike to it and it need not explore
+ * each one apart. */
+struct seg_build {
+	__u32 base;                 /* packet offset of the record's seq */
+	__u32 base_seq;
+	__u32 seg_end;              /* TCP: end of the segment's new bytes */
+	__u32 s_start, s_end;       /* the open span */
+	__u32 dpos;                 /* bytes of d used */
+	__u32 nspans;
+	__u32 nmsgs;                /* messages whose header the record holds */
+	__u8 flags;                 /* of the record being built */
+	__u8 open;                  /* a span is open */
+	__u8 open_at_hdr;           /* ... and starts at a message header */
+	__u8 lost_next;             /* a record was refused: the next says so */
+	__u8 egress_flag;           /* REC_F_EGRESS or 0 */
+	__u8 pad[3];
+};
+
+struct seg_scratch {
+	struct seg_build b;
+	struct ca_seg_record r;
+	__u8 d[2 * REC_SEG_DATA_MAX];
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct rec_scratch);
-} scratch SEC(".maps");
+	__type(value, struct seg_scratch);
+} seg_scratch SEC(".maps");
 
 /* A new flow state is built here: it is too big for the BPF stack. */
 struct {
@@ -205,30 +234,15 @@ struct l4 {
 
 /* ---- which packets are CA ---- */
 
-static __always_inline bool is_server_port(__u16 port)
-{
-	int i;
-
-	if (port == cfg_server_port)
-		return true;
-#pragma unroll
-	for (i = 0; i < CATRACE_MAX_USER_PORTS; i++)
-		if (cfg_user_ports[i] && cfg_user_ports[i] == port)
-			return true;
-	return false;
-}
-
-static __always_inline bool port_marked(void *ports, __u16 port)
+static __always_inline __u32 port_bits(__u16 port)
 {
 	__u32 k = port;
-	__u8 *v = bpf_map_lookup_elem(ports, &k);
+	struct port_info *v = bpf_map_lookup_elem(&port_flags, &k);
 
-	return v && *v;
-}
-
-static __always_inline bool port_has_server(__u16 port)
-{
-	return port_marked(&server_ports, port);
+	if (!v)
+		return 0;
+	return v->cfg | (v->learned ? PORT_LEARNED : 0) |
+	       (v->rep_client ? PORT_REP_CLIENT : 0);
 }
 
 static __always_inline bool is_learned(void *map, __u32 ip, __u16 port)
@@ -236,6 +250,19 @@ static __always_inline bool is_learned(void *map, __u32 ip, __u16 port)
 	struct ep_key k = { .ip = ip, .port = port };
 
 	return bpf_map_lookup_elem(map, &k) != NULL;
+}
+
+static __always_inline void mark_port(__u16 port, bool server)
+{
+	__u32 k = port;
+	struct port_info *v = bpf_map_lookup_elem(&port_flags, &k);
+
+	if (!v)
+		return;
+	if (server)
+		v->learned = 1;
+	else
+		v->rep_client = 1;
 }
 
 static __always_inline void learn(void *map, __u32 ip, __u16 port)
@@ -253,13 +280,7 @@ static __always_inline void learn(void *map, __u32 ip, __u16 port)
 		if (c)
 			c->learned++;
 	}
-	if (map == (void *)&servers || map == (void *)&rep_clients) {
-		__u32 pk = port;
-
-		bpf_map_update_elem(map == (void *)&servers ? (void *)&server_ports
-							    : (void *)&rep_client_ports,
-				    &pk, &one, BPF_ANY);
-	}
+	mark_port(port, map == (void *)&servers);
 }
 
 /* Like learn(), for keys that are a port alone. */
@@ -275,14 +296,15 @@ static __always_inline void learn_port(void *map, __u16 port)
 /* Returns 1 and the direction when the packet is CA. */
 static __always_inline int classify(const struct l4 *l, __u8 *dir)
 {
+	__u32 d = port_bits(l->dport), s = port_bits(l->sport);
+
 	if (l->proto == IPPROTO_UDP_) {
-		if (is_server_port(l->dport) || l->dport == cfg_repeater_port) {
+		if (d & (PORT_SERVER | PORT_REPEATER)) {
 			*dir = REC_DIR_REQUEST;
 			return 1;
 		}
-		if (is_server_port(l->sport) || l->sport == cfg_repeater_port ||
-		    (port_marked(&rep_client_ports, l->dport) &&
-		     is_learned(&rep_clients, l->daddr, l->dport))) {
+		if ((s & (PORT_SERVER | PORT_REPEATER)) ||
+		    ((d & PORT_REP_CLIENT) && is_learned(&rep_clients, l->daddr, l->dport))) {
 			*dir = REC_DIR_RESPONSE;
 			return 1;
 		}
@@ -292,13 +314,13 @@ static __always_inline int classify(const struct l4 *l, __u8 *dir)
 		}
 		return 0;
 	}
-	if (is_server_port(l->dport) ||
-	    (port_has_server(l->dport) && is_learned(&servers, l->daddr, l->dport))) {
+	if ((d & PORT_SERVER) ||
+	    ((d & PORT_LEARNED) && is_learned(&servers, l->daddr, l->dport))) {
 		*dir = REC_DIR_REQUEST;
 		return 1;
 	}
-	if (is_server_port(l->sport) ||
-	    (port_has_server(l->sport) && is_learned(&servers, l->saddr, l->sport))) {
+	if ((s & PORT_SERVER) ||
+	    ((s & PORT_LEARNED) && is_learned(&servers, l->saddr, l->sport))) {
 		*dir = REC_DIR_RESPONSE;
 		return 1;
 	}
@@ -314,80 +336,40 @@ struct ca_raw_hdr {
 };
 
 struct hdr {
-	__u16 cmd, dtype;
-	__u32 size, count, p1, p2;
+	struct ca_rule_hdr r;
 	__u8 len;
 };
 
-/* Decode raw bytes; `have` bytes are valid (16 or 24).  Returns 0 when
+/* Decode raw bytes; `have` bytes are valid (16 or more).  Returns 0 when
  * complete, 1 when the extended form needs 8 more bytes. */
 static __always_inline int decode_hdr(const struct ca_raw_hdr *r, __u32 have,
 				      struct hdr *h)
 {
-	h->cmd = bpf_ntohs(r->cmd);
-	h->dtype = bpf_ntohs(r->dtype);
-	h->p1 = bpf_ntohl(r->p1);
-	h->p2 = bpf_ntohl(r->p2);
+	h->r.cmd = bpf_ntohs(r->cmd);
+	h->r.dtype = bpf_ntohs(r->dtype);
+	h->r.p1 = bpf_ntohl(r->p1);
+	h->r.p2 = bpf_ntohl(r->p2);
 	if (bpf_ntohs(r->size) == CA_EXT_SIZE_MARK) {
 		if (have < CA_EXT_HDR_LEN)
 			return 1;
-		h->size = bpf_ntohl(r->xsize);
-		h->count = bpf_ntohl(r->xcount);
+		h->r.size = bpf_ntohl(r->xsize);
+		h->r.count = bpf_ntohl(r->xcount);
+		h->r.extended = 1;
 		h->len = CA_EXT_HDR_LEN;
 	} else {
-		h->size = bpf_ntohs(r->size);
-		h->count = bpf_ntohs(r->count);
+		h->r.size = bpf_ntohs(r->size);
+		h->r.count = bpf_ntohs(r->count);
+		h->r.extended = 0;
 		h->len = CA_HDR_LEN;
 	}
 	return 0;
 }
 
-/* A believable message start after lost sync (a subset of the user-space
- * check: command known for the direction, 8-byte padding, sane sizes). */
-static __always_inline bool plausible(const struct hdr *h, __u8 dir)
+/* The shared rule, as one subprogram: the verifier walks its switch once
+ * per call site rather than once per path into it. */
+static __noinline bool plausible(const struct ca_rule_hdr *h, int req, int strict)
 {
-	bool req = dir == REC_DIR_REQUEST;
-
-	if (h->size & 7 || h->size > (1u << 30))
-		return false;
-	switch (h->cmd) {
-	case CA_PROTO_VERSION:
-		return h->size == 0 && h->count >= 1 && h->count < 64 && h->dtype < 100;
-	case CA_PROTO_EVENT_ADD:
-		return req ? h->size == 16 : h->dtype <= DBR_LAST_TYPE;
-	case CA_PROTO_READ_NOTIFY:
-	case CA_PROTO_READ:
-		return h->dtype <= DBR_LAST_TYPE && (!req || h->size == 0);
-	case CA_PROTO_WRITE:
-		return req && h->size > 0 && h->dtype <= DBR_LAST_TYPE;
-	case CA_PROTO_WRITE_NOTIFY:
-		return h->dtype <= DBR_LAST_TYPE && (req ? h->size > 0 : h->size == 0);
-	case CA_PROTO_EVENT_CANCEL:
-	case CA_PROTO_EVENTS_OFF:
-	case CA_PROTO_EVENTS_ON:
-		return req && h->size == 0;
-	case CA_PROTO_CREATE_CHAN:
-		return req ? h->size >= 8 && h->size <= CA_MAX_NAME_LEN + 8 : h->size == 0;
-	case CA_PROTO_CLIENT_NAME:
-	case CA_PROTO_HOST_NAME:
-		return req && h->size >= 8 && h->size <= 1024;
-	case CA_PROTO_SEARCH:
-		return req ? h->size >= 8 && h->size <= 1024 && h->p1 == h->p2 : h->size <= 8;
-	case CA_PROTO_ERROR:
-		return !req && h->size >= CA_HDR_LEN && h->size <= 2048;
-	case CA_PROTO_ACCESS_RIGHTS:
-		return !req && h->size == 0 && h->p2 <= 3;
-	case CA_PROTO_READ_SYNC:
-	case CA_PROTO_ECHO:
-	case CA_PROTO_CLEAR_CHANNEL:
-		return h->size == 0;
-	case CA_PROTO_NOT_FOUND:
-	case CA_PROTO_CREATE_CH_FAIL:
-	case CA_PROTO_SERVER_DISCONN:
-		return !req && h->size == 0;
-	default:
-		return false;
-	}
+	return h && ca_rule_plausible(h, req, 1, strict);
 }
 
 /* ---- records ---- */
@@ -413,15 +395,6 @@ static __always_inline __u64 wake_if_crossed(__u64 before, __u64 after)
 							 : BPF_RB_NO_WAKEUP;
 }
 
-/* After bpf_ringbuf_reserve: the waiting data already counts the record. */
-static __always_inline __u64 wake_after_reserve(__u64 size)
-{
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 fp = ring_footprint(size);
-
-	return wake_if_crossed(avail >= fp ? avail - fp : 0, avail);
-}
-
 /* Before bpf_ringbuf_output of `size` bytes. */
 static __always_inline __u64 wake_before_output(__u64 size)
 {
@@ -430,218 +403,109 @@ static __always_inline __u64 wake_before_output(__u64 size)
 	return wake_if_crossed(avail, avail + ring_footprint(size));
 }
 
-/* How many payload bytes a record of this message should carry. */
-static __always_inline __u32 data_wanted(const struct hdr *h, __u8 dir)
-{
-	__u32 want;
-
-	if ((h->cmd == CA_PROTO_SEARCH || h->cmd == CA_PROTO_CREATE_CHAN) &&
-	    dir == REC_DIR_REQUEST)
-		want = REC_NAME_MAX;  /* the PV name: always, it names the rest */
-	else
-		want = cfg_value_bytes;
-	if (h->cmd == CA_PROTO_SEARCH && dir == REC_DIR_RESPONSE)
-		want = 8;  /* the server's minor version */
-	if (want > h->size)
-		want = h->size;
-	if (want > REC_DATA_MAX)
-		want = REC_DATA_MAX;
-	return want;
-}
-
-static __always_inline bool names_channel(const struct hdr *h, __u8 dir)
-{
-	return dir == REC_DIR_REQUEST &&
-	       (h->cmd == CA_PROTO_SEARCH || h->cmd == CA_PROTO_CREATE_CHAN);
-}
-
-/* Send a message that waited in the flow state for the rest of its name. */
-static __noinline int emit_pending(struct tcp_dir_state *st, const struct l4 *l,
-				   __u8 egress, __u32 ifindex)
-{
-	struct rec_scratch *e;
-	struct ca_raw_hdr raw;
-	struct ca_counters *c;
-	struct hdr h = {};
-	__u32 zero = 0;
-	__u64 n;
-
-	if (!st || !l || !st->name_pending)
-		return 0;
-	st->name_pending = 0;
-	e = bpf_map_lookup_elem(&scratch, &zero);
-	if (!e)
-		return 0;
-	__builtin_memcpy(&raw, st->pend_hdr, sizeof(raw));
-	decode_hdr(&raw, CA_EXT_HDR_LEN, &h);
-	__builtin_memcpy(e->d, st->name, REC_NAME_MAX);
-	n = st->name_have;
-	if (n > REC_NAME_MAX)
-		n = REC_NAME_MAX;
-	e->r.version = CATRACE_REC_VERSION;
-	e->r.kind = REC_KIND_MSG;
-	e->r.dir = REC_DIR_REQUEST;
-	e->r.proto = l->proto;
-	e->r.flags = st->pend_flags | (egress ? REC_F_EGRESS : 0) |
-		     (n < st->name_want ? REC_F_DATA_PARTIAL : 0);
-	e->r.ts_ns = l->ts_ns;
-	e->r.ifindex = ifindex;
-	e->r.saddr = l->saddr;
-	e->r.daddr = l->daddr;
-	e->r.sport = l->sport;
-	e->r.dport = l->dport;
-	e->r.cmd = h.cmd;
-	e->r.dtype = h.dtype;
-	e->r.size = h.size;
-	e->r.count = h.count;
-	e->r.p1 = h.p1;
-	e->r.p2 = h.p2;
-	e->r.seq = st->pend_seq;
-	e->r.hdr_len = h.len;
-	e->r.pad0[0] = e->r.pad0[1] = e->r.pad0[2] = 0;
-	e->r.pad1 = 0;
-	e->r.data_len = n;
-	e->r.rec_len = sizeof(e->r) + n;
-	if (bpf_ringbuf_output(&events, e, sizeof(e->r) + n,
-			       wake_before_output(sizeof(e->r) + n))) {
-		c = cnt();
-		if (c)
-			c->ringbuf_drops++;
-	}
-	return 0;
-}
-
-struct emit_args {
-	const struct pkt *p;
-	const struct l4 *l;
-	const struct hdr *h;
-	__u8 dir;
-	__u8 flags;
-	__u32 seq;
-	__u32 data_off;    /* where the payload starts in the packet */
-	__u32 data_avail;  /* payload bytes of this message in the packet */
-};
-
 static __always_inline void count_msg(const struct hdr *h, __u8 dir)
 {
 	struct ca_counters *c = cnt();
-	__u32 i = h->cmd < CNT_CMDS ? h->cmd : CNT_CMDS - 1;
+	__u32 i = h->r.cmd < CNT_CMDS ? h->r.cmd : CNT_CMDS - 1;
 
 	if (!c)
 		return;
 	i &= CNT_CMDS - 1;
 	dir &= 1;
 	c->msgs[i][dir]++;
-	c->bytes[i][dir] += h->len + (__u64)h->size;
-}
-
-#define FILL_RECORD(r, a, dlen)                                         \
-	do {                                                            \
-		(r)->version = CATRACE_REC_VERSION;                     \
-		(r)->kind = REC_KIND_MSG;                               \
-		(r)->dir = (a)->dir;                                    \
-		(r)->proto = (a)->l->proto;                             \
-		(r)->flags = (a)->flags | ((a)->p->egress ? REC_F_EGRESS : 0); \
-		(r)->ts_ns = (a)->l->ts_ns;                             \
-		(r)->ifindex = (a)->p->ifindex;                         \
-		(r)->saddr = (a)->l->saddr;                             \
-		(r)->daddr = (a)->l->daddr;                             \
-		(r)->sport = (a)->l->sport;                             \
-		(r)->dport = (a)->l->dport;                             \
-		(r)->cmd = (a)->h->cmd;                                 \
-		(r)->dtype = (a)->h->dtype;                             \
-		(r)->size = (a)->h->size;                               \
-		(r)->count = (a)->h->count;                             \
-		(r)->p1 = (a)->h->p1;                                   \
-		(r)->p2 = (a)->h->p2;                                   \
-		(r)->seq = (a)->seq;                                    \
-		(r)->hdr_len = (a)->h->len;                             \
-		(r)->pad0[0] = (r)->pad0[1] = (r)->pad0[2] = 0;         \
-		(r)->pad1 = 0;                                          \
-		(r)->data_len = (dlen);                                 \
-	} while (0)
-
-/* One size class of record: reserve CAP data bytes, copy `take` (1..CAP)
- * of them.  The mask form keeps the length provably within 1..CAP for the
- * verifier without changing its value. */
-#define EMIT_CLASS(CAP)                                                      \
-	do {                                                                 \
-		struct rec_##CAP {                                           \
-			struct ca_record r;                                  \
-			__u8 d[CAP];                                         \
-		} *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);          \
-		__u32 n = ((take - 1) & (CAP - 1)) + 1;                      \
-		if (!e)                                                      \
-			goto drop;                                           \
-		if (load(a->p, a->data_off, e->d, n))                        \
-			n = 0;                                               \
-		FILL_RECORD(&e->r, a, n);                                    \
-		e->r.rec_len = sizeof(e->r) + n;                             \
-		bpf_ringbuf_submit(e, wake_after_reserve(sizeof(*e)));                                    \
-	} while (0)
-
-/* A TCP circuit direction ended: user space frees what it tracks for it. */
-static __noinline int emit_close(const struct l4 *l, __u8 dir, __u8 egress,
-				 __u32 ifindex)
-{
-	struct ca_record *r;
-	struct ca_counters *c;
-
-	if (!l)
-		return 0;
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		c = cnt();
-		if (c)
-			c->close_drops++;
-		return 0;
-	}
-	__builtin_memset(r, 0, sizeof(*r));
-	r->version = CATRACE_REC_VERSION;
-	r->rec_len = sizeof(*r);
-	r->kind = REC_KIND_CLOSE;
-	r->dir = dir;
-	r->proto = l->proto;
-	r->flags = (egress ? REC_F_EGRESS : 0) |
-		   ((l->tcp_flags & TCP_RST) ? REC_F_RST : REC_F_FIN);
-	r->ts_ns = l->ts_ns;
-	r->ifindex = ifindex;
-	r->saddr = l->saddr;
-	r->daddr = l->daddr;
-	r->sport = l->sport;
-	r->dport = l->dport;
-	r->seq = l->seq;
-	bpf_ringbuf_submit(r, wake_after_reserve(sizeof(*r)));
-	return 0;
+	c->bytes[i][dir] += h->len + (__u64)h->r.size;
 }
 
 /* What the traffic teaches: servers announce their TCP ports in search
- * replies (before the client's SYN) and beacons. */
+ * replies (over UDP, or a name server's circuit) and beacons. */
 static __always_inline void learn_from(const struct l4 *l, const struct hdr *h,
 				       __u8 dir)
 {
-	if (l->proto != IPPROTO_UDP_)
-		return;
-	if (h->cmd == CA_PROTO_SEARCH && dir == REC_DIR_RESPONSE)
-		learn(&servers, (h->p1 == 0xFFFFFFFF || h->p1 == 0) ? l->saddr : h->p1,
-		      h->dtype);
-	else if (h->cmd == CA_PROTO_RSRV_IS_UP)
-		learn(&servers, h->p2 ? h->p2 : l->saddr, (__u16)h->count);
+	__u32 ip;
+	__u16 port;
+
+	if (ca_rule_announced_server(&h->r, dir == REC_DIR_REQUEST,
+				     l->proto == IPPROTO_TCP_, l->saddr, &ip, &port))
+		learn(&servers, ip, port);
 }
 
-/* ---- walking the messages of one packet ---- */
+/* ---- building a segment record ---- */
 
+/* The record being built for one packet, and where the walk is. */
 struct walk {
-	const struct pkt *p;
+	void *ctx;                  /* the hook's context, for its load helper */
 	const struct l4 *l;
 	struct tcp_dir_state *st;   /* TCP only */
+	struct seg_scratch *e;
 	__u32 off;                  /* next header */
 	__u32 end;                  /* end of the payload in the packet */
-	__u32 seq;                  /* TCP seq at off */
 	__u8 dir;
-	__u8 flags;                 /* for the next record (RESYNC) */
 	__u8 done;                  /* the walk ended by itself (not the limit) */
+	__u8 resync;                /* out of sync: the rest goes unframed */
 };
+
+/* Send the record built so far, accounting for the stream up to packet
+ * offset `upto`, and start the next one there.  The packet's metadata is
+ * in e->r already.  A global function: the verifier checks it once, not
+ * once per path that leads to it. */
+__noinline int submit_seg(struct seg_scratch *e, __u32 upto)
+{
+	struct ca_counters *c;
+	__u64 n;
+
+	if (!e)
+		return 0;
+	n = e->b.dpos;
+	if (n > REC_SEG_DATA_MAX)
+		n = REC_SEG_DATA_MAX;
+	e->r.flags = e->b.flags | e->b.egress_flag;
+	e->r.rec_len = sizeof(e->r) + n;
+	e->r.seq = e->b.base_seq;
+	if (e->r.proto != IPPROTO_UDP_)
+		e->r.len = upto - e->b.base;
+	e->r.n_spans = e->b.nspans;
+	if (bpf_ringbuf_output(&events, &e->r, sizeof(e->r) + n,
+			       wake_before_output(sizeof(e->r) + n))) {
+		c = cnt();
+		if (c) {
+			c->ringbuf_drops++;
+			c->msgs_dropped += e->b.nmsgs;
+		}
+		e->b.lost_next = 1;
+	}
+	e->b.base_seq += upto - e->b.base;
+	e->b.base = upto;
+	e->b.dpos = 0;
+	e->b.nspans = 0;
+	e->b.nmsgs = 0;
+	e->b.flags = 0;
+	return 0;
+}
+
+/* A new record for this packet: its metadata once, nothing built yet. */
+static __always_inline void seg_start(struct seg_scratch *e, const struct pkt *p,
+				      const struct l4 *l, __u8 dir, __u32 base,
+				      __u32 base_seq)
+{
+	__builtin_memset(&e->b, 0, sizeof(e->b));
+	e->b.base = base;
+	e->b.base_seq = base_seq;
+	e->b.egress_flag = p->egress ? REC_F_EGRESS : 0;
+	e->r.version = CATRACE_REC_VERSION;
+	e->r.kind = REC_KIND_SEG;
+	e->r.ts_ns = l->ts_ns;
+	e->r.ifindex = p->ifindex;
+	e->r.saddr = l->saddr;
+	e->r.daddr = l->daddr;
+	e->r.sport = l->sport;
+	e->r.dport = l->dport;
+	e->r.len = l->len;
+	e->r.proto = l->proto;
+	e->r.dir = dir;
+	e->r.tcp_flags = l->tcp_flags;
+	e->r.pad0 = 0;
+	e->r.pad1 = 0;
+}
 
 /* ---- the hook-specific half, once per hook ---- */
 

@@ -4,6 +4,13 @@
  * then a compile-time constant in each copy, as the verifier requires. */
 
 #define load(p, off, to, n) load_x(XDP, p, off, to, n)
+#if XDP
+#define CTX_T struct xdp_md
+#define loadc(ctx, off, to, n) bpf_xdp_load_bytes((CTX_T *)(ctx), off, to, n)
+#else
+#define CTX_T struct __sk_buff
+#define loadc(ctx, off, to, n) bpf_skb_load_bytes((CTX_T *)(ctx), off, to, n)
+#endif
 
 /* Header bytes near the start of the packet: straight from the linear
  * data when they are there (a bounds check and a few loads, against
@@ -41,14 +48,14 @@ static __always_inline int F(parse_eth)(const struct pkt *p, __u32 *off)
 	*off = 14;
 #pragma unroll
 	for (i = 0; i < 2; i++) {
-		if (type != bpf_htons(ETH_P_8021Q) && type != bpf_htons(ETH_P_8021AD))
+		if (!ca_rule_is_vlan_tpid(bpf_ntohs(type)))
 			break;
 		if (F(load_head)(p, *off + 2, &type, 2))
 			return -1;
 		*off += 4;
 	}
 	/* A third tag: a chain no CA network uses, counted as broken. */
-	if (type == bpf_htons(ETH_P_8021Q) || type == bpf_htons(ETH_P_8021AD))
+	if (ca_rule_is_vlan_tpid(bpf_ntohs(type)))
 		return -1;
 	return type == bpf_htons(ETH_P_IP) ? 0 : 1;
 }
@@ -115,94 +122,107 @@ static __always_inline int F(parse_ipv4)(const struct pkt *p, __u32 off, struct 
 }
 
 
-/* A SEARCH/CREATE_CHAN request whose name runs into the next segment:
- * count it now, send it once the name is complete.  Returns 1 if parked. */
-static __always_inline int F(park_for_name)(struct tcp_dir_state *st,
-					    const struct emit_args *a,
-					    const struct ca_raw_hdr *raw)
-{
-	__u64 n;
-	__u32 want;
+/* ---- spans: the bytes a record carries ---- */
 
-	if (!st || !names_channel(a->h, a->dir))
+/* Copy the open span into the record (a new record first when this one is
+ * full).  Span data is padded to 8 bytes, so every span header is
+ * aligned.  A global function, checked once by the verifier. */
+__noinline int F(flush_span)(CTX_T *ctx, struct seg_scratch *e)
+{
+	struct ca_span *sp;
+	__u64 n, at;
+	long r;
+
+	if (!ctx || !e || !e->b.open)
 		return 0;
-	want = a->h->size < REC_NAME_MAX ? a->h->size : REC_NAME_MAX;
-	if (a->data_avail >= want)
+	e->b.open = 0;
+	n = e->b.s_end - e->b.s_start;
+	if (n == 0)
 		return 0;
-	count_msg(a->h, a->dir);
-	__builtin_memcpy(st->pend_hdr, raw, sizeof(st->pend_hdr));
-	st->pend_seq = a->seq;
-	st->pend_flags = a->flags;
-	st->name_want = want;
-	st->name_have = 0;
-	n = a->data_avail;
+	if (e->b.nspans >= REC_SPANS_MAX ||
+	    (__u64)e->b.dpos + sizeof(*sp) + ((n + 7) & ~7ull) > REC_SEG_DATA_MAX)
+		submit_seg(e, e->b.s_start);
+	at = e->b.dpos & ~7u;
+	barrier_var(at);
 	barrier_var(n);
-	if (n >= 1 && n <= REC_NAME_MAX &&
-	    load(a->p, a->data_off, st->name, n) == 0)
-		st->name_have = n;
-	st->name_pending = 1;
-	return 1;
+	if (at > REC_SEG_DATA_MAX - sizeof(*sp) || n < 1 || n > REC_SPAN_MAX_LEN)
+		return 0;
+	sp = (struct ca_span *)(e->d + at);
+	sp->off = e->b.s_start - e->b.base;
+	sp->len = n;
+	r = loadc(ctx, e->b.s_start, e->d + at + sizeof(*sp), n);
+	if (r) {
+		/* Beyond the packet: cannot happen with sane offsets. */
+		e->b.lost_next = 1;
+		return 0;
+	}
+	if (e->b.nspans == 0 && e->b.lost_next) {
+		/* A record of this packet was refused: this one says so. */
+		e->b.flags |= REC_F_LOST;
+		if (e->b.open_at_hdr)
+			e->b.flags |= REC_F_BOUNDARY;
+		e->b.lost_next = 0;
+	}
+	e->b.dpos = at + sizeof(*sp) + ((n + 7) & ~7ull);
+	e->b.nspans++;
+	return 0;
 }
 
-/* The continuation of a parked name is at the start of this segment. */
-static __always_inline void F(feed_pending_name)(struct walk *w)
-{
-	struct tcp_dir_state *st = w->st;
-	__u64 have, n, left;
+#define flush_span_w(w) F(flush_span)((CTX_T *)(w)->ctx, (w)->e)
 
-	if (!st || !st->name_pending)
+/* Bytes [from, to) of the packet go into the record: the open span
+ * grows when they follow it, else a new one starts. */
+static __always_inline void F(add_bytes)(struct walk *w, __u32 from, __u32 to,
+					 __u8 at_hdr)
+{
+	if (from >= to)
 		return;
-	have = st->name_have;
-	n = st->name_want > have ? st->name_want - have : 0;
-	left = w->end - w->off;
-	if (n > left)
-		n = left;
-	barrier_var(n);
-	barrier_var(have);
-	if (have <= REC_NAME_MAX && n >= 1 && n <= REC_NAME_MAX &&
-	    load(w->p, w->off, st->name + have, n) == 0)
-		st->name_have = have + n;
-	/* Send it now unless a later segment still holds more of it. */
-	if (st->name_have >= st->name_want || st->skip <= left)
-		emit_pending(st, w->l, w->p->egress, w->p->ifindex);
+	if (w->e->b.open && w->e->b.s_end == from) {
+		w->e->b.s_end = to;
+		return;
+	}
+	flush_span_w(w);
+	w->e->b.open = 1;
+	w->e->b.open_at_hdr = at_hdr;
+	w->e->b.s_start = from;
+	w->e->b.s_end = to;
 }
 
-static __noinline int F(emit)(struct emit_args *a)
+/* ---- framing one packet's messages ---- */
+
+/* A message's header is complete and its payload starts at `pstart` in
+ * the packet: copy its budget, skip the rest.  Returns 1 when the
+ * message runs past the packet (the walk is over). */
+static __always_inline int F(take_message)(struct walk *w, const struct hdr *h,
+					   __u32 pstart)
 {
-	struct ca_counters *c;
-	__u32 take;
+	__u32 avail = w->end > pstart ? w->end - pstart : 0;
+	__u32 budget = ca_rule_copy_budget(h->r.cmd, w->dir == REC_DIR_REQUEST,
+					   h->r.size, cfg_value_bytes, REC_META_BYTES);
 
-	if (!a || !a->h || !a->p || !a->l)
+	count_msg(h, w->dir);
+	learn_from(w->l, h, w->dir);
+	w->e->b.nmsgs++;
+	if (!w->st) {
+		/* UDP: the datagram is one span already. */
+		if (h->r.size > avail) {
+			w->done = 1;
+			return 1;
+		}
+		w->off = pstart + h->r.size;
 		return 0;
-	take = data_wanted(a->h, a->dir);
-	if (take > a->data_avail) {
-		take = a->data_avail;
-		a->flags |= REC_F_DATA_PARTIAL;
 	}
-	count_msg(a->h, a->dir);
-	if (take == 0) {
-		struct ca_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-
-		if (!r)
-			goto drop;
-		FILL_RECORD(r, a, 0);
-		r->rec_len = sizeof(*r);
-		bpf_ringbuf_submit(r, wake_after_reserve(sizeof(*r)));
-	} else if (take <= 64) {
-		EMIT_CLASS(64);
-	} else if (take <= 128) {
-		EMIT_CLASS(128);
-	} else {
-		EMIT_CLASS(256);
+	F(add_bytes)(w, pstart, pstart + (budget < avail ? budget : avail), 0);
+	if (h->r.size > avail) {
+		w->st->copy = budget > avail ? budget - avail : 0;
+		w->st->skip = (__u64)h->r.size - avail - w->st->copy;
+		w->off = w->end;
+		w->done = 1;
+		return 1;
 	}
-	return 0;
-drop:
-	c = cnt();
-	if (c)
-		c->ringbuf_drops++;
+	w->off = pstart + h->r.size;
 	return 0;
 }
-
 
 /* Keep the first `have` (1..23) bytes of a header the segment ends in. */
 static __always_inline void F(keep_partial)(struct walk *w, __u32 have)
@@ -214,17 +234,32 @@ static __always_inline void F(keep_partial)(struct walk *w, __u32 have)
 	barrier_var(n);
 	if (n < 1 || n > 23)
 		return;
-	if (load(w->p, w->off, w->st->hdr, n) == 0)
+	if (loadc(w->ctx, w->off, w->st->hdr, n) == 0)
 		w->st->hdr_have = n;
+}
+
+/* In sync, a code no peer sends: the boundaries are lost, the rest of
+ * the segment goes unframed (user space's framer sees the same bytes and
+ * says what happened). */
+static __always_inline void F(lose_sync_here)(struct walk *w)
+{
+	if (w->st) {
+		w->st->synced = 0;
+		w->st->copy = 0;
+		w->st->skip = 0;
+		w->st->hdr_have = 0;
+		w->st->unsynced_sent = 0;
+		w->resync = 1;
+	}
+	w->done = 1;
 }
 
 static long F(walk_one)(__u32 idx, void *ctx)
 {
 	struct walk *w = ctx;
 	struct ca_raw_hdr raw = {};
-	struct emit_args a = {};
 	struct hdr h = {};
-	__u32 left, have, after;
+	__u32 left, have;
 
 	if (!w)
 		return 1;
@@ -236,6 +271,7 @@ static long F(walk_one)(__u32 idx, void *ctx)
 	have = left < CA_EXT_HDR_LEN ? left : CA_EXT_HDR_LEN;
 	if (have < CA_HDR_LEN) {
 		if (w->st) {
+			F(add_bytes)(w, w->off, w->end, 1);
 			F(keep_partial)(w, have);
 		} else {
 			/* A datagram that ends inside a header: counted, as
@@ -248,42 +284,26 @@ static long F(walk_one)(__u32 idx, void *ctx)
 		w->done = 1;
 		return 1;
 	}
-	if (load(w->p, w->off, &raw, have >= CA_EXT_HDR_LEN ? CA_EXT_HDR_LEN : CA_HDR_LEN)) {
+	if (loadc(w->ctx, w->off, &raw, have >= CA_EXT_HDR_LEN ? CA_EXT_HDR_LEN : CA_HDR_LEN)) {
 		w->done = 1;
 		return 1;
 	}
 	if (decode_hdr(&raw, have, &h)) {
 		/* Extended header cut by the segment end. */
-		if (w->st)
+		if (w->st) {
+			F(add_bytes)(w, w->off, w->end, 1);
 			F(keep_partial)(w, have);
+		}
 		w->done = 1;
 		return 1;
 	}
-	after = left - h.len;
-	a.p = w->p;
-	a.l = w->l;
-	a.h = &h;
-	a.dir = w->dir;
-	a.flags = w->flags;
-	a.seq = w->seq;
-	a.data_off = w->off + h.len;
-	a.data_avail = after < h.size ? after : h.size;
-	if (!w->st && after < h.size)
-		a.flags |= REC_F_TRUNCATED;
-	w->flags = 0;
-	if (!F(park_for_name)(w->st, &a, &raw))
-		F(emit)(&a);
-	learn_from(w->l, &h, w->dir);
-	if (after < h.size) {
-		if (w->st)
-			w->st->skip = h.size - after;
-		w->off = w->end;
-		w->done = 1;
+	if (ca_rule_breaks_sync(h.r.cmd)) {
+		F(lose_sync_here)(w);
 		return 1;
 	}
-	w->off += h.len + h.size;
-	w->seq += h.len + h.size;
-	return 0;
+	if (w->st)
+		F(add_bytes)(w, w->off, w->off + h.len, 1);
+	return F(take_message)(w, &h, w->off + h.len);
 }
 
 /* Finish a header whose first bytes came in the previous segment.
@@ -292,9 +312,8 @@ static __noinline int F(complete_split_header)(struct walk *w)
 {
 	struct tcp_dir_state *st;
 	struct ca_raw_hdr raw = {};
-	struct emit_args a = {};
 	struct hdr h = {};
-	__u64 have, need, left, total;
+	__u64 have, need, left, total, used;
 
 	if (!w || !w->st)
 		return 1;
@@ -313,70 +332,276 @@ static __noinline int F(complete_split_header)(struct walk *w)
 	if (need < 1 || need > 24 || have > 23)
 		return 1;
 	/* Append straight after the kept bytes (hdr[] has room for it). */
-	if (load(w->p, w->off, st->hdr + have, need))
+	if (loadc(w->ctx, w->off, st->hdr + have, need))
 		return 1;
 	total = have + need;
 	__builtin_memcpy(&raw, st->hdr, sizeof(raw));
 	if (total < CA_HDR_LEN || decode_hdr(&raw, total, &h)) {
 		/* Still not a whole header: keep collecting. */
+		F(add_bytes)(w, w->off, w->end, 0);
 		st->hdr_have = total;
 		w->off = w->end;
 		return 1;
 	}
 	st->hdr_have = 0;
-	/* The rest of the header came from this segment. */
-	w->off += h.len - have;
-	left = w->end - w->off;
-	a.p = w->p;
-	a.l = w->l;
-	a.h = &h;
-	a.dir = w->dir;
-	a.flags = w->flags | REC_F_HDR_SPLIT;
-	a.seq = w->seq - have;
-	a.data_off = w->off;
-	a.data_avail = left < h.size ? left : h.size;
-	w->flags = 0;
-	if (!F(park_for_name)(st, &a, &raw))
-		F(emit)(&a);
-	w->seq += h.len - have;
-	if (left < h.size) {
-		st->skip = h.size - left;
+	used = h.len - have;
+	if (ca_rule_breaks_sync(h.r.cmd)) {
+		F(add_bytes)(w, w->off, w->end, 0);
+		F(lose_sync_here)(w);
 		w->off = w->end;
 		return 1;
 	}
-	w->off += h.size;
-	w->seq += h.size;
+	F(add_bytes)(w, w->off, w->off + used, 0);
+	return F(take_message)(w, &h, w->off + used);
+}
+
+/* Is there a believable message boundary at `off`?  Up to three headers
+ * in a row must be believable, as user space's search wants; a chain
+ * that ends exactly with the segment counts from two on, and a header
+ * whose message runs past the segment only when its size fits its type
+ * and count exactly.  The kernel cannot wait for the next segment: what
+ * it is not sure of now, it tries again at the next segment's start. */
+static __noinline bool F(boundary_at)(void *ctx, __u32 off, __u32 end, __u8 dir)
+{
+	bool req = dir == REC_DIR_REQUEST, first_strict = false;
+	int i;
+
+	if (!ctx)
+		return false;
+	for (i = 0; i < 3; i++) {
+		struct ca_raw_hdr raw = {};
+		struct hdr h = {};
+		__u32 left;
+		__u64 e;
+
+		if (off >= end)
+			return i >= 2 || first_strict;
+		left = end - off;
+		if (left < CA_HDR_LEN)
+			return false;
+		if (loadc(ctx, off, &raw, left >= CA_EXT_HDR_LEN ? CA_EXT_HDR_LEN : CA_HDR_LEN))
+			return false;
+		if (decode_hdr(&raw, left, &h))
+			return false;
+		if (!plausible(&h.r, req, 0))
+			return false;
+		if (i == 0)
+			first_strict = plausible(&h.r, req, 1);
+		e = (__u64)off + h.len + h.r.size;
+		if (e > end)
+			return i > 0 || plausible(&h.r, req, 1);
+		off = e;
+	}
+	return true;
+}
+
+static __always_inline struct seg_scratch *F(scratch)(const struct pkt *p)
+{
+	__u32 slot = bpf_get_smp_processor_id() * 2 + (p->egress ? 1 : 0);
+
+	return bpf_map_lookup_elem(&seg_scratch, &slot);
+}
+
+/* Frame one datagram: the whole of it in one record, its messages
+ * counted and learned from.  A global function, so the verifier checks
+ * the message walk once, whatever path led here. */
+__noinline int F(frame_datagram)(CTX_T *ctx, struct seg_scratch *e, struct l4 *l,
+				 __u32 end, __u32 dir)
+{
+	struct walk w = {};
+
+	if (!ctx || !e || !l)
+		return 0;
+	w.ctx = ctx;
+	w.e = e;
+	w.l = l;
+	w.off = l->off;
+	w.end = end;
+	w.dir = dir;
+	/* The whole datagram: user space frames it as `catrace -r` does. */
+	F(add_bytes)(&w, w.off, w.end, 1);
+	bpf_loop(MAX_MSGS_PER_PACKET, F(walk_one), &w, 0);
+	flush_span_w(&w);
+	submit_seg(e, w.end);
 	return 0;
 }
 
-static __always_inline void F(process_udp)(const struct pkt *p, const struct l4 *l,
+static __always_inline void F(process_udp)(const struct pkt *p, struct l4 *l,
 					__u8 dir)
 {
-	struct walk w = {};
+	struct seg_scratch *e;
 	__u16 first = 0;
+	__u32 end;
 
 	/* Registration with a repeater: libca sends an empty datagram,
 	 * caproto a REPEATER_REGISTER; the repeater answers from a port of
 	 * its own, so remember who registered. */
-	if (l->dport == cfg_repeater_port) {
+	if (port_bits(l->dport) & PORT_REPEATER) {
 		if (l->len >= 2)
 			load(p, l->off, &first, 2);
 		if (l->len == 0 || bpf_ntohs(first) == CA_PROTO_REPEATER_REGISTER)
 			learn(&rep_clients, l->saddr, l->sport);
 	}
-	if (dir == REC_DIR_REQUEST && is_server_port(l->dport) && l->sport != l->dport)
+	if (dir == REC_DIR_REQUEST && (port_bits(l->dport) & PORT_SERVER) &&
+	    l->sport != l->dport)
 		learn_port(&udp_clients, l->sport);
-	w.p = p;
-	w.l = l;
-	w.off = l->off;
-	w.end = l->off + l->len;
-	if (w.end > p->len)
-		w.end = p->len;
-	w.dir = dir;
-	bpf_loop(MAX_MSGS_PER_PACKET, F(walk_one), &w, 0);
+	e = F(scratch)(p);
+	if (!e)
+		return;
+	end = l->off + l->len;
+	if (end > p->len)
+		end = p->len;
+	seg_start(e, p, l, dir, l->off, 0);
+	F(frame_datagram)((CTX_T *)p->ctx, e, l, end, dir);
 }
 
-static __always_inline void F(process_tcp)(const struct pkt *p, const struct l4 *l,
+/* The flow lost its message boundaries at this segment (joined midway,
+ * a hole, a code no peer sends): look for them at the segment's start,
+ * else send the segment unframed for user space's search, up to its
+ * window. */
+static __always_inline void F(seek_sync)(struct walk *w)
+{
+	struct tcp_dir_state *st = w->st;
+	struct ca_counters *c;
+	__u32 n;
+
+	if (F(boundary_at)(w->ctx, w->off, w->end, w->dir)) {
+		st->synced = 1;
+		st->copy = 0;
+		st->skip = 0;
+		st->hdr_have = 0;
+		st->unsynced_sent = 0;
+		/* The first span of this record starts here. */
+		flush_span_w(w);
+		if (w->e->b.nspans == 0)
+			w->e->b.flags |= REC_F_BOUNDARY;
+		c = cnt();
+		if (c)
+			c->resyncs++;
+		return;
+	}
+	n = w->end - w->off;
+	if (st->unsynced_sent < REC_UNSYNCED_MAX) {
+		F(add_bytes)(w, w->off, w->end, 0);
+		st->unsynced_sent += n;
+		w->e->b.flags |= REC_F_UNSYNCED;
+		c = cnt();
+		if (c)
+			c->unsynced_bytes += n;
+	}
+	w->off = w->end;
+}
+
+static __always_inline void F(walk_synced)(struct walk *w)
+{
+	struct tcp_dir_state *st = w->st;
+	struct ca_counters *c;
+	__u32 n;
+
+	/* The rest of a message begun earlier: bytes to copy, then to skip. */
+	if (st->copy && w->off < w->end) {
+		n = w->end - w->off;
+		if (n > st->copy)
+			n = st->copy;
+		F(add_bytes)(w, w->off, w->off + n, 0);
+		st->copy -= n;
+		w->off += n;
+	}
+	if (st->skip && w->off < w->end) {
+		n = w->end - w->off;
+		if ((__u64)n > st->skip)
+			n = (__u32)st->skip;
+		st->skip -= n;
+		w->off += n;
+	}
+	if (w->off >= w->end)
+		return;
+	if (F(complete_split_header)(w))
+		return;
+	w->done = 0;
+	bpf_loop(MAX_MSGS_PER_PACKET, F(walk_one), w, 0);
+	if (!w->done && w->off < w->end) {
+		/* More messages than one walk takes: the boundaries of the
+		 * rest are lost (it goes unframed). */
+		st->synced = 0;
+		st->copy = 0;
+		st->skip = 0;
+		st->hdr_have = 0;
+		st->unsynced_sent = 0;
+		w->resync = 1;
+		c = cnt();
+		if (c)
+			c->walk_limit++;
+	}
+}
+
+/* Frame one TCP segment's bytes [off, end) from where the flow state says
+ * the stream is, into the record e holds, and send it.  A global
+ * function: the verifier checks the message walk once, not once for
+ * every way the sequence checks before it can end. */
+__noinline int F(frame_segment)(CTX_T *ctx, struct seg_scratch *e,
+				struct tcp_dir_state *st, struct l4 *l, __u32 dir)
+{
+	struct walk w = {};
+	__u32 off, end;
+	bool fin;
+
+	if (!ctx || !e || !st || !l)
+		return 0;
+	off = e->b.base;
+	end = e->b.seg_end;
+	fin = l->tcp_flags & (TCP_FIN | TCP_RST);
+	w.ctx = ctx;
+	w.l = l;
+	w.st = st;
+	w.e = e;
+	w.off = off;
+	w.end = end;
+	w.dir = dir;
+	e->b.flags = (st->lost ? REC_F_LOST : 0) | (st->boundary ? REC_F_BOUNDARY : 0);
+	if (off < end) {
+		if (st->synced) {
+			F(walk_synced)(&w);
+			if (w.resync && w.off < w.end) {
+				/* Lost inside this segment: the rest unframed. */
+				F(add_bytes)(&w, w.off, w.end, 0);
+				st->unsynced_sent = w.end - w.off;
+				e->b.flags |= REC_F_UNSYNCED;
+				w.off = w.end;
+			}
+		} else {
+			F(seek_sync)(&w);
+			if (st->synced)
+				F(walk_synced)(&w);
+		}
+		flush_span_w(&w);
+	}
+	if (e->b.nspans || fin) {
+		submit_seg(e, w.end);
+		if (e->b.lost_next) {
+			/* This packet's last record was refused: the next one
+			 * says so, and starts at a boundary if one is known. */
+			st->lost = 1;
+			if (st->synced && st->hdr_have == 0) {
+				st->skip += st->copy;
+				st->copy = 0;
+				st->boundary = 1;
+			} else {
+				st->synced = 0;
+				st->hdr_have = 0;
+				st->copy = 0;
+				st->skip = 0;
+				st->unsynced_sent = 0;
+			}
+		} else {
+			st->lost = 0;
+			st->boundary = 0;
+		}
+	}
+	return 0;
+}
+
+static __always_inline void F(process_tcp)(const struct pkt *p, struct l4 *l,
 					__u8 dir)
 {
 	struct tcp_dir_key k = {
@@ -384,31 +609,38 @@ static __always_inline void F(process_tcp)(const struct pkt *p, const struct l4 
 		.sport = l->sport, .dport = l->dport,
 	};
 	struct tcp_dir_state *st, *fresh;
+	struct seg_scratch *e;
 	struct ca_counters *c;
-	struct walk w = {};
 	__u32 seq = l->seq, len = l->len, off = l->off;
+	bool fin = l->tcp_flags & (TCP_FIN | TCP_RST);
 	__s32 delta;
 
 	if (l->tcp_flags & TCP_SYN) {
 		fresh = new_state(seq + 1, 1);
-		if (fresh)
+		if (fresh) {
+			fresh->boundary = 1;  /* the stream starts here */
 			bpf_map_update_elem(&flows, &k, fresh, BPF_ANY);
+		}
 		seq++;
 	}
 	if (off + len > p->len)
 		len = off < p->len ? p->len - off : 0;
 	st = bpf_map_lookup_elem(&flows, &k);
+	if (!st && len == 0 && !fin)
+		return;
+	if (!st) {
+		/* Joined mid-connection (or the state was evicted): look for
+		 * a boundary; what came before is unknown. */
+		fresh = new_state(seq, 0);
+		if (!fresh)
+			return;
+		fresh->lost = 1;
+		bpf_map_update_elem(&flows, &k, fresh, BPF_ANY);
+		st = bpf_map_lookup_elem(&flows, &k);
+		if (!st)
+			return;
+	}
 	if (len > 0) {
-		if (!st) {
-			/* Joined mid-connection: look for a boundary. */
-			fresh = new_state(seq, 0);
-			if (!fresh)
-				return;
-			bpf_map_update_elem(&flows, &k, fresh, BPF_ANY);
-			st = bpf_map_lookup_elem(&flows, &k);
-			if (!st)
-				return;
-		}
 		delta = (__s32)(seq - st->next_seq);
 		if (delta < 0) {
 			__u32 old = (__u32)-delta;
@@ -417,92 +649,53 @@ static __always_inline void F(process_tcp)(const struct pkt *p, const struct l4 
 				c = cnt();
 				if (c)
 					c->retransmits++;
-				goto out;
+				len = 0;
+			} else {
+				off += old;
+				len -= old;
+				seq += old;
 			}
-			off += old;
-			len -= old;
-			seq += old;
 		} else if (delta > 0) {
+			__u64 d = (__u32)delta;
+
 			c = cnt();
 			if (c)
 				c->gaps++;
-			/* The rest of a waiting name is lost: send what we have. */
-			emit_pending(st, l, p->egress, p->ifindex);
-			/* A hole inside a payload being skipped costs nothing. */
-			if (st->synced && st->hdr_have == 0 && (__u64)delta <= st->skip) {
-				st->skip -= (__u32)delta;
+			st->lost = 1;
+			/* A hole inside a payload costs nothing but its bytes. */
+			if (st->synced && st->hdr_have == 0 && d <= st->copy + st->skip) {
+				if (d <= st->copy) {
+					st->copy -= d;
+				} else {
+					st->skip -= d - st->copy;
+					st->copy = 0;
+				}
 			} else {
 				st->synced = 0;
 				st->hdr_have = 0;
+				st->copy = 0;
 				st->skip = 0;
+				st->unsynced_sent = 0;
 			}
 		}
-		st->next_seq = seq + len;
-
-		w.p = p;
-		w.l = l;
-		w.st = st;
-		w.off = off;
-		w.end = off + len;
-		w.seq = seq;
-		w.dir = dir;
-
-		F(feed_pending_name)(&w);
-		if (st->skip >= len) {
-			st->skip -= len;
-			goto out;
-		}
-		w.off += (__u32)st->skip;
-		w.seq += (__u32)st->skip;
-		st->skip = 0;
-
-		if (!st->synced) {
-			struct ca_raw_hdr raw = {};
-			struct hdr h = {};
-
-			bool ok = w.end - w.off >= CA_HDR_LEN &&
-				  load(p, w.off, &raw, CA_HDR_LEN) == 0 &&
-				  decode_hdr(&raw, CA_HDR_LEN, &h) == 0 &&
-				  plausible(&h, dir);
-
-			if (!ok)
-				goto out;  /* try again at the next segment */
-			st->synced = 1;
-			w.flags = REC_F_RESYNC;
+		if (len > 0)
+			st->next_seq = seq + len;
+	}
+	e = F(scratch)(p);
+	if (!e)
+		return;
+	seg_start(e, p, l, dir, off, seq);
+	e->b.seg_end = off + len;
+	F(frame_segment)((CTX_T *)p->ctx, e, st, l, dir);
+	if (fin) {
+		/* The stream ended inside a header: counted, as there is no
+		 * message to flag. */
+		if (st->hdr_have) {
 			c = cnt();
 			if (c)
-				c->resyncs++;
-		}
-		if (F(complete_split_header)(&w) == 0) {
-			bpf_loop(MAX_MSGS_PER_PACKET, F(walk_one), &w, 0);
-			if (!w.done && w.off < w.end) {
-				/* More messages than one walk takes: the rest
-				 * of the packet is lost, and with it the
-				 * message boundaries. */
-				st->synced = 0;
-				st->skip = 0;
-				st->hdr_have = 0;
-				c = cnt();
-				if (c)
-					c->walk_limit++;
-			}
-		}
-	}
-out:
-	if (l->tcp_flags & (TCP_FIN | TCP_RST)) {
-		st = bpf_map_lookup_elem(&flows, &k);
-		if (st) {
-			emit_pending(st, l, p->egress, p->ifindex);
-			/* The stream ended inside a header: counted, as there
-			 * is no message to flag. */
-			if (st->hdr_have) {
-				c = cnt();
-				if (c)
-					c->parse_errors++;
-			}
+				c->parse_errors++;
 		}
 		bpf_map_delete_elem(&flows, &k);
-		emit_close(l, dir, p->egress, p->ifindex);
 	}
 }
 
@@ -531,11 +724,10 @@ static __noinline int F(emit_packet)(const struct pkt *p, const struct l4 *l, __
 	if (load(p, 0, e->d, n))
 		return 0;
 	e->r.version = CATRACE_REC_VERSION;
-	e->r.rec_len = (__u16)(sizeof(e->r) + n);  /* informational: may wrap */
+	e->r.rec_len = sizeof(e->r) + n;
 	e->r.kind = REC_KIND_PACKET;
 	e->r.dir = dir;
 	e->r.flags = p->egress ? REC_F_EGRESS : 0;
-	e->r.pad0 = 0;
 	e->r.ts_ns = l->ts_ns;
 	e->r.ifindex = p->ifindex;
 	e->r.wire_len = p->len;
@@ -580,3 +772,6 @@ static __always_inline void F(handle)(struct pkt *p)
 }
 
 #undef load
+#undef CTX_T
+#undef loadc
+#undef flush_span_w

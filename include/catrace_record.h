@@ -1,4 +1,4 @@
-/* The record the BPF programs send to user space, one per CA message, and
+/* The records the BPF programs send to user space, one per CA packet, and
  * the counters they keep.  One definition for both sides: fixed-width
  * fields, explicit padding, sizes asserted.  Bump CATRACE_REC_VERSION when
  * the layout changes; user space refuses records of another version.
@@ -10,72 +10,103 @@
 #include <linux/types.h>
 #endif
 
-#define CATRACE_REC_VERSION 1
+#define CATRACE_REC_VERSION 2
 
-/* rec.kind */
-#define REC_KIND_MSG   1
-#define REC_KIND_CLOSE 2   /* a TCP FIN or RST: no CA fields, no data */
+/* Every record starts with this prefix, whatever its kind. */
+struct ca_rec_prefix {
+	__u16 version;
+	__u8 kind;
+	__u8 flags;
+	__u32 rec_len;      /* bytes of this record, everything included */
+};
+
+/* kind */
+#define REC_KIND_SEG    1  /* the CA bytes of one packet (struct ca_seg_record) */
 #define REC_KIND_PACKET 3  /* a whole CA packet for -w (struct ca_pkt_record) */
 
-/* rec.dir: which way relative to the CA server */
+/* dir: which way relative to the CA server */
 #define REC_DIR_REQUEST  0
 #define REC_DIR_RESPONSE 1
 
-/* rec.flags */
-#define REC_F_EGRESS       0x01  /* seen by the tc egress program */
-#define REC_F_RESYNC       0x02  /* first message after the flow lost sync */
-#define REC_F_HDR_SPLIT    0x04  /* header completed from the previous segment */
-#define REC_F_DATA_PARTIAL 0x08  /* payload continues past this packet */
-#define REC_F_TRUNCATED    0x10  /* the packet ends inside this message's header
-				  * or a UDP message's payload */
-#define REC_F_NAME_TRUNC   0x20  /* name longer than the bytes copied */
-#define REC_F_FIN          0x40  /* REC_KIND_CLOSE: this direction sent FIN */
-#define REC_F_RST          0x80  /* REC_KIND_CLOSE: RST */
+/* flags */
+#define REC_F_EGRESS   0x01  /* seen by the tc egress program */
+#define REC_F_BOUNDARY 0x02  /* TCP: the first span starts at a message
+			      * boundary (the stream's first byte, or where
+			      * the kernel found the boundaries again) */
+#define REC_F_LOST     0x04  /* TCP: bytes between the previous record of this
+			      * flow direction and this one were lost (a hole
+			      * in the sequence, or a record the full ring
+			      * buffer refused), not skipped on purpose */
+#define REC_F_UNSYNCED 0x08  /* TCP: the kernel does not know the message
+			      * boundaries; the span is the segment as it
+			      * came, for user space to search */
 
-/* Payload bytes a record can carry: names of SEARCH/CREATE_CHAN requests,
- * or the first bytes of a value. */
-#define REC_NAME_MAX   128
-#define REC_DATA_MAX   256
-
-struct ca_record {
+/* One record per CA packet (a TCP segment or a UDP datagram): the packet's
+ * metadata once, then its CA bytes as spans.  A span is a run of bytes
+ * copied whole: `struct ca_span` then `len` bytes, at `off` from `seq`.
+ * For TCP the record accounts for the stream bytes [seq, seq + len): bytes
+ * of it that no span holds are payload bytes of messages past their copy
+ * budget, skipped on purpose (unless REC_F_LOST says otherwise for those
+ * before the first span).  Message boundaries are the stream's: a message
+ * may start in one record and end in another.  A UDP record has one span
+ * at offset 0 with the datagram's CA bytes (len: its length on the wire).
+ * A TCP segment with FIN or RST but no bytes is a record with no spans. */
+struct ca_seg_record {
 	__u16 version;
-	__u16 rec_len;      /* bytes of this record, data included */
-	__u8 kind;
-	__u8 dir;
-	__u8 proto;         /* 6 TCP, 17 UDP */
+	__u8 kind;          /* REC_KIND_SEG */
 	__u8 flags;
+	__u32 rec_len;      /* header, spans and their bytes */
 	__u64 ts_ns;        /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	__u32 ifindex;
 	__u32 saddr;        /* host byte order */
 	__u32 daddr;
 	__u16 sport;
 	__u16 dport;
-	__u16 cmd;
-	__u16 dtype;
-	__u32 size;         /* payload size, extended form decoded */
-	__u32 count;
-	__u32 p1;
-	__u32 p2;
-	__u32 seq;          /* TCP sequence number of the message's first byte */
-	__u8 hdr_len;       /* 16 or 24 */
-	__u8 pad0[3];
-	__u16 data_len;     /* payload bytes that follow the record */
+	__u32 seq;          /* TCP: stream position of the first byte accounted for */
+	__u32 len;          /* bytes accounted for (TCP), datagram payload (UDP) */
+	__u8 proto;         /* 6 TCP, 17 UDP */
+	__u8 dir;
+	__u8 tcp_flags;     /* as on the wire (FIN 0x01, SYN 0x02, RST 0x04) */
+	__u8 pad0;
+	__u16 n_spans;
 	__u16 pad1;
-	/* data_len bytes of the message's payload follow (the PV name of a
-	 * SEARCH or CREATE_CHAN request, else the first bytes of a value). */
 };
 
-_Static_assert(sizeof(struct ca_record) == 64, "ca_record layout changed");
+_Static_assert(sizeof(struct ca_seg_record) == 48, "ca_seg_record layout changed");
+
+struct ca_span {
+	__u32 off;          /* from the record's seq */
+	__u32 len;          /* bytes that follow */
+};
+
+_Static_assert(sizeof(struct ca_span) == 8, "ca_span layout changed");
+
+/* Spans one record holds at most: past it, a packet's remaining messages
+ * go into another record (same packet, same time stamp). */
+#define REC_SPANS_MAX 32
+
+/* What the kernel copies of each message's payload by default: every GR
+ * and CTRL value with the elements shown, typical string arrays. */
+#define REC_VALUE_BYTES_DEFAULT 1024
+#define REC_VALUE_BYTES_MAX     65536
+/* Payload bytes copied of messages that carry no value (names, errors,
+ * client and host names) whatever the value budget: the longest name
+ * libca sends, padded, fits. */
+#define REC_META_BYTES 2048
+
+/* The CA bytes a segment record carries at most, span headers included:
+ * past it, the packet goes on in another record.  A span holds at most
+ * the payload of the largest IPv4 packet. */
+#define REC_SEG_DATA_MAX (64 * 1024)
+#define REC_SPAN_MAX_LEN (REC_SEG_DATA_MAX - 8)
 
 /* With -w: the bytes of each CA packet (up to the snap length), sent once
- * per packet before its message records.  Sized exactly to the packet. */
+ * per packet before its segment record.  Sized exactly to the packet. */
 struct ca_pkt_record {
 	__u16 version;
-	__u16 rec_len;      /* header + cap_len */
 	__u8 kind;          /* REC_KIND_PACKET */
-	__u8 dir;
 	__u8 flags;         /* REC_F_EGRESS */
-	__u8 pad0;
+	__u32 rec_len;      /* header + cap_len */
 	__u64 ts_ns;        /* CLOCK_MONOTONIC */
 	__u32 ifindex;
 	__u32 wire_len;     /* bytes of the packet */
@@ -83,9 +114,11 @@ struct ca_pkt_record {
 	__u16 gso_size;     /* tc egress: the stack cuts the payload into
 			     * segments of this size after us (0: none) */
 	__u16 gso_segs;
+	__u8 dir;
+	__u8 pad0[7];
 };
 
-_Static_assert(sizeof(struct ca_pkt_record) == 32, "ca_pkt_record layout changed");
+_Static_assert(sizeof(struct ca_pkt_record) == 40, "ca_pkt_record layout changed");
 
 /* The largest packet a record carries (a 64 KB GSO packet and headers). */
 #define REC_PKT_MAX (128 * 1024)
@@ -101,15 +134,15 @@ struct ca_counters {
 	__u64 parse_errors;  /* broken headers (Ethernet/VLAN, IPv4, UDP, TCP), and
 			      * datagrams or streams that end inside a CA header */
 	__u64 learned;
-	__u64 ringbuf_drops; /* message records the full ring buffer refused */
+	__u64 ringbuf_drops; /* segment records the full ring buffer refused */
 	__u64 resyncs;
 	__u64 retransmits;
 	__u64 gaps;
 	__u64 walk_limit;   /* packets with more messages than one walk takes */
-	/* Other records it refused: kept apart so that messages counted and
-	 * messages dropped add up exactly. */
-	__u64 close_drops;  /* REC_KIND_CLOSE */
+	__u64 msgs_dropped; /* messages whose header was in a refused record:
+			     * messages counted = delivered + these */
 	__u64 pkt_drops;    /* REC_KIND_PACKET (-w) */
+	__u64 unsynced_bytes; /* bytes sent for user space to search */
 };
 
 /* Learned endpoints: TCP servers, clients of a repeater. */
@@ -125,29 +158,31 @@ struct tcp_dir_key {
 	__u16 sport, dport;
 };
 
+/* Where the kernel is in one direction's stream: the next byte expected,
+ * and, in sync, what the bytes from there are (the rest of a header, or
+ * payload bytes to copy, then payload bytes to skip). */
 struct tcp_dir_state {
-	__u64 skip;        /* payload bytes of the current message still to come */
+	__u64 skip;        /* payload bytes to skip after `copy` */
 	__u32 next_seq;
+	__u32 copy;        /* payload bytes of the current message to copy */
+	__u32 unsynced_sent; /* bytes sent unframed since sync was lost */
 	__u8 hdr_have;     /* bytes of a header split across segments */
 	__u8 synced;       /* message boundaries known */
-	__u8 name_pending; /* a SEARCH/CREATE_CHAN waits for the rest of its name */
-	__u8 pend_flags;   /* record flags of the waiting message */
+	__u8 lost;         /* the next record carries REC_F_LOST */
+	__u8 boundary;     /* the next record carries REC_F_BOUNDARY */
 	/* Bytes of a split header.  Twice the longest header, so that
 	 * appending up to 24 bytes at any fill level up to 23 stays inside
 	 * it: that is what lets the verifier accept the variable offset. */
 	__u8 hdr[48];
-	/* The waiting message: its header, and the name bytes so far.  The
-	 * name buffer is twice REC_NAME_MAX for the same verifier reason. */
-	__u32 pend_seq;
-	__u16 name_have;
-	__u16 name_want;
-	__u8 pend_hdr[24];
-	__u8 name[2 * REC_NAME_MAX];
 };
 
-_Static_assert(sizeof(struct tcp_dir_state) == 352, "tcp_dir_state layout changed");
+_Static_assert(sizeof(struct tcp_dir_state) == 72, "tcp_dir_state layout changed");
 
-#define CATRACE_MAX_USER_PORTS 8
+/* Bytes sent unframed after sync is lost, for user space's search (its
+ * window): past them, nothing until the kernel finds a boundary. */
+#define REC_UNSYNCED_MAX (64 * 1024)
+
+#define CATRACE_MAX_USER_PORTS 32
 
 /* Who owns a set of pinned maps (`--pin`): `catrace stats` reads it to
  * tell a running tracer from pins a killed one left behind.  Written by

@@ -549,3 +549,51 @@ void ca_stream_end(struct ca_stream *s, const char *why, ca_msg_fn fn, void *ctx
 	(void)why;
 	s->state = CS_HEADER;
 }
+
+bool ca_stream_skip(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx)
+{
+	if (n == 0)
+		return true;
+	if (s->state != CS_PAYLOAD || n > s->payload_left) {
+		ca_stream_gap(s, n, fn, ctx);
+		return false;
+	}
+	s->payload_left -= n;
+	/* The kept prefix must stay contiguous: nothing more of it. */
+	s->keep_stopped = true;
+	if (s->payload_left == 0)
+		finish_message(s, fn, ctx);
+	return true;
+}
+
+bool ca_stream_boundary(struct ca_stream *s, ca_msg_fn fn, void *ctx)
+{
+	if (s->state == CS_HEADER && s->hdr_have == 0)
+		return true;
+	switch (s->state) {
+	case CS_PAYLOAD:
+		s->lost += s->payload_left;
+		s->payload_left = 0;
+		mark_problem(&s->cur, CA_MSG_TRUNCATED,
+			     "message boundaries found again %llu of %llu payload bytes short",
+			     s->lost, s->cur.h.size);
+		finish_message(s, fn, ctx);
+		break;
+	case CS_RESYNC:
+		s->skipped += s->rlen;
+		s->rlen = 0;
+		count_resync(s);
+		break;
+	case CS_HEADER:
+		s->skipped += s->hdr_have;
+		count_resync(s);
+		break;
+	}
+	s->next_flags |= CA_MSG_RESYNC;
+	s->resync_counted = 0;
+	s->state = CS_HEADER;
+	s->hdr_have = 0;
+	s->probation = 0;
+	release_buf(s, &s->rbuf, &s->rbuf_cap);
+	return false;
+}

@@ -77,6 +77,16 @@ void ca_stream_feed(struct ca_stream *s, const uint8_t *d, size_t n,
 		    ca_msg_fn fn, void *ctx);
 /* n bytes of the stream are missing from the capture. */
 void ca_stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx);
+/* n payload bytes were skipped on purpose by whoever copied the stream
+ * (the kernel's copy budget): the message in progress keeps what it has
+ * and is marked CA_MSG_BIG.  False when the framer is not inside a payload
+ * that long (the two disagree): the bytes are then treated as a gap. */
+bool ca_stream_skip(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx);
+/* A message boundary is known to be here (the kernel found it): unless
+ * the framer already stands on one, what it holds is given up (a message
+ * in progress reported cut short) and it frames from here.  False when it
+ * was not already on a boundary. */
+bool ca_stream_boundary(struct ca_stream *s, ca_msg_fn fn, void *ctx);
 /* The stream ended (FIN, RST, end of capture): report a message cut short. */
 void ca_stream_end(struct ca_stream *s, const char *why, ca_msg_fn fn, void *ctx);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca_rules.h"
 #include "gso_split.h"
 #include "loader.h"
 #include "metrics_service.h"
@@ -45,8 +46,9 @@ static const char usage_text[] =
 "                       (CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON)\n"
 "  --no-xdp             tc on ingress instead of XDP\n"
 "  --xdp-mode MODE      native, generic or auto (default: native, else generic)\n"
-"  --value-bytes N      payload bytes the kernel copies per message (default 64,\n"
-"                       at most 256)\n"
+"  --value-bytes N      value bytes the kernel copies per message (default: what\n"
+"                       the shown elements need, at least 1024; at most 65536);\n"
+"                       a value cut shorter says so\n"
 "  --headers-only       copy no value bytes (PV names still come)\n"
 "  -B KIB               ring buffer size in KiB (default 8192)\n"
 "  -v                   libbpf messages and the verifier log; with -r, the\n"
@@ -181,6 +183,9 @@ static const struct option long_opts[] = {
 
 static volatile sig_atomic_t stop_requested;
 
+/* --value-bytes not given: derived from --max-elements. */
+#define VALUE_BYTES_AUTO UINT32_MAX
+
 struct opts {
 	const char *read_file;
 	struct loader_opts live;
@@ -300,7 +305,7 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 	/* '+' stops at the first non-option (the filter expression); ':'
 	 * lets us word our own one-line errors. */
 	opterr = 0;
-	o->live.value_bytes = 64;
+	o->live.value_bytes = VALUE_BYTES_AUTO;
 	o->met.pv_limit = CENSUS_PV_LIMIT_DEFAULT;
 	summary_opts_init(&o->sum);
 	o->top_rows = 10;
@@ -429,7 +434,7 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 				die_usage("--xdp-mode: '%s' is not native, generic or auto", optarg);
 			break;
 		case OPT_VALUEBYTES:
-			o->live.value_bytes = (uint32_t)parse_num(optarg, 0, REC_DATA_MAX, "--value-bytes");
+			o->live.value_bytes = (uint32_t)parse_num(optarg, 0, REC_VALUE_BYTES_MAX, "--value-bytes");
 			break;
 		case OPT_HEADERSONLY:
 			o->live.value_bytes = 0;
@@ -516,6 +521,11 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 	}
 	if (pl->writes && pl->out.tmpl)
 		die_usage("--writes and --format exclude each other%s", "");
+	/* By default the kernel copies what the elements shown need. */
+	if (o->live.value_bytes == VALUE_BYTES_AUTO)
+		o->live.value_bytes = ca_rule_value_budget_for(pl->out.max_elements,
+							       REC_VALUE_BYTES_DEFAULT,
+							       REC_VALUE_BYTES_MAX);
 	if (optind < argc) {
 		o->filter = join_args(argc - optind, argv + optind);
 		if (!o->filter)
@@ -833,15 +843,10 @@ static void on_live_record(void *ctx, const void *data, size_t size)
 		write_packet(lc, ri.pkt, ri.pkt_caplen, ri.pkt_wirelen);
 		return;
 	}
-	if (ri.close) {
-		pipeline_circuit_end(lc->pl, &ri.key, ri.msg.dir, ri.rst);
-		return;
-	}
 	lc->records++;
 	/* Unsigned arithmetic: a record's time stamp is not trusted to be
 	 * small enough for a signed sum. */
-	pipeline_message(lc->pl, &ri.key,
-			 ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns, &ri.msg);
+	pipeline_segment(lc->pl, &ri, ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns);
 }
 
 static uint64_t mono_ns(void)
@@ -854,7 +859,7 @@ static uint64_t mono_ns(void)
 
 static uint64_t kernel_drops(const struct ca_counters *c)
 {
-	return c->ringbuf_drops + c->close_drops + c->pkt_drops;
+	return c->ringbuf_drops + c->pkt_drops;
 }
 
 /* Records the kernel could not hand over, reported as they happen: at
@@ -1101,8 +1106,8 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		if (loader_counters(l, &cnt) == 0)
 			fprintf(stderr, "%llu CA messages captured, %llu dropped by kernel, "
 				"%llu packets matched (%llu seen), %llu printed\n",
-				(unsigned long long)lc.records,
-				(unsigned long long)cnt.ringbuf_drops,
+				(unsigned long long)pl->st.messages,
+				(unsigned long long)cnt.msgs_dropped,
 				(unsigned long long)cnt.pkts_ca,
 				(unsigned long long)cnt.pkts_seen,
 				(unsigned long long)pl->st.printed);
@@ -1112,10 +1117,9 @@ static int run_live(struct pipeline *pl, struct opts *o)
 				"%llu resynchronisations, %llu parse errors\n",
 				(unsigned long long)cnt.retransmits, (unsigned long long)cnt.gaps,
 				(unsigned long long)cnt.resyncs, (unsigned long long)cnt.parse_errors);
-		if (loader_counters(l, &cnt) == 0 && (cnt.close_drops || cnt.pkt_drops))
-			fprintf(stderr, "kernel: also dropped %llu packet records (-w), "
-				"%llu circuit-close records\n",
-				(unsigned long long)cnt.pkt_drops, (unsigned long long)cnt.close_drops);
+		if (loader_counters(l, &cnt) == 0 && cnt.pkt_drops)
+			fprintf(stderr, "kernel: also dropped %llu packet records (-w)\n",
+				(unsigned long long)cnt.pkt_drops);
 		pipeline_print_limits(pl, stderr, false);
 	}
 	ringbuf_source_free(rs);

@@ -345,3 +345,94 @@ void flow_table_free(struct flow_table *t)
 		flow_destroy(t, t->lru_tail, "end of capture");
 	hmap_free(&t->map);
 }
+
+/* ---- live: segments the kernel already put in order ---- */
+
+/* The stream has seen nothing yet: a boundary there is its start, not a
+ * resynchronisation. */
+static bool stream_untouched(const struct ca_stream *s)
+{
+	return s->state == CS_RESYNC && s->rlen == 0 && !s->resync_counted &&
+	       s->skipped == 0;
+}
+
+/* Bytes of the stream the record has no copy of, up to `pos`. */
+static void live_absent(struct flow_table *t, struct flow_half *h, uint32_t pos,
+			bool lost)
+{
+	int32_t n = seq_diff(pos, h->next_seq);
+
+	if (n <= 0)
+		return;
+	if (lost) {
+		t->stats.live_lost++;
+		h->lossy = true;
+		ca_stream_gap(&h->stream, (uint64_t)n, t->on_msg, t->ctx);
+	} else if (!ca_stream_skip(&h->stream, (uint64_t)n, t->on_msg, t->ctx)) {
+		t->stats.live_disagreed++;
+	}
+	h->next_seq = pos;
+}
+
+void flow_live_segment(struct flow_table *t, const struct flow_key *k,
+		       enum ca_dir dir, const struct live_seg *s)
+{
+	struct flow *f = flow_lookup(t, k);
+	struct flow_half *h;
+	unsigned i;
+
+	if (!f) {
+		/* A late FIN or RST of a flow already gone: nothing to do. */
+		if (s->n == 0)
+			return;
+		f = flow_create(t, k, false);
+		if (!f)
+			return;
+	} else if (f != t->lru_head) {
+		lru_unlink(t, f);
+		lru_push_front(t, f);
+	}
+	h = &f->half[dir];
+	t->cur_key = &f->key;
+
+	/* The kernel starts a direction afresh at its SYN (a boundary, no
+	 * loss): on a flow we know, with the stream elsewhere, that is the
+	 * same ports used by a new connection. */
+	if (s->boundary && !s->lost && h->seq_known && s->n &&
+	    seq_diff(s->seq + s->spans[0].off, h->next_seq) != 0) {
+		flow_destroy(t, f, "connection reused");
+		f = flow_create(t, k, false);
+		if (!f)
+			return;
+		h = &f->half[dir];
+		t->cur_key = &f->key;
+	}
+	if (!h->seq_known) {
+		h->seq_known = true;
+		h->next_seq = s->seq;
+	}
+	for (i = 0; i < s->n; i++) {
+		const struct live_span *sp = &s->spans[i];
+		uint32_t pos = s->seq + sp->off;
+
+		live_absent(t, h, pos, i == 0 && s->lost);
+		if (i == 0 && s->boundary) {
+			if (stream_untouched(&h->stream))
+				h->stream.state = CS_HEADER;
+			else if (!ca_stream_boundary(&h->stream, t->on_msg, t->ctx) && !s->lost)
+				t->stats.live_disagreed++;
+		}
+		if (seq_diff(pos, h->next_seq) < 0)
+			continue;  /* cannot happen: spans are checked in order */
+		ca_stream_feed(&h->stream, sp->data, sp->len, t->on_msg, t->ctx);
+		h->next_seq = pos + sp->len;
+	}
+	live_absent(t, h, s->seq + s->len, s->n == 0 && s->lost);
+
+	if (s->tcp_flags & TCPF_FIN) {
+		h->fin = true;
+		half_end(t, h, "FIN");
+	}
+	if ((s->tcp_flags & TCPF_RST) || (f->half[0].fin && f->half[1].fin))
+		flow_destroy(t, f, (s->tcp_flags & TCPF_RST) ? "RST" : "FIN");
+}

@@ -65,6 +65,9 @@ struct flow_stats {
 	uint64_t evicted;
 	uint64_t resyncs_closed;  /* resyncs of flows already freed */
 	uint64_t holes_given_up;  /* holes reported early: held bytes at their bound */
+	uint64_t live_lost;       /* live: holes the kernel reported (loss, drops) */
+	uint64_t live_disagreed;  /* live: the kernel's message boundaries were
+				   * not where the framer had them */
 };
 
 /* Called when a flow's state goes away (closed, evicted, end). */
@@ -96,6 +99,31 @@ struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k);
 /* Feed one TCP segment of a CA circuit.  `dir` says which way it goes. */
 void flow_segment(struct flow_table *t, const struct flow_key *k,
 		  enum ca_dir dir, const struct pkt *p);
+
+/* Live: a run of a segment's bytes the kernel copied, at `off` from the
+ * segment's stream position. */
+struct live_span {
+	uint32_t off, len;
+	const uint8_t *data;
+};
+
+/* Live: what the kernel sends of one TCP segment (a REC_KIND_SEG record).
+ * It has already put the stream in order and dropped retransmissions;
+ * it accounts for the bytes [seq, seq + len), and those that no span
+ * holds are payload bytes past a message's copy budget, skipped on
+ * purpose, unless `lost` says the ones before the first span are lost.
+ * `boundary`: the first span starts at a message boundary. */
+struct live_seg {
+	uint8_t tcp_flags;
+	bool lost, boundary;
+	uint32_t seq, len;
+	unsigned n;
+	const struct live_span *spans;
+};
+
+/* Feed one live segment to the same framers flow_segment feeds. */
+void flow_live_segment(struct flow_table *t, const struct flow_key *k,
+		       enum ca_dir dir, const struct live_seg *s);
 
 uint64_t flow_table_resyncs(const struct flow_table *t);
 

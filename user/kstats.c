@@ -26,8 +26,9 @@ static void add_counters(struct ca_counters *sum, const struct ca_counters *c)
 	sum->retransmits += c->retransmits;
 	sum->gaps += c->gaps;
 	sum->walk_limit += c->walk_limit;
-	sum->close_drops += c->close_drops;
+	sum->msgs_dropped += c->msgs_dropped;
 	sum->pkt_drops += c->pkt_drops;
+	sum->unsynced_bytes += c->unsynced_bytes;
 }
 
 int kstats_counters(int counters_fd, struct ca_counters *sum)

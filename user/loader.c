@@ -79,6 +79,34 @@ const char *loader_missing_caps(void)
 	return buf;
 }
 
+/* The ports that make a packet CA, in the programs' port array. */
+static int mark_port(int fd, uint16_t port, uint8_t bit)
+{
+	uint32_t k = port;
+	uint8_t v[4];   /* struct port_info: cfg, learned, rep_client, pad */
+
+	if (!port)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &k, v))
+		return -1;
+	v[0] |= bit;
+	return bpf_map_update_elem(fd, &k, v, BPF_ANY);
+}
+
+static int set_ports(struct loader *l, const struct loader_opts *o)
+{
+	int fd = bpf_map__fd(l->skel->maps.port_flags);
+	unsigned i;
+
+	if (mark_port(fd, o->server_port, LOADER_PORT_SERVER) ||
+	    mark_port(fd, o->repeater_port, LOADER_PORT_REPEATER))
+		return -1;
+	for (i = 0; i < o->n_user_ports && i < CATRACE_MAX_USER_PORTS; i++)
+		if (mark_port(fd, o->user_ports[i], LOADER_PORT_SERVER))
+			return -1;
+	return 0;
+}
+
 struct loader *loader_load(const struct loader_opts *o, char *err, size_t errlen)
 {
 	struct loader *l = calloc(1, sizeof(*l));
@@ -98,16 +126,18 @@ struct loader *loader_load(const struct loader_opts *o, char *err, size_t errlen
 		snprintf(err, errlen, "opening the BPF object: %s", strerror(errno));
 		goto fail;
 	}
-	l->skel->rodata->cfg_server_port = o->server_port;
-	l->skel->rodata->cfg_repeater_port = o->repeater_port;
-	for (i = 0; i < o->n_user_ports && i < CATRACE_MAX_USER_PORTS; i++)
-		l->skel->rodata->cfg_user_ports[i] = o->user_ports[i];
 	l->skel->rodata->cfg_value_bytes = o->value_bytes;
 	l->skel->rodata->cfg_snaplen = o->snaplen;
 	if (o->snaplen &&
 	    bpf_map__set_max_entries(l->skel->maps.pkt_scratch,
 				     2 * (uint32_t)libbpf_num_possible_cpus())) {
 		snprintf(err, errlen, "sizing the packet scratch map: %s", strerror(errno));
+		goto fail;
+	}
+	/* A segment record is built in a slot per CPU and direction. */
+	if (bpf_map__set_max_entries(l->skel->maps.seg_scratch,
+				     2 * (uint32_t)libbpf_num_possible_cpus())) {
+		snprintf(err, errlen, "sizing the segment scratch map: %s", strerror(errno));
 		goto fail;
 	}
 	if (o->ringbuf_bytes &&
@@ -129,6 +159,11 @@ struct loader *loader_load(const struct loader_opts *o, char *err, size_t errlen
 	}
 	for (i = 0; i < LOADER_MAX_IFACES; i++)
 		l->ifs[i].xdp_fd = l->ifs[i].tc_egress_fd = l->ifs[i].tc_ingress_fd = -1;
+	if (set_ports(l, o)) {
+		snprintf(err, errlen, "setting the CA ports: %s", strerror(errno));
+		loader_close(l);
+		return NULL;
+	}
 	return l;
 fail:
 	catrace_bpf__destroy(l->skel);

@@ -31,6 +31,10 @@ struct loader_opts {
 
 struct loader;
 
+/* Bits of the programs' port array (bpf/catrace.bpf.c PORT_*). */
+#define LOADER_PORT_SERVER   0x01
+#define LOADER_PORT_REPEATER 0x02
+
 /* Open, configure and load.  On failure: NULL and a one-line reason. */
 struct loader *loader_load(const struct loader_opts *o, char *err, size_t errlen);
 /* Attach to every interface; notices (XDP fallback) go to stderr. */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include "audit.h"
+#include "record.h"
 
 #include <fnmatch.h>
 #include <netinet/in.h>
@@ -22,7 +23,6 @@ void pipeline_init(struct pipeline *pl, FILE *fp)
 	pl->detect_circuits = true;
 	classify_init(&pl->cls, CA_SERVER_PORT_DEFAULT, CA_REPEATER_PORT_DEFAULT);
 	track_init(&pl->track);
-	hmap_init(&pl->half_closed, sizeof(struct flow_key));
 	output_init(&pl->out);
 	sbuf_init(&pl->line);
 	/* Flows are set up lazily (pipeline_flows_ready) so that
@@ -234,6 +234,8 @@ static void on_flow_close(void *ctx, const struct flow_key *k)
 	track_circuit_close(&pl->track, k);
 	if (pl->census)
 		census_circuit_close(pl->census, k);
+	if (pl->proc)
+		procattr_forget(pl->proc, k, true);
 }
 
 struct udp_ctx {
@@ -309,39 +311,63 @@ void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
 		flow_segment(&pl->flows, &cl.key, cl.dir, &p);
 }
 
-void pipeline_message(struct pipeline *pl, const struct flow_key *k,
-		      uint64_t ts_ns, struct ca_msg *m)
+/* The datagram's bytes, put back together from its spans (the kernel
+ * sends a datagram whole, in one span unless it is over 32 KiB). */
+static const uint8_t *udp_payload(const struct rec_info *ri, uint32_t *len)
+{
+	static uint8_t buf[REC_SEG_DATA_MAX];
+	uint32_t n = 0;
+	unsigned i;
+
+	if (ri->seg.n == 1 && ri->spans[0].off == 0) {
+		*len = ri->spans[0].len;
+		return ri->spans[0].data;
+	}
+	for (i = 0; i < ri->seg.n; i++) {
+		const struct live_span *sp = &ri->spans[i];
+
+		if (sp->off != n || sp->len > sizeof(buf) - n)
+			break;  /* a hole: the datagram ends where it starts */
+		memcpy(buf + n, sp->data, sp->len);
+		n += sp->len;
+	}
+	*len = n;
+	return buf;
+}
+
+void pipeline_segment(struct pipeline *pl, const struct rec_info *ri, uint64_t ts_ns)
 {
 	flows_ready(pl);
 	pl->cur.ts_ns = ts_ns;
 	pl->cur.number++;
-	emit(pl, k, m->tcp, m);
-}
-
-#define HALF_CLOSED_MAX 65536
-
-void pipeline_circuit_end(struct pipeline *pl, const struct flow_key *k,
-			  enum ca_dir dir, bool rst)
-{
-	uintptr_t bits = (uintptr_t)hmap_get(&pl->half_closed, k);
-
-	bits |= 1u << dir;
-	if (rst || bits == 3) {
-		hmap_del(&pl->half_closed, k);
-		track_circuit_close(&pl->track, k);
-		if (pl->census)
-			census_circuit_close(pl->census, k);
-		if (pl->proc)
-			procattr_forget(pl->proc, k, true);
+	pl->st.packets++;
+	pl->st.ca_packets++;
+	if (ri->tcp) {
+		flow_live_segment(&pl->flows, &ri->key, ri->dir, &ri->seg);
 		return;
 	}
-	/* One side closed: wait for the other.  Bounded: circuits that
-	 * never finish closing are forgotten wholesale past the bound. */
-	if (hmap_count(&pl->half_closed) >= HALF_CLOSED_MAX) {
-		hmap_free(&pl->half_closed);
-		hmap_init(&pl->half_closed, sizeof(struct flow_key));
+	{
+		struct classified cl;
+		struct pkt p;
+
+		memset(&p, 0, sizeof(p));
+		p.src_ip = ri->saddr;
+		p.dst_ip = ri->daddr;
+		p.sport = ri->sport;
+		p.dport = ri->dport;
+		p.proto = IPPROTO_UDP;
+		p.payload = udp_payload(ri, &p.payload_len);
+		p.payload_wire_len = ri->seg.len;
+		if (p.payload_wire_len < p.payload_len)
+			p.payload_wire_len = p.payload_len;
+		/* The kernel decided that this is CA, and which way it goes. */
+		if (!classify_packet(&pl->cls, &p, &cl) || cl.dir != ri->dir) {
+			cl.role = ROLE_SERVER;
+			cl.dir = ri->dir;
+			cl.key = ri->key;
+		}
+		handle_udp(pl, &p, &cl);
 	}
-	hmap_put(&pl->half_closed, k, (void *)bits, NULL);
 }
 
 void pipeline_finish(struct pipeline *pl)
@@ -398,7 +424,6 @@ void pipeline_free(struct pipeline *pl)
 		pl->census = NULL;
 	}
 	track_free(&pl->track);
-	hmap_free(&pl->half_closed);
 	classify_free(&pl->cls);
 	sbuf_free(&pl->line);
 }

@@ -65,9 +65,6 @@ struct pipeline {
 	/* Metrics and summaries (NULL: not wanted, no cost). */
 	struct census *census;
 
-	/* Live circuits with one FIN seen: key -> bits of the directions. */
-	struct hmap half_closed;
-
 	/* the frame being decoded */
 	struct frame cur;
 	struct pipeline_stats st;
@@ -76,14 +73,10 @@ struct pipeline {
 /* Configure fields (ports, output, filters) after init, before frames. */
 void pipeline_init(struct pipeline *pl, FILE *fp);
 void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f);
-/* One message that arrived already framed (the live ring buffer): same
+/* One live segment record (the ring buffer): framed by the same framers,
  * tracker, filters and output as decoded frames. */
-void pipeline_message(struct pipeline *pl, const struct flow_key *k,
-		      uint64_t ts_ns, struct ca_msg *m);
-/* A live circuit direction ended (FIN) or the circuit was reset (RST):
- * when both directions have ended, the circuit's tables are freed. */
-void pipeline_circuit_end(struct pipeline *pl, const struct flow_key *k,
-			  enum ca_dir dir, bool rst);
+struct rec_info;
+void pipeline_segment(struct pipeline *pl, const struct rec_info *ri, uint64_t ts_ns);
 /* Count what goes by (metrics, reports): a census following up to
  * pv_capacity PVs.  False when out of memory. */
 bool pipeline_census_start(struct pipeline *pl, unsigned pv_capacity, bool follow_activity);

@@ -1,10 +1,7 @@
 /* record: see record.h. */
 #include "record.h"
 
-#include <stddef.h>
 #include <string.h>
-
-#include "catrace_record.h"
 
 const char *record_result_str(enum rec_result r)
 {
@@ -14,12 +11,13 @@ const char *record_result_str(enum rec_result r)
 	case REC_BAD_VERSION: return "record of another layout version";
 	case REC_BAD_LENGTH: return "record length fields disagree with its size";
 	case REC_UNKNOWN_KIND: return "unknown record kind";
+	case REC_BAD_SPANS: return "record spans out of order or past its end";
 	}
 	return "?";
 }
 
 /* A packet record: the bytes stay where they are (up to 128 KB). */
-static enum rec_result parse_packet(const void *data, size_t size, struct rec_info *out)
+static enum rec_result parse_packet(const uint8_t *data, size_t size, struct rec_info *out)
 {
 	struct ca_pkt_record r;
 
@@ -29,59 +27,83 @@ static enum rec_result parse_packet(const void *data, size_t size, struct rec_in
 	if (r.cap_len > size - sizeof(r) || r.cap_len > REC_PKT_MAX ||
 	    r.cap_len > r.wire_len)
 		return REC_BAD_LENGTH;
-	memset(out, 0, offsetof(struct rec_info, data));
 	out->packet = true;
 	out->ts_mono_ns = r.ts_ns;
 	out->ifindex = r.ifindex;
 	out->egress = r.flags & REC_F_EGRESS;
-	out->pkt = (const uint8_t *)data + sizeof(r);
+	out->pkt = data + sizeof(r);
 	out->pkt_caplen = r.cap_len;
 	out->pkt_wirelen = r.wire_len;
 	out->gso_size = r.gso_size;
 	return REC_OK;
 }
 
+/* The spans of a segment record: each inside the record's bytes and its
+ * stream range, in order, not overlapping.  Span data is padded to 8. */
+static enum rec_result parse_spans(const uint8_t *data, size_t rec_len,
+				   const struct ca_seg_record *r, struct rec_info *out)
+{
+	size_t pos = sizeof(*r);
+	uint64_t next = 0;
+	unsigned i;
+
+	if (r->n_spans > REC_SPANS_MAX)
+		return REC_BAD_SPANS;
+	for (i = 0; i < r->n_spans; i++) {
+		struct ca_span sp;
+		size_t padded;
+
+		if (rec_len - pos < sizeof(sp))
+			return REC_BAD_SPANS;
+		memcpy(&sp, data + pos, sizeof(sp));
+		pos += sizeof(sp);
+		padded = ((size_t)sp.len + 7) & ~(size_t)7;
+		if (sp.len == 0 || sp.len > REC_SEG_DATA_MAX || padded > rec_len - pos ||
+		    sp.off < next || (uint64_t)sp.off + sp.len > r->len)
+			return REC_BAD_SPANS;
+		out->spans[i].off = sp.off;
+		out->spans[i].len = sp.len;
+		out->spans[i].data = data + pos;
+		pos += padded;
+		next = (uint64_t)sp.off + sp.len;
+	}
+	out->seg.n = r->n_spans;
+	return REC_OK;
+}
+
 enum rec_result record_parse(const void *data, size_t size, struct rec_info *out)
 {
-	struct ca_record r;
-	struct ca_msg *m = &out->msg;
+	struct ca_rec_prefix pre;
+	struct ca_seg_record r;
 
-	/* version, length and kind lead every record layout. */
-	if (size < 6)
+	if (size < sizeof(pre))
 		return REC_SHORT;
-	memcpy(&r, data, 6);
-	if (r.version != CATRACE_REC_VERSION)
+	memcpy(&pre, data, sizeof(pre));
+	if (pre.version != CATRACE_REC_VERSION)
 		return REC_BAD_VERSION;
-	if (r.kind == REC_KIND_PACKET)
+	memset(out, 0, offsetof(struct rec_info, spans));
+	if (pre.kind == REC_KIND_PACKET)
 		return parse_packet(data, size, out);
+	if (pre.kind != REC_KIND_SEG)
+		return REC_UNKNOWN_KIND;
 	if (size < sizeof(r))
 		return REC_SHORT;
 	memcpy(&r, data, sizeof(r));
-	if (r.kind != REC_KIND_MSG && r.kind != REC_KIND_CLOSE)
-		return REC_UNKNOWN_KIND;
 	if (r.rec_len < sizeof(r) || r.rec_len > size ||
-	    r.data_len > sizeof(out->data) ||
-	    (size_t)r.data_len > r.rec_len - sizeof(r))
+	    r.rec_len > sizeof(r) + REC_SEG_DATA_MAX)
 		return REC_BAD_LENGTH;
-	/* A message record never carries more payload than its header says,
-	 * and its header is one of the two CA forms (found by fuzzing). */
-	if (r.kind == REC_KIND_MSG &&
-	    (r.data_len > r.size ||
-	     (r.hdr_len != CA_HDR_LEN && r.hdr_len != CA_EXT_HDR_LEN)))
+	if (r.proto != 6 && r.proto != 17)
 		return REC_BAD_LENGTH;
-
-	/* Everything but the bytes the payload does not fill and the
-	 * problem text past its NUL: this runs for every live message. */
-	memset(out, 0, offsetof(struct rec_info, msg) + offsetof(struct ca_msg, problem));
-	m->problem[0] = '\0';
-	memcpy(out->data, (const uint8_t *)data + sizeof(r), r.data_len);
 	out->ts_mono_ns = r.ts_ns;
 	out->ifindex = r.ifindex;
-	out->seq = r.seq;
 	out->egress = r.flags & REC_F_EGRESS;
-	out->close = r.kind == REC_KIND_CLOSE;
-	out->rst = r.flags & REC_F_RST;
-	if (r.dir == REC_DIR_REQUEST) {
+	out->tcp = r.proto == 6;
+	out->dir = r.dir == REC_DIR_REQUEST ? CA_DIR_REQUEST : CA_DIR_RESPONSE;
+	out->saddr = r.saddr;
+	out->daddr = r.daddr;
+	out->sport = r.sport;
+	out->dport = r.dport;
+	if (out->dir == CA_DIR_REQUEST) {
 		out->key.cli_ip = r.saddr;
 		out->key.cli_port = r.sport;
 		out->key.srv_ip = r.daddr;
@@ -92,32 +114,11 @@ enum rec_result record_parse(const void *data, size_t size, struct rec_info *out
 		out->key.srv_ip = r.saddr;
 		out->key.srv_port = r.sport;
 	}
-	if (out->close) {
-		m->dir = r.dir == REC_DIR_REQUEST ? CA_DIR_REQUEST : CA_DIR_RESPONSE;
-		m->tcp = true;
-		return REC_OK;
-	}
-	m->h.cmd = r.cmd;
-	m->h.dtype = r.dtype;
-	m->h.size = r.size;
-	m->h.count = r.count;
-	m->h.p1 = r.p1;
-	m->h.p2 = r.p2;
-	m->h.hdr_len = r.hdr_len;
-	m->h.extended = r.hdr_len == CA_EXT_HDR_LEN;
-	m->dir = r.dir == REC_DIR_REQUEST ? CA_DIR_REQUEST : CA_DIR_RESPONSE;
-	m->tcp = r.proto == 6;
-	m->payload = out->data;
-	m->payload_len = r.data_len;
-	/* The kernel copies only the first bytes of a payload, by design:
-	 * that is not a truncation, except where the packet itself ended. */
-	if (r.data_len < r.size)
-		m->flags |= CA_MSG_BIG;
-	if (r.flags & REC_F_TRUNCATED) {
-		m->flags |= CA_MSG_TRUNCATED;
-		strcpy(m->problem, "message cut short by the end of the packet");
-	}
-	if (r.flags & REC_F_RESYNC)
-		m->flags |= CA_MSG_RESYNC;
-	return REC_OK;
+	out->seg.tcp_flags = r.tcp_flags;
+	out->seg.lost = r.flags & REC_F_LOST;
+	out->seg.boundary = r.flags & REC_F_BOUNDARY;
+	out->seg.seq = r.seq;
+	out->seg.len = r.len;
+	out->seg.spans = out->spans;
+	return parse_spans(data, r.rec_len, &r, out);
 }
