@@ -79,12 +79,13 @@ vmlinux:
 	$(call msg,GEN,vmlinux/vmlinux.h)
 	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 
-$(OUTPUT)/tests/bpf_%: tests/bpf/bpf_%.c $(SKEL) $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
+$(OUTPUT)/tests/bpf_%: tests/bpf/bpf_%.c $(wildcard tests/bpf/*.h) $(SKEL) $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $< $(OUTPUT)/libcatrace.a \
 		$(LDFLAGS) $(BPF_LIBS) $(LDLIBS) -o $@
 
-bpftests: $(OUTPUT)/tests/bpf_equiv $(OUTPUT)/tests/bpf_hostile $(OUTPUT)/tests/bpf_wakeup
+bpftests: $(OUTPUT)/tests/bpf_equiv $(OUTPUT)/tests/bpf_hostile $(OUTPUT)/tests/bpf_wakeup \
+	$(OUTPUT)/tests/bpf_live
 
 $(OUTPUT)/libcatrace.a: $(LIB_OBJS)
 	$(call msg,AR,$@)

@@ -123,6 +123,8 @@ struct seg_build {
 	__u32 base;                 /* packet offset of the record's seq */
 	__u32 base_seq;
 	__u32 seg_end;              /* TCP: end of the segment's new bytes */
+	__u32 acct_end;             /* TCP: where the last message's skipped
+				     * bytes end, past seg_end (0: none) */
 	__u32 s_start, s_end;       /* the open span */
 	__u32 dpos;                 /* bytes of d used */
 	__u32 nspans;
@@ -461,6 +463,11 @@ __noinline int submit_seg(struct seg_scratch *e, __u32 upto)
 	e->r.flags = e->b.flags | e->b.egress_flag;
 	e->r.rec_len = sizeof(e->r) + n;
 	e->r.seq = e->b.base_seq;
+	/* A message whose copied part is done: the record accounts for the
+	 * rest of it too, skipped, so that user space can print it now
+	 * rather than when the next record of the flow comes. */
+	if (e->b.acct_end > upto && upto == e->b.seg_end)
+		upto = e->b.acct_end;
 	if (e->r.proto != IPPROTO_UDP_)
 		e->r.len = upto - e->b.base;
 	e->r.n_spans = e->b.nspans;

@@ -190,6 +190,27 @@ static __always_inline void F(add_bytes)(struct walk *w, __u32 from, __u32 to,
 
 /* ---- framing one packet's messages ---- */
 
+/* The copied part of a message ends inside this segment at w->off, and
+ * more of it is to be skipped than the segment holds. */
+static __always_inline void F(account_skip_from)(struct walk *w)
+{
+	__u64 end = (__u64)w->off + w->st->skip;
+
+	if (end < (1ull << 31))
+		w->e->b.acct_end = (__u32)end;
+}
+
+/* The current message's copied part is complete and the rest of it,
+ * st->skip bytes from the segment's end, will be skipped: the record says
+ * so now. */
+static __always_inline void F(account_skip)(struct walk *w)
+{
+	__u64 end = (__u64)w->e->b.seg_end + w->st->skip;
+
+	if (w->st->skip && end < (1ull << 31))
+		w->e->b.acct_end = (__u32)end;
+}
+
 /* A message's header is complete and its payload starts at `pstart` in
  * the packet: copy its budget, skip the rest.  Returns 1 when the
  * message runs past the packet (the walk is over). */
@@ -216,6 +237,8 @@ static __always_inline int F(take_message)(struct walk *w, const struct hdr *h,
 	if (h->r.size > avail) {
 		w->st->copy = budget > avail ? budget - avail : 0;
 		w->st->skip = (__u64)h->r.size - avail - w->st->copy;
+		if (w->st->copy == 0)
+			F(account_skip)(w);
 		w->off = w->end;
 		w->done = 1;
 		return 1;
@@ -345,6 +368,27 @@ static __noinline int F(complete_split_header)(struct walk *w)
 	}
 	st->hdr_have = 0;
 	used = h.len - have;
+	if (st->hdr_lost) {
+		/* Its first bytes went with a refused record: counted, as
+		 * dropped, and skipped whole, so that the record starts at
+		 * the next boundary. */
+		struct ca_counters *c = cnt();
+		__u64 avail = w->end - w->off - used;
+
+		st->hdr_lost = 0;
+		count_msg(&h, w->dir);
+		learn_from(w->l, &h, w->dir);
+		if (c)
+			c->msgs_dropped++;
+		if (h.r.size > avail) {
+			st->copy = 0;
+			st->skip = h.r.size - avail;
+			w->off = w->end;
+			return 1;
+		}
+		w->off += used + h.r.size;
+		return 0;
+	}
 	if (ca_rule_breaks_sync(h.r.cmd)) {
 		F(add_bytes)(w, w->off, w->end, 0);
 		F(lose_sync_here)(w);
@@ -488,6 +532,10 @@ static __always_inline void F(seek_sync)(struct walk *w)
 		c = cnt();
 		if (c)
 			c->unsynced_bytes += n;
+	} else {
+		/* Past user space's window: these bytes are not sent, and
+		 * the next record says so. */
+		st->lost = 1;
 	}
 	w->off = w->end;
 }
@@ -506,6 +554,8 @@ static __always_inline void F(walk_synced)(struct walk *w)
 		F(add_bytes)(w, w->off, w->off + n, 0);
 		st->copy -= n;
 		w->off += n;
+		if (st->copy == 0 && st->skip > w->end - w->off)
+			F(account_skip_from)(w);
 	}
 	if (st->skip && w->off < w->end) {
 		n = w->end - w->off;
@@ -582,10 +632,13 @@ __noinline int F(frame_segment)(CTX_T *ctx, struct seg_scratch *e,
 			/* This packet's last record was refused: the next one
 			 * says so, and starts at a boundary if one is known. */
 			st->lost = 1;
-			if (st->synced && st->hdr_have == 0) {
+			if (st->synced) {
+				/* The message in progress is lost with the
+				 * record; so is one whose header it began. */
 				st->skip += st->copy;
 				st->copy = 0;
 				st->boundary = 1;
+				st->hdr_lost = st->hdr_have != 0;
 			} else {
 				st->synced = 0;
 				st->hdr_have = 0;

@@ -170,13 +170,16 @@ struct tcp_dir_state {
 	__u8 synced;       /* message boundaries known */
 	__u8 lost;         /* the next record carries REC_F_LOST */
 	__u8 boundary;     /* the next record carries REC_F_BOUNDARY */
+	__u8 hdr_lost;     /* the split header's first bytes were in a
+			    * refused record: its message is dropped whole */
+	__u8 pad[7];
 	/* Bytes of a split header.  Twice the longest header, so that
 	 * appending up to 24 bytes at any fill level up to 23 stays inside
 	 * it: that is what lets the verifier accept the variable offset. */
 	__u8 hdr[48];
 };
 
-_Static_assert(sizeof(struct tcp_dir_state) == 72, "tcp_dir_state layout changed");
+_Static_assert(sizeof(struct tcp_dir_state) == 80, "tcp_dir_state layout changed");
 
 /* Bytes sent unframed after sync is lost, for user space's search (its
  * window): past them, nothing until the kernel finds a boundary. */

@@ -88,9 +88,10 @@ static void af_uint(struct af *w, const char *key, uint32_t v)
 /* The value written, as the decoder prints values. */
 static void af_value(struct af *w, const struct output *o, const struct ca_msg *m)
 {
-	enum dbr_result r = dbr_append_value(w->sb, w->style, m->h.dtype, m->h.count,
-					     m->payload, m->payload_len,
-					     o->max_elements);
+	enum dbr_result r = dbr_append_value_cut(w->sb, w->style, m->h.dtype, m->h.count,
+						 m->payload, m->payload_len,
+						 o->max_elements,
+						 (m->flags & CA_MSG_BIG) != 0);
 
 	if (r == DBR_BAD_TYPE) {
 		const char *e = "unknown DBR type";
@@ -101,6 +102,8 @@ static void af_value(struct af *w, const struct output *o, const struct ca_msg *
 		af_key(w, "value_short", false);
 		sbuf_puts(w->sb, w->style == OUT_JSON ? "true" : "True");
 	}
+	if (r == DBR_TRUNCATED && (m->flags & CA_MSG_BIG))
+		output_put_cut(w->sb, w->style, m->payload_len, m->h.size);
 	af_sym(w, "data_type", dbr_type_name(m->h.dtype), m->h.dtype);
 	af_uint(w, "data_count", m->h.count);
 }

@@ -321,7 +321,8 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 			o->live.ifaces[o->live.n_ifaces++] = optarg;
 			break;
 		case 'B': {
-			unsigned long kib = parse_num(optarg, 4, 1u << 20, "-B");
+			/* At least the largest record (a 64 KB packet's). */
+			unsigned long kib = parse_num(optarg, 128, 1u << 20, "-B");
 			uint32_t bytes = 4096;
 
 			/* The kernel wants a power of two, at least a page. */
@@ -865,7 +866,8 @@ static uint64_t kernel_drops(const struct ca_counters *c)
 /* Records the kernel could not hand over, reported as they happen: at
  * most one line a second, whatever the rate of drops. */
 struct drop_report {
-	uint64_t reported;   /* drops already told about */
+	uint64_t reported;   /* records dropped already told about */
+	uint64_t msgs;       /* and the messages they held */
 	uint64_t at_ns;      /* when last looked */
 };
 
@@ -880,10 +882,13 @@ static void report_drops(struct loader *l, struct drop_report *d, bool force)
 		return;
 	n = kernel_drops(&cnt);
 	if (n > d->reported)
-		fprintf(stderr, "catrace: %llu records dropped by the kernel (ring buffer full) "
-			"in the last %.1f s\n", (unsigned long long)(n - d->reported),
+		fprintf(stderr, "catrace: %llu records (%llu CA messages) dropped by the kernel "
+			"(ring buffer full) in the last %.1f s\n",
+			(unsigned long long)(n - d->reported),
+			(unsigned long long)(cnt.msgs_dropped - d->msgs),
 			(double)(now - d->at_ns) / 1e9);
 	d->reported = n;
+	d->msgs = cnt.msgs_dropped;
 	d->at_ns = now;
 }
 
@@ -935,7 +940,7 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	char ifaces[128];
 	struct top_view top;
 	uint64_t top_until_ns = 0;
-	struct drop_report drops = { 0, 0 };
+	struct drop_report drops = { 0, 0, 0 };
 	static struct procattr proc;
 	struct ringbuf_source *rs = NULL;
 	struct ca_counters cnt;

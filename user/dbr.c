@@ -439,12 +439,14 @@ static bool put_meta(struct out *o, const struct rd *r, unsigned type)
 /* Elements the bytes after the metadata hold.  With count > 0 a partial
  * last STRING counts (CA may drop a string's trailing NULs); with count 0
  * only whole elements do, as the rest is likely padding. */
-static uint64_t elems_available(size_t bytes, enum vkind k, uint32_t count)
+static uint64_t elems_available(size_t bytes, enum vkind k, uint32_t count, bool cut)
 {
 	size_t esz = vkind_sizes[k];
 	uint64_t n = bytes / esz;
 
-	if (k == VK_STRING && count && bytes % esz)
+	/* Bytes cut on purpose end wherever the budget did: a partial
+	 * string there is a cut, never shown as if whole. */
+	if (k == VK_STRING && count && bytes % esz && !cut)
 		n++;
 	return n;
 }
@@ -481,6 +483,15 @@ enum dbr_result dbr_append_value(struct sbuf *sb, enum out_style style,
 				 const uint8_t *payload, size_t len,
 				 size_t max_elements)
 {
+	return dbr_append_value_cut(sb, style, type, count, payload, len, max_elements,
+				    false);
+}
+
+enum dbr_result dbr_append_value_cut(struct sbuf *sb, enum out_style style,
+				     unsigned type, uint32_t count,
+				     const uint8_t *payload, size_t len,
+				     size_t max_elements, bool cut)
+{
 	struct out o = { .sb = sb, .style = style };
 	struct rd r = { .p = payload, .len = payload ? len : 0 };
 	uint64_t avail, want, limit, nprint;
@@ -495,7 +506,7 @@ enum dbr_result dbr_append_value(struct sbuf *sb, enum out_style style,
 	if (off > r.len)	/* only padding fields can be missing here */
 		return DBR_TRUNCATED;
 	k = type_vkind(type);
-	avail = elems_available(r.len - off, k, count);
+	avail = elems_available(r.len - off, k, count, cut);
 	/* The header's count is the number of elements: a reply to a count-0
 	 * request carries the real count, so count 0 means none (the 8
 	 * payload bytes are padding, not zeros to show). */

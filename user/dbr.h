@@ -8,6 +8,7 @@
 #ifndef CATRACE_DBR_H
 #define CATRACE_DBR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,5 +59,12 @@ enum dbr_result dbr_append_value(struct sbuf *sb, enum out_style style,
 				 unsigned type, uint32_t count,
 				 const uint8_t *payload, size_t len,
 				 size_t max_elements);
+/* The same for a payload whose bytes past `len` were skipped on purpose
+ * (`cut`): an element cut there is left out, never shown as if whole, and
+ * DBR_TRUNCATED says that fewer elements than wanted could be shown. */
+enum dbr_result dbr_append_value_cut(struct sbuf *sb, enum out_style style,
+				     unsigned type, uint32_t count,
+				     const uint8_t *payload, size_t len,
+				     size_t max_elements, bool cut);
 
 #endif

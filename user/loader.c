@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/capability.h>
@@ -255,6 +257,22 @@ static int attach_tc(struct loader *l, struct iface_links *f, bool egress,
 	return 0;
 }
 
+static bool is_loopback(const char *name)
+{
+	struct ifreq ifr;
+	bool lo = false;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return false;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0)
+		lo = ifr.ifr_flags & IFF_LOOPBACK;
+	close(fd);
+	return lo;
+}
+
 int loader_attach(struct loader *l, char *err, size_t errlen)
 {
 	unsigned i;
@@ -273,7 +291,9 @@ int loader_attach(struct loader *l, char *err, size_t errlen)
 			return -1;
 		if (l->o.no_xdp && attach_tc(l, f, false, err, errlen))
 			return -1;
-		if (attach_tc(l, f, true, err, errlen))
+		/* On a loopback device every packet leaves and comes back in:
+		 * the ingress hook alone sees each one once. */
+		if (!is_loopback(f->name) && attach_tc(l, f, true, err, errlen))
 			return -1;
 	}
 	return 0;

@@ -130,8 +130,9 @@ static void fw_value(struct fw *w, const struct output *o, const struct ca_msg *
 	enum dbr_result r;
 
 	/* Straight into the line (no temporary buffer to allocate). */
-	r = dbr_append_value(w->sb, w->style, m->h.dtype, m->h.count, m->payload,
-			     m->payload_len, o->max_elements);
+	r = dbr_append_value_cut(w->sb, w->style, m->h.dtype, m->h.count, m->payload,
+				 m->payload_len, o->max_elements,
+				 (m->flags & CA_MSG_BIG) != 0);
 	if (r == DBR_BAD_TYPE) {
 		fw_str(w, "value_error", "unknown DBR type", 16);
 	} else if (w->style == OUT_TEXT) {
@@ -146,10 +147,21 @@ static void fw_value(struct fw *w, const struct output *o, const struct ca_msg *
 		w->n++;
 	}
 	/* A value the capture cut short; a payload skipped on purpose
-	 * (beyond what we keep) is not a problem. */
+	 * (beyond what we keep) is not a problem, but when it hides part of
+	 * what was to be shown, the line says so. */
 	if (r == DBR_TRUNCATED && !(m->flags & (CA_MSG_BIG | CA_MSG_TRUNCATED)) &&
 	    m->payload_len >= m->h.size)
 		fw_bool(w, "value_short", true);
+	if (r == DBR_TRUNCATED && (m->flags & CA_MSG_BIG))
+		output_put_cut(w->sb, w->style, m->payload_len, m->h.size);
+}
+
+void output_put_cut(struct sbuf *sb, enum out_style style, size_t kept, uint32_t size)
+{
+	if (style == OUT_JSON)
+		sbuf_printf(sb, ",\"data_cut\":{\"kept\":%zu,\"size\":%u}", kept, size);
+	else
+		sbuf_printf(sb, " (cut: %zu of %u bytes)", kept, size);
 }
 
 static void fw_name_payload(struct fw *w, const char *key, const struct ca_msg *m)

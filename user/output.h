@@ -55,6 +55,10 @@ void output_put_time(struct output *o, struct sbuf *sb, uint64_t ts_ns);
 /* " proc=softIoc[1234]" in text, ",\"proc\":{...}" in JSON; nothing for NULL. */
 void output_put_proc(struct sbuf *sb, enum out_style style,
 		     const struct proc_owner *p);
+/* After a value whose payload was cut on purpose (the kernel's copy
+ * budget, the decoder's keep limit) where elements to show were lost:
+ * " (cut: K of N bytes)" in text, ",\"data_cut\":{...}" in JSON. */
+void output_put_cut(struct sbuf *sb, enum out_style style, size_t kept, uint32_t size);
 /* Check a --format template; returns NULL if fine, else the bad token. */
 const char *output_check_template(const char *tmpl);
 

@@ -23,9 +23,9 @@ need() {  # need NAME REGEX: a line of the live output matches
 ns_setup
 LIVE=$NS_TMP/live.txt
 # -t: no time stamps, so live and offline lines can be compared whole;
-# 256 value bytes: enough for every value these scenarios read; --no-proc:
+# the default copy budget (what the shown elements need); --no-proc:
 # offline lines never name a process.
-LIVE_OPTS=(-t --value-bytes 256 --no-proc)
+LIVE_OPTS=(-t --no-proc)
 
 ns_cleanup_hook() {
 	[ -n "${CAT_PID:-}" ] && kill -KILL "$CAT_PID" 2>/dev/null
@@ -62,6 +62,15 @@ done
 cli() { cli_run env EPICS_CA_ADDR_LIST=10.201.7.255 "$@"; }
 cli caget T:ai T:long T:str T:mbbi T:longout >/dev/null
 cli caget -d DBR_CTRL_DOUBLE T:ai >/dev/null
+# Every DBR type a client can read (PUT_ACKT/PUT_ACKS are write-only), of
+# a number, an enum and a string, and an array of eight strings.
+for t in $(seq 0 34) 37 38; do
+	cli caget -d "$t" T:ai T:mbbi T:str T:wfstring >/dev/null 2>&1
+done
+# Channel-filter names of 149 bytes that differ only at the end.
+LONG1="T:ai.{\"dbnd\":{\"abs\":$(printf '0%.0s' $(seq 126))1}}"
+LONG2="T:ai.{\"dbnd\":{\"abs\":$(printf '0%.0s' $(seq 126))2}}"
+cli caget "$LONG1" "$LONG2" >/dev/null 2>&1
 cli caput -a T:wfdouble 5 1 2 3 4 5 >/dev/null
 cli caget -# 5 T:wfdouble >/dev/null
 cli caput T:ao 4.5 >/dev/null
@@ -109,6 +118,14 @@ need "caput plain write" "WriteRequest\(pv='T:ao', data=\['4\.5'\]"
 need "caput -c" "WriteNotifyResponse\(pv='T:ao', .*status=ECA_NORMAL"
 need "monitor updates" "EventAddResponse\(pv='T:calc', .*data=\["
 need "search for a missing PV" "SearchRequest\(pv='NO:SUCH:PV'"
+need "CTRL_ENUM value and strings" "ReadNotifyResponse\(pv='T:mbbi', .*strings=.*data=\[.*data_type=CTRL_ENUM"
+need "GR_ENUM value and strings" "ReadNotifyResponse\(pv='T:mbbi', .*strings=.*data=\[.*data_type=GR_ENUM"
+need "string array whole" "ReadNotifyResponse\(pv='T:wfstring', .*'hotel'\]"
+if grep -q "(cut: " "$LIVE"; then bad "no value cut by the default budget" "$(grep -m1 '(cut: ' "$LIVE")"; else ok "no value cut by the default budget"; fi
+n1=$(grep -cF "CreateChanRequest(pv='$LONG1'" "$LIVE")
+n2=$(grep -cF "CreateChanRequest(pv='$LONG2'" "$LIVE")
+[ "$n1" -ge 1 ] && [ "$n2" -ge 1 ] && [ ${#LONG1} -eq 149 ] && ok "149-byte names complete and distinct" ||
+	bad "149-byte names complete and distinct" "${#LONG1}-byte names: $n1 and $n2 lines"
 if grep -q "SearchResponse(pv='NO:SUCH:PV'" "$LIVE"; then bad "missing PV unanswered" "a reply appeared"; else ok "missing PV unanswered"; fi
 need "second IOC, learned port" "10\.201\.7\.1:[0-9]+->10\.201\.7\.2:[0-9]+ ReadNotifyResponse\(pv='B:ai', .*data=\[2\.718\]"
 if grep -qE "10\.201\.7\.1:5064->.*ReadNotifyResponse\(pv='B:ai'" "$LIVE"; then
