@@ -134,6 +134,13 @@ struct seg_build {
 	__u8 open_at_hdr;           /* ... and starts at a message header */
 	__u8 lost_next;             /* a record was refused: the next says so */
 	__u8 egress_flag;           /* REC_F_EGRESS or 0 */
+	/* The message walk's position (see walk_step). */
+	__u8 w_dir;
+	__u8 w_tcp;
+	__u8 w_done;
+	__u32 w_off;
+	__u32 w_end;
+	__u8 w_resync;
 	__u8 pad[3];
 };
 

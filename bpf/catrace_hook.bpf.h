@@ -277,15 +277,12 @@ static __always_inline void F(lose_sync_here)(struct walk *w)
 	w->done = 1;
 }
 
-static long F(walk_one)(__u32 idx, void *ctx)
+static __always_inline long F(walk_one)(struct walk *w)
 {
-	struct walk *w = ctx;
 	struct ca_raw_hdr raw = {};
 	struct hdr h = {};
 	__u32 left, have;
 
-	if (!w)
-		return 1;
 	if (w->off >= w->end) {
 		w->done = 1;
 		return 1;
@@ -327,6 +324,70 @@ static long F(walk_one)(__u32 idx, void *ctx)
 	if (w->st)
 		F(add_bytes)(w, w->off, w->off + h.len, 1);
 	return F(take_message)(w, &h, w->off + h.len);
+}
+
+/* One message of the walk, as a global function: the verifier checks it
+ * once, and the loop around it (bpf_loop's callback below) holds nothing
+ * that changes from one message to the next but map memory, so it has
+ * nothing to tell apart between iterations either.  The walk's position
+ * lives in e->b; `st` is the flow's state for TCP (e->b.w_tcp), unused
+ * for UDP. */
+__noinline int F(walk_step)(CTX_T *ctx, struct seg_scratch *e,
+			    struct tcp_dir_state *st, struct l4 *l)
+{
+	struct walk w = {};
+	long r;
+
+	if (!ctx || !e || !st || !l)
+		return 1;
+	w.ctx = ctx;
+	w.e = e;
+	w.l = l;
+	w.st = e->b.w_tcp ? st : NULL;
+	w.off = e->b.w_off;
+	w.end = e->b.w_end;
+	w.dir = e->b.w_dir;
+	r = F(walk_one)(&w);
+	e->b.w_off = w.off;
+	e->b.w_done |= w.done;
+	e->b.w_resync |= w.resync;
+	return r ? 1 : 0;
+}
+
+struct F(walk_cb_ctx) {
+	CTX_T *ctx;
+	struct seg_scratch *e;
+	struct tcp_dir_state *st;
+	struct l4 *l;
+};
+
+static long F(walk_cb)(__u32 idx, void *cbctx)
+{
+	struct F(walk_cb_ctx) *c = cbctx;
+
+	if (!c)
+		return 1;
+	/* bpf_loop wants 0 or 1, and a global function's result is any int. */
+	return F(walk_step)(c->ctx, c->e, c->st, c->l) ? 1 : 0;
+}
+
+/* Walk the messages from w->off: every one, or MAX_MSGS_PER_PACKET. */
+static __always_inline void F(walk_messages)(struct walk *w, struct tcp_dir_state *st)
+{
+	struct F(walk_cb_ctx) c = {
+		.ctx = (CTX_T *)w->ctx, .e = w->e, .st = st, .l = (struct l4 *)w->l,
+	};
+
+	w->e->b.w_off = w->off;
+	w->e->b.w_end = w->end;
+	w->e->b.w_dir = w->dir;
+	w->e->b.w_tcp = w->st != NULL;
+	w->e->b.w_done = 0;
+	w->e->b.w_resync = 0;
+	bpf_loop(MAX_MSGS_PER_PACKET, F(walk_cb), &c, 0);
+	w->off = w->e->b.w_off;
+	w->done = w->e->b.w_done;
+	w->resync |= w->e->b.w_resync;
 }
 
 /* Finish a header whose first bytes came in the previous segment.
@@ -452,9 +513,15 @@ static __always_inline struct seg_scratch *F(scratch)(const struct pkt *p)
 __noinline int F(frame_datagram)(CTX_T *ctx, struct seg_scratch *e, struct l4 *l,
 				 __u32 end, __u32 dir)
 {
+	struct tcp_dir_state *udp_st;
 	struct walk w = {};
+	__u32 zero = 0;
 
 	if (!ctx || !e || !l)
+		return 0;
+	/* The walk takes a flow state; a datagram has none (unused). */
+	udp_st = bpf_map_lookup_elem(&state_tmpl, &zero);
+	if (!udp_st)
 		return 0;
 	w.ctx = ctx;
 	w.e = e;
@@ -464,7 +531,7 @@ __noinline int F(frame_datagram)(CTX_T *ctx, struct seg_scratch *e, struct l4 *l
 	w.dir = dir;
 	/* The whole datagram: user space frames it as `catrace -r` does. */
 	F(add_bytes)(&w, w.off, w.end, 1);
-	bpf_loop(MAX_MSGS_PER_PACKET, F(walk_one), &w, 0);
+	F(walk_messages)(&w, udp_st);
 	flush_span_w(&w);
 	submit_seg(e, w.end);
 	return 0;
@@ -569,7 +636,7 @@ static __always_inline void F(walk_synced)(struct walk *w)
 	if (F(complete_split_header)(w))
 		return;
 	w->done = 0;
-	bpf_loop(MAX_MSGS_PER_PACKET, F(walk_one), w, 0);
+	F(walk_messages)(w, st);
 	if (!w->done && w->off < w->end) {
 		/* More messages than one walk takes: the boundaries of the
 		 * rest are lost (it goes unframed). */

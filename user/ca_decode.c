@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "ca_rules.h"
 #include "dbr.h"
 
 enum ca_hdr_status ca_hdr_parse(const uint8_t *buf, size_t len, struct ca_hdr *h)
@@ -56,107 +57,16 @@ uint64_t ca_value_wire_size(unsigned dtype, uint64_t count)
 	return n ? ca_pad8(n) : 0;
 }
 
-/* A value-carrying payload: its size must fit the type and count.  STRING
- * payloads may be shorter than 40 bytes per element (trailing NULs
- * dropped), and a count of 0 in a reply means "whatever the server had". */
-static bool value_size_plausible(const struct ca_hdr *h, bool strict)
-{
-	uint64_t want;
-
-	if (h->dtype > DBR_LAST_TYPE)
-		return false;
-	if (h->count == 0)
-		return !strict;
-	want = ca_value_wire_size(h->dtype, h->count);
-	if (!strict)
-		return h->size <= want;
-	if (h->size == want)
-		return true;
-	/* Short STRING values: at least the metadata and one byte. */
-	return dbr_elem_size(h->dtype) == MAX_STRING_SIZE && h->count == 1 &&
-	       h->size < want && h->size >= ca_pad8((uint64_t)dbr_value_offset(h->dtype) + 1);
-}
-
 bool ca_hdr_plausible(const struct ca_hdr *h, enum ca_dir dir, bool tcp,
 		      bool strict_dbr)
 {
-	bool req = dir == CA_DIR_REQUEST;
+	struct ca_rule_hdr r = {
+		.cmd = h->cmd, .dtype = h->dtype, .size = h->size, .count = h->count,
+		.p1 = h->p1, .p2 = h->p2, .extended = h->extended,
+	};
 
-	if (h->size % CA_ALIGN)
-		return false;
-	if (h->extended && h->size < 0xFFFF && h->count < 0xFFFF)
-		return false;  /* nobody uses the long form for small messages */
-	if (h->size > (1u << 30))
-		return false;
-
-	switch (h->cmd) {
-	case CA_PROTO_VERSION:
-		/* count is the minor version: 0 never occurs, and all-zero
-		 * bytes inside a big array must not read as VERSION. */
-		/* Over TCP p2 is 0 and p1 0 (caproto's server: 1). */
-		return h->size == 0 && h->count >= 1 && h->count < 64 &&
-		       (tcp ? h->dtype < 100 && h->p1 <= 0xFFFF && h->p2 == 0
-			    : h->dtype <= 1);
-	case CA_PROTO_EVENT_ADD:
-		if (req)
-			return h->size == 16 && h->dtype <= DBR_LAST_TYPE;
-		/* A cancel confirmation (no payload) has nothing to check
-		 * and its bytes occur inside every value reply: never let
-		 * one anchor a resync. */
-		if (h->size == 0)
-			return false;
-		return value_size_plausible(h, strict_dbr);
-	case CA_PROTO_EVENT_CANCEL:
-		return req && h->size == 0 && h->dtype <= DBR_LAST_TYPE;
-	case CA_PROTO_READ:
-	case CA_PROTO_READ_NOTIFY:
-		if (req)
-			return h->size == 0 && h->dtype <= DBR_LAST_TYPE;
-		return value_size_plausible(h, strict_dbr);
-	case CA_PROTO_WRITE:
-		return req && h->size > 0 && value_size_plausible(h, strict_dbr);
-	case CA_PROTO_WRITE_NOTIFY:
-		if (req)
-			return h->size > 0 && value_size_plausible(h, strict_dbr);
-		return h->size == 0 && h->dtype <= DBR_LAST_TYPE;
-	case CA_PROTO_SEARCH:
-		if (req)
-			return h->size >= 8 && h->size <= 1024 && h->p1 == h->p2 &&
-			       (h->dtype == CA_DO_REPLY || h->dtype == CA_DONT_REPLY);
-		return h->size <= 8 && h->count == 0;
-	case CA_PROTO_EVENTS_OFF:
-	case CA_PROTO_EVENTS_ON:
-		return req && h->size == 0;
-	case CA_PROTO_READ_SYNC:
-	case CA_PROTO_ECHO:
-		return h->size == 0;
-	case CA_PROTO_ERROR:
-		return !req && h->size >= CA_HDR_LEN && h->size <= 1024 + CA_HDR_LEN;
-	case CA_PROTO_CLEAR_CHANNEL:
-		return h->size == 0;
-	case CA_PROTO_RSRV_IS_UP:
-		return !tcp && h->size == 0;
-	case CA_PROTO_NOT_FOUND:
-		return !req && h->size == 0 &&
-		       (h->dtype == CA_DO_REPLY || h->dtype == CA_DONT_REPLY);
-	case CA_PROTO_REPEATER_CONFIRM:
-	case CA_PROTO_REPEATER_REGISTER:
-		return !tcp && h->size == 0;
-	case CA_PROTO_CREATE_CHAN:
-		if (req)
-			return h->size >= 8 && h->size <= CA_MAX_NAME_LEN + 8;
-		return h->size == 0 && h->dtype <= DBR_LAST_TYPE;
-	case CA_PROTO_CLIENT_NAME:
-	case CA_PROTO_HOST_NAME:
-		return req && h->size >= 8 && h->size <= 1024;
-	case CA_PROTO_ACCESS_RIGHTS:
-		return !req && h->size == 0 && h->p2 <= 3;
-	case CA_PROTO_CREATE_CH_FAIL:
-	case CA_PROTO_SERVER_DISCONN:
-		return !req && h->size == 0;
-	default:
-		return false;  /* obsolete and unknown codes never anchor a resync */
-	}
+	/* One rule for both sides: include/ca_rules.h. */
+	return ca_rule_plausible(&r, dir == CA_DIR_REQUEST, tcp, strict_dbr);
 }
 
 static const char *const cmd_const_names[] = {

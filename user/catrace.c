@@ -1036,6 +1036,12 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		loader_close(l);
 		return 1;
 	}
+	/* Like tcpdump's "listening on": from here on, nothing is missed. */
+	if (!o->quiet && !(o->top && !o->top_once)) {
+		char where[512];
+
+		fprintf(stderr, "tracing on %s\n", loader_describe(l, where, sizeof(where)));
+	}
 	if (o->top) {
 		top_view_init(&top, pl, o, ifaces_label(&o->live, ifaces, sizeof(ifaces)));
 		top_until_ns = mono_ns() + (uint64_t)(o->met.interval_s ? o->met.interval_s : 1) *

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ca_proto.h"
+#include "ca_rules.h"
 #include "fmt.h"
 
 /* Value types: the seven of the grid, then the u16 of PUT_ACKT/PUT_ACKS. */
@@ -35,20 +36,9 @@ static const char *const type_names[DBR_LAST_TYPE + 1] = {
 	"PUT_ACKT", "PUT_ACKS", "STSACK_STRING", "CLASS_NAME",
 };
 
-/* db_access.h dbr_value_offset[]: the offset of the value member in each
- * struct, padding (RISC_pad) included.  Kept as a table, not computed, so it
- * can be checked line by line against the header. */
-static const unsigned short value_offsets[DBR_LAST_TYPE + 1] = {
-	/* STRING SHORT FLOAT ENUM CHAR LONG DOUBLE */
-	0,  0,  0,  0,   0,  0,  0,	/* plain */
-	4,  4,  4,  4,   5,  4,  8,	/* STS */
-	12, 14, 12, 14,  15, 12, 16,	/* TIME */
-	4,  24, 40, 422, 19, 36, 64,	/* GR (GR_STRING is an STS_STRING) */
-	4,  28, 48, 422, 21, 44, 80,	/* CTRL (CTRL_STRING likewise) */
-	0, 0,				/* PUT_ACKT, PUT_ACKS */
-	8,				/* STSACK_STRING: 4 x u16 first */
-	0,				/* CLASS_NAME */
-};
+/* db_access.h dbr_value_offset[] (padding included): one table for the
+ * kernel and user space, in include/ca_rules.h. */
+#define value_offsets ca_rule_value_offset
 
 static const unsigned char vkind_sizes[] = {
 	[VK_STRING] = MAX_STRING_SIZE, [VK_SHORT] = 2, [VK_FLOAT] = 4,

@@ -33,6 +33,7 @@ struct iface_links {
 	int tc_egress_fd;
 	int tc_ingress_fd;
 	bool tc_netlink;      /* fell back to netlink tc (no tcx) */
+	bool xdp_generic;     /* XDP in generic (skb) mode */
 };
 
 struct loader {
@@ -200,6 +201,7 @@ static int attach_xdp(struct loader *l, struct iface_links *f, char *err, size_t
 		return -1;
 	}
 	f->xdp_fd = fd;
+	f->xdp_generic = true;
 	return 0;
 }
 
@@ -297,6 +299,33 @@ int loader_attach(struct loader *l, char *err, size_t errlen)
 			return -1;
 	}
 	return 0;
+}
+
+const char *loader_describe(const struct loader *l, char *buf, size_t n)
+{
+	size_t used = 0;
+	unsigned i;
+
+	buf[0] = '\0';
+	for (i = 0; i < l->n; i++) {
+		const struct iface_links *f = &l->ifs[i];
+		const char *hooks[3];
+		unsigned k = 0, j;
+
+		if (f->xdp_fd >= 0)
+			hooks[k++] = f->xdp_generic ? "XDP generic" : "XDP native";
+		if (f->tc_ingress_fd >= 0 || (f->tc_netlink && l->o.no_xdp))
+			hooks[k++] = "tc ingress";
+		if (f->tc_egress_fd >= 0 || f->tc_netlink)
+			hooks[k++] = "tc egress";
+		used += (size_t)snprintf(buf + used, used < n ? n - used : 0, "%s%s (",
+					 i ? ", " : "", f->name);
+		for (j = 0; j < k; j++)
+			used += (size_t)snprintf(buf + used, used < n ? n - used : 0, "%s%s",
+						 j ? ", " : "", hooks[j]);
+		used += (size_t)snprintf(buf + used, used < n ? n - used : 0, ")");
+	}
+	return buf;
 }
 
 int loader_ringbuf_fd(const struct loader *l)

@@ -40,6 +40,8 @@ struct loader *loader_load(const struct loader_opts *o, char *err, size_t errlen
 /* Attach to every interface; notices (XDP fallback) go to stderr. */
 int loader_attach(struct loader *l, char *err, size_t errlen);
 int loader_ringbuf_fd(const struct loader *l);
+/* What is attached where: "eth0 (XDP native, tc egress), lo (XDP generic)". */
+const char *loader_describe(const struct loader *l, char *buf, size_t n);
 /* Sum the per-CPU counters. */
 int loader_counters(const struct loader *l, struct ca_counters *sum);
 /* A map of the loaded object by name ("counters", "servers"...), or a

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include "audit.h"
+#include "ca_rules.h"
 #include "record.h"
 
 #include <fnmatch.h>
@@ -124,23 +125,23 @@ static bool passes_filters(const struct pipeline *pl, const struct ca_msg *m,
 	return true;
 }
 
-/* Learn server endpoints that the traffic itself announces. */
+/* Learn server endpoints that the traffic itself announces (the rule
+ * the kernel applies too: include/ca_rules.h). */
 static void learn_from(struct pipeline *pl, const struct ca_msg *m,
 		       uint32_t src_ip)
 {
 	const struct ca_hdr *h = &m->h;
+	struct ca_rule_hdr r = {
+		.cmd = h->cmd, .dtype = h->dtype, .size = h->size, .count = h->count,
+		.p1 = h->p1, .p2 = h->p2, .extended = h->extended,
+	};
+	uint32_t ip;
+	uint16_t port;
 
 	if (h->hdr_len < CA_HDR_LEN)
 		return;
-	if (h->cmd == CA_PROTO_SEARCH && m->dir == CA_DIR_RESPONSE) {
-		/* 0xFFFFFFFF (and 0 from some servers): "my own address". */
-		uint32_t ip = (h->p1 == 0xFFFFFFFFu || h->p1 == 0) ? src_ip : h->p1;
-
-		classify_learn_server(&pl->cls, ip, h->dtype);
-	} else if (h->cmd == CA_PROTO_RSRV_IS_UP && !m->tcp) {
-		classify_learn_server(&pl->cls, h->p2 ? h->p2 : src_ip,
-				      (uint16_t)h->count);
-	}
+	if (ca_rule_announced_server(&r, m->dir == CA_DIR_REQUEST, m->tcp, src_ip, &ip, &port))
+		classify_learn_server(&pl->cls, ip, port);
 }
 
 /* libca NUL-terminates (and pads) every PV name it sends: a SEARCH or

@@ -2,6 +2,8 @@
  * bounds check, in the manner of xdp-tools' parsing helpers. */
 #include "pkt.h"
 
+#include "ca_rules.h"
+
 #include <netinet/in.h>
 #include <pcap/dlt.h>
 #include <string.h>
@@ -9,9 +11,6 @@
 #include "bytes.h"
 
 #define ETH_P_IP      0x0800
-#define ETH_P_8021Q   0x8100
-#define ETH_P_8021AD  0x88a8
-#define ETH_P_QINQ1   0x9100  /* pre-standard QinQ, still seen on switches */
 #define MAX_VLAN_TAGS 2
 #define BSD_AF_INET   2
 
@@ -54,7 +53,7 @@ const char *pkt_linktype_name(int dlt)
 
 static bool is_vlan_tpid(uint16_t t)
 {
-	return t == ETH_P_8021Q || t == ETH_P_8021AD || t == ETH_P_QINQ1;
+	return ca_rule_is_vlan_tpid(t);  /* the kernel's rule too */
 }
 
 /* Walk VLAN tags after an ethertype at *off; on return *type holds the

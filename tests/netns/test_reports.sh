@@ -61,6 +61,9 @@ sleep 3
 ip netns exec "$NS_IOC" "$CATRACE" top -i "$VETH_IOC" --no-xdp --once --interval 6 --sort reads \
 	>"$NS_TMP/top.out" 2>"$NS_TMP/top.err" &
 TOP_PID=$!
+# Traffic only once it traces (its "tracing on" line), never after a
+# fixed time.
+for _ in $(seq 100); do grep -q "^tracing on" "$NS_TMP/top.err" && break; sleep 0.1; done
 for _ in $(seq 25); do cli_run env EPICS_CA_ADDR_LIST=10.201.7.255 caget T:long >/dev/null 2>&1; done
 wait $TOP_PID
 rc=$?
