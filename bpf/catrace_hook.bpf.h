@@ -140,8 +140,15 @@ __noinline int F(flush_span)(CTX_T *ctx, struct seg_scratch *e)
 	if (n == 0)
 		return 0;
 	if (e->b.nspans >= REC_SPANS_MAX ||
-	    (__u64)e->b.dpos + sizeof(*sp) + ((n + 7) & ~7ull) > REC_SEG_DATA_MAX)
+	    (__u64)e->b.dpos + sizeof(*sp) + ((n + 7) & ~7ull) > REC_SEG_DATA_MAX) {
+		/* A record that the packet's next one follows: its FIN or
+		 * RST belongs to the last. */
+		__u8 tf = e->r.tcp_flags;
+
+		e->r.tcp_flags = tf & ~(TCP_FIN | TCP_RST);
 		submit_seg(e, e->b.s_start);
+		e->r.tcp_flags = tf;
+	}
 	at = e->b.dpos & ~7u;
 	barrier_var(at);
 	barrier_var(n);

@@ -305,6 +305,12 @@ static void step_header(struct ca_stream *s, struct input *in, ca_msg_fn fn,
 			in_skip(in, h.hdr_len + h.size);
 			return;
 		}
+		/* The header is all here: take it in one go. */
+		if (s->probation)
+			s->probation--;
+		in_skip(in, h.hdr_len);
+		start_message(s, &h);
+		return;
 	}
 	/* Collect the header, possibly across segments. */
 	while (n > 0 && s->hdr_have < CA_EXT_HDR_LEN) {

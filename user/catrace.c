@@ -17,6 +17,7 @@
 #include "pkt.h"
 #include "privs.h"
 #include "record.h"
+#include "reorder.h"
 #include "report.h"
 #include "top.h"
 #include "ringbuf_source.h"
@@ -789,6 +790,7 @@ struct live_ctx {
 	struct pcap_writer *w;       /* -w */
 	bool write_failed;           /* (or its reader went away: -w -) */
 	uint64_t pkt_ts_ns;          /* time stamp of the packet being split */
+	struct reorder ro;           /* segment records, put in time order */
 	uint8_t fixbuf[REC_PKT_MAX]; /* an egress packet being finished */
 };
 
@@ -813,7 +815,7 @@ static void write_segment(void *ctx, const uint8_t *seg, uint32_t len)
 	write_packet(ctx, seg, len, len);
 }
 
-static void on_live_record(void *ctx, const void *data, size_t size)
+static void decode_record(void *ctx, const void *data, size_t size)
 {
 	struct live_ctx *lc = ctx;
 	static struct rec_info ri;
@@ -848,6 +850,23 @@ static void on_live_record(void *ctx, const void *data, size_t size)
 	/* Unsigned arithmetic: a record's time stamp is not trusted to be
 	 * small enough for a signed sum. */
 	pipeline_segment(lc->pl, &ri, ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns);
+}
+
+/* From the ring buffer: -w packets are written at once, segment records
+ * wait a moment to come out in time order. */
+static void on_live_record(void *ctx, const void *data, size_t size)
+{
+	struct live_ctx *lc = ctx;
+	struct ca_seg_record r;
+
+	if (size >= sizeof(r)) {
+		memcpy(&r, data, sizeof(r));
+		if (r.version == CATRACE_REC_VERSION && r.kind == REC_KIND_SEG) {
+			reorder_push(&lc->ro, r.ts_ns, data, size, decode_record, lc);
+			return;
+		}
+	}
+	decode_record(ctx, data, size);
 }
 
 static uint64_t mono_ns(void)
@@ -890,6 +909,20 @@ static void report_drops(struct loader *l, struct drop_report *d, bool force)
 	d->reported = n;
 	d->msgs = cnt.msgs_dropped;
 	d->at_ns = now;
+}
+
+/* The kernel wakes us only for a batch of records: look every 100 ms for
+ * the few that came since, or sooner when a held record is due. */
+static int poll_timeout_ms(const struct reorder *ro)
+{
+	uint64_t oldest = reorder_oldest(ro), now = mono_ns(), due;
+
+	if (oldest == UINT64_MAX)
+		return 100;
+	due = oldest + REORDER_WINDOW_NS;
+	if (due <= now)
+		return 0;
+	return (int)((due - now) / 1000000u) + 1 < 100 ? (int)((due - now) / 1000000u) + 1 : 100;
 }
 
 static int64_t mono_to_wall(void)
@@ -949,6 +982,7 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	char err[512];
 
 	lc.pl = pl;
+	reorder_init(&lc.ro, REORDER_MAX_BYTES);
 	unsigned i;
 	int r, rc = 0;
 
@@ -1068,12 +1102,12 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	while (!stop_requested && !pl->done) {
 		/* Follow clock adjustments (NTP steps) as we go. */
 		lc.mono_to_wall_ns = mono_to_wall();
-		/* The kernel wakes us only for a batch of records: look
-		 * every 100 ms for the few that came since (signals end the
-		 * wait at once). */
-		r = ringbuf_source_poll_with(rs, metrics ? metrics_service_fd(&ms) : -1, 100);
+		/* Signals end the wait at once. */
+		r = ringbuf_source_poll_with(rs, metrics ? metrics_service_fd(&ms) : -1,
+					     poll_timeout_ms(&lc.ro));
 		if (r >= 0)
 			r = ringbuf_source_drain(rs);
+		reorder_release(&lc.ro, mono_ns() - REORDER_WINDOW_NS, decode_record, &lc);
 		flush_stdout(pl);
 		if (metrics && metrics_service_run(&ms, (uint64_t)mono_to_wall() + mono_ns()))
 			rc = 1;
@@ -1098,6 +1132,8 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	/* What the kernel already handed over still gets printed. */
 	if (!pl->done && !lc.write_failed)
 		ringbuf_source_drain(rs);
+	reorder_release(&lc.ro, UINT64_MAX, decode_record, &lc);
+	reorder_free(&lc.ro);
 	if (lc.write_failed && !pcap_writer_reader_gone(lc.w))
 		rc = 1;
 	pipeline_finish(pl);

@@ -1,8 +1,11 @@
 /* libFuzzer harness: ring-buffer records (what the BPF programs send) ->
  * record_parse -> what `catrace -i` does with each kind of record
  * (on_live_record in catrace.c):
- *   - a message record: pipeline_message (tracker, filters, formatters);
- *   - a close record (FIN/RST): pipeline_circuit_end;
+ *   - a segment record (REC_KIND_SEG: one TCP segment or UDP datagram,
+ *     its CA bytes as spans): pipeline_segment, so flow_live_segment and
+ *     the framers (copy-budget skips, REC_F_LOST gaps, REC_F_BOUNDARY,
+ *     FIN/RST), or the datagram walk; then the tracker, filters and
+ *     formatters;
  *   - a packet record (-w): gso_split into wire segments, or
  *     l4_csum_finalize on an egress packet, then pcap_writer_write (to
  *     /dev/null).
@@ -14,12 +17,21 @@
  *   then records, until the input ends:
  *   [len:u16 little-endian][len bytes]   one ring-buffer record as user
  *                                        space receives it; len 0xffff: the
- *                                        rest of the input (packet records
- *                                        up to REC_PKT_MAX)
+ *                                        rest of the input (records past
+ *                                        64 KiB: a full segment record,
+ *                                        packet records up to REC_PKT_MAX)
  *   A last record with fewer bytes than its len takes what is left.
- * Several records per input let the channel tracker build state
- * (CREATE_CHAN, then reads on the channel, close, ...).  Each record is
- * copied to a buffer of exactly its size, so that ASan sees reads past it. */
+ * Several records per input let the framers and the channel tracker build
+ * state (a message split across segments, CREATE_CHAN then reads on the
+ * channel, FIN from both ends...).  Each record is copied to a buffer of
+ * exactly its size, freed after pipeline_segment returns, so that ASan
+ * sees reads past a record and pointers kept into one.
+ *
+ * Besides the oracles of fuzz_common.h (payload_len <= h.size holds for
+ * records as for frames: the same framers), an accepted segment record
+ * must have views that stay inside it: at most REC_SPANS_MAX spans, each
+ * non-empty, in order, not overlapping, inside [0, len) of the stream and
+ * inside the record's bytes. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -90,6 +102,33 @@ static void packet_record(struct wctx *wc, const struct rec_info *ri)
 	write_packet(wc, ri->pkt, ri->pkt_caplen, ri->pkt_wirelen);
 }
 
+/* What record_parse accepted must be what it promised. */
+static void check_views(const uint8_t *rec, size_t size, const struct rec_info *ri)
+{
+	const uint8_t *lo = rec + sizeof(struct ca_seg_record), *hi = rec + size;
+	uint64_t next = 0;
+	unsigned i;
+	char buf[160];
+
+	if (!fuzz_oracles)
+		return;
+	if (ri->seg.n > REC_SPANS_MAX || ri->seg.spans != ri->spans) {
+		snprintf(buf, sizeof(buf), "%u spans", ri->seg.n);
+		fuzz_fail("record_parse accepted a record with bad span views", buf, strlen(buf));
+	}
+	for (i = 0; i < ri->seg.n; i++) {
+		const struct live_span *sp = &ri->spans[i];
+
+		if (sp->len == 0 || sp->off < next || (uint64_t)sp->off + sp->len > ri->seg.len ||
+		    sp->data < lo || sp->data > hi || sp->len > (size_t)(hi - sp->data)) {
+			snprintf(buf, sizeof(buf), "span %u: off %u len %u, record %zu bytes, len %u",
+				 i, sp->off, sp->len, size, ri->seg.len);
+			fuzz_fail("record_parse accepted a span outside its record", buf, strlen(buf));
+		}
+		next = (uint64_t)sp->off + sp->len;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t snaplens[4] = { 0, 96, 1514, 65535 };
@@ -103,11 +142,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	fuzz_setup(&fc, data[0], data[1]);
-	/* record_parse takes data_len and size from the record as they are:
-	 * a record may say data_len > size.  The payload stays inside
-	 * rec_info.data either way, so that is not checked here (set
-	 * FUZZ_RECORD_STRICT=1 to check it). */
-	fc.strict_payload = getenv("FUZZ_RECORD_STRICT") != NULL;
 
 	memset(&wo, 0, sizeof(wo));
 	wo.path = "/dev/null";
@@ -121,6 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (off + 2 <= size) {
 		size_t len = (size_t)data[off] | (size_t)data[off + 1] << 8;
+		enum rec_result r;
 		uint8_t *copy;
 
 		off += 2;
@@ -131,14 +166,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		memcpy(copy, data + off, len);
 		off += len;
-		if (record_parse(copy, len, &ri) != REC_OK) {
-			(void)record_result_str(record_parse(copy, len, &ri));
+		r = record_parse(copy, len, &ri);
+		if (r != REC_OK) {
+			(void)record_result_str(r);
 		} else if (ri.packet) {
 			packet_record(&wc, &ri);
-		} else if (ri.close) {
-			pipeline_circuit_end(&fc.pl, &ri.key, ri.msg.dir, ri.rst);
 		} else {
-			pipeline_message(&fc.pl, &ri.key, ri.ts_mono_ns, &ri.msg);
+			check_views(copy, len, &ri);
+			pipeline_segment(&fc.pl, &ri, ri.ts_mono_ns);
 		}
 		free(copy);
 	}

@@ -12,12 +12,17 @@ Writes three directories under DIR (default .output/fuzz):
   seeds_pcap/      the capture files themselves (cut at a packet boundary
                    below 1 MiB), plus small captures rewritten with every
                    supported link type, micro/nanosecond pcap and pcapng;
-  seeds_record/    the CA messages of each capture as ring-buffer records
-                   (include/catrace_record.h), as fuzz_record reads them
-                   ([c0][c1] then [len:u16le][record]...), with close
-                   records at the end of each circuit; packet records (-w)
-                   of the capture's frames, and GSO super-packets made by
-                   joining the payloads of consecutive TCP segments.
+  seeds_record/    the CA packets of each capture as the ring-buffer
+                   records the BPF programs would send (include/
+                   catrace_record.h, version 2: one segment record per TCP
+                   segment or UDP datagram, the CA bytes as spans, each
+                   message cut to its copy budget; FIN/RST as TCP flags),
+                   as fuzz_record reads them ([c0][c1] then
+                   [len:u16le][record]...): with the default value budget,
+                   a 16-byte one, and a ring buffer refusing every 7th
+                   record; hand-made ones; packet records (-w) of the
+                   capture's frames, and GSO super-packets made by joining
+                   the payloads of consecutive TCP segments.
 
 Capture directories default to $CATRACE_CAPTURES or ../shared/captures and
 its external/ subdirectory.  Only the Python standard library is used.
@@ -233,26 +238,268 @@ def pipeline_inputs(pkts_by_lt, configs):
     return seeds
 
 
-# ------------------------------------------------ CA messages -> records
+# ----------------------------------------- CA packets -> ring-buffer records
 
-REC_FMT = '<HHBBBBQIIIHHHHIIIIIB3xHH'
-assert struct.calcsize(REC_FMT) == 64
-PKT_FMT = '<HHBBBxQIIIHH'   # struct ca_pkt_record
-assert struct.calcsize(PKT_FMT) == 32
-REC_KIND_MSG, REC_KIND_CLOSE, REC_KIND_PACKET = 1, 2, 3
-REC_F_EGRESS, REC_F_FIN, REC_F_RST = 0x01, 0x40, 0x80
+# include/catrace_record.h, CATRACE_REC_VERSION 2
+REC_VERSION = 2
+SEG_FMT = '<HBBIQIIIHHIIBBBBHH'   # struct ca_seg_record
+assert struct.calcsize(SEG_FMT) == 48
+SPAN_FMT = '<II'                  # struct ca_span
+PKT_FMT = '<HBBIQIIIHHB7x'        # struct ca_pkt_record
+assert struct.calcsize(PKT_FMT) == 40
+REC_KIND_SEG, REC_KIND_PACKET = 1, 3
+REC_F_EGRESS, REC_F_BOUNDARY, REC_F_LOST, REC_F_UNSYNCED = 0x01, 0x02, 0x04, 0x08
+REC_SPANS_MAX = 32
+REC_SEG_DATA_MAX = 64 * 1024
+REC_UNSYNCED_MAX = 64 * 1024
+REC_META_BYTES = 2048
+TCP_FIN, TCP_SYN, TCP_RST = 0x01, 0x02, 0x04
+CA_LAST_CMD = 27
 
 
-def ca_messages(lt, pkts):
-    """Rough CA framing of a capture for record seeds: UDP datagrams and
-    TCP streams (per direction, in arrival order, no reassembly niceties).
-    Yields (ts, proto, dir, saddr, daddr, sport, dport, seq, header bytes,
-    payload bytes)."""
-    servers = set()
-    streams = {}
+def seg_record(ts, proto, d, saddr, daddr, sport, dport, seq, length, spans,
+               flags=0, tcp_flags=0, egress=False):
+    """struct ca_seg_record and its spans [(off, bytes)], each padded to 8."""
+    body = []
+    for off, data in spans:
+        body.append(struct.pack(SPAN_FMT, off, len(data)) + data + b'\0' * (-len(data) % 8))
+    body = b''.join(body)
+    return struct.pack(SEG_FMT, REC_VERSION, REC_KIND_SEG,
+                       flags | (REC_F_EGRESS if egress else 0), 48 + len(body),
+                       ts, 2, saddr, daddr, sport, dport, seq & 0xFFFFFFFF, length,
+                       proto, d, tcp_flags, 0, len(spans), 0) + body
+
+
+def packet_record(ts, frame, egress=False, gso_size=0, gso_segs=0, wire=None, d=0):
+    wire = len(frame) if wire is None else wire
+    return struct.pack(PKT_FMT, REC_VERSION, REC_KIND_PACKET, REC_F_EGRESS if egress else 0,
+                       40 + len(frame), ts, 2, wire, len(frame), gso_size, gso_segs,
+                       d) + frame
+
+
+def ca_hdr(b):
+    """(cmd, size, hdr_len, dtype, count) of the header at b[0:], or None
+    when b holds too few bytes for it."""
+    if len(b) < 16:
+        return None
+    cmd, size, dtype, count = struct.unpack('>HHHH', b[:8])
+    if size == 0xFFFF:
+        if len(b) < 24:
+            return None
+        size, count = struct.unpack('>II', b[16:24])
+        return cmd, size, 24, dtype, count
+    return cmd, size, 16, dtype, count
+
+
+def carries_value(cmd, req):
+    """include/ca_rules.h ca_rule_carries_value."""
+    if cmd in (1, 3, 15):
+        return not req
+    if cmd in (4, 19):
+        return req
+    return False
+
+
+def looks_like_boundary(b, req):
+    """A rough stand-in for the kernel's boundary_at (up to three
+    believable headers in a row)."""
+    known = {0, 1, 2, 4, 6, 11, 12, 13, 14, 15, 17, 18, 19, 20, 21, 22, 23, 26, 27}
+    off = 0
+    for i in range(3):
+        if off >= len(b):
+            return i >= 2
+        h = ca_hdr(b[off:])
+        if h is None or h[0] not in known or h[1] % 8 or h[1] > (1 << 24):
+            return False
+        off += h[2] + h[1]
+        if off > len(b):
+            return True
+    return True
+
+
+class TcpDir:
+    """One direction's kernel state (struct tcp_dir_state)."""
+
+    def __init__(self, next_seq, synced, lost=False, boundary=False):
+        self.next_seq = next_seq
+        self.synced = synced
+        self.lost = lost
+        self.boundary = boundary
+        self.copy = 0
+        self.skip = 0
+        self.hdr = b''
+        self.unsynced_sent = 0
+
+    def unsync(self):
+        self.synced = False
+        self.copy = self.skip = 0
+        self.hdr = b''
+        self.unsynced_sent = 0
+
+
+def frame_tcp(st, pl, req, value_bytes):
+    """The kernel's walk over one segment's payload (bpf/catrace_hook.bpf.h
+    frame_segment): -> (spans [[start, end]] in payload offsets, flags)."""
+    spans, flags, pos, n = [], 0, 0, len(pl)
+
+    def add(a, b):
+        if a >= b:
+            return
+        if spans and spans[-1][1] == a:
+            spans[-1][1] = b
+        else:
+            spans.append([a, b])
+
+    def take(cmd, size, pstart):
+        budget = min(size, value_bytes if carries_value(cmd, req) else REC_META_BYTES)
+        avail = max(n - pstart, 0)
+        add(pstart, pstart + min(budget, avail))
+        if size > avail:
+            st.copy = budget - avail if budget > avail else 0
+            st.skip = size - avail - st.copy
+            return n
+        return pstart + size
+
+    if not st.synced:
+        if n and looks_like_boundary(pl, req):
+            st.synced = True
+            st.copy = st.skip = 0
+            st.hdr = b''
+            st.unsynced_sent = 0
+            flags |= REC_F_BOUNDARY
+        else:
+            if n and st.unsynced_sent < REC_UNSYNCED_MAX:
+                add(0, n)
+                st.unsynced_sent += n
+                flags |= REC_F_UNSYNCED
+            return spans, flags
+    if st.copy and pos < n:
+        t = min(st.copy, n - pos)
+        add(pos, pos + t)
+        st.copy -= t
+        pos += t
+    if st.skip and pos < n:
+        t = min(st.skip, n - pos)
+        st.skip -= t
+        pos += t
+    if st.hdr and pos < n:
+        need = min(24 - len(st.hdr), n - pos)
+        h = ca_hdr(st.hdr + pl[pos:pos + need])
+        if h is None:
+            add(pos, n)
+            st.hdr += pl[pos:n]
+            return spans, flags
+        used = h[2] - len(st.hdr)
+        st.hdr = b''
+        if h[0] > CA_LAST_CMD:
+            add(pos, n)
+            st.unsync()
+            st.unsynced_sent = n - pos
+            return spans, flags | REC_F_UNSYNCED
+        add(pos, pos + used)
+        pos = take(h[0], h[1], pos + used)
+    while pos < n:
+        h = ca_hdr(pl[pos:pos + 24])
+        if h is None:
+            add(pos, n)
+            st.hdr = pl[pos:n]
+            break
+        if h[0] > CA_LAST_CMD:
+            # A code no peer sends: the rest goes unframed.
+            add(pos, n)
+            st.unsync()
+            st.unsynced_sent = n - pos
+            flags |= REC_F_UNSYNCED
+            break
+        add(pos, pos + h[2])
+        pos = take(h[0], h[1], pos + h[2])
+    return spans, flags
+
+
+def split_records(spans, n):
+    """Spans into records of at most REC_SPANS_MAX spans and
+    REC_SEG_DATA_MAX bytes: -> [(base, end, [(start, end)])]."""
+    out, cur, base, size = [], [], 0, 0
+    for a, b in spans:
+        while b - a > REC_SEG_DATA_MAX - 8:   # one span's bytes at most
+            cut = a + REC_SEG_DATA_MAX - 8
+            if cur:
+                out.append((base, a, cur))
+                cur, base, size = [], a, 0
+            out.append((base, cut, [(a, cut)]))
+            base = a = cut
+        need = 8 + ((b - a + 7) & ~7)
+        if cur and (len(cur) >= REC_SPANS_MAX or size + need > REC_SEG_DATA_MAX):
+            out.append((base, a, cur))
+            cur, base, size = [], a, 0
+        cur.append((a, b))
+        size += need
+    out.append((base, n, cur))
+    return out
+
+
+def tcp_records(st, ts, d, saddr, daddr, sport, dport, seq, pl, tcp_flags, value_bytes,
+                egress):
+    """A TCP segment the way process_tcp sends it: the state moved on, the
+    records returned (none for a segment with nothing to say)."""
+    n = len(pl)
+    delta = (seq - st.next_seq + (1 << 31)) % (1 << 32) - (1 << 31)
+    if n and delta < 0:
+        old = -delta
+        if old >= n:
+            pl, n = b'', 0
+        else:
+            pl, n, seq = pl[old:], n - old, (seq + old) & 0xFFFFFFFF
+    elif n and delta > 0:
+        st.lost = True
+        if st.synced and not st.hdr and delta <= st.copy + st.skip:
+            if delta <= st.copy:
+                st.copy -= delta
+            else:
+                st.skip -= delta - st.copy
+                st.copy = 0
+        else:
+            st.unsync()
+    if n:
+        st.next_seq = (seq + n) & 0xFFFFFFFF
+    fin = tcp_flags & (TCP_FIN | TCP_RST)
+    spans, wflags = frame_tcp(st, pl, d == 0, value_bytes) if n else ([], 0)
+    if not spans and not fin:
+        return []
+    flags = (REC_F_LOST if st.lost else 0) | (REC_F_BOUNDARY if st.boundary else 0) | wflags
+    st.lost = st.boundary = False
+    recs = []
+    parts = split_records(spans, n)
+    for i, (base, end, sp) in enumerate(parts):
+        last = i == len(parts) - 1
+        tf = tcp_flags if last else tcp_flags & ~(TCP_FIN | TCP_RST)
+        recs.append(seg_record(ts, 6, d, saddr, daddr, sport, dport, seq + base, end - base,
+                               [(a - base, pl[a:b]) for a, b in sp],
+                               flags if i == 0 else 0, tf, egress))
+    return recs
+
+
+def refused(st):
+    """The ring buffer refused this direction's last record: the next one
+    says LOST, and BOUNDARY when the kernel still knows where it is."""
+    st.lost = True
+    if st.synced and not st.hdr:
+        st.skip += st.copy
+        st.copy = 0
+        st.boundary = True
+    else:
+        st.unsync()
+
+
+def capture_records(lt, pkts, value_bytes=1024, drop_every=0):
+    """The segment records the BPF programs would send for a capture's CA
+    packets: UDP datagrams whole, TCP segments framed with the copy budget
+    (value_bytes for values, REC_META_BYTES for the rest).  drop_every=N:
+    every Nth TCP record is refused (not sent), as by a full ring buffer."""
+    servers, flows, recs, ntcp = set(), {}, [], 0
     for ts, data, _wire in pkts:
         ip = ip_of(lt, data)
-        if ip is None or len(ip) < 20:
+        if ip is None or len(ip) < 20 or ip[0] >> 4 != 4:
             continue
         ihl = (ip[0] & 15) * 4
         tot = struct.unpack('>H', ip[2:4])[0]
@@ -260,103 +507,77 @@ def ca_messages(lt, pkts):
         saddr, daddr = struct.unpack('>II', ip[12:20])
         l4 = ip[ihl:tot] if tot >= ihl else ip[ihl:]
         if proto == 17 and len(l4) >= 8:
-            sport, dport = struct.unpack('>HH', l4[:4])
-            pl = l4[8:]
-            if 5064 not in (sport, dport) and 5065 not in (sport, dport):
+            sport, dport, ulen = struct.unpack('>HHH', l4[:6])
+            if not {sport, dport} & {5064, 5065}:
                 continue
             d = 0 if dport in (5064, 5065) else 1
-            off = 0
-            while off + 16 <= len(pl):
-                hdr = pl[off:off + 16]
-                size = struct.unpack('>H', hdr[2:4])[0]
-                yield ts, 17, d, saddr, daddr, sport, dport, 0, hdr, pl[off + 16:off + 16 + size]
-                off += 16 + size
+            pl = l4[8:max(ulen, 8)]
+            recs.append(seg_record(ts, 17, d, saddr, daddr, sport, dport, 0, max(ulen - 8, 0),
+                                   [(0, pl)] if pl else [], egress=d == 1))
         elif proto == 6 and len(l4) >= 20:
-            sport, dport = struct.unpack('>HH', l4[:4])
-            seq = struct.unpack('>I', l4[4:8])[0]
-            flags = l4[13]
+            sport, dport, seq = struct.unpack('>HHI', l4[:8])
+            tflags = l4[13]
             doff = (l4[12] >> 4) * 4
-            if flags & 0x02 and not flags & 0x10:
+            if tflags & TCP_SYN and not tflags & 0x10:
                 servers.add((daddr, dport))
-            pl = l4[doff:]
             if (saddr, sport) in servers or sport == 5064:
                 d = 1
             elif (daddr, dport) in servers or dport == 5064:
                 d = 0
             else:
                 continue
+            pl = l4[doff:]
             key = (saddr, daddr, sport, dport)
-            st = streams.setdefault(key, [b'', seq])
-            st[0] += pl
-            while len(st[0]) >= 16:
-                b = st[0]
-                size = struct.unpack('>H', b[2:4])[0]
-                hl = 16
-                if size == 0xFFFF and len(b) >= 24:
-                    size = struct.unpack('>I', b[16:20])[0]
-                    hl = 24
-                elif size == 0xFFFF:
-                    break
-                if len(b) < hl + size:
-                    break
-                yield ts, 6, d, saddr, daddr, sport, dport, st[1], b[:hl], b[hl:hl + size]
-                st[0] = b[hl + size:]
-                st[1] = (st[1] + hl + size) & 0xFFFFFFFF
-
-
-def record(ts, proto, d, saddr, daddr, sport, dport, seq, hdr, payload, value_bytes):
-    cmd, size16, dtype, count16, p1, p2 = struct.unpack('>HHHHII', hdr[:16])
-    size, count = size16, count16
-    if len(hdr) == 24:
-        size, count = struct.unpack('>II', hdr[16:24])
-    limit = 128 if cmd in (6, 18) and d == 0 else value_bytes
-    data = payload[:limit]
-    body = struct.pack(REC_FMT, 1, 64 + len(data), 1, d, proto, 0, ts, 2,
-                       saddr, daddr, sport, dport, cmd, dtype, size, count,
-                       p1, p2, seq, len(hdr), len(data), 0)
-    return body + data
-
-
-def close_record(ts, d, saddr, daddr, sport, dport, rst=False):
-    return struct.pack(REC_FMT, 1, 64, REC_KIND_CLOSE, d, 6, REC_F_RST if rst else REC_F_FIN,
-                       ts, 2, saddr, daddr, sport, dport, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-
-
-def packet_record(ts, frame, egress=False, gso_size=0, gso_segs=0, wire=None):
-    wire = len(frame) if wire is None else wire
-    return struct.pack(PKT_FMT, 1, (32 + len(frame)) & 0xFFFF, REC_KIND_PACKET, 0,
-                       REC_F_EGRESS if egress else 0, ts, 2, wire, len(frame),
-                       gso_size, gso_segs) + frame
+            if tflags & TCP_SYN:
+                flows[key] = TcpDir((seq + 1) & 0xFFFFFFFF, True, boundary=True)
+                seq = (seq + 1) & 0xFFFFFFFF
+            st = flows.get(key)
+            if st is None:
+                if not pl and not tflags & (TCP_FIN | TCP_RST):
+                    continue
+                st = flows[key] = TcpDir(seq, False, lost=True)
+            for r in tcp_records(st, ts, d, saddr, daddr, sport, dport, seq, pl, tflags,
+                                 value_bytes, d == 1):
+                ntcp += 1
+                if drop_every and ntcp % drop_every == 0:
+                    refused(st)
+                else:
+                    recs.append(r)
+            if tflags & (TCP_FIN | TCP_RST):
+                del flows[key]
+    return recs
 
 
 def chunk_records(recs, prefix=b'\x00\x00', limit=RECORD_MAX, max_seeds=8):
+    """Records into fuzz_record inputs of about `limit` bytes; a record
+    too long for the u16 length goes last, with the 0xffff length."""
     seeds, cur, n = [], [], 0
     for r in recs:
-        rec = struct.pack('<H', min(len(r), 0xFFFE)) + r
-        if cur and n + len(rec) > limit - 2:
-            seeds.append(prefix + b''.join(cur))
+        if len(r) >= 0xFFFF:
+            seeds.append(prefix + b''.join(cur) + b'\xff\xff' + r)
             cur, n = [], 0
-            if len(seeds) >= max_seeds:
-                return seeds
-        cur.append(rec)
-        n += len(rec)
+        else:
+            rec = struct.pack('<H', len(r)) + r
+            if cur and n + len(rec) > limit - 2:
+                seeds.append(prefix + b''.join(cur))
+                cur, n = [], 0
+            cur.append(rec)
+            n += len(rec)
+        if len(seeds) >= max_seeds:
+            return seeds
     if cur:
         seeds.append(prefix + b''.join(cur))
     return seeds
 
 
 def record_inputs(lt, pkts):
-    vb = [64, 256, 0, 16]
-    recs, circuits = [], {}
-    for i, m in enumerate(ca_messages(lt, pkts)):
-        recs.append(record(*m, value_bytes=vb[(i // 50) % len(vb)]))
-        ts, proto, d, saddr, daddr, sport, dport = m[:7]
-        if proto == 6:
-            circuits[(saddr, daddr, sport, dport)] = (ts, d)
-    # every circuit ends: FIN from both ends, or a RST
-    for j, ((saddr, daddr, sport, dport), (ts, d)) in enumerate(sorted(circuits.items())):
-        recs.append(close_record(ts, d, saddr, daddr, sport, dport, rst=j % 3 == 2))
-    return chunk_records(recs)
+    """The default copy budget, a small one (messages marked big), and a
+    ring buffer that refuses every 7th record (LOST, BOUNDARY)."""
+    seeds = []
+    for i, (vb, drop) in enumerate(((1024, 0), (16, 0), (1024, 7))):
+        seeds += chunk_records(capture_records(lt, pkts, vb, drop),
+                               prefix=bytes([(0, 1, 0x41)[i], 0]), max_seeds=4 if i else 8)
+    return seeds
 
 
 def eth_frame(lt, data):
@@ -423,56 +644,114 @@ def packet_inputs(lt, pkts):
 
 
 def crafted_records():
-    """A few hand-made records: a channel's life, and edge cases."""
+    """Hand-made records: a channel's life over a circuit (messages split
+    across segments, a value past the copy budget, FIN from both ends),
+    search traffic, and edge cases (lost bytes, boundaries found again,
+    RST, unsynced bytes, broken records)."""
     cli, srv = 0x0A000001, 0x0A000002
+
+    def msg(cmd, dtype=0, count=0, p1=0, p2=0, data=b'', size=None):
+        size = len(data) if size is None else size
+        if size >= 0xFFFF or count >= 0xFFFF:
+            return struct.pack('>HHHHIIII', cmd, 0xFFFF, dtype, 0, p1, p2, size, count) + data
+        return struct.pack('>HHHHII', cmd, size, dtype, count, p1, p2) + data
+
+    def L(b):
+        return struct.pack('<H', len(b)) + b
+
+    def seg(d, seq, length, spans, flags=0, tf=0x10, proto=6, cport=40000):
+        s, sp, dd, dp = (cli, cport, srv, 5064) if d == 0 else (srv, 5064, cli, cport)
+        return L(seg_record(10**9 + seq, proto, d, s, dd, sp, dp, seq, length, spans, flags, tf,
+                            egress=d == 1))
+
+    class Stream:
+        """One direction: whole messages in, records out (cut where asked)."""
+
+        def __init__(self, d, seq, cport=40000):
+            self.d, self.seq, self.cport, self.first = d, seq, cport, True
+
+        def send(self, data, cuts=(), tf=0x10, flags=0):
+            out, pos = [], 0
+            for c in list(cuts) + [len(data)]:
+                fl = flags | (REC_F_BOUNDARY if self.first else 0)
+                out.append(seg(self.d, self.seq + pos, c - pos, [(0, data[pos:c])] if c > pos else [],
+                               fl, tf if c == len(data) else 0x10, cport=self.cport))
+                self.first, flags, pos = False, 0, c
+            self.seq += len(data)
+            return b''.join(out)
+
     name = b'FUZZ:PV\0'
-
-    def rec(cmd, d, dtype=0, size=0, count=0, p1=0, p2=0, data=b'', proto=6, hdr_len=16, flags=0):
-        s, sp, dd, dp = (cli, 40000, srv, 5064) if d == 0 else (srv, 5064, cli, 40000)
-        r = struct.pack(REC_FMT, 1, 64 + len(data), 1, d, proto, flags, 10**9, 2,
-                        s, dd, sp, dp, cmd, dtype, size, count, p1, p2, 0,
-                        hdr_len, len(data), 0) + data
-        return struct.pack('<H', len(r)) + r
-
     dbl = struct.pack('>d', 3.25)
-    time_dbl = struct.pack('>hhIII', 0, 0, 1, 2, 0) + dbl  # TIME_DOUBLE: status, sev, stamp, pad
+    time_dbl = struct.pack('>hhIII', 0, 0, 1, 2, 0) + dbl  # TIME_DOUBLE
+    q, r = Stream(0, 1001), Stream(1, 70001)
     life = [
-        rec(0, 0, 13, 0, 0, 1, 0),                            # VERSION
-        rec(20, 0, 0, 8, 0, data=b'user\0\0\0\0'),           # CLIENT_NAME
-        rec(21, 0, 0, 8, 0, data=b'host\0\0\0\0'),           # HOST_NAME
-        rec(18, 0, 0, 8, 0, 1, 13, data=name),                # CREATE_CHAN cid 1
-        rec(22, 1, 0, 0, 0, 1, 3),                            # ACCESS_RIGHTS
-        rec(18, 1, 6, 0, 1, 1, 77),                           # CREATE_CHAN resp sid 77
-        rec(15, 0, 20, 0, 1, 77, 5),                          # READ_NOTIFY TIME_DOUBLE
-        rec(15, 1, 20, 24, 1, 1, 5, data=time_dbl),           # response
-        rec(1, 0, 6, 16, 1, 77, 9, data=b'\0' * 16),          # EVENT_ADD
-        rec(1, 1, 6, 8, 1, 1, 9, data=dbl),                   # monitor update
-        rec(4, 0, 6, 8, 1, 77, 1, data=dbl),                  # WRITE
-        rec(19, 0, 6, 8, 1, 77, 6, data=dbl),                 # WRITE_NOTIFY
-        rec(19, 1, 6, 0, 1, 1, 6),                            # WRITE_NOTIFY resp
-        rec(2, 0, 6, 0, 1, 77, 9),                            # EVENT_CANCEL
-        rec(1, 1, 6, 0, 0, 1, 9),                             # cancel confirm
-        rec(12, 0, 0, 0, 0, 77, 1),                           # CLEAR_CHANNEL
-        rec(12, 1, 0, 0, 0, 77, 1),
+        q.send(msg(0, 0, 13) + msg(20, data=b'user\0\0\0\0') + msg(21, data=b'host\0\0\0\0'),
+               cuts=(20,)),
+        q.send(msg(18, 0, 0, 1, 13, name)),                       # CREATE_CHAN cid 1
+        r.send(msg(0, 0, 13) + msg(22, 0, 0, 1, 3) + msg(18, 6, 1, 1, 77), cuts=(8, 30)),
+        q.send(msg(15, 20, 1, 77, 5)),                            # READ_NOTIFY TIME_DOUBLE
+        r.send(msg(15, 20, 1, 1, 5, time_dbl), cuts=(16, 20)),
+        q.send(msg(1, 6, 1, 77, 9, b'\0' * 16)),                  # EVENT_ADD
+        r.send(msg(1, 6, 1, 1, 9, dbl) * 3),                      # updates
+        q.send(msg(4, 6, 1, 77, 1, dbl) + msg(19, 6, 1, 77, 6, dbl)),
+        r.send(msg(19, 6, 1, 1, 6)),
+    ]
+    # A 512-element update past the copy budget: 1024 bytes sent of 4096,
+    # the rest accounted for over three records, the last without a span.
+    big = msg(1, 6, 512, 1, 9, bytes(range(256)) * 16)
+    after = msg(1, 6, 1, 1, 9, dbl)
+    s0 = r.seq
+    life += [
+        seg(1, s0, 1500, [(0, big[:16 + 1024])]),
+        seg(1, s0 + 1500, 1500, []),
+        seg(1, s0 + 3000, len(big) - 3000 + len(after), [(len(big) - 3000, after)]),
+    ]
+    r.seq += len(big) + len(after)
+    close = [
+        q.send(msg(2, 6, 1, 77, 9) + msg(12, 0, 0, 77, 1)),      # EVENT_CANCEL, CLEAR
+        r.send(msg(1, 6, 0, 1, 9) + msg(12, 0, 0, 77, 1)),
+        q.send(b'', tf=0x11),                                     # FIN
+        r.send(b'', tf=0x11),
     ]
     udp = [
-        rec(0, 0, 0, 0, 13, 0, 0, proto=17),
-        rec(6, 0, 5, 8, 13, 1, 1, data=name, proto=17),       # SEARCH
-        rec(6, 1, 5064, 8, 0, 0xFFFFFFFF, 1, data=b'\0\x0d\0\0\0\0\0\0', proto=17),
-        rec(13, 1, 13, 0, 5064, 7, srv, proto=17),            # RSRV_IS_UP
-        rec(17, 1, 0, 0, 0, 0, cli, proto=17),                # REPEATER_CONFIRM
+        seg(0, 0, 40, [(0, msg(0, 0, 13) + msg(6, 5, 13, 1, 1, name))], proto=17, cport=40001),
+        seg(1, 0, 24, [(0, msg(6, 5064, 0, 0xFFFFFFFF, 1, b'\0\x0d\0\0\0\0\0\0'))], proto=17,
+            cport=40001),
+        seg(1, 0, 16, [(0, msg(13, 13, 5064, 7, srv))], proto=17, cport=5065),
+        seg(0, 0, 0, [], proto=17, cport=5065),                   # repeater registration
+        seg(1, 0, 16, [(0, msg(17, 0, 0, 0, cli))], proto=17, cport=5065),
+        seg(0, 0, 40, [(0, msg(0, 0, 13) + msg(6, 5, 13, 1, 1, name)[:20])], proto=17,
+            cport=40001),                                         # datagram cut short
     ]
+    # Edge cases on other circuits.
+    s = 5001
+    m1 = msg(15, 20, 1, 1, 5, time_dbl)                           # 40 bytes
+    m2 = msg(1, 6, 1, 1, 9, dbl)                                  # 24 bytes
+    ext = msg(1, 6, 1 << 17, 1, 9, b'\x7f' * 64, size=1 << 20)[:88]
+    far = s + 228 + 70000
     edge = [
-        rec(15, 1, 20, 0xFFFFFFF0, 0xFFFFFFFF, 1, 5, data=time_dbl, hdr_len=24),
-        rec(1, 1, 34, 0x100000, 0x40000000, 1, 9, data=b'\xff' * 256, hdr_len=24),
-        rec(18, 0, 0, 300, 0, 2, 13, data=b'A' * 128, flags=0x20),
-        rec(6, 0, 5, 16, 13, 2, 2, data=b'\x01\x02\n\r\x7f\x80name', proto=17, flags=0x10),
-        rec(999, 0, 0xFFFF, 0, 0, 0, 0, flags=0x02),
-        rec(15, 1, 14, 40, 1, 1, 5, data=b'x' * 40, hdr_len=0),
+        seg(1, s, 30, [(0, m1[:30])], REC_F_BOUNDARY, cport=40002),   # a message begun,
+        seg(1, s + 34, 30, [(0, m1[34:] + m2)], REC_F_LOST, cport=40002),  # 4 bytes lost in it
+        seg(1, s + 164, 24, [(0, m2)], REC_F_LOST | REC_F_BOUNDARY,
+            cport=40002),                                         # a refused record before
+        seg(1, s + 188, 40, [(0, b'\xff' * 40)], REC_F_UNSYNCED, cport=40002),
+        seg(1, far, 24, [(0, m2)], REC_F_BOUNDARY, cport=40002),  # unsynced bytes withheld
+        seg(1, far + 24, 24 + (1 << 20), [(0, ext)], cport=40002),  # extended header, 1 MiB
+        seg(1, far + 48 + (1 << 20), 0, [], REC_F_LOST, 0x04, cport=40002),   # RST
+        seg(0, 7, 16, [(0, msg(999, 0xFFFF))], REC_F_BOUNDARY, cport=40003),  # no such code
+        seg(0, 23, 8, [], 0, 0x11, cport=40003),                  # FIN after bytes skipped
     ]
-    return [b'\x00\x00' + b''.join(life), b'\x01\x00' + b''.join(life + udp),
-            b'\x02\x00' + b''.join(udp), b'\x00\x00' + b''.join(life[:6] + edge),
-            b'\x21\x0e' + b''.join(life + edge)]
+    bad = [
+        L(seg_record(1, 6, 0, cli, srv, 40004, 5064, 0, 8, [(4, b'abcd'), (0, b'efgh')])),
+        L(seg_record(1, 6, 0, cli, srv, 40004, 5064, 0, 4, [(0, b'abcdefgh')])),
+        L(seg_record(1, 99, 0, cli, srv, 40004, 5064, 0, 8, [(0, b'abcdefgh')])),
+        L(struct.pack('<HBBI', 1, REC_KIND_SEG, 0, 48) + b'\0' * 40),    # version 1
+        L(struct.pack('<HBBI', 2, 2, 0, 64) + b'\0' * 56),               # old CLOSE kind
+    ]
+    return [b'\x00\x00' + b''.join(life + close), b'\x01\x00' + b''.join(life + udp + close),
+            b'\x02\x00' + b''.join(udp), b'\x00\x00' + b''.join(life[:3] + edge + bad),
+            b'\x21\x0e' + b''.join(life + edge + close),
+            b'\x03\x00' + b''.join(life + close)]
 
 
 # ------------------------------------------------------------------ main
