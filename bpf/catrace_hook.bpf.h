@@ -324,7 +324,9 @@ static __always_inline long F(walk_one)(struct walk *w)
 		w->done = 1;
 		return 1;
 	}
-	if (ca_rule_breaks_sync(h.r.cmd)) {
+	/* In a datagram the sizes hold whatever the code (the decoder goes
+	 * on): only a stream loses its boundaries at a code no peer sends. */
+	if (w->st && ca_rule_breaks_sync(h.r.cmd)) {
 		F(lose_sync_here)(w);
 		return 1;
 	}

@@ -417,9 +417,14 @@ void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 
 		live_absent(t, h, pos, i == 0 && s->lost);
 		if (i == 0 && s->boundary) {
+			/* Searching, the framer has no boundary of its own for
+			 * the kernel's to contradict. */
+			bool searching = h->stream.state == CS_RESYNC;
+
 			if (stream_untouched(&h->stream))
 				h->stream.state = CS_HEADER;
-			else if (!ca_stream_boundary(&h->stream, t->on_msg, t->ctx) && !s->lost)
+			else if (!ca_stream_boundary(&h->stream, t->on_msg, t->ctx) && !s->lost &&
+				 !searching)
 				t->stats.live_disagreed++;
 		}
 		if (seq_diff(pos, h->next_seq) < 0)

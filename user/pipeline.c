@@ -145,13 +145,16 @@ static void learn_from(struct pipeline *pl, const struct ca_msg *m,
 }
 
 /* libca NUL-terminates (and pads) every PV name it sends: a SEARCH or
- * CREATE_CHAN whose whole payload holds no NUL is not CA's. */
+ * CREATE_CHAN whose payload holds no NUL in its first REC_META_BYTES
+ * (all the kernel copies of a name, so live and offline agree; more than
+ * the longest name libca sends) is not CA's. */
 static void mark_unterminated_name(struct ca_msg *m)
 {
+	size_t n = m->h.size < REC_META_BYTES ? m->h.size : REC_META_BYTES;
+
 	if (m->dir != CA_DIR_REQUEST || m->flags & (CA_MSG_MALFORMED | CA_MSG_TRUNCATED) ||
 	    (m->h.cmd != CA_PROTO_SEARCH && m->h.cmd != CA_PROTO_CREATE_CHAN) ||
-	    m->h.size == 0 || m->payload_len != m->h.size ||
-	    memchr(m->payload, 0, m->payload_len))
+	    n == 0 || m->payload_len < n || memchr(m->payload, 0, n))
 		return;
 	m->flags |= CA_MSG_MALFORMED;
 	snprintf(m->problem, sizeof(m->problem), "PV name without a terminating NUL");

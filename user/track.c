@@ -1,6 +1,8 @@
 /* track: see track.h. */
 #include "track.h"
 
+#include "catrace_record.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,12 +202,17 @@ struct track_name ca_payload_name(const struct ca_msg *m, bool *terminated)
 	struct track_name n = { NULL, 0 };
 	const uint8_t *nul;
 
+	/* A name is what the first REC_META_BYTES hold: all the kernel
+	 * copies of one (live shows what `catrace -r` shows), more than the
+	 * longest name libca sends. */
+	size_t have = m->payload_len < REC_META_BYTES ? m->payload_len : REC_META_BYTES;
+
 	*terminated = false;
-	if (!m->payload || m->payload_len == 0)
+	if (!m->payload || have == 0)
 		return n;
-	nul = memchr(m->payload, 0, m->payload_len);
+	nul = memchr(m->payload, 0, have);
 	n.name = (const char *)m->payload;
-	n.len = nul ? (size_t)(nul - m->payload) : m->payload_len;
+	n.len = nul ? (size_t)(nul - m->payload) : have;
 	*terminated = nul != NULL;
 	return n;
 }

@@ -5,14 +5,16 @@
  * fills, which at a million messages a second is about those 100 ms.
  *
  * Packets go through the XDP program one at a time (BPF_PROG_TEST_RUN),
- * UDP datagrams with one message each, of two record sizes in a
- * pseudo-random mix, so that the data waiting crosses the multiples of
- * WAKE_BYTES at every phase a record can have.  After each packet the
- * producer position (mapped read-only, as the reader maps it) says whether
- * a multiple was crossed; an edge-triggered epoll on the map says whether
+ * UDP datagrams with one message each, so one segment record each, of two
+ * sizes in a pseudo-random mix: 104 and 80 bytes in the ring (header
+ * included), so that the data waiting crosses the multiples of WAKE_BYTES
+ * at every 8-byte phase a record can have.  After each packet the producer
+ * position (mapped read-only, as the reader maps it) says whether a
+ * multiple was crossed; an edge-triggered epoll on the map says whether
  * the program woke the reader.  The two must agree for every packet, with
- * the plain programs and with -w (a packet record, written with
- * bpf_ringbuf_output, before every message record).
+ * the plain programs and with -w (a packet record before every segment
+ * record).  A packet that adds nothing to the ring is a failure too (the
+ * loop would never end).
  *
  * Usage: bpf_wakeup      prints PASS:/FAIL: lines; exit 0/1, 77 skip
  */
@@ -30,6 +32,7 @@
 
 #include "catrace.skel.h"
 #include "ca_proto.h"
+#include "loader.h"
 
 #define WAKE_BYTES (256 * 1024)
 #define CROSSINGS 12
@@ -55,8 +58,7 @@ static void put32(uint8_t *p, uint32_t v)
 }
 
 /* Ethernet + IPv4 + UDP to port 5064 with one CA message: a SEARCH
- * request for `name` (a record with the name), or a VERSION (a record
- * without data).  Returns the frame length. */
+ * request for `name`, or a VERSION.  Returns the frame length. */
 static size_t build(uint8_t *f, bool search, const char *name)
 {
 	size_t nlen = strlen(name) + 1, padded = (nlen + 7) & ~(size_t)7;
@@ -105,16 +107,27 @@ static int pass(const char *what, uint32_t snaplen)
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), len;
 	uint64_t rng = 0x2545f4914f6cdd1dull, before, after, packets = 0;
 	uint64_t crossings = 0;
+	uint32_t port;
+	uint8_t port_val[4] = { 0 };
 	int fd, ep = -1, prog, fails = 0, n;
 
+	/* Load as catrace does: the scratch maps sized for every CPU, the CA
+	 * server port in the port array. */
 	sk = catrace_bpf__open();
 	if (!sk)
 		goto load_failed;
 	sk->rodata->cfg_snaplen = snaplen;
+	if (bpf_map__set_max_entries(sk->maps.seg_scratch,
+				     2 * (uint32_t)libbpf_num_possible_cpus()))
+		goto load_failed;
 	if (snaplen && bpf_map__set_max_entries(sk->maps.pkt_scratch,
 						  2 * (uint32_t)libbpf_num_possible_cpus()))
 		goto load_failed;
 	if (catrace_bpf__load(sk))
+		goto load_failed;
+	port = CA_SERVER_PORT_DEFAULT;
+	port_val[0] = LOADER_PORT_SERVER;
+	if (bpf_map_update_elem(bpf_map__fd(sk->maps.port_flags), &port, port_val, BPF_ANY))
 		goto load_failed;
 	fd = bpf_map__fd(sk->maps.events);
 	prog = bpf_program__fd(sk->progs.catrace_xdp);
@@ -135,7 +148,8 @@ static int pass(const char *what, uint32_t snaplen)
 		rng ^= rng << 13;
 		rng ^= rng >> 7;
 		rng ^= rng << 17;
-		len = build(frame, rng & 1, "BENCH:WAKE:PV");
+		/* 21 name bytes with the NUL: 24 padded, a 96-byte record */
+		len = build(frame, rng & 1, "BENCH:WAKE:PV:LONGER");
 		o.data_size_in = (uint32_t)len;
 		if (bpf_prog_test_run_opts(prog, &o)) {
 			printf("FAIL: bpf wakeup %s: BPF_PROG_TEST_RUN: %s\n", what, strerror(errno));
@@ -144,6 +158,12 @@ static int pass(const char *what, uint32_t snaplen)
 		}
 		packets++;
 		after = *prod;
+		if (after == before) {
+			printf("FAIL: bpf wakeup %s: packet %llu put nothing in the ring "
+			       "(not taken for CA?)\n", what, (unsigned long long)packets);
+			fails++;
+			break;
+		}
 		crossed = before / WAKE_BYTES != after / WAKE_BYTES;
 		/* The wake-up is an irq_work: give it time to run. */
 		n = epoll_wait(ep, &ev, 1, crossed ? 500 : 0);
