@@ -1,7 +1,8 @@
 #!/bin/bash
-# DESIGN invariant 1: every packet of every shared capture through the
-# XDP and the tc program (BPF_PROG_TEST_RUN); the kernel's records must
-# equal what the user-space decoder reads.  Then the hostile packet
+# DESIGN invariants 1 and 2: every packet of every shared capture through
+# the XDP and the tc program (BPF_PROG_TEST_RUN); the messages the live
+# path decodes from the kernel's records must equal what the offline
+# decoder reads from the same packets.  Then the hostile packet
 # classes (tests/bpf/bpf_hostile.c) through both.  Needs root (prints SKIP).
 set -u
 cd "$(dirname "$0")/.."
@@ -27,6 +28,13 @@ if [ -x "$HOSTILE" ]; then
 	"$HOSTILE" || rc=1
 else
 	echo "FAIL: bpf: $HOSTILE not built"
+	rc=1
+fi
+# The live path's scenarios (issue 12): each against the decoder.
+if [ -x "$OUTPUT/tests/bpf_live" ]; then
+	"$OUTPUT/tests/bpf_live" || rc=1
+else
+	echo "FAIL: bpf: $OUTPUT/tests/bpf_live not built"
 	rc=1
 fi
 # The reader is woken once per 256 KiB of data waiting, never missed.
