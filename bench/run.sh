@@ -134,7 +134,7 @@ virt=$(dmesg 2>/dev/null | sed -n 's/.*Hypervisor detected: *//p' | head -n1)
 			printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, v }' "$OUT/summary-$s.txt"
 	done
 	echo
-	echo "Kernel rows: the default 64 value bytes; \`seq\` = distinct in-order TCP segments, one run"
+	echo "Kernel rows: catrace's default value bytes (1024 since issue 12, 64 before); \`seq\` = distinct in-order TCP segments, one run"
 	echo "per call, against the empty program measured the same way; \`rep\` = one packet, large repeat"
 	echo "count.  \"Reader caught up\" = catrace's reader has consumed everything before the packet, as"
 	echo "on a live host whose catrace keeps up (the programs wake it once per 256 KiB of data waiting,"
