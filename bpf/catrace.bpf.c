@@ -438,6 +438,16 @@ static __always_inline void learn_from(const struct l4 *l, const struct hdr *h,
 		learn(&servers, ip, port);
 }
 
+/* The flow's message boundaries are no longer known: look for them. */
+static __always_inline void forget_boundaries(struct tcp_dir_state *st)
+{
+	st->synced = 0;
+	st->hdr_have = 0;
+	st->copy = 0;
+	st->skip = 0;
+	st->unsynced_sent = 0;
+}
+
 /* ---- building a segment record ---- */
 
 /* The record being built for one packet, and where the walk is. */

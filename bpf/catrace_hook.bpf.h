@@ -274,11 +274,7 @@ static __always_inline void F(keep_partial)(struct walk *w, __u32 have)
 static __always_inline void F(lose_sync_here)(struct walk *w)
 {
 	if (w->st) {
-		w->st->synced = 0;
-		w->st->copy = 0;
-		w->st->skip = 0;
-		w->st->hdr_have = 0;
-		w->st->unsynced_sent = 0;
+		forget_boundaries(w->st);
 		w->resync = 1;
 	}
 	w->done = 1;
@@ -649,11 +645,7 @@ static __always_inline void F(walk_synced)(struct walk *w)
 	if (!w->done && w->off < w->end) {
 		/* More messages than one walk takes: the boundaries of the
 		 * rest are lost (it goes unframed). */
-		st->synced = 0;
-		st->copy = 0;
-		st->skip = 0;
-		st->hdr_have = 0;
-		st->unsynced_sent = 0;
+		forget_boundaries(st);
 		w->resync = 1;
 		c = cnt();
 		if (c)
@@ -716,11 +708,7 @@ __noinline int F(frame_segment)(CTX_T *ctx, struct seg_scratch *e,
 				st->boundary = 1;
 				st->hdr_lost = st->hdr_have != 0;
 			} else {
-				st->synced = 0;
-				st->hdr_have = 0;
-				st->copy = 0;
-				st->skip = 0;
-				st->unsynced_sent = 0;
+				forget_boundaries(st);
 			}
 		} else {
 			st->lost = 0;
@@ -800,11 +788,7 @@ static __always_inline void F(process_tcp)(const struct pkt *p, struct l4 *l,
 					st->copy = 0;
 				}
 			} else {
-				st->synced = 0;
-				st->hdr_have = 0;
-				st->copy = 0;
-				st->skip = 0;
-				st->unsynced_sent = 0;
+				forget_boundaries(st);
 			}
 		}
 		if (len > 0)
