@@ -577,13 +577,20 @@ static bool stdout_failed(struct pipeline *pl)
 
 /* ---- reports (census) ---- */
 
-static volatile sig_atomic_t summary_requested;
+static volatile sig_atomic_t summary_requested, flush_requested;
 static void on_stop_signal(int sig);
 
+/* SIGUSR1: a status line (and the search summary with --summary). */
 static void on_summary_signal(int sig)
 {
 	(void)sig;
 	summary_requested = 1;
+}
+
+static void on_flush_signal(int sig)
+{
+	(void)sig;
+	flush_requested = 1;
 }
 
 static void print_event(void *ctx, const struct census_event *ev)
@@ -634,12 +641,17 @@ static bool reports_setup(struct pipeline *pl, const struct opts *o)
 	return true;
 }
 
-/* Between packets or polls: a summary asked for by SIGUSR1. */
+/* Between packets or polls: what SIGUSR1 asked for. */
 static void reports_poll(const struct pipeline *pl, const struct opts *o)
 {
 	if (summary_requested) {
 		summary_requested = 0;
-		print_search_summary(pl, o);
+		if (!o->live.n_ifaces)
+			fprintf(stderr, "catrace: %llu packets read, %llu CA messages so far\n",
+				(unsigned long long)pl->st.packets,
+				(unsigned long long)pl->st.messages);
+		if (o->summary)
+			print_search_summary(pl, o);
 	}
 }
 
@@ -974,6 +986,7 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	struct top_view top;
 	uint64_t top_until_ns = 0;
 	struct drop_report drops = { 0, 0, 0 };
+	uint64_t started_ns;
 	static struct procattr proc;
 	struct ringbuf_source *rs = NULL;
 	struct ca_counters cnt;
@@ -1018,6 +1031,11 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A dropped SSH session: a clean stop, every buffered byte written. */
+	sigaction(SIGHUP, &sa, NULL);
+	/* SIGUSR2: write out what -w holds, and go on. */
+	sa.sa_handler = on_flush_signal;
+	sigaction(SIGUSR2, &sa, NULL);
 	l = loader_load(&o->live, err, sizeof(err));
 	if (!l) {
 		fprintf(stderr, "catrace: %s\n", err);
@@ -1093,6 +1111,7 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		return 1;
 	}
 	drops.at_ns = mono_ns();
+	started_ns = drops.at_ns;
 	/* The traced host is one end of the circuits it serves or opens:
 	 * name the process behind each socket, unless nothing is printed. */
 	if (!o->no_proc && !pl->hook_only) {
@@ -1113,7 +1132,23 @@ static int run_live(struct pipeline *pl, struct opts *o)
 			rc = 1;
 		else if (!metrics && pl->census)
 			census_tick(pl->census, (uint64_t)mono_to_wall() + mono_ns());
+		if (summary_requested && loader_counters(l, &cnt) == 0)
+			fprintf(stderr, "catrace: %llu CA messages captured, %llu dropped by kernel, "
+				"%llu packets matched (%llu seen), %.1f s\n",
+				(unsigned long long)pl->st.messages,
+				(unsigned long long)cnt.msgs_dropped,
+				(unsigned long long)cnt.pkts_ca, (unsigned long long)cnt.pkts_seen,
+				(double)(mono_ns() - started_ns) / 1e9);
 		reports_poll(pl, o);
+		if (flush_requested) {
+			flush_requested = 0;
+			flush_stdout(pl);
+			if (lc.w && !lc.write_failed && pcap_writer_flush(lc.w, err, sizeof(err))) {
+				fprintf(stderr, "catrace: %s\n", err);
+				lc.write_failed = true;
+				stop_requested = 1;
+			}
+		}
 		if (o->top) {
 			top.messages = pl->st.messages;
 			if (loader_counters(l, &cnt) == 0)
@@ -1215,8 +1250,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* At once: a SIGUSR1 that comes while a capture is opened or the
-	 * programs attached must not end us. */
-	if (o.summary) {
+	 * programs attached must not end us (it asks for a status line). */
+	{
 		struct sigaction sa;
 
 		memset(&sa, 0, sizeof(sa));
