@@ -57,8 +57,8 @@ FULL_VERSION := $(VERSION)$(if $(GIT_DESC),+$(GIT_DESC))
 
 $(OUTPUT)/version.stamp: FORCE | $(OUTPUT)
 	$(Q)echo '$(FULL_VERSION)' | cmp -s - $@ || echo '$(FULL_VERSION)' > $@
-$(OUTPUT)/catrace.o: $(OUTPUT)/version.stamp
-$(OUTPUT)/catrace.o: CFLAGS += -DCATRACE_VERSION='"$(FULL_VERSION)"'
+$(OUTPUT)/catrace.o $(OUTPUT)/metrics.o: $(OUTPUT)/version.stamp
+$(OUTPUT)/catrace.o $(OUTPUT)/metrics.o: CFLAGS += -DCATRACE_VERSION='"$(FULL_VERSION)"'
 
 $(OUTPUT) $(OUTPUT)/tests:
 	$(Q)mkdir -p $@

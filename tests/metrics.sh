@@ -19,6 +19,18 @@ bad() { echo "FAIL: metrics $1${2:+: $2}"; fail=$((fail + 1)); }
 have_promtool=1
 command -v promtool >/dev/null || { echo "SKIP: promtool not installed (Debian's prometheus package)"; have_promtool=0; }
 
+# The build_info series carries the version --version prints (once it
+# said "unknown": the version reached only catrace.o).
+: > "$tmp/empty.pcap"
+printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' > "$tmp/empty.pcap"
+version=$("$CATRACE" --version | sed -n 's/^catrace \([^ ]*\).*/\1/p')
+if "$CATRACE" -r "$tmp/empty.pcap" -q --metrics-file "$tmp/v.prom" 2>/dev/null &&
+	grep -qF "catrace_build_info{version=\"$version\"," "$tmp/v.prom" && [ "$version" != unknown ]; then
+	ok "build_info carries the version ($version)"
+else
+	bad "build_info carries the version" "--version says '$version', $(grep '^catrace_build_info' "$tmp/v.prom" 2>/dev/null)"
+fi
+
 [ -d "$CAPTURES" ] || { echo "SKIP: no captures at $CAPTURES"; exit 77; }
 for cap in "$CAPTURES"/*.pcap "$CAPTURES"/external/*.pcap*; do
 	[ -f "$cap" ] || continue

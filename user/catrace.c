@@ -801,6 +801,7 @@ struct live_ctx {
 	uint64_t records, bad_records;
 	struct pcap_writer *w;       /* -w */
 	bool write_failed;           /* (or its reader went away: -w -) */
+	bool files_done;             /* -W files written: a normal end */
 	uint64_t pkt_ts_ns;          /* time stamp of the packet being split */
 	struct reorder ro;           /* segment records, put in time order */
 	uint8_t fixbuf[REC_PKT_MAX]; /* an egress packet being finished */
@@ -811,9 +812,17 @@ static void write_packet(struct live_ctx *lc, const uint8_t *d, uint32_t caplen,
 {
 	char err[512];
 
-	if (lc->write_failed)
+	int r;
+
+	if (lc->write_failed || lc->files_done)
 		return;
-	if (pcap_writer_write(lc->w, lc->pkt_ts_ns, d, caplen, wirelen, err, sizeof(err))) {
+	r = pcap_writer_write(lc->w, lc->pkt_ts_ns, d, caplen, wirelen, err, sizeof(err));
+	if (r == PCAP_WRITER_LIMIT) {
+		/* -W files written: the normal end, as in tcpdump. */
+		fprintf(stderr, "catrace: %s\n", err);
+		lc->files_done = true;
+		stop_requested = 1;
+	} else if (r) {
 		/* `-w - | head -c N`: the reader went away, a clean stop. */
 		if (!pcap_writer_reader_gone(lc->w))
 			fprintf(stderr, "catrace: %s\n", err);

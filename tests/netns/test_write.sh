@@ -125,6 +125,28 @@ for f in "$NS_TMP"/rot/*; do capinfos "$f" >/dev/null 2>&1 || allok=0; done
 [ "$nfiles" -ge 2 ] && [ $allok -eq 1 ] && ok "rotation -C 1: $nfiles valid files" ||
 	bad "rotation -C 1" "$nfiles files, all valid: $allok; $(cat "$NS_TMP/rot.err")"
 
+# Rotation by time with a file limit: reaching the limit is the normal
+# end, as in tcpdump (exit 0 and one line saying so).
+mkdir -p "$NS_TMP/gw"
+ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -w "$NS_TMP/gw/g-%s.pcap" -G 1 -W 2 \
+	2>"$NS_TMP/gw.err" &
+CAT_PID=$!
+wait_xdp
+for _ in $(seq 40); do
+	kill -0 "$CAT_PID" 2>/dev/null || break
+	cli_run caget T:ai >/dev/null 2>&1
+	sleep 0.1
+done
+if kill -0 "$CAT_PID" 2>/dev/null; then
+	bad "-G 1 -W 2 ends by itself" "still running after 2 files' time"
+	kill -INT "$CAT_PID"
+fi
+wait "$CAT_PID"; rc_gw=$?; CAT_PID=""
+[ "$rc_gw" -eq 0 ] && grep -q "Maximum file limit reached: 2" "$NS_TMP/gw.err" &&
+	[ "$(ls "$NS_TMP/gw" | wc -l)" -eq 2 ] &&
+	ok "-G 1 -W 2: two files, then a normal end (exit 0)" ||
+	bad "-G 1 -W 2: a normal end" "exit $rc_gw, $(ls "$NS_TMP/gw" | wc -l) files: $(tail -2 "$NS_TMP/gw.err" | tr '\n' '|')"
+
 # 4. A full disk: one clear line, exit non-zero, nothing left attached,
 # and the file written so far still valid.
 mkdir -p "$NS_TMP/full"
