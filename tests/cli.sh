@@ -48,6 +48,14 @@ expect_error bad-cmd 2 "--cmd: unknown command 'Bogus'" -- -r "$S01" --cmd Read,
 expect_error bad-format 2 "--format: unknown token '\{nope\}'" -- -r "$S01" --format '{pv} {nope}'
 expect_error bad-filter 2 "filter expression 'port nonsense'" -- -r "$S01" port nonsense
 expect_error write-needs-live 2 '-w writes live captures' -- -r "$S01" -w /tmp/x.pcap
+# Options that contradict each other: one line each, exit 2.
+expect_error r-twice 2 '-r given twice' -- -r "$tmp/a.pcap" -r "$tmp/b.pcap"
+expect_error json-and-format 2 '--json and --format exclude each other' -- --json --format '{cmd}' -r "$tmp/a.pcap"
+expect_error noxdp-and-xdpmode 2 '--no-xdp and --xdp-mode exclude each other' -- --no-xdp --xdp-mode generic -i lo
+expect_error headers-only-offline 2 '--headers-only sets what the kernel copies live' -- --headers-only -r "$tmp/a.pcap"
+expect_error value-bytes-offline 2 '--value-bytes sets what the kernel copies live' -- --value-bytes 100 -r "$tmp/a.pcap"
+expect_error six-t 2 '-t: at most five' -- -tttttt -r "$tmp/a.pcap"
+expect_error empty-pv 2 '--pv: an empty pattern' -- --pv '' -r "$tmp/a.pcap"
 expect_error writes-and-format 2 '--writes and --format exclude each other' -- -r "$S01" --writes --format '{pv}'
 EPICS_CA_SERVER_PORT=abc expect_error bad-env 2 'EPICS_CA_SERVER_PORT: .abc.' -- -r "$S01"
 

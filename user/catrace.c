@@ -193,6 +193,9 @@ struct opts {
 	struct pcap_writer_opts wr;   /* -w: wr.path set */
 	bool print;
 	int tflags;
+	/* Given on the command line, for the options that exclude others. */
+	bool json_opt, xdp_mode_opt;
+	const char *copy_opt;     /* --value-bytes or --headers-only */
 	bool quiet;
 	bool no_proc;
 	char *filter;
@@ -314,6 +317,8 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 	while ((c = getopt_long(argc, argv, "+:r:i:c:B:w:s:C:G:W:Z:UtqvhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
+			if (o->read_file)
+				die_usage("-r given twice%s: one capture a run", "");
 			o->read_file = optarg;
 			break;
 		case 'i':
@@ -434,12 +439,15 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 				o->live.xdp_mode = XDP_MODE_AUTO;
 			else
 				die_usage("--xdp-mode: '%s' is not native, generic or auto", optarg);
+			o->xdp_mode_opt = true;
 			break;
 		case OPT_VALUEBYTES:
 			o->live.value_bytes = (uint32_t)parse_num(optarg, 0, REC_VALUE_BYTES_MAX, "--value-bytes");
+			o->copy_opt = "--value-bytes";
 			break;
 		case OPT_HEADERSONLY:
 			o->live.value_bytes = 0;
+			o->copy_opt = "--headers-only";
 			break;
 		case 'c':
 			pl->max_count = parse_num(optarg, 1, ULONG_MAX, "-c");
@@ -452,6 +460,7 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 			break;
 		case OPT_JSON:
 			pl->out.style = OUT_JSON;
+			o->json_opt = true;
 			break;
 		case OPT_FORMAT: {
 			const char *bad = output_check_template(optarg);
@@ -483,6 +492,8 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 		case OPT_PV:
 			if (pl->n_pv_globs >= PIPELINE_MAX_PV_GLOBS)
 				die_usage("--pv: too many patterns (at '%s')", optarg);
+			if (!*optarg)
+				die_usage("--pv: an empty pattern matches no PV%s", "");
 			pl->pv_globs[pl->n_pv_globs++] = optarg;
 			break;
 		case OPT_CMD:
@@ -513,6 +524,15 @@ static void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *
 			exit(EXIT_USAGE);
 		}
 	}
+	/* Options that contradict each other: one line, no guessing. */
+	if (o->json_opt && pl->out.tmpl)
+		die_usage("--json and --format exclude each other%s", "");
+	if (o->live.no_xdp && o->xdp_mode_opt)
+		die_usage("--no-xdp and --xdp-mode exclude each other%s", "");
+	if (o->copy_opt && o->read_file)
+		die_usage("%s sets what the kernel copies live: not with -r", o->copy_opt);
+	if (o->tflags > 5)
+		die_usage("-t: at most five (-ttttt)%s", "");
 	switch (o->tflags) {
 	case 0:
 	case 2: pl->out.ts = TS_EPOCH; break;
