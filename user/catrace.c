@@ -10,6 +10,7 @@
 
 #include "ca_rules.h"
 #include "gso_split.h"
+#include "live_filter.h"
 #include "loader.h"
 #include "metrics_service.h"
 #include "pcap_writer.h"
@@ -36,7 +37,7 @@
 static char out_buf[OUT_BUF_BYTES];  /* glibc ignores the size without one */
 
 static const char usage_text[] =
-"Usage: catrace -i IFACE [options]        trace live (XDP ingress, tc egress)\n"
+"Usage: catrace -i IFACE [options] [filter expression]   trace live\n"
 "       catrace -r FILE [options] [filter expression]\n"
 "\n"
 "Decode EPICS Channel Access traffic, one line per CA message, with the PV\n"
@@ -824,6 +825,7 @@ struct live_ctx {
 	bool files_done;             /* -W files written: a normal end */
 	uint64_t pkt_ts_ns;          /* time stamp of the packet being split */
 	struct reorder ro;           /* segment records, put in time order */
+	struct live_filter filter;   /* the filter expression, if any */
 	uint8_t fixbuf[REC_PKT_MAX]; /* an egress packet being finished */
 };
 
@@ -888,6 +890,8 @@ static void decode_record(void *ctx, const void *data, size_t size)
 		return;
 	}
 	lc->records++;
+	if (!live_filter_match(&lc->filter, &ri))
+		return;
 	/* Unsigned arithmetic: a record's time stamp is not trusted to be
 	 * small enough for a signed sum. */
 	pipeline_segment(lc->pl, &ri, ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns);
@@ -1028,9 +1032,8 @@ static int run_live(struct pipeline *pl, struct opts *o)
 	unsigned i;
 	int r, rc = 0;
 
-	if (o->filter) {
-		fprintf(stderr, "catrace: a filter expression works with -r only; "
-			"use --pv/--cmd live\n");
+	if (o->filter && live_filter_compile(&lc.filter, o->filter, err, sizeof(err)) < 0) {
+		fprintf(stderr, "catrace: filter expression '%s': %s\n", o->filter, err);
 		return EXIT_USAGE;
 	}
 	if (o->wr.path) {
@@ -1198,6 +1201,7 @@ static int run_live(struct pipeline *pl, struct opts *o)
 		ringbuf_source_drain(rs);
 	reorder_release(&lc.ro, UINT64_MAX, decode_record, &lc);
 	reorder_free(&lc.ro);
+	live_filter_free(&lc.filter);
 	if (lc.write_failed && !pcap_writer_reader_gone(lc.w))
 		rc = 1;
 	pipeline_finish(pl);

@@ -4,7 +4,7 @@
 # egress, then XDP ingress).  Clients and IOCs on one host, talking over
 # 127.0.0.1, one IOC on 5064 and one on a tenth --port (5079; the kernel
 # once kept only eight): live must equal `catrace -r` of tcpdump -i lo,
-# message for message, each exactly once.
+# message for message, each exactly once.  Then a filter expression live.
 # Exit: 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -78,6 +78,26 @@ if python3 "$ROOT/tests/netns/compare_flows.py" "$NS_TMP/live-cmp.txt" "$NS_TMP/
 	ok "live equals offline ($(cat "$NS_TMP/cmp.txt"))"
 else
 	bad "live equals offline" "$(head -12 "$NS_TMP/cmp.txt")"
+fi
+# A filter expression live, as with -r: only the IOC on 5079.
+ip netns exec "$NS_IOC" "$CATRACE" -i lo -t --no-proc "${PORTS[@]}" port 5079 \
+	>"$NS_TMP/flive.txt" 2>"$NS_TMP/flive.err" &
+CAT_PID=$!
+for _ in $(seq 100); do grep -q "^tracing on" "$NS_TMP/flive.err" && break; sleep 0.1; done
+ip netns exec "$NS_IOC" tcpdump -i lo -U -s 0 -w "$NS_TMP/fref.pcap" >/dev/null 2>"$NS_TMP/ftcpdump.err" &
+DUMP_PID=$!
+for _ in $(seq 50); do grep -q listening "$NS_TMP/ftcpdump.err" && break; sleep 0.1; done
+local_ca caget T:ai >/dev/null 2>&1
+local_ca env EPICS_CA_SERVER_PORT=5079 caget B:ai >/dev/null 2>&1
+sleep 1
+kill -INT "$DUMP_PID"; wait "$DUMP_PID"; DUMP_PID=""
+kill -INT "$CAT_PID"; wait "$CAT_PID"; CAT_PID=""
+"$CATRACE" -q -r "$NS_TMP/fref.pcap" --no-detect -t "${PORTS[@]}" port 5079 >"$NS_TMP/foffline.txt"
+if grep -q "pv='B:ai'" "$NS_TMP/flive.txt" && ! grep -q "pv='T:ai'" "$NS_TMP/flive.txt" &&
+	python3 "$ROOT/tests/netns/compare_flows.py" "$NS_TMP/flive.txt" "$NS_TMP/foffline.txt" >"$NS_TMP/fcmp.txt"; then
+	ok "filter expression live: 'port 5079' selects as with -r ($(cat "$NS_TMP/fcmp.txt"))"
+else
+	bad "filter expression live" "$(head -5 "$NS_TMP/fcmp.txt" 2>/dev/null | tr '\n' '|') $(head -3 "$NS_TMP/flive.txt" | tr '\n' '|') $(cat "$NS_TMP/flive.err" | tr '\n' '|')"
 fi
 echo "loopback: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -1,0 +1,27 @@
+/* live_filter: a tcpdump filter expression applied to live records.  A
+ * record carries a packet's addresses, ports, flags and CA bytes, not the
+ * packet: the filter runs on an Ethernet/IPv4/UDP-or-TCP frame rebuilt
+ * from them (with the record's first CA bytes as payload), so that what
+ * selects packets with -r (host, net, port, tcp, udp, tcp flags, payload
+ * bytes) selects the same ones live.  Link-layer tests (ether, vlan) see
+ * the rebuilt header, not the wire's. */
+#ifndef CATRACE_LIVE_FILTER_H
+#define CATRACE_LIVE_FILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct rec_info;
+
+/* libpcap's program, opaque here: pcap.h and libbpf's headers both
+ * define struct bpf_insn, and the live runtime includes libbpf's. */
+struct live_filter {
+	void *prog;          /* struct bpf_program *, NULL: no filter */
+};
+
+/* 0, or -1 with a one-line reason in err. */
+int live_filter_compile(struct live_filter *f, const char *expr, char *err, size_t errlen);
+bool live_filter_match(const struct live_filter *f, const struct rec_info *ri);
+void live_filter_free(struct live_filter *f);
+
+#endif
