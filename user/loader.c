@@ -174,6 +174,16 @@ fail:
 	return NULL;
 }
 
+/* Another program holds the interface's XDP hook (another catrace, the
+ * metrics service...): the kernel says EBUSY, older ones EEXIST. */
+#define XDP_TAKEN 1
+
+static bool xdp_taken(int e)
+{
+	return e == EBUSY || e == EEXIST;
+}
+
+/* 0, -1 with err set, or XDP_TAKEN (auto mode only: tc can stand in). */
 static int attach_xdp(struct loader *l, struct iface_links *f, char *err, size_t errlen)
 {
 	int prog = bpf_program__fd(l->skel->progs.catrace_xdp);
@@ -187,6 +197,8 @@ static int attach_xdp(struct loader *l, struct iface_links *f, char *err, size_t
 			f->xdp_fd = fd;
 			return 0;
 		}
+		if (xdp_taken(errno) && l->o.xdp_mode == XDP_MODE_AUTO)
+			return XDP_TAKEN;
 		if (l->o.xdp_mode == XDP_MODE_NATIVE) {
 			snprintf(err, errlen, "%s: native XDP: %s", f->name, strerror(errno));
 			return -1;
@@ -197,6 +209,8 @@ static int attach_xdp(struct loader *l, struct iface_links *f, char *err, size_t
 	opts.flags = XDP_FLAGS_SKB_MODE;
 	fd = bpf_link_create(prog, f->ifindex, BPF_XDP, &opts);
 	if (fd < 0) {
+		if (xdp_taken(errno) && l->o.xdp_mode == XDP_MODE_AUTO)
+			return XDP_TAKEN;
 		snprintf(err, errlen, "%s: attaching XDP: %s", f->name, strerror(errno));
 		return -1;
 	}
@@ -278,6 +292,7 @@ static bool is_loopback(const char *name)
 int loader_attach(struct loader *l, char *err, size_t errlen)
 {
 	unsigned i;
+	int r;
 
 	for (i = 0; i < l->o.n_ifaces; i++) {
 		struct iface_links *f = &l->ifs[l->n];
@@ -289,9 +304,15 @@ int loader_attach(struct loader *l, char *err, size_t errlen)
 			return -1;
 		}
 		l->n++;
-		if (!l->o.no_xdp && attach_xdp(l, f, err, errlen))
+		r = l->o.no_xdp ? XDP_TAKEN : attach_xdp(l, f, err, errlen);
+		if (r < 0)
 			return -1;
-		if (l->o.no_xdp && attach_tc(l, f, false, err, errlen))
+		if (r == XDP_TAKEN && !l->o.no_xdp)
+			/* tcx takes any number of programs: each tracer sees
+			 * every packet and detaches only its own. */
+			fprintf(stderr, "catrace: %s: XDP is taken by another program, "
+				"tracing ingress with tc\n", f->name);
+		if (r == XDP_TAKEN && attach_tc(l, f, false, err, errlen))
 			return -1;
 		/* On a loopback device every packet leaves and comes back in:
 		 * the ingress hook alone sees each one once. */
