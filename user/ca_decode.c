@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "bytes.h"
-#include "ca_rules.h"
 #include "dbr.h"
 
 enum ca_hdr_status ca_hdr_parse(const uint8_t *buf, size_t len, struct ca_hdr *h)
@@ -60,10 +59,7 @@ uint64_t ca_value_wire_size(unsigned dtype, uint64_t count)
 bool ca_hdr_plausible(const struct ca_hdr *h, enum ca_dir dir, bool tcp,
 		      bool strict_dbr)
 {
-	struct ca_rule_hdr r = {
-		.cmd = h->cmd, .dtype = h->dtype, .size = h->size, .count = h->count,
-		.p1 = h->p1, .p2 = h->p2, .extended = h->extended,
-	};
+	struct ca_rule_hdr r = ca_hdr_rule(h);
 
 	/* One rule for both sides: include/ca_rules.h. */
 	return ca_rule_plausible(&r, dir == CA_DIR_REQUEST, tcp, strict_dbr);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ca_proto.h"
+#include "ca_rules.h"
 
 struct ca_hdr {
 	uint16_t cmd;
@@ -56,6 +57,17 @@ enum ca_hdr_status {
 };
 
 enum ca_hdr_status ca_hdr_parse(const uint8_t *buf, size_t len, struct ca_hdr *h);
+
+/* The header as the shared rules (include/ca_rules.h) take it. */
+static inline struct ca_rule_hdr ca_hdr_rule(const struct ca_hdr *h)
+{
+	struct ca_rule_hdr r = {
+		.cmd = h->cmd, .dtype = h->dtype, .size = h->size, .count = h->count,
+		.p1 = h->p1, .p2 = h->p2, .extended = h->extended,
+	};
+
+	return r;
+}
 
 /* Is this header a believable start of a message in a stream going this
  * way?  Used only to find a message boundary after a gap, so it is strict:

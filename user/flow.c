@@ -240,6 +240,40 @@ static struct flow *flow_create(struct flow_table *t, const struct flow_key *k,
 	return f;
 }
 
+/* The flow just seen goes to the front of the LRU order. */
+static void flow_touch(struct flow_table *t, struct flow *f)
+{
+	if (f != t->lru_head) {
+		lru_unlink(t, f);
+		lru_push_front(t, f);
+	}
+}
+
+/* The same ports carry a new connection: the old flow's state goes, a new
+ * one starts (from a boundary when `in_sync`).  NULL when out of memory. */
+static struct flow *flow_restart(struct flow_table *t, struct flow *f, bool in_sync)
+{
+	struct flow_key k = f->key;
+
+	flow_destroy(t, f, "connection reused");
+	f = flow_create(t, &k, in_sync);
+	if (f)
+		t->cur_key = &f->key;
+	return f;
+}
+
+/* A segment's FIN ends its direction; RST, or both FINs, end the flow. */
+static void flow_end_flags(struct flow_table *t, struct flow *f, struct flow_half *h,
+			   uint8_t tcp_flags)
+{
+	if (tcp_flags & TCPF_FIN) {
+		h->fin = true;
+		half_end(t, h, "FIN");
+	}
+	if ((tcp_flags & TCPF_RST) || (f->half[0].fin && f->half[1].fin))
+		flow_destroy(t, f, (tcp_flags & TCPF_RST) ? "RST" : "FIN");
+}
+
 void flow_segment(struct flow_table *t, const struct flow_key *k,
 		  enum ca_dir dir, const struct pkt *p)
 {
@@ -257,9 +291,8 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 		f = flow_create(t, k, syn);
 		if (!f)
 			return;
-	} else if (f != t->lru_head) {
-		lru_unlink(t, f);
-		lru_push_front(t, f);
+	} else {
+		flow_touch(t, f);
 	}
 	h = &f->half[dir];
 	t->cur_key = &f->key;
@@ -270,12 +303,10 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 		/* A SYN with another ISN on a flow we know is a new connection
 		 * on the same ports (port reuse): start it afresh. */
 		if (h->seq_known && seq_diff(p->seq + 1, h->next_seq) != 0) {
-			flow_destroy(t, f, "connection reused");
-			f = flow_create(t, k, true);
+			f = flow_restart(t, f, true);
 			if (!f)
 				return;
 			h = &f->half[dir];
-			t->cur_key = &f->key;
 		}
 		h->seq_known = true;
 		h->isn_known = true;
@@ -317,12 +348,7 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 		}
 	}
 
-	if (p->tcp_flags & TCPF_FIN) {
-		h->fin = true;
-		half_end(t, h, "FIN");
-	}
-	if ((p->tcp_flags & TCPF_RST) || (f->half[0].fin && f->half[1].fin))
-		flow_destroy(t, f, (p->tcp_flags & TCPF_RST) ? "RST" : "FIN");
+	flow_end_flags(t, f, h, p->tcp_flags);
 }
 
 uint64_t flow_table_resyncs(const struct flow_table *t)
@@ -388,9 +414,8 @@ void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 		f = flow_create(t, k, false);
 		if (!f)
 			return;
-	} else if (f != t->lru_head) {
-		lru_unlink(t, f);
-		lru_push_front(t, f);
+	} else {
+		flow_touch(t, f);
 	}
 	h = &f->half[dir];
 	t->cur_key = &f->key;
@@ -400,12 +425,10 @@ void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 	 * same ports used by a new connection. */
 	if (s->boundary && !s->lost && h->seq_known && s->n &&
 	    seq_diff(s->seq + s->spans[0].off, h->next_seq) != 0) {
-		flow_destroy(t, f, "connection reused");
-		f = flow_create(t, k, false);
+		f = flow_restart(t, f, false);
 		if (!f)
 			return;
 		h = &f->half[dir];
-		t->cur_key = &f->key;
 	}
 	if (!h->seq_known) {
 		h->seq_known = true;
@@ -433,11 +456,5 @@ void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 		h->next_seq = pos + sp->len;
 	}
 	live_absent(t, h, s->seq + s->len, s->n == 0 && s->lost);
-
-	if (s->tcp_flags & TCPF_FIN) {
-		h->fin = true;
-		half_end(t, h, "FIN");
-	}
-	if ((s->tcp_flags & TCPF_RST) || (f->half[0].fin && f->half[1].fin))
-		flow_destroy(t, f, (s->tcp_flags & TCPF_RST) ? "RST" : "FIN");
+	flow_end_flags(t, f, h, s->tcp_flags);
 }

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include "audit.h"
-#include "ca_rules.h"
 #include "record.h"
 
 #include <fnmatch.h>
@@ -130,15 +129,11 @@ static bool passes_filters(const struct pipeline *pl, const struct ca_msg *m,
 static void learn_from(struct pipeline *pl, const struct ca_msg *m,
 		       uint32_t src_ip)
 {
-	const struct ca_hdr *h = &m->h;
-	struct ca_rule_hdr r = {
-		.cmd = h->cmd, .dtype = h->dtype, .size = h->size, .count = h->count,
-		.p1 = h->p1, .p2 = h->p2, .extended = h->extended,
-	};
+	struct ca_rule_hdr r = ca_hdr_rule(&m->h);
 	uint32_t ip;
 	uint16_t port;
 
-	if (h->hdr_len < CA_HDR_LEN)
+	if (m->h.hdr_len < CA_HDR_LEN)
 		return;
 	if (ca_rule_announced_server(&r, m->dir == CA_DIR_REQUEST, m->tcp, src_ip, &ip, &port))
 		classify_learn_server(&pl->cls, ip, port);
@@ -316,7 +311,7 @@ void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
 }
 
 /* The datagram's bytes, put back together from its spans (the kernel
- * sends a datagram whole, in one span unless it is over 32 KiB). */
+ * sends a datagram whole, in one span unless it is over REC_SPAN_MAX_LEN). */
 static const uint8_t *udp_payload(const struct rec_info *ri, uint32_t *len)
 {
 	static uint8_t buf[REC_SEG_DATA_MAX];
