@@ -81,8 +81,8 @@ def main():
                   glob.glob(os.path.join(a.captures, "external", "*.pcap*")) +
                   glob.glob(os.path.join(a.captures, "external", "*.cap")))
     if not caps:
-        print("SKIP: audit check: no captures in %s" % a.captures)
-        return 0
+        print("FAIL: audit check: no captures in %s" % a.captures)
+        return 1
     fails = 0
     total = 0
     for cap in caps:

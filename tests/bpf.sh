@@ -1,5 +1,7 @@
 #!/bin/bash
-# DESIGN invariants 1 and 2: every packet of every shared capture through
+# DESIGN invariants 1 and 2: every packet of every capture (the project's
+# own in tests/captures, and the shared reference captures when
+# $SHARED_CAPTURES names a directory) through
 # the XDP and the tc program (BPF_PROG_TEST_RUN); the messages the live
 # path decodes from the kernel's records must equal what the offline
 # decoder reads from the same packets.  Then the hostile packet
@@ -7,7 +9,7 @@
 set -u
 cd "$(dirname "$0")/.."
 OUTPUT=${OUTPUT:-.output}
-CAPTURES=${CAPTURES:-../shared/captures}
+CAPTURES=${CAPTURES:-tests/captures}
 EQUIV=$OUTPUT/tests/bpf_equiv
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: bpf: BPF_PROG_TEST_RUN needs root"
@@ -18,10 +20,15 @@ if [ ! -x "$EQUIV" ]; then
 	exit 1
 fi
 rc=0
-for f in "$CAPTURES"/*.pcap "$CAPTURES"/external/*.pcap "$CAPTURES"/external/*.pcapng "$CAPTURES"/external/*.cap; do
-	[ -r "$f" ] || continue
-	"$EQUIV" "$f" || rc=1
+n=0
+for dir in "$CAPTURES" ${SHARED_CAPTURES:+"$SHARED_CAPTURES"}; do
+	for f in "$dir"/*.pcap "$dir"/external/*.pcap "$dir"/external/*.pcapng "$dir"/external/*.cap; do
+		[ -r "$f" ] || continue
+		"$EQUIV" "$f" || rc=1
+		n=$((n + 1))
+	done
 done
+[ $n -gt 0 ] || { echo "FAIL: bpf: no capture in $CAPTURES"; rc=1; }
 # Hostile packets, class by class, through the decoder and both programs.
 HOSTILE=$OUTPUT/tests/bpf_hostile
 if [ -x "$HOSTILE" ]; then

@@ -1,7 +1,7 @@
 #!/bin/bash
 # CI fuzz smoke (issue 7): every libFuzzer harness for SMOKE_SECONDS
 # (default 20; about a minute in all) with a fixed seed, from the seeds
-# made of the shared captures and the regression inputs
+# made of the project's captures (tests/captures) and the regression inputs
 # (make -C tests/fuzz smoke).  One PASS/FAIL line per harness, with its
 # executions and coverage; a crash, leak, timeout, OOM, sanitizer report or
 # oracle failure is a FAIL naming the input it left.  Needs clang with

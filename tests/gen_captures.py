@@ -3,7 +3,7 @@
 
     tests/gen_captures.py OUTDIR [CAPTURE_DIR]
 
-Reads the real captures (CAPTURE_DIR, else $CAPTURES, else /work/shared/captures)
+Reads the real captures (CAPTURE_DIR, else $CAPTURES, else tests/captures)
 and writes, into OUTDIR, captures that show the same traffic under the
 conditions real captures come with: other link types and file formats,
 QinQ, IPv4 options, reordered / retransmitted / overlapping / missing TCP
@@ -604,7 +604,7 @@ def main(argv):
         sys.stderr.write(__doc__)
         return 2
     outdir = argv[1]
-    src = argv[2] if len(argv) > 2 else os.environ.get("CAPTURES", "/work/shared/captures")
+    src = argv[2] if len(argv) > 2 else os.environ.get("CAPTURES", os.path.join(os.path.dirname(os.path.abspath(__file__)), "captures"))
     os.makedirs(outdir, exist_ok=True)
     manifest = {"source": os.path.abspath(src)}
 

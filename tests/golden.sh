@@ -1,23 +1,32 @@
 #!/bin/bash
-# Golden tests: run catrace on each capture of tests/golden/TESTLIST and
-# diff with the expected output.  `tests/golden.sh --update` rewrites the
-# expected files (review each diff against the reference decodes before
-# committing it).
+# Golden tests, tcpdump style: run catrace on each capture of a test list
+# and diff with the expected output kept beside the list.
+#
+#   tests/golden.sh [--update] [LIST [CAPTURE_DIR]]
+#
+# LIST defaults to tests/golden/TESTLIST (the project's own captures, in
+# tests/captures); tests/golden/shared/TESTLIST holds the cases on the
+# shared reference captures (CAPTURE_DIR ../shared/captures), run when
+# they are present. `--update` rewrites the expected files: review each
+# diff against the reference decodes (tests/refcheck.py) before committing.
 set -u
 cd "$(dirname "$0")/.."
 CATRACE=${CATRACE:-.output/catrace}
-CAPTURES=${CAPTURES:-../shared/captures}
 UPDATE=0
-[ "${1:-}" = "--update" ] && UPDATE=1
-pass=0 fail=0 skip=0
+[ "${1:-}" = "--update" ] && { UPDATE=1; shift; }
+LIST=${1:-tests/golden/TESTLIST}
+CAPTURES=${2:-${CAPTURES:-tests/captures}}
+DIR=$(dirname "$LIST")
+pass=0 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+[ -r "$LIST" ] || { echo "FAIL: golden: cannot read $LIST"; exit 1; }
 while read -r name capture expected opts; do
 	case "$name" in ''|'#'*) continue ;; esac
 	if [ ! -r "$CAPTURES/$capture" ]; then
-		echo "SKIP: golden $name: $CAPTURES/$capture not found"
-		skip=$((skip + 1))
+		echo "FAIL: golden $name: $CAPTURES/$capture not found"
+		fail=$((fail + 1))
 		continue
 	fi
 	# shellcheck disable=SC2086  # options are words by design
@@ -29,9 +38,9 @@ while read -r name capture expected opts; do
 		continue
 	fi
 	if [ $UPDATE = 1 ]; then
-		cp "$tmp/out" "tests/golden/$expected"
+		cp "$tmp/out" "$DIR/$expected"
 	fi
-	if diff -u "tests/golden/$expected" "$tmp/out" > "$tmp/diff" 2>&1; then
+	if diff -u "$DIR/$expected" "$tmp/out" > "$tmp/diff" 2>&1; then
 		echo "PASS: golden $name"
 		pass=$((pass + 1))
 	else
@@ -39,7 +48,7 @@ while read -r name capture expected opts; do
 		head -20 "$tmp/diff"
 		fail=$((fail + 1))
 	fi
-done < tests/golden/TESTLIST
+done < "$LIST"
 
-echo "$pass passed, $fail failed, $skip skipped"
+echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

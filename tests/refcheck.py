@@ -53,7 +53,7 @@ from decimal import Decimal
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DEFAULT_CATRACE = os.path.join(ROOT, ".output", "catrace")
-DEFAULT_CAPTURES = "/work/shared/captures"
+DEFAULT_CAPTURES = os.path.join(HERE, "captures")
 DEFAULT_KNOWN = os.path.join(HERE, "reference", "known-differences.txt")
 CAPTURE_EXTS = (".pcap", ".pcapng", ".cap")
 REFS = ("cashark", "caproto-shark")

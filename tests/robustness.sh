@@ -16,7 +16,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 OUTPUT=${OUTPUT:-.output}
 CATRACE=${CATRACE:-$OUTPUT/catrace}
-CAPTURES=${CAPTURES:-/work/shared/captures}
+CAPTURES=${CAPTURES:-tests/captures}
 GEN=$OUTPUT/captures
 bindir=$(basename "$(dirname "$CATRACE")")
 WORK=$OUTPUT/robustness/${bindir#.}

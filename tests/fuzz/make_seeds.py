@@ -24,7 +24,7 @@ Writes three directories under DIR (default .output/fuzz):
                    capture's frames, and GSO super-packets made by joining
                    the payloads of consecutive TCP segments.
 
-Capture directories default to $CATRACE_CAPTURES or ../shared/captures and
+Capture directories default to $CATRACE_CAPTURES or tests/captures and
 its external/ subdirectory.  Only the Python standard library is used.
 """
 
@@ -761,7 +761,7 @@ def find_captures(args):
         roots = args
     else:
         here = os.path.dirname(os.path.abspath(__file__))
-        base = os.environ.get('CATRACE_CAPTURES') or os.path.join(here, '..', '..', '..', 'shared', 'captures')
+        base = os.environ.get('CATRACE_CAPTURES') or os.path.join(here, '..', 'captures')
         roots = [base, os.path.join(base, 'external')]
     files = []
     for r in roots:

@@ -343,6 +343,8 @@ cli_repeater_start() {
 #   IOC_MACROS    passed to softIoc -m (macro substitutions for DBFILE)
 #   IOC_READY_PV  PV to poll for readiness (default: first record in DBFILE)
 #   IOC_EXTRA_ARGS more softIoc arguments, as words (e.g. "-a f.acf -d more.db")
+#   IOC_PORT      the CA server port the IOC binds (default 5064; set
+#                 EPICS_CA_SERVER_PORT to match, for the IOC and clients)
 #   CATRACE_NO_REPEATER=1  do not start caRepeater in the client namespace
 #                 first (see cli_repeater_start)
 # Returns non-zero (IOC console log on stderr) if the IOC does not answer
@@ -350,7 +352,7 @@ cli_repeater_start() {
 ioc_start() {
 	local db=${1:-$NETNS_LIB_DIR/records.db}
 	[ $# -gt 0 ] && shift
-	local pv=${IOC_READY_PV:-}
+	local pv=${IOC_READY_PV:-} port=${IOC_PORT:-5064}
 	local -a args=(-S)
 	[ -r "$db" ] || { echo "ioc_start: cannot read $db" >&2; return 1; }
 	local kv
@@ -391,7 +393,7 @@ ioc_start() {
 	_NS_BG_PIDS+=("$IOC_PID")
 
 	# First wait, without sending anything, until the CA server has bound
-	# UDP and TCP port 5064: searches sent earlier only draw ICMP port
+	# UDP and TCP port $port: searches sent earlier only draw ICMP port
 	# unreachable replies, noise in any capture. Then prove it answers.
 	local deadline=$((SECONDS + IOC_START_TIMEOUT)) bound=""
 	while [ "$SECONDS" -lt "$deadline" ]; do
@@ -401,8 +403,8 @@ ioc_start() {
 			return 1
 		fi
 		if [ -z "$bound" ]; then
-			if [ -n "$(ip netns exec "$NS_IOC" ss -Hlun 'sport = :5064')" ] &&
-				[ -n "$(ip netns exec "$NS_IOC" ss -Hltn 'sport = :5064')" ]; then
+			if [ -n "$(ip netns exec "$NS_IOC" ss -Hlun "sport = :$port")" ] &&
+				[ -n "$(ip netns exec "$NS_IOC" ss -Hltn "sport = :$port")" ]; then
 				bound=yes
 			else
 				sleep 0.1
