@@ -10,8 +10,8 @@
  * CREATE_CHAN replies, a first update per subscription), then sends
  * monitor updates for SECONDS: EVENT_ADD responses, a 16-byte header and
  * an 8-byte DBR_DOUBLE value (24 bytes on the wire), subscriptions in
- * turn, values counting up.  Every byte is built per CA-PROTOCOL.md, so
- * catrace decodes the traffic and names every update's PV.
+ * turn, values counting up.  Every byte is built per doc/ca-protocol.md,
+ * so catrace decodes the traffic and names every update's PV.
  *
  * Rate: -r N sends N updates a second: every 1 ms tick, one write of the
  * updates due (at most 2730 a write), as an IOC flushes what its scans

@@ -1,7 +1,7 @@
 /* Channel Access wire constants, shared by the BPF programs and user space.
  *
  * Facts from the CA protocol specification and epics-base caProto.h /
- * db_access.h / caerr.h (see ../shared/guide/CA-PROTOCOL.md).  Plain
+ * db_access.h / caerr.h (see doc/ca-protocol.md).  Plain
  * #defines only, so this header compiles in BPF C and in user space alike.
  */
 #ifndef CATRACE_CA_PROTO_H

@@ -12,7 +12,8 @@ const double census_bucket_le[CENSUS_BUCKETS] = {
 /* How often expiry and rates are brought up to date. */
 #define SWEEP_NS 1000000000ull
 
-/* Beacon rules (CA-PROTOCOL.md, as casw and libca apply them). */
+/* Beacon rules (doc/ca-protocol.md, "Beacon anomalies", as casw and libca
+ * apply them). */
 #define EMA_WEIGHT 0.125
 #define MISSED_RATIO 1.25
 #define GAP_RATIO 3.25
