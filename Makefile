@@ -32,7 +32,9 @@ endif
 
 # Everything in user/ except the entry point goes into a library the tests
 # link against.
-LIB_SRCS := $(filter-out user/catrace.c,$(wildcard user/*.c))
+# The program itself (command line and the two runs) stays out of it.
+APP_SRCS := user/catrace.c user/cli_options.c user/run_common.c user/run_offline.c user/run_live.c
+LIB_SRCS := $(filter-out $(APP_SRCS),$(wildcard user/*.c))
 LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 
@@ -57,8 +59,8 @@ FULL_VERSION := $(VERSION)$(if $(GIT_DESC),+$(GIT_DESC))
 
 $(OUTPUT)/version.stamp: FORCE | $(OUTPUT)
 	$(Q)echo '$(FULL_VERSION)' | cmp -s - $@ || echo '$(FULL_VERSION)' > $@
-$(OUTPUT)/catrace.o $(OUTPUT)/metrics.o: $(OUTPUT)/version.stamp
-$(OUTPUT)/catrace.o $(OUTPUT)/metrics.o: CFLAGS += -DCATRACE_VERSION='"$(FULL_VERSION)"'
+$(OUTPUT)/cli_options.o $(OUTPUT)/metrics.o: $(OUTPUT)/version.stamp
+$(OUTPUT)/cli_options.o $(OUTPUT)/metrics.o: CFLAGS += -DCATRACE_VERSION='"$(FULL_VERSION)"'
 
 $(OUTPUT) $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -94,7 +96,7 @@ $(OUTPUT)/libcatrace.a: $(LIB_OBJS)
 # The loader includes the generated skeleton.
 $(OUTPUT)/loader.o: $(SKEL)
 
-$(OUTPUT)/catrace: $(OUTPUT)/catrace.o $(OUTPUT)/libcatrace.a
+$(OUTPUT)/catrace: $(patsubst user/%.c,$(OUTPUT)/%.o,$(APP_SRCS)) $(OUTPUT)/libcatrace.a
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(BPF_LIBS) $(LDLIBS) -o $@
 

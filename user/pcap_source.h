@@ -16,6 +16,9 @@ struct frame {
 
 struct pcap_source;
 
+/* Room for any of the one-line errors below (libpcap's are at most 256). */
+#define PCAP_ERR_LEN 512
+
 /* NULL on failure, with a one-line reason in err. */
 struct pcap_source *pcap_source_open(const char *path, char *err, size_t errlen);
 /* Compile and apply a tcpdump filter expression; -1 with err on failure. */

@@ -5,5 +5,4 @@
 #ifndef CATRACE_VERSION
 #define CATRACE_VERSION "unknown"
 #endif
-#define PCAP_ERR_LEN 512
 #endif

@@ -114,6 +114,28 @@ check "-Z unknown user: exit 2, one line, nothing attached" \
 	'[ $rc -eq 2 ] && [ "$(wc -l <"$NS_TMP/z.err")" -eq 1 ] && grep -q "unknown user .no-such-user-xyz." "$NS_TMP/z.err" && [ -z "$(ioc_xdp_on)" ]' \
 	"exit $rc: $(cat "$NS_TMP/z.err")"
 
+# -Z failing at the drop itself (no CAP_SETGID/CAP_SETUID: capsh takes
+# them away) fails the run, and undoes all the set-up: --pin's pins are
+# removed, the -w file is complete, nothing stays attached. (Before the
+# one cleanup ladder, this exit left the pins behind.)
+if command -v capsh >/dev/null; then
+	zpin=/sys/fs/bpf/catrace-ztest-$$
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+	rm -rf "$zpin"
+	# nsenter --net, not ip netns exec: the pins must land in this mount
+	# namespace's bpffs, where the check looks (ip netns exec remounts /sys).
+	nsenter --net="/var/run/netns/$NS_IOC" capsh --drop=cap_setgid,cap_setuid -- -c \
+		"exec '$CATRACE' -i '$VETH_IOC' -Z nobody --pin '$zpin' -w '$NS_TMP/zfail.pcap'" \
+		>"$NS_TMP/z.out" 2>"$NS_TMP/z.err"
+	rc=$?
+	check "-Z failing: exit 1 saying why, pins removed, -w file whole, nothing attached" \
+		'[ $rc -eq 1 ] && grep -q "^catrace: -Z nobody: " "$NS_TMP/z.err" && [ ! -e "$zpin" ] && [ -z "$(ioc_xdp_on)" ] && capinfos "$NS_TMP/zfail.pcap" >/dev/null 2>&1' \
+		"exit $rc, pins: $(ls "$zpin" 2>&1 | tr '\n' ' '), xdp: $(ioc_xdp_on), $(tr '\n' '|' <"$NS_TMP/z.err")"
+	rm -rf "$zpin"
+else
+	echo "SKIP: -Z failing: capsh (libcap2-bin) not installed"
+fi
+
 ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -Z nobody -w "$NS_TMP/z.pcap" --print \
 	>"$NS_TMP/z.out" 2>"$NS_TMP/z.err" &
 CAT_PID=$!
