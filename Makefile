@@ -16,8 +16,13 @@ SANFLAGS :=
 OPT     := -O2
 endif
 
-CFLAGS  := -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-	   -Wmissing-prototypes -D_GNU_SOURCE $(SANFLAGS)
+# Ours first, then the user's CFLAGS (make CFLAGS=...) added, never
+# replacing -Werror. -ffile-prefix-map: the build directory is not in the
+# binary (reproducible builds); -MMD -MP: each object's header
+# dependencies in a .d file beside it.
+override CFLAGS := -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wformat=2 -D_GNU_SOURCE $(SANFLAGS) \
+	   -ffile-prefix-map=$(CURDIR)=. -MMD -MP $(CFLAGS)
 INCLUDES := -Iinclude -Iuser -I$(OUTPUT)
 LDLIBS  := -lpcap -lm
 LDFLAGS := $(SANFLAGS)
@@ -41,7 +46,13 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 # The BPF side: one object, its skeleton, and the generated vmlinux.h that
 # is kept in vmlinux/ (regenerate with `make vmlinux`).
 CLANG   ?= clang
-BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Iinclude -Ivmlinux
+# The target architecture, in the kernel's names (bpf_tracing.h's
+# __TARGET_ARCH_*), from the machine we build on.
+ARCH    ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+		-e 's/ppc64le/powerpc/' -e 's/mips.*/mips/' -e 's/riscv64/riscv/' \
+		-e 's/loongarch64/loongarch/' -e 's/s390x/s390/')
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux \
+	      -ffile-prefix-map=$(CURDIR)=.
 BPF_OBJ := $(OUTPUT)/catrace.bpf.o
 SKEL    := $(OUTPUT)/catrace.skel.h
 BPF_LIBS := -lbpf -lelf -lz -lmicrohttpd -lncurses
@@ -73,7 +84,13 @@ $(BPF_OBJ): bpf/catrace.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) vmlinu
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(SKEL): $(BPF_OBJ)
+# The object embedded in catrace: DWARF stripped (BTF stays: the loader
+# needs it), so the binary does not carry the BPF debug info.
+$(OUTPUT)/catrace.bpf.stripped.o: $(BPF_OBJ)
+	$(call msg,STRIP,$@)
+	$(Q)llvm-strip -g $< -o $@
+
+$(SKEL): $(OUTPUT)/catrace.bpf.stripped.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)bpftool gen skeleton $< name catrace_bpf > $@
 
@@ -156,3 +173,6 @@ clean:
 
 .DELETE_ON_ERROR:
 .SECONDARY:
+
+# Header dependencies written by -MMD.
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)

@@ -12,6 +12,7 @@
  */
 #include "ca_decode.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -188,11 +189,17 @@ const char *ca_eca_name(uint32_t status)
 	return NULL;
 }
 
-static void set_problem(struct ca_msg *m, unsigned flag, const char *fmt,
-			unsigned long long a, unsigned long long b)
+static void set_problem(struct ca_msg *m, unsigned flag, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_problem(struct ca_msg *m, unsigned flag, const char *fmt, ...)
 {
+	va_list ap;
+
 	m->flags |= flag;
-	snprintf(m->problem, sizeof(m->problem), fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(m->problem, sizeof(m->problem), fmt, ap);
+	va_end(ap);
 }
 
 size_t ca_walk_datagram(const uint8_t *data, size_t avail, size_t wire_len,
@@ -222,12 +229,13 @@ size_t ca_walk_datagram(const uint8_t *data, size_t avail, size_t wire_len,
 			m.h.hdr_len = (uint8_t)(left < CA_HDR_LEN ? left : CA_HDR_LEN);
 			if (cut && wire_left >= CA_HDR_LEN)
 				set_problem(&m, CA_MSG_TRUNCATED,
-					    "header cut by capture: %llu of %llu bytes",
-					    left, wire_left >= CA_EXT_HDR_LEN ? CA_EXT_HDR_LEN : CA_HDR_LEN);
+					    "header cut by capture: %llu of %u bytes",
+					    (unsigned long long)left,
+					    wire_left >= CA_EXT_HDR_LEN ? CA_EXT_HDR_LEN : CA_HDR_LEN);
 			else
 				set_problem(&m, CA_MSG_MALFORMED,
-					    "%llu stray bytes after the last message%.0llu",
-					    wire_left, 0);
+					    "%llu stray bytes after the last message",
+					    (unsigned long long)wire_left);
 			fn(ctx, &m);
 			n++;
 			break;
@@ -240,11 +248,13 @@ size_t ca_walk_datagram(const uint8_t *data, size_t avail, size_t wire_len,
 			if (cut && (uint64_t)m.h.size <= wire_left - m.h.hdr_len)
 				set_problem(&m, CA_MSG_TRUNCATED,
 					    "payload cut by capture: %llu of %llu bytes",
-					    m.payload_len, m.h.size);
+					    (unsigned long long)m.payload_len,
+					    (unsigned long long)m.h.size);
 			else
 				set_problem(&m, CA_MSG_MALFORMED,
 					    "payload size %llu exceeds the datagram (%llu bytes left)",
-					    m.h.size, wire_left - m.h.hdr_len);
+					    (unsigned long long)m.h.size,
+					    (unsigned long long)(wire_left - m.h.hdr_len));
 		}
 		fn(ctx, &m);
 		n++;

@@ -1,6 +1,7 @@
 /* ca_stream: see ca_stream.h. */
 #include "ca_stream.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,13 +171,19 @@ static void lose_sync(struct ca_stream *s)
 	count_resync(s);
 }
 
-static void mark_problem(struct ca_msg *m, unsigned flag, const char *what,
-			 unsigned long long a, unsigned long long b)
+static void mark_problem(struct ca_msg *m, unsigned flag, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void mark_problem(struct ca_msg *m, unsigned flag, const char *fmt, ...)
 {
+	va_list ap;
+
 	if (m->flags & (CA_MSG_TRUNCATED | CA_MSG_MALFORMED))
 		return;  /* keep the first reason */
 	m->flags |= flag;
-	snprintf(m->problem, sizeof(m->problem), what, a, b);
+	va_start(ap, fmt);
+	vsnprintf(m->problem, sizeof(m->problem), fmt, ap);
+	va_end(ap);
 }
 
 static void finish_message(struct ca_stream *s, ca_msg_fn fn, void *ctx)
@@ -188,7 +195,7 @@ static void finish_message(struct ca_stream *s, ca_msg_fn fn, void *ctx)
 	if (s->lost)
 		mark_problem(m, CA_MSG_TRUNCATED,
 			     "%llu of %llu payload bytes missing from the capture",
-			     s->lost, m->h.size);
+			     (unsigned long long)s->lost, (unsigned long long)m->h.size);
 	else if (s->keep_len < m->h.size)
 		m->flags |= CA_MSG_BIG;
 	emit(s, m, fn, ctx);
@@ -219,7 +226,7 @@ static void keep_bytes(struct ca_stream *s, const uint8_t *d, size_t n)
 		break;
 	case GROW_NOMEM:
 		mark_problem(&s->cur, CA_MSG_TRUNCATED,
-			     "out of memory keeping %llu bytes%.0llu", n, 0);
+			     "out of memory keeping %llu bytes", (unsigned long long)n);
 		/* fall through */
 	case GROW_DENIED:
 		s->keep_stopped = true;
@@ -265,8 +272,7 @@ static void break_sync(struct ca_stream *s, const struct ca_hdr *h,
 		m.dir = s->dir;
 		m.tcp = true;
 		mark_problem(&m, CA_MSG_MALFORMED,
-			     "unknown command %llu: message boundaries lost%.0llu",
-			     h->cmd, 0);
+			     "unknown command %u: message boundaries lost", h->cmd);
 		emit(s, &m, fn, ctx);
 	}
 	s->probation = 0;
@@ -535,7 +541,7 @@ void ca_stream_end(struct ca_stream *s, const char *why, ca_msg_fn fn, void *ctx
 		s->payload_left = 0;
 		mark_problem(&s->cur, CA_MSG_TRUNCATED,
 			     "stream ended with %llu of %llu payload bytes unseen",
-			     s->lost, s->cur.h.size);
+			     (unsigned long long)s->lost, (unsigned long long)s->cur.h.size);
 		finish_message(s, fn, ctx);
 	} else if (s->state == CS_HEADER && s->hdr_have > 0) {
 		struct ca_msg m;
@@ -547,8 +553,8 @@ void ca_stream_end(struct ca_stream *s, const char *why, ca_msg_fn fn, void *ctx
 			m.h.cmd = (uint16_t)(s->hdr[0] << 8 | s->hdr[1]);
 		m.h.hdr_len = (uint8_t)s->hdr_have;
 		mark_problem(&m, CA_MSG_TRUNCATED,
-			     "stream ended inside a header (%llu bytes)%.0llu",
-			     s->hdr_have, 0);
+			     "stream ended inside a header (%llu bytes)",
+			     (unsigned long long)s->hdr_have);
 		emit(s, &m, fn, ctx);
 		s->hdr_have = 0;
 	}
@@ -582,7 +588,7 @@ bool ca_stream_boundary(struct ca_stream *s, ca_msg_fn fn, void *ctx)
 		s->payload_left = 0;
 		mark_problem(&s->cur, CA_MSG_TRUNCATED,
 			     "message boundaries found again %llu of %llu payload bytes short",
-			     s->lost, s->cur.h.size);
+			     (unsigned long long)s->lost, (unsigned long long)s->cur.h.size);
 		finish_message(s, fn, ctx);
 		break;
 	case CS_RESYNC:

@@ -16,7 +16,6 @@ struct metrics_http {
 	metrics_render_fn render;
 	void *ctx;
 	struct sbuf body;
-	uint64_t requests;
 };
 
 static const char content_type[] = "text/plain; version=0.0.4; charset=utf-8";
@@ -123,7 +122,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (strcmp(url, "/metrics") != 0)
 		return reply(conn, MHD_HTTP_NOT_FOUND, not_found, sizeof(not_found) - 1,
 			     "text/plain");
-	h->requests++;
 	sbuf_reset(&h->body);
 	h->render(h->ctx, &h->body);
 	if (h->body.oom)
@@ -178,11 +176,6 @@ int metrics_http_fd(const struct metrics_http *h)
 void metrics_http_run(struct metrics_http *h)
 {
 	MHD_run(h->d);
-}
-
-uint64_t metrics_http_requests(const struct metrics_http *h)
-{
-	return h->requests;
 }
 
 void metrics_http_stop(struct metrics_http *h)

@@ -27,7 +27,6 @@ struct metrics_http *metrics_http_start(const char *spec, metrics_render_fn fn,
 int metrics_http_fd(const struct metrics_http *h);
 /* Serve what is ready; never blocks. */
 void metrics_http_run(struct metrics_http *h);
-uint64_t metrics_http_requests(const struct metrics_http *h);
 void metrics_http_stop(struct metrics_http *h);
 
 #endif

@@ -92,7 +92,12 @@ static int make_name(struct pcap_writer *w, int64_t t, uint32_t count,
 		}
 		/* The template is non-empty (checked at open), so 0 means
 		 * the expansion did not fit. */
-		if (strftime(base, sizeof(base), w->tmpl, &tm) == 0) {
+		/* The user's -w template is the format, by design (tcpdump -G). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		n = (int)strftime(base, sizeof(base), w->tmpl, &tm);
+#pragma GCC diagnostic pop
+		if (n == 0) {
 			snprintf(w->errmsg, sizeof(w->errmsg),
 				 "%s: file name too long once expanded", w->tmpl);
 			return -1;
