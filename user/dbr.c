@@ -8,6 +8,8 @@
  */
 #include "dbr.h"
 
+#include "bytes.h"
+
 #include <stdbool.h>
 #include <string.h>
 
@@ -117,38 +119,6 @@ uint64_t dbr_size_n(unsigned type, uint64_t count)
 	return off + count * elem;
 }
 
-/* ---- bounds-checked big-endian reads ---------------------------------- */
-
-struct rd {
-	const uint8_t *p;
-	size_t len;
-};
-
-/* Pointer to n bytes at off, or NULL when they are not all there.  The
- * comparison is arranged so that neither side can wrap. */
-static const uint8_t *rd_at(const struct rd *r, size_t off, size_t n)
-{
-	if (off > r->len || n > r->len - off || !r->p)
-		return NULL;
-	return r->p + off;
-}
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t be64(const uint8_t *p)
-{
-	return (uint64_t)be32(p) << 32 | be32(p + 4);
-}
-
 /* ---- output primitives ------------------------------------------------- */
 
 struct out {
@@ -226,25 +196,25 @@ static void put_elem(struct out *o, enum vkind k, const uint8_t *p,
 		put_cstr(o, p, avail < MAX_STRING_SIZE ? avail : MAX_STRING_SIZE);
 		break;
 	case VK_SHORT:
-		sbuf_put_i64(o->sb, (int16_t)be16(p));
+		sbuf_put_i64(o->sb, (int16_t)rd_be16(p));
 		break;
 	case VK_ENUM:
 	case VK_USHORT:
-		sbuf_put_u64(o->sb, be16(p));
+		sbuf_put_u64(o->sb, rd_be16(p));
 		break;
 	case VK_CHAR:		/* dbr_char_t is epicsUInt8 */
 		sbuf_put_u64(o->sb, p[0]);
 		break;
 	case VK_LONG:
-		sbuf_put_i64(o->sb, (int32_t)be32(p));
+		sbuf_put_i64(o->sb, (int32_t)rd_be32(p));
 		break;
 	case VK_FLOAT:
-		u32 = be32(p);
+		u32 = rd_be32(p);
 		memcpy(&f, &u32, sizeof(f));
 		put_flt(o, f);
 		break;
 	case VK_DOUBLE:
-		u64 = be64(p);
+		u64 = rd_be64(p);
 		memcpy(&d, &u64, sizeof(d));
 		put_dbl(o, d);
 		break;
@@ -257,16 +227,16 @@ static void put_elem(struct out *o, enum vkind k, const uint8_t *p,
  */
 
 /* status and severity (u16 each) at offset 0 of every non-plain struct. */
-static bool put_sts(struct out *o, const struct rd *r)
+static bool put_sts(struct out *o, const struct bytes_view *r)
 {
-	const uint8_t *p = rd_at(r, 0, 4);
+	const uint8_t *p = bv_at(r, 0, 4);
 
 	if (!p)
 		return false;
 	put_key(o, "alarm");
-	put_named(o, alarm_status_name(be16(p)), be16(p));
+	put_named(o, alarm_status_name(rd_be16(p)), rd_be16(p));
 	put_key(o, "severity");
-	put_named(o, alarm_severity_name(be16(p + 2)), be16(p + 2));
+	put_named(o, alarm_severity_name(rd_be16(p + 2)), rd_be16(p + 2));
 	return true;
 }
 
@@ -283,17 +253,17 @@ static void put_iso_utc(struct out *o, uint64_t t, uint32_t nsec)
 
 /* epicsTimeStamp at offset 4: secPastEpoch, nsec (u32 each).  An nsec out of
  * range (>= 1e9) is printed as it is: the tracer shows the wire. */
-static bool put_stamp(struct out *o, const struct rd *r)
+static bool put_stamp(struct out *o, const struct bytes_view *r)
 {
-	const uint8_t *p = rd_at(r, 4, 8);
+	const uint8_t *p = bv_at(r, 4, 8);
 	uint64_t unix_s;
 	uint32_t nsec;
 	char *q;
 
 	if (!p)
 		return false;
-	unix_s = (uint64_t)be32(p) + EPICS_EPOCH_UNIX;
-	nsec = be32(p + 4);
+	unix_s = (uint64_t)rd_be32(p) + EPICS_EPOCH_UNIX;
+	nsec = rd_be32(p + 4);
 	put_key(o, "stamp");
 	if (o->style == OUT_JSON) {
 		sbuf_putc(o->sb, '"');
@@ -322,14 +292,14 @@ static const char *const limit_names[8] = {
 /* dbr_gr_* / dbr_ctrl_* of a numeric type: after status and severity,
  * FLOAT and DOUBLE have precision (i16) and a 2-byte pad, then all have
  * units[8] and 6 (GR) or 8 (CTRL) limits of the value type. */
-static bool put_gr_numeric(struct out *o, const struct rd *r, enum vkind k,
+static bool put_gr_numeric(struct out *o, const struct bytes_view *r, enum vkind k,
 			   bool ctrl)
 {
 	bool has_prec = (k == VK_FLOAT || k == VK_DOUBLE);
 	size_t units_off = has_prec ? 8 : 4, esz = vkind_sizes[k];
 	size_t lim_off = units_off + MAX_UNITS_SIZE;
 	unsigned i, nlim = ctrl ? 8 : 6;
-	const uint8_t *units = rd_at(r, units_off, MAX_UNITS_SIZE);
+	const uint8_t *units = bv_at(r, units_off, MAX_UNITS_SIZE);
 	const uint8_t *p;
 
 	if (!units)
@@ -337,12 +307,12 @@ static bool put_gr_numeric(struct out *o, const struct rd *r, enum vkind k,
 	put_key(o, "units");
 	put_cstr(o, units, MAX_UNITS_SIZE);
 	if (has_prec) {
-		p = rd_at(r, 4, 2);	/* before units: present if they are */
+		p = bv_at(r, 4, 2);	/* before units: present if they are */
 		put_key(o, "precision");
-		sbuf_put_i64(o->sb, (int16_t)be16(p));
+		sbuf_put_i64(o->sb, (int16_t)rd_be16(p));
 	}
 	for (i = 0; i < nlim; i++) {
-		p = rd_at(r, lim_off + i * esz, esz);
+		p = bv_at(r, lim_off + i * esz, esz);
 		if (!p)
 			return false;
 		put_key(o, limit_names[i]);
@@ -353,28 +323,28 @@ static bool put_gr_numeric(struct out *o, const struct rd *r, enum vkind k,
 
 /* dbr_gr_enum / dbr_ctrl_enum: no_str (i16), then strs[16][26].  no_str is
  * clamped to 0..16; a string that lost its NUL stops at its 26 bytes. */
-static bool put_enum_strings(struct out *o, const struct rd *r)
+static bool put_enum_strings(struct out *o, const struct bytes_view *r)
 {
-	const uint8_t *p = rd_at(r, 4, 2);
+	const uint8_t *p = bv_at(r, 4, 2);
 	int n, i;
 
 	if (!p)
 		return false;
-	n = (int16_t)be16(p);
+	n = (int16_t)rd_be16(p);
 	if (n < 0)
 		n = 0;
 	if (n > MAX_ENUM_STATES)
 		n = MAX_ENUM_STATES;
 	/* All 16 slots precede the value, so require them all at once:
 	 * a partial list would look complete. */
-	if (!rd_at(r, 6, MAX_ENUM_STATES * MAX_ENUM_STRING_SIZE))
+	if (!bv_at(r, 6, MAX_ENUM_STATES * MAX_ENUM_STRING_SIZE))
 		return false;
 	put_key(o, "enum_strings");
 	sbuf_putc(o->sb, '[');
 	for (i = 0; i < n; i++) {
 		if (i)
 			put_list_sep(o);
-		put_cstr(o, rd_at(r, 6 + (size_t)i * MAX_ENUM_STRING_SIZE,
+		put_cstr(o, bv_at(r, 6 + (size_t)i * MAX_ENUM_STRING_SIZE,
 				  MAX_ENUM_STRING_SIZE),
 			 MAX_ENUM_STRING_SIZE);
 	}
@@ -384,20 +354,20 @@ static bool put_enum_strings(struct out *o, const struct rd *r)
 
 /* dbr_stsack_string: status, severity, ackt, acks (u16 each).  ackt is a
  * yes/no flag, acks the highest unacknowledged severity. */
-static bool put_stsack(struct out *o, const struct rd *r)
+static bool put_stsack(struct out *o, const struct bytes_view *r)
 {
-	const uint8_t *p = rd_at(r, 4, 4);
+	const uint8_t *p = bv_at(r, 4, 4);
 
 	if (!p)
 		return false;
 	put_key(o, "ackt");
-	sbuf_put_u64(o->sb, be16(p));
+	sbuf_put_u64(o->sb, rd_be16(p));
 	put_key(o, "acks");
-	put_named(o, alarm_severity_name(be16(p + 2)), be16(p + 2));
+	put_named(o, alarm_severity_name(rd_be16(p + 2)), rd_be16(p + 2));
 	return true;
 }
 
-static bool put_meta(struct out *o, const struct rd *r, unsigned type)
+static bool put_meta(struct out *o, const struct bytes_view *r, unsigned type)
 {
 	enum family fam = type_family(type);
 	enum vkind k = type_vkind(type);
@@ -441,7 +411,7 @@ static uint64_t elems_available(size_t bytes, enum vkind k, uint32_t count, bool
 	return n;
 }
 
-static void put_values(struct out *o, const struct rd *r, size_t off,
+static void put_values(struct out *o, const struct bytes_view *r, size_t off,
 		       enum vkind k, uint64_t want, uint64_t nprint)
 {
 	size_t esz = vkind_sizes[k];
@@ -483,7 +453,7 @@ enum dbr_result dbr_append_value_cut(struct sbuf *sb, enum out_style style,
 				     size_t max_elements, bool cut)
 {
 	struct out o = { .sb = sb, .style = style };
-	struct rd r = { .p = payload, .len = payload ? len : 0 };
+	struct bytes_view r = bytes_view(payload, len);
 	uint64_t avail, want, limit, nprint;
 	size_t off;
 	enum vkind k;

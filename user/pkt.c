@@ -58,27 +58,27 @@ static bool is_vlan_tpid(uint16_t t)
 
 /* Walk VLAN tags after an ethertype at *off; on return *type holds the
  * inner ethertype. */
-static enum pkt_result skip_vlans(const uint8_t *d, uint32_t caplen,
-				  uint32_t *off, uint16_t *type, struct pkt *p,
-				  const char **why)
+static enum pkt_result skip_vlans(const struct bytes_view *v, uint32_t *off,
+				  uint16_t *type, struct pkt *p, const char **why)
 {
+	uint16_t tci;
+
 	while (is_vlan_tpid(*type)) {
 		if (p->nvlan >= MAX_VLAN_TAGS) {
 			*why = "more than two VLAN tags";
 			return PKT_MALFORMED;
 		}
-		if (*off + 4 > caplen) {
+		if (!bv_be16(v, *off, &tci) || !bv_be16(v, *off + 2, type)) {
 			*why = "VLAN tag cut by capture";
 			return PKT_TRUNCATED;
 		}
-		p->vlan[p->nvlan++] = rd_be16(d + *off) & 0x0fff;
-		*type = rd_be16(d + *off + 2);
+		p->vlan[p->nvlan++] = tci & 0x0fff;
 		*off += 4;
 	}
 	return PKT_OK;
 }
 
-static enum pkt_result parse_link(int dlt, const uint8_t *d, uint32_t caplen,
+static enum pkt_result parse_link(int dlt, const struct bytes_view *v,
 				  uint32_t *off, struct pkt *p, const char **why)
 {
 	uint16_t type;
@@ -86,32 +86,28 @@ static enum pkt_result parse_link(int dlt, const uint8_t *d, uint32_t caplen,
 
 	switch (dlt) {
 	case DLT_EN10MB:
-		if (caplen < 14)
+		if (!bv_be16(v, 12, &type))
 			goto short_hdr;
-		type = rd_be16(d + 12);
 		*off = 14;
 		break;
 	case DLT_LINUX_SLL:
-		if (caplen < 16)
+		if (!bv_be16(v, 14, &type))
 			goto short_hdr;
-		type = rd_be16(d + 14);
 		*off = 16;
 		break;
 	case DLT_LINUX_SLL2:
-		if (caplen < 20)
+		if (!bv_at(v, 0, 20) || !bv_be16(v, 0, &type))
 			goto short_hdr;
-		type = rd_be16(d);
 		*off = 20;
 		break;
 	case DLT_NULL:
 	case DLT_LOOP: {
 		uint32_t fam;
 
-		if (caplen < 4)
-			goto short_hdr;
 		/* NULL stores the family in the writer's byte order, LOOP in
 		 * network order: accept AF_INET either way. */
-		fam = rd_be32(d);
+		if (!bv_be32(v, 0, &fam))
+			goto short_hdr;
 		*off = 4;
 		if (fam != BSD_AF_INET && fam != ((uint32_t)BSD_AF_INET << 24))
 			return PKT_SKIP;
@@ -125,7 +121,7 @@ static enum pkt_result parse_link(int dlt, const uint8_t *d, uint32_t caplen,
 		*why = "unsupported link type";
 		return PKT_SKIP;
 	}
-	r = skip_vlans(d, caplen, off, &type, p, why);
+	r = skip_vlans(v, off, &type, p, why);
 	if (r != PKT_OK)
 		return r;
 	return type == ETH_P_IP ? PKT_OK : PKT_SKIP;
@@ -246,12 +242,13 @@ enum pkt_result pkt_parse_ipv4(const uint8_t *ip, uint32_t cap, uint32_t wire,
 enum pkt_result pkt_parse(int dlt, const uint8_t *data, uint32_t caplen,
 			  uint32_t wirelen, struct pkt *p, const char **why)
 {
+	struct bytes_view v = bytes_view(data, caplen);
 	uint32_t off = 0;
 	enum pkt_result r;
 
 	memset(p, 0, sizeof(*p));
 	*why = "";
-	r = parse_link(dlt, data, caplen, &off, p, why);
+	r = parse_link(dlt, &v, &off, p, why);
 	if (r != PKT_OK)
 		return r;
 	/* Some writers store a wire length below the captured length. */
