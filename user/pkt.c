@@ -37,20 +37,6 @@ bool pkt_linktype_supported(int dlt)
 	}
 }
 
-const char *pkt_linktype_name(int dlt)
-{
-	switch (dlt) {
-	case DLT_EN10MB: return "Ethernet";
-	case DLT_LINUX_SLL: return "Linux cooked v1";
-	case DLT_LINUX_SLL2: return "Linux cooked v2";
-	case DLT_NULL: return "BSD loopback";
-	case DLT_LOOP: return "OpenBSD loopback";
-	case DLT_RAW: return "raw IP";
-	case DLT_IPV4: return "raw IPv4";
-	default: return "unknown";
-	}
-}
-
 static bool is_vlan_tpid(uint16_t t)
 {
 	return ca_rule_is_vlan_tpid(t);  /* the kernel's rule too */

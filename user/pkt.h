@@ -40,7 +40,6 @@ enum pkt_result {
 
 /* Link types this parser knows (DLT_ values as libpcap reports them). */
 bool pkt_linktype_supported(int dlt);
-const char *pkt_linktype_name(int dlt);
 
 /* Parse; on failure *why says what is wrong (static string). */
 enum pkt_result pkt_parse(int dlt, const uint8_t *data, uint32_t caplen,

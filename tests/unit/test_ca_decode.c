@@ -2,8 +2,9 @@
  * status names, and the UDP datagram walker.
  *
  * Headers are built byte by byte in wire (big-endian) order as
- * CA-PROTOCOL.md describes them.  Every parse runs on a heap copy of exactly
- * the bytes available so that AddressSanitizer catches a read past the end.
+ * doc/ca-protocol.md, "Header (16 bytes)", describes them.  Every parse runs
+ * on a heap copy of exactly the bytes available so that AddressSanitizer
+ * catches a read past the end.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,66 +19,9 @@
 
 #include "ca_decode.h"
 #include "ca_proto.h"
+#include "wire.h"
 
-/* ---- wire builders -------------------------------------------------------- */
-
-struct wb {
-	uint8_t b[4096];
-	size_t n;
-};
-
-static void wb_u8(struct wb *w, unsigned v)
-{
-	assert_true(w->n < sizeof(w->b));
-	w->b[w->n++] = (uint8_t)v;
-}
-
-static void wb_u16(struct wb *w, unsigned v)
-{
-	wb_u8(w, (v >> 8) & 0xff);
-	wb_u8(w, v & 0xff);
-}
-
-static void wb_u32(struct wb *w, uint32_t v)
-{
-	wb_u16(w, v >> 16);
-	wb_u16(w, v & 0xffff);
-}
-
-static void wb_hdr(struct wb *w, unsigned cmd, unsigned size, unsigned dtype,
-		   unsigned count, uint32_t p1, uint32_t p2)
-{
-	wb_u16(w, cmd);
-	wb_u16(w, size);
-	wb_u16(w, dtype);
-	wb_u16(w, count);
-	wb_u32(w, p1);
-	wb_u32(w, p2);
-}
-
-static void wb_ext_hdr(struct wb *w, unsigned cmd, uint32_t size, unsigned dtype,
-		       uint32_t count, uint32_t p1, uint32_t p2)
-{
-	wb_hdr(w, cmd, 0xFFFF, dtype, 0, p1, p2);
-	wb_u32(w, size);
-	wb_u32(w, count);
-}
-
-/* A NUL-padded name occupying `width` bytes (a multiple of 8). */
-static void wb_name(struct wb *w, const char *s, size_t width)
-{
-	size_t i, n = strlen(s);
-
-	assert_true(n < width);
-	for (i = 0; i < width; i++)
-		wb_u8(w, i < n ? (unsigned char)s[i] : 0);
-}
-
-static void wb_fill(struct wb *w, unsigned v, size_t n)
-{
-	for (; n; n--)
-		wb_u8(w, v);
-}
+/* ---- helpers -------------------------------------------------------------- */
 
 static uint8_t *heap_copy(const void *p, size_t n)
 {
@@ -109,7 +53,7 @@ static struct ca_hdr mkhdr(unsigned cmd, uint32_t size, unsigned dtype,
 }
 
 /* Parse a header from wire bytes (exact-size heap copy). */
-static struct ca_hdr parse_wire(const struct wb *w)
+static struct ca_hdr parse_wire(const struct wire *w)
 {
 	struct ca_hdr h;
 	uint8_t *c = heap_copy(w->b, w->n);
@@ -124,12 +68,12 @@ static struct ca_hdr parse_wire(const struct wb *w)
 
 static void test_hdr_parse_standard(void **state)
 {
-	struct wb w = { .n = 0 };
+	struct wire w = { .n = 0 };
 	struct ca_hdr h;
 
 	(void)state;
 	/* READ_NOTIFY response: 8 bytes, DOUBLE, count 1, ECA_NORMAL, ioid 7 */
-	wb_hdr(&w, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, 1, 7);
+	wire_ca_hdr(&w, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, 1, 7);
 	assert_int_equal(w.n, 16);
 	h = parse_wire(&w);
 	assert_int_equal(h.cmd, 15);
@@ -143,7 +87,7 @@ static void test_hdr_parse_standard(void **state)
 
 	/* Every field at its extreme, big-endian: no sign or byte-order slip. */
 	w.n = 0;
-	wb_hdr(&w, 0x1234, 0xFFF8, 0xABCD, 0xFFFE, 0xDEADBEEF, 0x80000001);
+	wire_ca_hdr(&w, 0x1234, 0xFFF8, 0xABCD, 0xFFFE, 0xDEADBEEF, 0x80000001);
 	h = parse_wire(&w);
 	assert_int_equal(h.cmd, 0x1234);
 	assert_int_equal(h.size, 0xFFF8);
@@ -156,8 +100,8 @@ static void test_hdr_parse_standard(void **state)
 
 	/* Bytes after the header are not part of it. */
 	w.n = 0;
-	wb_hdr(&w, CA_PROTO_ECHO, 0, 0, 0, 0, 0);
-	wb_fill(&w, 0xFF, 40);
+	wire_ca_hdr(&w, CA_PROTO_ECHO, 0, 0, 0, 0, 0);
+	wire_fill(&w, 0xFF, 40);
 	h = parse_wire(&w);
 	assert_int_equal(h.cmd, 23);
 	assert_int_equal(h.size, 0);
@@ -167,12 +111,12 @@ static void test_hdr_parse_standard(void **state)
 
 static void test_hdr_parse_extended(void **state)
 {
-	struct wb w = { .n = 0 };
+	struct wire w = { .n = 0 };
 	struct ca_hdr h;
 
 	(void)state;
 	/* A 25,000-element DOUBLE monitor update: 200,000 bytes. */
-	wb_ext_hdr(&w, CA_PROTO_EVENT_ADD, 200000, DBR_DOUBLE, 25000, 1, 0x42);
+	wire_ca_ext_hdr(&w, CA_PROTO_EVENT_ADD, 200000, DBR_DOUBLE, 25000, 1, 0x42);
 	assert_int_equal(w.n, 24);
 	h = parse_wire(&w);
 	assert_int_equal(h.cmd, 1);
@@ -186,7 +130,7 @@ static void test_hdr_parse_extended(void **state)
 
 	/* 32-bit size and count are taken whole. */
 	w.n = 0;
-	wb_ext_hdr(&w, CA_PROTO_READ_NOTIFY, 0x12345678, DBR_CHAR, 0x9ABCDEF0, 7, 8);
+	wire_ca_ext_hdr(&w, CA_PROTO_READ_NOTIFY, 0x12345678, DBR_CHAR, 0x9ABCDEF0, 7, 8);
 	h = parse_wire(&w);
 	assert_int_equal(h.size, 0x12345678u);
 	assert_int_equal(h.count, 0x9ABCDEF0u);
@@ -195,9 +139,9 @@ static void test_hdr_parse_extended(void **state)
 
 	/* A payload size of 0xFFFE is an ordinary 16-byte header. */
 	w.n = 0;
-	wb_hdr(&w, CA_PROTO_READ_NOTIFY, 0xFFFE, DBR_CHAR, 0, 7, 8);
-	wb_u32(&w, 99);
-	wb_u32(&w, 99);
+	wire_ca_hdr(&w, CA_PROTO_READ_NOTIFY, 0xFFFE, DBR_CHAR, 0, 7, 8);
+	wire_u32(&w, 99);
+	wire_u32(&w, 99);
 	h = parse_wire(&w);
 	assert_int_equal(h.size, 0xFFFE);
 	assert_int_equal(h.count, 0);
@@ -207,19 +151,19 @@ static void test_hdr_parse_extended(void **state)
 
 static void test_hdr_parse_short(void **state)
 {
-	struct wb w = { .n = 0 }, x = { .n = 0 };
+	struct wire w = { .n = 0 }, x = { .n = 0 };
 	struct ca_hdr h;
 	size_t len;
 
 	(void)state;
-	wb_hdr(&w, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, 1, 7);
+	wire_ca_hdr(&w, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, 1, 7);
 	for (len = 0; len < 16; len++) {
 		uint8_t *c = heap_copy(w.b, len);
 
 		assert_int_equal(ca_hdr_parse(c, len, &h), CA_HDR_SHORT);
 		free(c);
 	}
-	wb_ext_hdr(&x, CA_PROTO_EVENT_ADD, 200000, DBR_DOUBLE, 25000, 1, 2);
+	wire_ca_ext_hdr(&x, CA_PROTO_EVENT_ADD, 200000, DBR_DOUBLE, 25000, 1, 2);
 	for (len = 0; len < 24; len++) {
 		uint8_t *c = heap_copy(x.b, len);
 
@@ -249,7 +193,7 @@ struct plaus_case {
 #define RSP CA_DIR_RESPONSE
 
 /* Real headers, each in its legal direction and transport, as the table in
- * CA-PROTOCOL.md describes them. */
+ * doc/ca-protocol.md, "Commands", describes them. */
 static const struct plaus_case real_headers[] = {
 	{ "VERSION tcp client", 0, 0, 0, 13, 0, 0, REQ, true },
 	{ "VERSION tcp client prio 99", 0, 99, 0, 13, 0, 0, REQ, true },
@@ -299,11 +243,11 @@ static const struct plaus_case real_headers[] = {
  * no fields to check: by design it never anchors a resync. */
 static void test_cancel_confirm_not_plausible(void **state)
 {
-	struct wb w = { .n = 0 };
+	struct wire w = { .n = 0 };
 	struct ca_hdr h;
 
 	(void)state;
-	wb_hdr(&w, CA_PROTO_EVENT_ADD, 0, DBR_DOUBLE, 0, ECA_NORMAL, 5);
+	wire_ca_hdr(&w, CA_PROTO_EVENT_ADD, 0, DBR_DOUBLE, 0, ECA_NORMAL, 5);
 	h = parse_wire(&w);
 	assert_false(ca_hdr_plausible(&h, CA_DIR_RESPONSE, true, false));
 	assert_true(ca_is_cancel_confirm(&h, CA_DIR_RESPONSE));
@@ -318,11 +262,11 @@ static void test_plausible_real_headers(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(real_headers) / sizeof(real_headers[0]); i++) {
 		const struct plaus_case *c = &real_headers[i];
-		struct wb w = { .n = 0 };
+		struct wire w = { .n = 0 };
 		struct ca_hdr h;
 
 		/* Through the wire form, so the test also covers the parse. */
-		wb_hdr(&w, c->cmd, c->size, c->dtype, c->count, c->p1, c->p2);
+		wire_ca_hdr(&w, c->cmd, c->size, c->dtype, c->count, c->p1, c->p2);
 		h = parse_wire(&w);
 		if (!ca_hdr_plausible(&h, c->dir, c->tcp, false))
 			fail_msg("rejected (non-strict): %s", c->what);
@@ -333,23 +277,23 @@ static void test_plausible_real_headers(void **state)
 
 static void test_plausible_extended(void **state)
 {
-	struct wb w = { .n = 0 };
+	struct wire w = { .n = 0 };
 	struct ca_hdr h;
 
 	(void)state;
 	/* 25,000 doubles: the size matches type and count exactly. */
-	wb_ext_hdr(&w, CA_PROTO_EVENT_ADD, 200000, DBR_DOUBLE, 25000, 1, 5);
+	wire_ca_ext_hdr(&w, CA_PROTO_EVENT_ADD, 200000, DBR_DOUBLE, 25000, 1, 5);
 	h = parse_wire(&w);
 	assert_true(ca_hdr_plausible(&h, RSP, true, true));
 	assert_true(ca_hdr_plausible(&h, RSP, true, false));
 	/* A READ_NOTIFY reply of 100,000 CHARs (padded to 100,000). */
 	w.n = 0;
-	wb_ext_hdr(&w, CA_PROTO_READ_NOTIFY, 100000, DBR_CHAR, 100000, 1, 5);
+	wire_ca_ext_hdr(&w, CA_PROTO_READ_NOTIFY, 100000, DBR_CHAR, 100000, 1, 5);
 	h = parse_wire(&w);
 	assert_true(ca_hdr_plausible(&h, RSP, true, true));
 	/* Strict: 8 bytes short of what type and count need. */
 	w.n = 0;
-	wb_ext_hdr(&w, CA_PROTO_EVENT_ADD, 199992, DBR_DOUBLE, 25000, 1, 5);
+	wire_ca_ext_hdr(&w, CA_PROTO_EVENT_ADD, 199992, DBR_DOUBLE, 25000, 1, 5);
 	h = parse_wire(&w);
 	assert_false(ca_hdr_plausible(&h, RSP, true, true));
 }
@@ -368,7 +312,7 @@ static void check_rejected(const struct ca_hdr *h, const char *what)
 
 static void test_plausible_reject(void **state)
 {
-	struct wb w = { .n = 0 };
+	struct wire w = { .n = 0 };
 	struct ca_hdr h;
 	static const unsigned obsolete[] = { 5, 7, 16, 25 };
 	static const unsigned unknown[] = { 28, 29, 64, 255, 0x100, 0x8000, 0xFFFF };
@@ -376,7 +320,7 @@ static void test_plausible_reject(void **state)
 
 	(void)state;
 	/* All-zero bytes (the inside of a big array) are not a VERSION. */
-	wb_fill(&w, 0, 16);
+	wire_fill(&w, 0, 16);
 	h = parse_wire(&w);
 	assert_int_equal(h.cmd, 0);
 	check_rejected(&h, "16 zero bytes");
@@ -623,7 +567,7 @@ static void on_msg(void *ctx, struct ca_msg *m)
 }
 
 /* Walk a heap copy of exactly `avail` bytes. */
-static size_t walk(struct walk *w, const struct wb *d, size_t avail,
+static size_t walk(struct walk *w, const struct wire *d, size_t avail,
 		   size_t wire_len, enum ca_dir dir)
 {
 	uint8_t *c = heap_copy(d->b, avail);
@@ -639,22 +583,22 @@ static size_t walk(struct walk *w, const struct wb *d, size_t avail,
 }
 
 /* libca's search datagram: VERSION then SEARCHes. */
-static void build_search_datagram(struct wb *d)
+static void build_search_datagram(struct wire *d)
 {
 	d->n = 0;
-	wb_hdr(d, CA_PROTO_VERSION, 0, 1, 13, 0x0102, 0);
-	wb_hdr(d, CA_PROTO_SEARCH, 8, CA_DONT_REPLY, 13, 1, 1);
-	wb_name(d, "PV:a", 8);
-	wb_hdr(d, CA_PROTO_SEARCH, 16, CA_DONT_REPLY, 13, 2, 2);
-	wb_name(d, "PV:bbbbbb", 16);
-	wb_hdr(d, CA_PROTO_SEARCH, 24, CA_DONT_REPLY, 13, 3, 3);
-	wb_name(d, "LONG:NAME:XYZ:ABC", 24);
+	wire_ca_hdr(d, CA_PROTO_VERSION, 0, 1, 13, 0x0102, 0);
+	wire_ca_hdr(d, CA_PROTO_SEARCH, 8, CA_DONT_REPLY, 13, 1, 1);
+	wire_name(d, "PV:a", 8);
+	wire_ca_hdr(d, CA_PROTO_SEARCH, 16, CA_DONT_REPLY, 13, 2, 2);
+	wire_name(d, "PV:bbbbbb", 16);
+	wire_ca_hdr(d, CA_PROTO_SEARCH, 24, CA_DONT_REPLY, 13, 3, 3);
+	wire_name(d, "LONG:NAME:XYZ:ABC", 24);
 	assert_int_equal(d->n, 16 + 24 + 32 + 40);
 }
 
 static void test_walk_search_datagram(void **state)
 {
-	struct wb d;
+	struct wire d;
 	struct walk w;
 
 	(void)state;
@@ -695,10 +639,10 @@ static void test_walk_search_datagram(void **state)
 
 	/* The server's answer: VERSION then a SEARCH reply. */
 	d.n = 0;
-	wb_hdr(&d, CA_PROTO_VERSION, 0, 1, 13, 0x0102, 0);
-	wb_hdr(&d, CA_PROTO_SEARCH, 8, 5064, 0, 0xFFFFFFFF, 2);
-	wb_u16(&d, 13);
-	wb_fill(&d, 0, 6);
+	wire_ca_hdr(&d, CA_PROTO_VERSION, 0, 1, 13, 0x0102, 0);
+	wire_ca_hdr(&d, CA_PROTO_SEARCH, 8, 5064, 0, 0xFFFFFFFF, 2);
+	wire_u16(&d, 13);
+	wire_fill(&d, 0, 6);
 	assert_int_equal(walk(&w, &d, d.n, d.n, CA_DIR_RESPONSE), 2);
 	assert_string_equal(w.s[0].name, "VersionResponse");
 	assert_string_equal(w.s[1].name, "SearchResponse");
@@ -709,14 +653,14 @@ static void test_walk_search_datagram(void **state)
 
 static void test_walk_payload_exceeds_datagram(void **state)
 {
-	struct wb d = { .n = 0 };
+	struct wire d = { .n = 0 };
 	struct walk w;
 
 	(void)state;
-	wb_hdr(&d, CA_PROTO_VERSION, 0, 1, 13, 7, 0);
+	wire_ca_hdr(&d, CA_PROTO_VERSION, 0, 1, 13, 7, 0);
 	/* Claims 40 bytes; the datagram holds 8 more after this header. */
-	wb_hdr(&d, CA_PROTO_SEARCH, 40, CA_DONT_REPLY, 13, 1, 1);
-	wb_name(&d, "PV:a", 8);
+	wire_ca_hdr(&d, CA_PROTO_SEARCH, 40, CA_DONT_REPLY, 13, 1, 1);
+	wire_name(&d, "PV:a", 8);
 	assert_int_equal(walk(&w, &d, d.n, d.n, CA_DIR_REQUEST), 2);
 	assert_int_equal(w.s[0].m.flags, 0);
 	assert_int_equal(w.s[1].m.flags, CA_MSG_MALFORMED);
@@ -727,11 +671,11 @@ static void test_walk_payload_exceeds_datagram(void **state)
 
 	/* A bad message in the middle stops the walk: nothing after it. */
 	d.n = 0;
-	wb_hdr(&d, CA_PROTO_VERSION, 0, 1, 13, 7, 0);
-	wb_hdr(&d, CA_PROTO_SEARCH, 0xFFF8, CA_DONT_REPLY, 13, 1, 1);
-	wb_name(&d, "PV:a", 8);
-	wb_hdr(&d, CA_PROTO_SEARCH, 8, CA_DONT_REPLY, 13, 2, 2);
-	wb_name(&d, "PV:b", 8);
+	wire_ca_hdr(&d, CA_PROTO_VERSION, 0, 1, 13, 7, 0);
+	wire_ca_hdr(&d, CA_PROTO_SEARCH, 0xFFF8, CA_DONT_REPLY, 13, 1, 1);
+	wire_name(&d, "PV:a", 8);
+	wire_ca_hdr(&d, CA_PROTO_SEARCH, 8, CA_DONT_REPLY, 13, 2, 2);
+	wire_name(&d, "PV:b", 8);
 	assert_int_equal(walk(&w, &d, d.n, d.n, CA_DIR_REQUEST), 2);
 	assert_int_equal(w.s[1].m.flags, CA_MSG_MALFORMED);
 	assert_int_equal(w.s[1].m.payload_len, 32);
@@ -740,7 +684,7 @@ static void test_walk_payload_exceeds_datagram(void **state)
 
 static void test_walk_cut_by_capture(void **state)
 {
-	struct wb d;
+	struct wire d;
 	struct walk w;
 
 	(void)state;
@@ -779,9 +723,9 @@ static void test_walk_cut_by_capture(void **state)
 	/* A capture holding more than the wire length (Ethernet padding
 	 * handed through) must not invent a message from the padding. */
 	{
-		struct wb p = d;
+		struct wire p = d;
 
-		wb_fill(&p, 0, 14);
+		wire_fill(&p, 0, 14);
 		assert_int_equal(walk(&w, &p, p.n, d.n, CA_DIR_REQUEST), 4);
 		assert_int_equal(w.s[3].m.flags, 0);
 	}
@@ -789,16 +733,16 @@ static void test_walk_cut_by_capture(void **state)
 
 static void test_walk_stray_bytes(void **state)
 {
-	struct wb d;
+	struct wire d;
 	struct walk w;
 
 	(void)state;
 	build_search_datagram(&d);
-	wb_u8(&d, 0x00);
-	wb_u8(&d, 0x06);
-	wb_u8(&d, 0x00);
-	wb_u8(&d, 0x08);
-	wb_u8(&d, 0xEE);
+	wire_u8(&d, 0x00);
+	wire_u8(&d, 0x06);
+	wire_u8(&d, 0x00);
+	wire_u8(&d, 0x08);
+	wire_u8(&d, 0xEE);
 	assert_int_equal(walk(&w, &d, d.n, d.n, CA_DIR_REQUEST), 5);
 	assert_int_equal(w.s[0].m.flags, 0);
 	assert_int_equal(w.s[3].m.flags, 0);
@@ -824,15 +768,15 @@ static void test_walk_empty(void **state)
 
 static void test_walk_extended_udp(void **state)
 {
-	struct wb d = { .n = 0 };
+	struct wire d = { .n = 0 };
 	struct walk w;
 
 	(void)state;
-	wb_hdr(&d, CA_PROTO_VERSION, 0, 1, 13, 7, 0);
-	wb_ext_hdr(&d, CA_PROTO_SEARCH, 16, CA_DONT_REPLY, 13, 9, 9);
-	wb_name(&d, "EXT:NAME", 16);
-	wb_hdr(&d, CA_PROTO_SEARCH, 8, CA_DONT_REPLY, 13, 10, 10);
-	wb_name(&d, "PV:c", 8);
+	wire_ca_hdr(&d, CA_PROTO_VERSION, 0, 1, 13, 7, 0);
+	wire_ca_ext_hdr(&d, CA_PROTO_SEARCH, 16, CA_DONT_REPLY, 13, 9, 9);
+	wire_name(&d, "EXT:NAME", 16);
+	wire_ca_hdr(&d, CA_PROTO_SEARCH, 8, CA_DONT_REPLY, 13, 10, 10);
+	wire_name(&d, "PV:c", 8);
 	assert_int_equal(d.n, 16 + 24 + 16 + 16 + 8);
 	assert_int_equal(walk(&w, &d, d.n, d.n, CA_DIR_REQUEST), 3);
 	assert_int_equal(w.s[1].m.flags, 0);

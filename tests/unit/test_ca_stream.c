@@ -21,68 +21,19 @@
 #include "ca_proto.h"
 #include "ca_stream.h"
 
-/* ---- wire builder ------------------------------------------------------------ */
+#define WIRE_MAX (256 * 1024)   /* test_big_payload's message: 200 kB */
+#include "wire.h"
 
-struct wb {
-	uint8_t *b;
-	size_t n, cap;
-};
-
-static void wb_u8(struct wb *w, unsigned v)
-{
-	if (w->n == w->cap) {
-		w->cap = w->cap ? w->cap * 2 : 1024;
-		w->b = realloc(w->b, w->cap);
-		assert_non_null(w->b);
-	}
-	w->b[w->n++] = (uint8_t)v;
-}
-
-static void wb_u16(struct wb *w, unsigned v)
-{
-	wb_u8(w, (v >> 8) & 0xff);
-	wb_u8(w, v & 0xff);
-}
-
-static void wb_u32(struct wb *w, uint32_t v)
-{
-	wb_u16(w, v >> 16);
-	wb_u16(w, v & 0xffff);
-}
-
-static void wb_hdr(struct wb *w, unsigned cmd, unsigned size, unsigned dtype,
-		   unsigned count, uint32_t p1, uint32_t p2)
-{
-	wb_u16(w, cmd);
-	wb_u16(w, size);
-	wb_u16(w, dtype);
-	wb_u16(w, count);
-	wb_u32(w, p1);
-	wb_u32(w, p2);
-}
-
-static void wb_ext_hdr(struct wb *w, unsigned cmd, uint32_t size, unsigned dtype,
-		       uint32_t count, uint32_t p1, uint32_t p2)
-{
-	wb_hdr(w, cmd, 0xFFFF, dtype, 0, p1, p2);
-	wb_u32(w, size);
-	wb_u32(w, count);
-}
+/* ---- payload bytes ----------------------------------------------------------- */
 
 /* Payload bytes that never look like a CA header: 0xA5 has no command
  * below 28 in any position. */
-static void wb_pattern(struct wb *w, size_t n, unsigned seed)
+static void payload(struct wire *w, size_t n, unsigned seed)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		wb_u8(w, 0xA0 | ((seed + i) & 0x0F));
-}
-
-static void wb_free(struct wb *w)
-{
-	free(w->b);
-	memset(w, 0, sizeof(*w));
+		wire_u8(w, 0xA0 | ((seed + i) & 0x0F));
 }
 
 /* ---- message recorder -------------------------------------------------------- */
@@ -163,13 +114,13 @@ static void feed_chunks(struct ca_stream *s, const uint8_t *d, size_t n,
 		feed(s, d + off, n - off < chunk ? n - off : chunk, r);
 }
 
-/* Tests that may fail half-way keep their stream, recording and wire
- * bytes here, so that the teardown frees them and LeakSanitizer reports only
- * leaks of the framer itself. */
+/* Tests that may fail half-way keep their stream and recording here, so
+ * that the teardown frees them and LeakSanitizer reports only leaks of the
+ * framer itself.  Their wire bytes are kept here too. */
 struct fixture {
 	struct ca_stream s;
 	struct recs r;
-	struct wb w;
+	struct wire w;
 };
 
 static int fx_setup(void **state)
@@ -188,7 +139,6 @@ static int fx_teardown(void **state)
 
 	ca_stream_free(&fx->s);
 	recs_free(&fx->r);
-	wb_free(&fx->w);
 	free(fx);
 	return 0;
 }
@@ -207,7 +157,7 @@ struct expect {
 
 /* Server -> client traffic of a typical circuit, with an extended header
  * and a payload larger than a small keep_limit. */
-static void build_stream(struct wb *w, struct expect *e)
+static void build_stream(struct wire *w, struct expect *e)
 {
 	size_t k = 0;
 
@@ -215,9 +165,9 @@ static void build_stream(struct wb *w, struct expect *e)
 		e[k].cmd = (c); e[k].size = (sz); e[k].dtype = (dt); \
 		e[k].count = (cnt); e[k].p1 = (a); e[k].p2 = (b); \
 		e[k].extended = (ext); e[k].off = w->n; \
-		if (ext) wb_ext_hdr(w, c, sz, dt, cnt, a, b); \
-		else wb_hdr(w, c, sz, dt, cnt, a, b); \
-		wb_pattern(w, sz, (unsigned)k); \
+		if (ext) wire_ca_ext_hdr(w, c, sz, dt, cnt, a, b); \
+		else wire_ca_hdr(w, c, sz, dt, cnt, a, b); \
+		payload(w, sz, (unsigned)k); \
 		e[k].len = w->n - e[k].off; k++; \
 	} while (0)
 
@@ -296,7 +246,7 @@ static void compare_recs(const struct recs *a, const struct recs *b)
 
 static void run_segmentations(size_t keep_limit)
 {
-	struct wb w = { 0 };
+	struct wire w = { 0 };
 	struct expect e[NEXP];
 	struct recs whole = { 0 }, bytes = { 0 };
 	struct ca_stream s;
@@ -358,7 +308,6 @@ static void run_segmentations(size_t keep_limit)
 	}
 	recs_free(&whole);
 	recs_free(&bytes);
-	wb_free(&w);
 }
 
 static void test_segmentation(void **state)
@@ -380,17 +329,17 @@ static void test_big_payload(void **state)
 {
 	const size_t keep = 16384, size = 200000;
 	struct fixture *fx = *state;
-	struct wb *w = &fx->w;
+	struct wire *w = &fx->w;
 	struct recs *r = &fx->r;
 	struct ca_stream *s = &fx->s;
 	size_t off, i;
 
-	wb_ext_hdr(w, CA_PROTO_EVENT_ADD, (uint32_t)size, DBR_DOUBLE, 25000, ECA_NORMAL, 5);
+	wire_ca_ext_hdr(w, CA_PROTO_EVENT_ADD, (uint32_t)size, DBR_DOUBLE, 25000, ECA_NORMAL, 5);
 	for (i = 0; i < size; i++)
-		wb_u8(w, (unsigned)(i * 7 + (i >> 8)));
-	wb_hdr(w, CA_PROTO_ECHO, 0, 0, 0, 0, 0);
-	wb_hdr(w, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, ECA_NORMAL, 9);
-	wb_pattern(w, 8, 3);
+		wire_u8(w, (unsigned)(i * 7 + (i >> 8)));
+	wire_ca_hdr(w, CA_PROTO_ECHO, 0, 0, 0, 0, 0);
+	wire_ca_hdr(w, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, ECA_NORMAL, 9);
+	payload(w, 8, 3);
 
 	ca_stream_init(s, CA_DIR_RESPONSE, keep, 1);
 	for (off = 0; off < w->n; off += 1448) {
@@ -436,31 +385,31 @@ static void test_big_payload(void **state)
 /* M0 READ_NOTIFY(8), M1 EVENT_ADD(200), M2 ECHO, M3 READ_NOTIFY(8),
  * M4 ACCESS_RIGHTS, M5 READ_NOTIFY(8). */
 #define NGAP 6
-static void build_gap_stream(struct wb *w, size_t *off)
+static void build_gap_stream(struct wire *w, size_t *off)
 {
 	off[0] = w->n;
-	wb_hdr(w, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, ECA_NORMAL, 1);
-	wb_pattern(w, 8, 0);
+	wire_ca_hdr(w, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, ECA_NORMAL, 1);
+	payload(w, 8, 0);
 	off[1] = w->n;
-	wb_hdr(w, CA_PROTO_EVENT_ADD, 200, DBR_CHAR, 200, ECA_NORMAL, 2);
-	wb_pattern(w, 200, 1);
+	wire_ca_hdr(w, CA_PROTO_EVENT_ADD, 200, DBR_CHAR, 200, ECA_NORMAL, 2);
+	payload(w, 200, 1);
 	off[2] = w->n;
-	wb_hdr(w, CA_PROTO_ECHO, 0, 0, 0, 0, 0);
+	wire_ca_hdr(w, CA_PROTO_ECHO, 0, 0, 0, 0, 0);
 	off[3] = w->n;
-	wb_hdr(w, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, ECA_NORMAL, 3);
-	wb_pattern(w, 8, 2);
+	wire_ca_hdr(w, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, ECA_NORMAL, 3);
+	payload(w, 8, 2);
 	off[4] = w->n;
-	wb_hdr(w, CA_PROTO_ACCESS_RIGHTS, 0, 0, 0, 4, 3);
+	wire_ca_hdr(w, CA_PROTO_ACCESS_RIGHTS, 0, 0, 0, 4, 3);
 	off[5] = w->n;
-	wb_hdr(w, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, ECA_NORMAL, 5);
-	wb_pattern(w, 8, 3);
+	wire_ca_hdr(w, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, ECA_NORMAL, 5);
+	payload(w, 8, 3);
 	off[6] = w->n;
 }
 
 static void test_gap_in_payload(void **state)
 {
 	struct fixture *fx = *state;
-	struct wb *w = &fx->w;
+	struct wire *w = &fx->w;
 	struct recs *r = &fx->r;
 	struct ca_stream *s = &fx->s;
 	size_t off[NGAP + 1], cut, i;
@@ -522,7 +471,7 @@ static void test_gap_in_payload(void **state)
 static void test_gap_over_header(void **state)
 {
 	struct fixture *fx = *state;
-	struct wb *w = &fx->w;
+	struct wire *w = &fx->w;
 	struct recs *r = &fx->r;
 	struct ca_stream *s = &fx->s;
 	size_t off[NGAP + 1], cut;
@@ -638,7 +587,7 @@ static bool check_after_hole(const struct recs *r, const uint8_t *stream,
 
 static void test_resync_any_segmentation(void **state)
 {
-	struct wb w = { 0 };
+	struct wire w = { 0 };
 	struct ca_stream s;
 	size_t off[NGAP + 1], cut, from, k, bad = 0;
 
@@ -679,7 +628,6 @@ static void test_resync_any_segmentation(void **state)
 		ca_stream_free(&s);
 		recs_free(&r);
 	}
-	wb_free(&w);
 	if (bad)
 		fail_msg("%zu segmentations after the hole lost the stream", bad);
 }
@@ -687,7 +635,7 @@ static void test_resync_any_segmentation(void **state)
 static void test_start_mid_message(void **state)
 {
 	struct fixture *fx = *state;
-	struct wb *w = &fx->w;
+	struct wire *w = &fx->w;
 	struct recs *r = &fx->r;
 	struct ca_stream *s = &fx->s;
 	size_t off[NGAP + 1], start;
@@ -790,7 +738,7 @@ static void test_random_run(void **state)
 	uint8_t *d = malloc(total);
 	struct recs r = { 0 };
 	struct ca_stream s;
-	struct wb w = { 0 };
+	struct wire w = { 0 };
 	size_t off[NGAP + 1], i;
 	int dir;
 
@@ -830,7 +778,6 @@ static void test_random_run(void **state)
 	assert_int_equal(s.resyncs, 1);
 	ca_stream_free(&s);
 	recs_free(&r);
-	wb_free(&w);
 	free(d);
 }
 
@@ -839,7 +786,7 @@ static void test_random_run(void **state)
 static void test_end_mid_payload(void **state)
 {
 	struct fixture *fx = *state;
-	struct wb *w = &fx->w;
+	struct wire *w = &fx->w;
 	struct recs *r = &fx->r;
 	struct ca_stream *s = &fx->s;
 	size_t off[NGAP + 1];

@@ -20,6 +20,7 @@
 #include "ca_decode.h"
 #include "ca_proto.h"
 #include "ca_stream.h"
+#include "wire.h"
 
 #define UNIT 64  /* bytes of one false boundary: 3 ECHOs and a bad header */
 
@@ -28,9 +29,8 @@
 static void put_hdr(uint8_t *p, unsigned cmd)
 {
 	memset(p, 0xA5, CA_HDR_LEN);
-	p[0] = (uint8_t)(cmd >> 8);
-	p[1] = (uint8_t)cmd;
-	p[2] = p[3] = 0;
+	wire_put16(p, cmd);
+	wire_put16(p + 2, 0);
 }
 
 /* n units of false boundaries. */
@@ -169,12 +169,9 @@ static void test_keep_buffer_released_after_big_message(void **state)
 	(void)state;
 	assert_non_null(msg);
 	put_hdr(msg, CA_PROTO_READ_NOTIFY);
-	msg[2] = (uint8_t)(size >> 8);
-	msg[3] = (uint8_t)size;
-	msg[4] = 0;
-	msg[5] = DBR_CHAR;
-	msg[6] = (uint8_t)(size >> 8);
-	msg[7] = (uint8_t)size;
+	wire_put16(msg + 2, (unsigned)size);
+	wire_put16(msg + 4, DBR_CHAR);
+	wire_put16(msg + 6, (unsigned)size);
 	ca_stream_init(&s, CA_DIR_RESPONSE, 64 * 1024, 1);
 	/* Two segments, so the payload has to be kept across them. */
 	feed_probed(&s, msg, 1000, &p);

@@ -201,8 +201,9 @@ static void test_beacon_missed_and_gap(void **state)
 	setup_events(&c);
 	t = boot(&c, 100 * SEC, &seq, 5);
 	/* One beacon lost.  An id that moved on by 2 or 3 is not timed (a
-	 * duplicate route or an overrun looks the same, CA-PROTOCOL.md), so
-	 * the next beacon, 45 s (3x) after the last timed one, is the miss. */
+	 * duplicate route or an overrun looks the same, doc/ca-protocol.md,
+	 * "Beacon anomalies"), so the next beacon, 45 s (3x) after the last
+	 * timed one, is the miss. */
 	seq++;
 	t += 30 * SEC;
 	beacon(&c, t, seq++);

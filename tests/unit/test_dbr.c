@@ -18,56 +18,10 @@
 #include "ca_proto.h"
 #include "dbr.h"
 #include "sbuf.h"
+#include "wire.h"
 
-/* ---- payload builder ------------------------------------------------------ */
-
-struct pb {
-	uint8_t b[1024];
-	size_t n;
-};
-
-static void pb_u8(struct pb *p, unsigned v)
-{
-	assert_true(p->n < sizeof(p->b));
-	p->b[p->n++] = (uint8_t)v;
-}
-
-static void pb_u16(struct pb *p, unsigned v)
-{
-	pb_u8(p, (v >> 8) & 0xff);
-	pb_u8(p, v & 0xff);
-}
-
-static void pb_u32(struct pb *p, uint32_t v)
-{
-	pb_u16(p, v >> 16);
-	pb_u16(p, v & 0xffff);
-}
-
-/* IEEE bit patterns are spelled out so the tests do not depend on the host's
- * float layout. */
-static void pb_u64(struct pb *p, uint64_t v)
-{
-	pb_u32(p, (uint32_t)(v >> 32));
-	pb_u32(p, (uint32_t)v);
-}
-
-/* A NUL-padded char field of the given width. */
-static void pb_str(struct pb *p, const char *s, size_t width)
-{
-	size_t i, n = strlen(s);
-
-	assert_true(n <= width);
-	for (i = 0; i < width; i++)
-		pb_u8(p, i < n ? (unsigned char)s[i] : 0);
-}
-
-static void pb_fill(struct pb *p, unsigned v, size_t n)
-{
-	for (; n; n--)
-		pb_u8(p, v);
-}
-
+/* Values as IEEE bit patterns (wire_u64, wire_u32), spelled out so that
+ * the tests do not depend on the host's float layout. */
 #define D_1_5    0x3ff8000000000000ull
 #define D_M2_5   0xc004000000000000ull
 #define D_9_5    0x4023000000000000ull
@@ -84,7 +38,7 @@ static void pb_fill(struct pb *p, unsigned v, size_t n)
 
 /* Decode len bytes of p (copied to an exact-size heap block) and compare. */
 static void check_n(enum out_style style, unsigned type, uint32_t count,
-		    const struct pb *p, size_t len, size_t max,
+		    const struct wire *p, size_t len, size_t max,
 		    enum dbr_result want_rc, const char *want)
 {
 	struct sbuf sb;
@@ -110,7 +64,7 @@ static void check_n(enum out_style style, unsigned type, uint32_t count,
 }
 
 static void check(enum out_style style, unsigned type, uint32_t count,
-		  const struct pb *p, const char *want)
+		  const struct wire *p, const char *want)
 {
 	check_n(style, type, count, p, p->n, 0, DBR_OK, want);
 }
@@ -191,11 +145,11 @@ static void test_alarm_names(void **state)
 
 static void test_plain_string(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
 	/* A 1-element STRING payload cut to 8 bytes: trailing NULs dropped. */
-	pb_str(&p, "hello", 8);
+	wire_str(&p, "hello", 8);
 	check(OUT_TEXT, DBR_STRING, 1, &p, ", data=['hello']");
 	check(OUT_JSON, DBR_STRING, 1, &p, ",\"value\":[\"hello\"]");
 	/* Even without any NUL the text stops at the bytes there are. */
@@ -204,74 +158,74 @@ static void test_plain_string(void **state)
 
 static void test_plain_string_array(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_str(&p, "first", 40);
-	pb_str(&p, "", 40);
-	pb_str(&p, "third", 8);
+	wire_str(&p, "first", 40);
+	wire_str(&p, "", 40);
+	wire_str(&p, "third", 8);
 	check(OUT_TEXT, DBR_STRING, 3, &p, ", data=['first', '', 'third']");
 	check(OUT_JSON, DBR_STRING, 3, &p, ",\"value\":[\"first\",\"\",\"third\"]");
 }
 
 static void test_plain_short(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u16(&p, 0xfffe);	/* -2 */
-	pb_u16(&p, 3);
-	pb_u16(&p, 0x8000);	/* -32768 */
-	pb_u16(&p, 0);		/* padding, beyond count */
+	wire_u16(&p, 0xfffe);	/* -2 */
+	wire_u16(&p, 3);
+	wire_u16(&p, 0x8000);	/* -32768 */
+	wire_u16(&p, 0);	/* padding, beyond count */
 	check(OUT_TEXT, DBR_SHORT, 3, &p, ", data=[-2, 3, -32768]");
 	check(OUT_JSON, DBR_SHORT, 3, &p, ",\"value\":[-2,3,-32768]");
 }
 
 static void test_plain_float(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u32(&p, F_1_5);
-	pb_u32(&p, F_M0_25);
+	wire_u32(&p, F_1_5);
+	wire_u32(&p, F_M0_25);
 	check(OUT_TEXT, DBR_FLOAT, 2, &p, ", data=[1.5, -0.25]");
 	check(OUT_JSON, DBR_FLOAT, 2, &p, ",\"value\":[1.5,-0.25]");
 }
 
 static void test_plain_enum(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u16(&p, 1);
-	pb_fill(&p, 0, 6);
+	wire_u16(&p, 1);
+	wire_fill(&p, 0, 6);
 	check(OUT_TEXT, DBR_ENUM, 1, &p, ", data=[1]");
 	/* Enum indices are unsigned. */
 	p.n = 0;
-	pb_u16(&p, 0xffff);
+	wire_u16(&p, 0xffff);
 	check(OUT_JSON, DBR_ENUM, 1, &p, ",\"value\":[65535]");
 }
 
 static void test_plain_char(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u8(&p, 200);
-	pb_u8(&p, 0);
-	pb_u8(&p, 255);
+	wire_u8(&p, 200);
+	wire_u8(&p, 0);
+	wire_u8(&p, 255);
 	check(OUT_TEXT, DBR_CHAR, 3, &p, ", data=[200, 0, 255]");
 	check(OUT_JSON, DBR_CHAR, 3, &p, ",\"value\":[200,0,255]");
 }
 
 static void test_plain_long(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u32(&p, (uint32_t)-100000);
-	pb_u32(&p, 0x7fffffff);
-	pb_u32(&p, 0x80000000u);
+	wire_u32(&p, (uint32_t)-100000);
+	wire_u32(&p, 0x7fffffff);
+	wire_u32(&p, 0x80000000u);
 	check(OUT_TEXT, DBR_LONG, 3, &p,
 	      ", data=[-100000, 2147483647, -2147483648]");
 	check(OUT_JSON, DBR_LONG, 3, &p,
@@ -280,23 +234,23 @@ static void test_plain_long(void **state)
 
 static void test_plain_double(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u64(&p, D_M2_5);
-	pb_u64(&p, 0x7ff8000000000000ull);	/* NaN */
+	wire_u64(&p, D_M2_5);
+	wire_u64(&p, 0x7ff8000000000000ull);	/* NaN */
 	check(OUT_TEXT, DBR_DOUBLE, 2, &p, ", data=[-2.5, nan]");
 	check(OUT_JSON, DBR_DOUBLE, 2, &p, ",\"value\":[-2.5,null]");
 }
 
 static void test_max_elements(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 	unsigned i;
 
 	(void)state;
 	for (i = 1; i <= 5; i++)
-		pb_u32(&p, i);
+		wire_u32(&p, i);
 	check_n(OUT_TEXT, DBR_LONG, 5, &p, p.n, 3, DBR_OK,
 		", data=[1, 2, 3, ...]");
 	check_n(OUT_JSON, DBR_LONG, 5, &p, p.n, 3, DBR_OK,
@@ -326,13 +280,13 @@ static void test_appends(void **state)
 
 static void test_sts_double(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u16(&p, 17);		/* UDF */
-	pb_u16(&p, 3);		/* INVALID */
-	pb_fill(&p, 0xaa, 4);	/* RISC_pad: must be skipped */
-	pb_u64(&p, D_1_5);
+	wire_u16(&p, 17);	/* UDF */
+	wire_u16(&p, 3);	/* INVALID */
+	wire_fill(&p, 0xaa, 4);	/* RISC_pad: must be skipped */
+	wire_u64(&p, D_1_5);
 	check(OUT_TEXT, 13, 1, &p,
 	      ", alarm=UDF, severity=INVALID, data=[1.5]");
 	check(OUT_JSON, 13, 1, &p,
@@ -341,12 +295,12 @@ static void test_sts_double(void **state)
 
 static void test_sts_unknown_alarm(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u16(&p, 99);
-	pb_u16(&p, 7);
-	pb_u16(&p, 0xfffd);	/* STS_SHORT -3 */
+	wire_u16(&p, 99);
+	wire_u16(&p, 7);
+	wire_u16(&p, 0xfffd);	/* STS_SHORT -3 */
 	check(OUT_TEXT, 8, 1, &p, ", alarm=99, severity=7, data=[-3]");
 	check(OUT_JSON, 8, 1, &p,
 	      ",\"alarm\":99,\"severity\":7,\"value\":[-3]");
@@ -354,15 +308,15 @@ static void test_sts_unknown_alarm(void **state)
 
 static void test_time_double_epoch(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u16(&p, 0);
-	pb_u16(&p, 0);
-	pb_u32(&p, 0);		/* secPastEpoch */
-	pb_u32(&p, 0);		/* nsec */
-	pb_fill(&p, 0xaa, 4);	/* RISC_pad */
-	pb_u64(&p, D_1_5);
+	wire_u16(&p, 0);
+	wire_u16(&p, 0);
+	wire_u32(&p, 0);	/* secPastEpoch */
+	wire_u32(&p, 0);	/* nsec */
+	wire_fill(&p, 0xaa, 4);	/* RISC_pad */
+	wire_u64(&p, D_1_5);
 	check(OUT_TEXT, 20, 1, &p,
 	      ", alarm=NO_ALARM, severity=NO_ALARM, "
 	      "stamp='1990-01-01T00:00:00.000000000Z', data=[1.5]");
@@ -374,16 +328,16 @@ static void test_time_double_epoch(void **state)
 
 static void test_time_double(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u16(&p, 4);			/* HIGH */
-	pb_u16(&p, 1);			/* MINOR */
-	pb_u32(&p, 1164265043);		/* 2026-11-23T06:57:23Z */
-	pb_u32(&p, 123456789);
-	pb_fill(&p, 0, 4);
-	pb_u64(&p, D_3_25);
-	pb_u64(&p, D_M2_5);
+	wire_u16(&p, 4);		/* HIGH */
+	wire_u16(&p, 1);		/* MINOR */
+	wire_u32(&p, 1164265043);	/* 2026-11-23T06:57:23Z */
+	wire_u32(&p, 123456789);
+	wire_fill(&p, 0, 4);
+	wire_u64(&p, D_3_25);
+	wire_u64(&p, D_M2_5);
 	check(OUT_TEXT, 20, 2, &p,
 	      ", alarm=HIGH, severity=MINOR, "
 	      "stamp='2026-11-23T06:57:23.123456789Z', data=[3.25, -2.5]");
@@ -396,18 +350,18 @@ static void test_time_double(void **state)
 /* Leap days, the last representable second, and an nsec out of range. */
 static void test_time_stamp_edges(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u32(&p, 0);
-	pb_u32(&p, 320716799);		/* 2000-02-29T23:59:59Z */
-	pb_u32(&p, 999999999);
+	wire_u32(&p, 0);
+	wire_u32(&p, 320716799);	/* 2000-02-29T23:59:59Z */
+	wire_u32(&p, 999999999);
 	check(OUT_TEXT, DBR_TIME_STRING, 0, &p,
 	      ", alarm=NO_ALARM, severity=NO_ALARM, "
 	      "stamp='2000-02-29T23:59:59.999999999Z', data=[]");
 	p.n = 4;
-	pb_u32(&p, 0xffffffffu);	/* 2126-02-07T06:28:15Z */
-	pb_u32(&p, 1500000000);		/* invalid: printed as it is */
+	wire_u32(&p, 0xffffffffu);	/* 2126-02-07T06:28:15Z */
+	wire_u32(&p, 1500000000);	/* invalid: printed as it is */
 	check(OUT_JSON, DBR_TIME_STRING, 0, &p,
 	      ",\"alarm\":\"NO_ALARM\",\"severity\":\"NO_ALARM\","
 	      "\"stamp\":\"2126-02-07T06:28:15.1500000000Z\","
@@ -416,14 +370,14 @@ static void test_time_stamp_edges(void **state)
 
 static void test_time_string(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u16(&p, 0);
-	pb_u16(&p, 0);
-	pb_u32(&p, 1);
-	pb_u32(&p, 5);
-	pb_str(&p, "on", 40);
+	wire_u16(&p, 0);
+	wire_u16(&p, 0);
+	wire_u32(&p, 1);
+	wire_u32(&p, 5);
+	wire_str(&p, "on", 40);
 	check(OUT_TEXT, DBR_TIME_STRING, 1, &p,
 	      ", alarm=NO_ALARM, severity=NO_ALARM, "
 	      "stamp='1990-01-01T00:00:01.000000005Z', data=['on']");
@@ -431,16 +385,16 @@ static void test_time_string(void **state)
 
 static void test_time_short(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u16(&p, 0);
-	pb_u16(&p, 0);
-	pb_u32(&p, 86400 * 31);		/* 1990-02-01 */
-	pb_u32(&p, 0);
-	pb_u16(&p, 0xaaaa);		/* RISC_pad */
-	pb_u16(&p, 0xfffb);		/* -5 */
-	pb_u16(&p, 6);
+	wire_u16(&p, 0);
+	wire_u16(&p, 0);
+	wire_u32(&p, 86400 * 31);	/* 1990-02-01 */
+	wire_u32(&p, 0);
+	wire_u16(&p, 0xaaaa);		/* RISC_pad */
+	wire_u16(&p, 0xfffb);		/* -5 */
+	wire_u16(&p, 6);
 	check(OUT_TEXT, 15, 2, &p,
 	      ", alarm=NO_ALARM, severity=NO_ALARM, "
 	      "stamp='1990-02-01T00:00:00.000000000Z', data=[-5, 6]");
@@ -448,16 +402,16 @@ static void test_time_short(void **state)
 
 static void test_time_char(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u16(&p, 7);			/* STATE */
-	pb_u16(&p, 2);			/* MAJOR */
-	pb_u32(&p, 0);
-	pb_u32(&p, 1);
-	pb_fill(&p, 0xaa, 3);		/* RISC_pad0 (2) + RISC_pad1 (1) */
-	pb_u8(&p, 200);
-	pb_u8(&p, 1);
+	wire_u16(&p, 7);		/* STATE */
+	wire_u16(&p, 2);		/* MAJOR */
+	wire_u32(&p, 0);
+	wire_u32(&p, 1);
+	wire_fill(&p, 0xaa, 3);		/* RISC_pad0 (2) + RISC_pad1 (1) */
+	wire_u8(&p, 200);
+	wire_u8(&p, 1);
 	check(OUT_JSON, 18, 2, &p,
 	      ",\"alarm\":\"STATE\",\"severity\":\"MAJOR\","
 	      "\"stamp\":\"1990-01-01T00:00:00.000000001Z\","
@@ -467,33 +421,33 @@ static void test_time_char(void **state)
 /* ---- GR and CTRL ----------------------------------------------------------- */
 
 /* dbr_gr_double / dbr_ctrl_double up to (not including) the value. */
-static void pb_gr_double_meta(struct pb *p, bool ctrl)
+static void gr_double_meta(struct wire *p, bool ctrl)
 {
-	pb_u16(p, 0);
-	pb_u16(p, 0);
-	pb_u16(p, 3);			/* precision */
-	pb_u16(p, 0xaaaa);		/* RISC_pad0 */
-	pb_str(p, "mm", 8);
-	pb_u64(p, D_9_5);		/* upper_disp_limit */
-	pb_u64(p, D_M9_5);		/* lower_disp_limit */
-	pb_u64(p, D_8);			/* upper_alarm_limit */
-	pb_u64(p, D_5);			/* upper_warning_limit */
-	pb_u64(p, D_M5);		/* lower_warning_limit */
-	pb_u64(p, D_M8);		/* lower_alarm_limit */
+	wire_u16(p, 0);
+	wire_u16(p, 0);
+	wire_u16(p, 3);			/* precision */
+	wire_u16(p, 0xaaaa);		/* RISC_pad0 */
+	wire_str(p, "mm", 8);
+	wire_u64(p, D_9_5);		/* upper_disp_limit */
+	wire_u64(p, D_M9_5);		/* lower_disp_limit */
+	wire_u64(p, D_8);		/* upper_alarm_limit */
+	wire_u64(p, D_5);		/* upper_warning_limit */
+	wire_u64(p, D_M5);		/* lower_warning_limit */
+	wire_u64(p, D_M8);		/* lower_alarm_limit */
 	if (ctrl) {
-		pb_u64(p, D_9_5);
-		pb_u64(p, D_M9_5);
+		wire_u64(p, D_9_5);
+		wire_u64(p, D_M9_5);
 	}
 }
 
 static void test_gr_double(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_gr_double_meta(&p, false);
+	gr_double_meta(&p, false);
 	assert_int_equal(p.n, 64);
-	pb_u64(&p, D_1_5);
+	wire_u64(&p, D_1_5);
 	check(OUT_TEXT, 27, 1, &p,
 	      ", alarm=NO_ALARM, severity=NO_ALARM, units='mm', precision=3, "
 	      "upper_disp_limit=9.5, lower_disp_limit=-9.5, "
@@ -510,12 +464,12 @@ static void test_gr_double(void **state)
 
 static void test_ctrl_double(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_gr_double_meta(&p, true);
+	gr_double_meta(&p, true);
 	assert_int_equal(p.n, 80);
-	pb_u64(&p, D_M2_5);
+	wire_u64(&p, D_M2_5);
 	check(OUT_TEXT, 34, 1, &p,
 	      ", alarm=NO_ALARM, severity=NO_ALARM, units='mm', precision=3, "
 	      "upper_disp_limit=9.5, lower_disp_limit=-9.5, "
@@ -526,19 +480,19 @@ static void test_ctrl_double(void **state)
 
 static void test_gr_float(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 	unsigned i;
 
 	(void)state;
-	pb_u16(&p, 0);
-	pb_u16(&p, 0);
-	pb_u16(&p, 0xffff);		/* precision -1 */
-	pb_u16(&p, 0);
-	pb_str(&p, "", 8);
+	wire_u16(&p, 0);
+	wire_u16(&p, 0);
+	wire_u16(&p, 0xffff);		/* precision -1 */
+	wire_u16(&p, 0);
+	wire_str(&p, "", 8);
 	for (i = 0; i < 6; i++)
-		pb_u32(&p, i & 1 ? F_M0_25 : F_1_5);
+		wire_u32(&p, i & 1 ? F_M0_25 : F_1_5);
 	assert_int_equal(p.n, 40);
-	pb_u32(&p, F_1_5);
+	wire_u32(&p, F_1_5);
 	check(OUT_JSON, 23, 1, &p,
 	      ",\"alarm\":\"NO_ALARM\",\"severity\":\"NO_ALARM\","
 	      "\"units\":\"\",\"precision\":-1,"
@@ -550,17 +504,17 @@ static void test_gr_float(void **state)
 
 static void test_gr_short(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 	unsigned i;
 
 	(void)state;
-	pb_u16(&p, 0);
-	pb_u16(&p, 0);
-	pb_str(&p, "counts", 8);
+	wire_u16(&p, 0);
+	wire_u16(&p, 0);
+	wire_str(&p, "counts", 8);
 	for (i = 0; i < 6; i++)
-		pb_u16(&p, (unsigned)(100 - 40 * (int)i) & 0xffff);
+		wire_u16(&p, (unsigned)(100 - 40 * (int)i) & 0xffff);
 	assert_int_equal(p.n, 24);
-	pb_u16(&p, 42);
+	wire_u16(&p, 42);
 	check(OUT_TEXT, 22, 1, &p,
 	      ", alarm=NO_ALARM, severity=NO_ALARM, units='counts', "
 	      "upper_disp_limit=100, lower_disp_limit=60, "
@@ -570,20 +524,20 @@ static void test_gr_short(void **state)
 
 static void test_ctrl_long(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 	static const int32_t lim[8] = {
 		1000, -1000, 900, 800, -800, -900, 500, -500 };
 	unsigned i;
 
 	(void)state;
-	pb_u16(&p, 3);			/* HIHI */
-	pb_u16(&p, 2);			/* MAJOR */
-	pb_str(&p, "V", 8);
+	wire_u16(&p, 3);		/* HIHI */
+	wire_u16(&p, 2);		/* MAJOR */
+	wire_str(&p, "V", 8);
 	for (i = 0; i < 8; i++)
-		pb_u32(&p, (uint32_t)lim[i]);
+		wire_u32(&p, (uint32_t)lim[i]);
 	assert_int_equal(p.n, 44);
-	pb_u32(&p, 950);
-	pb_u32(&p, (uint32_t)-1);
+	wire_u32(&p, 950);
+	wire_u32(&p, (uint32_t)-1);
 	check(OUT_TEXT, 33, 2, &p,
 	      ", alarm=HIHI, severity=MAJOR, units='V', "
 	      "upper_disp_limit=1000, lower_disp_limit=-1000, "
@@ -601,18 +555,18 @@ static void test_ctrl_long(void **state)
 
 static void test_ctrl_char(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 	unsigned i;
 
 	(void)state;
-	pb_u16(&p, 0);
-	pb_u16(&p, 0);
-	pb_str(&p, "", 8);
+	wire_u16(&p, 0);
+	wire_u16(&p, 0);
+	wire_str(&p, "", 8);
 	for (i = 0; i < 8; i++)
-		pb_u8(&p, 250 + i % 6);		/* unsigned limits */
-	pb_u8(&p, 0xaa);			/* RISC_pad */
+		wire_u8(&p, 250 + i % 6);	/* unsigned limits */
+	wire_u8(&p, 0xaa);			/* RISC_pad */
 	assert_int_equal(p.n, 21);
-	pb_u8(&p, 200);
+	wire_u8(&p, 200);
 	check(OUT_TEXT, 32, 1, &p,
 	      ", alarm=NO_ALARM, severity=NO_ALARM, units='', "
 	      "upper_disp_limit=250, lower_disp_limit=251, "
@@ -622,27 +576,27 @@ static void test_ctrl_char(void **state)
 }
 
 /* dbr_ctrl_enum: status, severity, no_str, strs[16][26], value. */
-static void pb_enum_meta(struct pb *p, unsigned no_str)
+static void enum_meta(struct wire *p, unsigned no_str)
 {
 	static const char *const names[16] = { "Off", "On" };
 	unsigned i;
 
-	pb_u16(p, 0);
-	pb_u16(p, 0);
-	pb_u16(p, no_str);
+	wire_u16(p, 0);
+	wire_u16(p, 0);
+	wire_u16(p, no_str);
 	for (i = 0; i < 16; i++)
-		pb_str(p, names[i] ? names[i] : "", 26);
+		wire_str(p, names[i] ? names[i] : "", 26);
 }
 
 static void test_ctrl_enum(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_enum_meta(&p, 2);
+	enum_meta(&p, 2);
 	assert_int_equal(p.n, 422);
-	pb_u16(&p, 1);
-	pb_fill(&p, 0, 2);		/* padding to 8 */
+	wire_u16(&p, 1);
+	wire_fill(&p, 0, 2);		/* padding to 8 */
 	check(OUT_TEXT, 31, 1, &p,
 	      ", alarm=NO_ALARM, severity=NO_ALARM, "
 	      "enum_strings=['Off', 'On'], data=[1]");
@@ -657,12 +611,12 @@ static void test_ctrl_enum(void **state)
 
 static void test_enum_no_str_clamped(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 	size_t i;
 
 	(void)state;
-	pb_enum_meta(&p, 40);
-	pb_u16(&p, 0);
+	enum_meta(&p, 40);
+	wire_u16(&p, 0);
 	check(OUT_TEXT, 31, 1, &p,
 	      ", alarm=NO_ALARM, severity=NO_ALARM, enum_strings=['Off', 'On', "
 	      "'', '', '', '', '', '', '', '', '', '', '', '', '', ''], "
@@ -684,12 +638,12 @@ static void test_enum_no_str_clamped(void **state)
 
 static void test_gr_string(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u16(&p, 15);			/* SOFT */
-	pb_u16(&p, 1);
-	pb_str(&p, "idle", 40);
+	wire_u16(&p, 15);		/* SOFT */
+	wire_u16(&p, 1);
+	wire_str(&p, "idle", 40);
 	check(OUT_TEXT, DBR_GR_STRING, 1, &p,
 	      ", alarm=SOFT, severity=MINOR, data=['idle']");
 	check(OUT_JSON, DBR_CTRL_STRING, 1, &p,
@@ -700,14 +654,14 @@ static void test_gr_string(void **state)
 
 static void test_stsack_string(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u16(&p, 6);			/* LOW */
-	pb_u16(&p, 1);			/* MINOR */
-	pb_u16(&p, 1);			/* ackt */
-	pb_u16(&p, 2);			/* acks: MAJOR */
-	pb_str(&p, "3.5", 40);
+	wire_u16(&p, 6);		/* LOW */
+	wire_u16(&p, 1);		/* MINOR */
+	wire_u16(&p, 1);		/* ackt */
+	wire_u16(&p, 2);		/* acks: MAJOR */
+	wire_str(&p, "3.5", 40);
 	check(OUT_TEXT, DBR_STSACK_STRING, 1, &p,
 	      ", alarm=LOW, severity=MINOR, ackt=1, acks=MAJOR, data=['3.5']");
 	check(OUT_JSON, DBR_STSACK_STRING, 1, &p,
@@ -717,21 +671,21 @@ static void test_stsack_string(void **state)
 
 static void test_class_name(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_str(&p, "ai", 8);
+	wire_str(&p, "ai", 8);
 	check(OUT_TEXT, DBR_CLASS_NAME, 1, &p, ", data=['ai']");
 	check(OUT_JSON, DBR_CLASS_NAME, 1, &p, ",\"value\":[\"ai\"]");
 }
 
 static void test_put_ackt(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u16(&p, 1);
-	pb_fill(&p, 0, 6);
+	wire_u16(&p, 1);
+	wire_fill(&p, 0, 6);
 	check(OUT_TEXT, DBR_PUT_ACKT, 1, &p, ", data=[1]");
 	check(OUT_JSON, DBR_PUT_ACKS, 1, &p, ",\"value\":[1]");
 }
@@ -740,10 +694,10 @@ static void test_put_ackt(void **state)
 
 static void test_string_escapes(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_str(&p, "a\"b\\c\x01'\xe9", 40);
+	wire_str(&p, "a\"b\\c\x01'\xe9", 40);
 	check(OUT_JSON, DBR_STRING, 1, &p,
 	      ",\"value\":[\"a\\\"b\\\\c\\u0001'\\u00e9\"]");
 	check(OUT_TEXT, DBR_STRING, 1, &p,
@@ -754,11 +708,11 @@ static void test_string_escapes(void **state)
 
 static void test_truncated_metadata(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_gr_double_meta(&p, false);
-	pb_u64(&p, D_1_5);
+	gr_double_meta(&p, false);
+	wire_u64(&p, D_1_5);
 	/* Not even status and severity. */
 	check_n(OUT_TEXT, 27, 1, &p, 3, 0, DBR_TRUNCATED, "");
 	/* Up to the units. */
@@ -776,14 +730,14 @@ static void test_truncated_metadata(void **state)
 		"lower_warning_limit=-5.0, lower_alarm_limit=-8.0, data=[...]");
 	/* Cut inside the RISC_pad of a TIME_CHAR: the stamp is there. */
 	p.n = 0;
-	pb_fill(&p, 0, 16);
+	wire_fill(&p, 0, 16);
 	check_n(OUT_TEXT, 18, 1, &p, 14, 0, DBR_TRUNCATED,
 		", alarm=NO_ALARM, severity=NO_ALARM, "
 		"stamp='1990-01-01T00:00:00.000000000Z'");
 	/* Cut inside the enum strings: no partial list. */
 	p.n = 0;
-	pb_enum_meta(&p, 2);
-	pb_u16(&p, 1);
+	enum_meta(&p, 2);
+	wire_u16(&p, 1);
 	check_n(OUT_TEXT, 31, 1, &p, 100, 0, DBR_TRUNCATED,
 		", alarm=NO_ALARM, severity=NO_ALARM");
 	check_n(OUT_JSON, 37, 1, &p, 6, 0, DBR_TRUNCATED,
@@ -792,12 +746,12 @@ static void test_truncated_metadata(void **state)
 
 static void test_truncated_values(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u64(&p, D_1_5);
-	pb_u64(&p, D_M2_5);
-	pb_u64(&p, D_9_5);
+	wire_u64(&p, D_1_5);
+	wire_u64(&p, D_M2_5);
+	wire_u64(&p, D_9_5);
 	check_n(OUT_TEXT, DBR_DOUBLE, 3, &p, 20, 0, DBR_TRUNCATED,
 		", data=[1.5, -2.5, ...]");
 	check_n(OUT_JSON, DBR_DOUBLE, 3, &p, 20, 0, DBR_TRUNCATED,
@@ -811,12 +765,12 @@ static void test_truncated_values(void **state)
 
 static void test_huge_count(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u16(&p, 1);
-	pb_u16(&p, 2);
-	pb_u8(&p, 9);			/* half an element */
+	wire_u16(&p, 1);
+	wire_u16(&p, 2);
+	wire_u8(&p, 9);			/* half an element */
 	check_n(OUT_TEXT, DBR_SHORT, 0xffffffffu, &p, 5, 0, DBR_TRUNCATED,
 		", data=[1, 2, ...]");
 	check_n(OUT_TEXT, DBR_SHORT, 0xffffffffu, &p, 5, 2, DBR_OK,
@@ -851,12 +805,12 @@ static void test_len_zero(void **state)
  * (RSRV answers an empty array read with count 0 and 8 zero bytes). */
 static void test_count_zero(void **state)
 {
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 
 	(void)state;
-	pb_u32(&p, 5);
-	pb_u32(&p, 6);
-	pb_u32(&p, 7);
+	wire_u32(&p, 5);
+	wire_u32(&p, 6);
+	wire_u32(&p, 7);
 	check_n(OUT_TEXT, DBR_LONG, 0, &p, 12, 0, DBR_OK, ", data=[]");
 	check_n(OUT_JSON, DBR_LONG, 0, &p, 12, 2, DBR_OK, ",\"value\":[]");
 	check_n(OUT_TEXT, DBR_SHORT, 0, &p, 8, 0, DBR_OK, ", data=[]");
@@ -885,12 +839,12 @@ static void test_bad_type(void **state)
 static void test_all_types_all_lengths(void **state)
 {
 	static const uint32_t counts[] = { 0, 1, 2, 3, 0xffffffffu };
-	struct pb p = { .n = 0 };
+	struct wire p = { .n = 0 };
 	unsigned type, c;
 	size_t len;
 
 	(void)state;
-	pb_fill(&p, 0x41, 520);
+	wire_fill(&p, 0x41, 520);
 	for (type = 0; type <= DBR_LAST_TYPE + 1; type++) {
 		for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
 			for (len = 0; len <= p.n; len++) {

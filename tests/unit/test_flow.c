@@ -21,93 +21,51 @@
 #include "ca_proto.h"
 #include "flow.h"
 #include "pkt.h"
+#include "wire.h"
 
-/* ---- wire builder ------------------------------------------------------------ */
-
-struct wb {
-	uint8_t b[2048];
-	size_t n;
-};
-
-static void wb_u8(struct wb *w, unsigned v)
-{
-	assert_true(w->n < sizeof(w->b));
-	w->b[w->n++] = (uint8_t)v;
-}
-
-static void wb_u16(struct wb *w, unsigned v)
-{
-	wb_u8(w, (v >> 8) & 0xff);
-	wb_u8(w, v & 0xff);
-}
-
-static void wb_u32(struct wb *w, uint32_t v)
-{
-	wb_u16(w, v >> 16);
-	wb_u16(w, v & 0xffff);
-}
-
-static void wb_hdr(struct wb *w, unsigned cmd, unsigned size, unsigned dtype,
-		   unsigned count, uint32_t p1, uint32_t p2)
-{
-	wb_u16(w, cmd);
-	wb_u16(w, size);
-	wb_u16(w, dtype);
-	wb_u16(w, count);
-	wb_u32(w, p1);
-	wb_u32(w, p2);
-}
-
-static void wb_name(struct wb *w, const char *s, size_t width)
-{
-	size_t i, n = strlen(s);
-
-	assert_true(n < width);
-	for (i = 0; i < width; i++)
-		wb_u8(w, i < n ? (unsigned char)s[i] : 0);
-}
+/* ---- the reference stream ---------------------------------------------------- */
 
 /* Client -> server: the start of a circuit.  10 messages, 240 bytes:
  * offsets 0 16 40 64 104 136 152 184 208 224 (240). */
 #define NREQ 10
 static size_t req_off[NREQ + 1];
 
-static void build_requests(struct wb *w)
+static void build_requests(struct wire *w)
 {
 	size_t k = 0;
 
 	w->n = 0;
 	req_off[k++] = w->n;
-	wb_hdr(w, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
+	wire_ca_hdr(w, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
 	req_off[k++] = w->n;
-	wb_hdr(w, CA_PROTO_HOST_NAME, 8, 0, 0, 0, 0);
-	wb_name(w, "ioc1", 8);
+	wire_ca_hdr(w, CA_PROTO_HOST_NAME, 8, 0, 0, 0, 0);
+	wire_name(w, "ioc1", 8);
 	req_off[k++] = w->n;
-	wb_hdr(w, CA_PROTO_CLIENT_NAME, 8, 0, 0, 0, 0);
-	wb_name(w, "user", 8);
+	wire_ca_hdr(w, CA_PROTO_CLIENT_NAME, 8, 0, 0, 0, 0);
+	wire_name(w, "user", 8);
 	req_off[k++] = w->n;
-	wb_hdr(w, CA_PROTO_CREATE_CHAN, 24, 0, 0, 1, 13);
-	wb_name(w, "XF:31IDA-OP{Tbl-Ax:X1}", 24);
+	wire_ca_hdr(w, CA_PROTO_CREATE_CHAN, 24, 0, 0, 1, 13);
+	wire_name(w, "XF:31IDA-OP{Tbl-Ax:X1}", 24);
 	req_off[k++] = w->n;
-	wb_hdr(w, CA_PROTO_CREATE_CHAN, 16, 0, 0, 2, 13);
-	wb_name(w, "SR:C03-BI{DCCT}", 16);
+	wire_ca_hdr(w, CA_PROTO_CREATE_CHAN, 16, 0, 0, 2, 13);
+	wire_name(w, "SR:C03-BI{DCCT}", 16);
 	req_off[k++] = w->n;
-	wb_hdr(w, CA_PROTO_READ_NOTIFY, 0, DBR_DOUBLE, 1, 0x100, 1);
+	wire_ca_hdr(w, CA_PROTO_READ_NOTIFY, 0, DBR_DOUBLE, 1, 0x100, 1);
 	req_off[k++] = w->n;
-	wb_hdr(w, CA_PROTO_EVENT_ADD, 16, 20, 1, 0x101, 7);
-	wb_u32(w, 0);
-	wb_u32(w, 0);
-	wb_u32(w, 0);
-	wb_u16(w, 5);
-	wb_u16(w, 0);
+	wire_ca_hdr(w, CA_PROTO_EVENT_ADD, 16, 20, 1, 0x101, 7);
+	wire_u32(w, 0);
+	wire_u32(w, 0);
+	wire_u32(w, 0);
+	wire_u16(w, 5);
+	wire_u16(w, 0);
 	req_off[k++] = w->n;
-	wb_hdr(w, CA_PROTO_WRITE_NOTIFY, 8, DBR_DOUBLE, 1, 0x100, 2);
-	wb_u32(w, 0x3ff80000);
-	wb_u32(w, 0);
+	wire_ca_hdr(w, CA_PROTO_WRITE_NOTIFY, 8, DBR_DOUBLE, 1, 0x100, 2);
+	wire_u32(w, 0x3ff80000);
+	wire_u32(w, 0);
 	req_off[k++] = w->n;
-	wb_hdr(w, CA_PROTO_ECHO, 0, 0, 0, 0, 0);
+	wire_ca_hdr(w, CA_PROTO_ECHO, 0, 0, 0, 0, 0);
 	req_off[k++] = w->n;
-	wb_hdr(w, CA_PROTO_EVENT_CANCEL, 0, 20, 1, 0x101, 7);
+	wire_ca_hdr(w, CA_PROTO_EVENT_CANCEL, 0, 20, 1, 0x101, 7);
 	req_off[k] = w->n;
 	assert_int_equal(k, NREQ);
 }
@@ -173,7 +131,7 @@ static void setup_table(struct flow_table *t, struct ctx *c, size_t max_flows)
 /* One segment: `len` bytes of `stream` from stream offset `off`, sent with
  * sequence number isn + 1 + off. */
 static void seg(struct flow_table *t, const struct flow_key *k, enum ca_dir dir,
-		uint32_t isn, const struct wb *stream, size_t off, size_t len,
+		uint32_t isn, const struct wire *stream, size_t off, size_t len,
 		uint8_t flags)
 {
 	struct pkt p;
@@ -224,7 +182,7 @@ static void ctl(struct flow_table *t, const struct flow_key *k, enum ca_dir dir,
 
 /* The recorded messages from index `from` are request messages first..last
  * of the reference stream, whole and unflagged. */
-static void check_requests(const struct ctx *c, size_t from, const struct wb *w,
+static void check_requests(const struct ctx *c, size_t from, const struct wire *w,
 			   size_t first, size_t last)
 {
 	size_t i;
@@ -255,7 +213,7 @@ static void check_requests(const struct ctx *c, size_t from, const struct wb *w,
 static const size_t cuts[] = { 0, 37, 90, 131, 200, 240 };
 #define NSEG (sizeof(cuts) / sizeof(cuts[0]) - 1)
 
-static void send_seg(struct flow_table *t, uint32_t isn, const struct wb *w, size_t i)
+static void send_seg(struct flow_table *t, uint32_t isn, const struct wire *w, size_t i)
 {
 	seg(t, &KEY_A, CA_DIR_REQUEST, isn, w, cuts[i], cuts[i + 1] - cuts[i], 0);
 }
@@ -266,7 +224,7 @@ static void test_in_order(void **state)
 {
 	struct flow_table t;
 	struct ctx c;
-	struct wb w;
+	struct wire w;
 	size_t i;
 
 	(void)state;
@@ -296,7 +254,7 @@ static void test_retransmit(void **state)
 {
 	struct flow_table t;
 	struct ctx c;
-	struct wb w;
+	struct wire w;
 
 	(void)state;
 	build_requests(&w);
@@ -323,7 +281,7 @@ static void test_swapped(void **state)
 {
 	struct flow_table t;
 	struct ctx c;
-	struct wb w;
+	struct wire w;
 
 	(void)state;
 	build_requests(&w);
@@ -366,7 +324,7 @@ static void test_partial_overlap(void **state)
 {
 	struct flow_table t;
 	struct ctx c;
-	struct wb w;
+	struct wire w;
 
 	(void)state;
 	build_requests(&w);
@@ -409,7 +367,7 @@ static void test_hole_never_fills(void **state)
 {
 	struct flow_table t;
 	struct ctx c;
-	struct wb w;
+	struct wire w;
 	size_t a, b;
 
 	(void)state;
@@ -467,7 +425,7 @@ static void test_no_syn(void **state)
 {
 	struct flow_table t;
 	struct ctx c;
-	struct wb w;
+	struct wire w;
 
 	(void)state;
 	build_requests(&w);
@@ -503,7 +461,7 @@ static void test_syn_then_data(void **state)
 {
 	struct flow_table t;
 	struct ctx c;
-	struct wb w;
+	struct wire w;
 
 	(void)state;
 	build_requests(&w);
@@ -559,7 +517,7 @@ static void test_late_duplicate_syn(void **state)
 	struct fixture *fx = *state;
 	struct flow_table *t = &fx->t;
 	struct ctx *c = &fx->c;
-	struct wb w;
+	struct wire w;
 
 	build_requests(&w);
 	syn(t, &KEY_A, CA_DIR_REQUEST, 1000);
@@ -580,16 +538,16 @@ static void test_fin_both(void **state)
 {
 	struct flow_table t;
 	struct ctx c;
-	struct wb w, r = { .n = 0 };
+	struct wire w, r = { .n = 0 };
 
 	(void)state;
 	build_requests(&w);
-	wb_hdr(&r, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
-	wb_hdr(&r, CA_PROTO_ACCESS_RIGHTS, 0, 0, 0, 1, 3);
-	wb_hdr(&r, CA_PROTO_CREATE_CHAN, 0, DBR_DOUBLE, 1, 1, 0x100);
-	wb_hdr(&r, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, 1, 1);
-	wb_u32(&r, 0x40090000);
-	wb_u32(&r, 0);
+	wire_ca_hdr(&r, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
+	wire_ca_hdr(&r, CA_PROTO_ACCESS_RIGHTS, 0, 0, 0, 1, 3);
+	wire_ca_hdr(&r, CA_PROTO_CREATE_CHAN, 0, DBR_DOUBLE, 1, 1, 0x100);
+	wire_ca_hdr(&r, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, 1, 1);
+	wire_u32(&r, 0x40090000);
+	wire_u32(&r, 0);
 
 	setup_table(&t, &c, 0);
 	syn(&t, &KEY_A, CA_DIR_REQUEST, 1000);
@@ -652,7 +610,7 @@ static void test_rst(void **state)
 {
 	struct flow_table t;
 	struct ctx c;
-	struct wb w;
+	struct wire w;
 
 	(void)state;
 	build_requests(&w);
@@ -689,7 +647,7 @@ static void test_seq_wrap(void **state)
 	static const uint32_t isns[] = { 0xFFFFFF80u, 0xFFFFFFFFu, 0xFFFFFFF0u, 0x7FFFFFF0u };
 	struct flow_table t;
 	struct ctx c;
-	struct wb w;
+	struct wire w;
 	size_t i;
 
 	(void)state;
@@ -736,7 +694,7 @@ static void test_eviction(void **state)
 {
 	struct flow_table t;
 	struct ctx c;
-	struct wb w;
+	struct wire w;
 	size_t i;
 
 	(void)state;
@@ -798,7 +756,7 @@ static void test_snaplen_cut(void **state)
 {
 	struct flow_table t;
 	struct ctx c;
-	struct wb w;
+	struct wire w;
 	struct pkt p;
 	uint8_t *copy;
 

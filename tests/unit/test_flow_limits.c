@@ -18,6 +18,7 @@
 #include "ca_proto.h"
 #include "flow.h"
 #include "pkt.h"
+#include "wire.h"
 
 struct counts {
 	uint64_t msgs, truncated, big, closed;
@@ -64,18 +65,11 @@ static void segment(struct flow_table *t, const struct flow_key *k, uint8_t flag
 	flow_segment(t, k, CA_DIR_RESPONSE, &p);
 }
 
-/* A READ_NOTIFY reply header announcing `size` bytes of DBR_CHAR. */
+/* A READ_NOTIFY reply's extended header announcing `size` bytes of
+ * DBR_CHAR. */
 static void reply_hdr(uint8_t *b, uint32_t size)
 {
-	memset(b, 0, CA_EXT_HDR_LEN);
-	b[1] = CA_PROTO_READ_NOTIFY;
-	b[2] = b[3] = 0xFF;          /* extended form */
-	b[5] = DBR_CHAR;
-	b[16] = (uint8_t)(size >> 24);
-	b[17] = (uint8_t)(size >> 16);
-	b[18] = (uint8_t)(size >> 8);
-	b[19] = (uint8_t)size;
-	memcpy(b + 20, b + 16, 4);   /* count = size */
+	wire_put_ca_ext_hdr(b, CA_PROTO_READ_NOTIFY, size, DBR_CHAR, size, 0, 0);
 }
 
 static void test_table_evicts_least_recently_used(void **state)

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "gso_split.h"
+#include "wire.h"
 
 /* ---- frame builder --------------------------------------------------------- */
 
@@ -74,18 +75,6 @@ static uint32_t pseudo_sum(const uint8_t *ip, uint32_t tcplen)
 	return s + 6 + tcplen;
 }
 
-static void put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
-
 static uint32_t l3_off(const struct spec *s)
 {
 	return 14 + 4 * (uint32_t)s->ntags;
@@ -108,39 +97,39 @@ static uint8_t *build(const struct spec *s, uint32_t extra, uint32_t *lenp)
 		f[6 + i] = (uint8_t)(0x12 + i);	/* src MAC */
 	}
 	for (t = 0; t < s->ntags; t++) {
-		put16(f + 12 + 4 * t, s->tpid[t]);
-		put16(f + 14 + 4 * t, 0x2000u | (100u + (unsigned)t));	/* PCP 1, VID */
+		wire_put16(f + 12 + 4 * t, s->tpid[t]);
+		wire_put16(f + 14 + 4 * t, 0x2000u | (100u + (unsigned)t));	/* PCP 1, VID */
 	}
-	put16(f + l3 - 2, s->ethertype ? s->ethertype : 0x0800);
+	wire_put16(f + l3 - 2, s->ethertype ? s->ethertype : 0x0800);
 
 	ip = f + l3;
 	ip[0] = (uint8_t)(0x40 | (ihl / 4));
 	ip[1] = 0x2e;					/* DSCP/ECN */
-	put16(ip + 2, ihl + thl + s->paylen);
-	put16(ip + 4, s->ip_id);
-	put16(ip + 6, s->frag);
+	wire_put16(ip + 2, ihl + thl + s->paylen);
+	wire_put16(ip + 4, s->ip_id);
+	wire_put16(ip + 6, s->frag);
 	ip[8] = 64;
 	ip[9] = s->proto ? s->proto : 6;
-	put32(ip + 12, 0x0a000001);			/* 10.0.0.1 */
-	put32(ip + 16, 0xc0a80a63);			/* 192.168.10.99 */
+	wire_put32(ip + 12, 0x0a000001);		/* 10.0.0.1 */
+	wire_put32(ip + 16, 0xc0a80a63);		/* 192.168.10.99 */
 	for (i = 20; i < ihl; i++)
 		ip[i] = i == 20 ? 0x94 : (uint8_t)i;	/* router alert-ish */
-	put16(ip + 10, (uint16_t)~sum16(ip, ihl, 0));
+	wire_put16(ip + 10, (uint16_t)~sum16(ip, ihl, 0));
 
 	th = ip + ihl;
-	put16(th, 5064);
-	put16(th + 2, 45678);
-	put32(th + 4, s->seq);
-	put32(th + 8, 0xa1b2c3d4);
+	wire_put16(th, 5064);
+	wire_put16(th + 2, 45678);
+	wire_put32(th + 4, s->seq);
+	wire_put32(th + 8, 0xa1b2c3d4);
 	th[12] = (uint8_t)((thl / 4) << 4);
 	th[13] = s->flags;
-	put16(th + 14, 0xfaf0);
-	put16(th + 18, s->urg);
+	wire_put16(th + 14, 0xfaf0);
+	wire_put16(th + 18, s->urg);
 	for (i = 20; i < thl; i++)
 		th[i] = (uint8_t)(0x80 + i);
 	memcpy(th + thl, s->payload, s->paylen);
-	put16(th + 16, (uint16_t)~sum16(th, thl + s->paylen,
-					pseudo_sum(ip, thl + s->paylen)));
+	wire_put16(th + 16, (uint16_t)~sum16(th, thl + s->paylen,
+					     pseudo_sum(ip, thl + s->paylen)));
 	for (i = 0; i < extra; i++)
 		th[thl + s->paylen + i] = 0xee;
 	*lenp = len;
@@ -411,7 +400,7 @@ static void test_big_tcp(void **state)
 	(void)state;
 	/* IPv4 BIG TCP: total length 0, the frame itself tells the size. */
 	frame = build(&s, 0, &len);
-	put16(frame + 14 + 2, 0);
+	wire_put16(frame + 14 + 2, 0);
 	assert_int_equal(gso_split(frame, len, 9000, collect, &c), 8);
 	for (i = 0; i < (uint32_t)c.n; i++) {
 		uint8_t *ip = c.seg[i] + 14;
@@ -487,12 +476,12 @@ static void test_not_splittable(void **state)
 	frame[14 + 20 + 12] = 0x40;			/* doff 4 */
 	assert_int_equal(gso_split(frame, len, 1000, never_called, NULL), 0);
 	frame[14 + 20 + 12] = 0xf0;			/* doff 15 */
-	put16(frame + 14 + 2, 20 + 40);			/* header beyond tot_len */
+	wire_put16(frame + 14 + 2, 20 + 40);		/* header beyond tot_len */
 	assert_int_equal(gso_split(frame, len, 1000, never_called, NULL), 0);
 	frame[14 + 20 + 12] = 0x50;
-	put16(frame + 14 + 2, 30);			/* tot_len < IP+TCP hdr */
+	wire_put16(frame + 14 + 2, 30);			/* tot_len < IP+TCP hdr */
 	assert_int_equal(gso_split(frame, len, 1000, never_called, NULL), 0);
-	put16(frame + 14 + 2, 0);			/* 0 on a small frame */
+	wire_put16(frame + 14 + 2, 0);			/* 0 on a small frame */
 	assert_int_equal(gso_split(frame, len, 1000, never_called, NULL), 0);
 	assert_int_equal(gso_split(frame, 13, 1000, never_called, NULL), 0);
 	assert_int_equal(gso_split(NULL, 0, 1000, never_called, NULL), 0);

@@ -24,6 +24,7 @@
 #include "ca_proto.h"
 #include "pipeline.h"
 #include "record.h"
+#include "wire.h"
 
 #define CLI_IP   0x0a000002u
 #define SRV_IP   0x0a000001u
@@ -37,69 +38,24 @@
 
 /* ---- CA bytes ---------------------------------------------------------- */
 
-struct wb {
-	uint8_t b[8192];
-	size_t n;
-};
-
-static void wb_u8(struct wb *w, unsigned v)
-{
-	assert_true(w->n < sizeof(w->b));
-	w->b[w->n++] = (uint8_t)v;
-}
-
-static void wb_u16(struct wb *w, unsigned v)
-{
-	wb_u8(w, (v >> 8) & 0xff);
-	wb_u8(w, v & 0xff);
-}
-
-static void wb_u32(struct wb *w, uint32_t v)
-{
-	wb_u16(w, v >> 16);
-	wb_u16(w, v & 0xffff);
-}
-
-static void wb_hdr(struct wb *w, unsigned cmd, unsigned size, unsigned dtype,
-		   unsigned count, uint32_t p1, uint32_t p2)
-{
-	wb_u16(w, cmd);
-	wb_u16(w, size);
-	wb_u16(w, dtype);
-	wb_u16(w, count);
-	wb_u32(w, p1);
-	wb_u32(w, p2);
-}
-
-/* A NUL-padded name of `width` bytes. */
-static void wb_name(struct wb *w, const char *s, size_t width)
-{
-	size_t i, n = strlen(s);
-
-	assert_true(n < width);
-	for (i = 0; i < width; i++)
-		wb_u8(w, i < n ? (unsigned char)s[i] : 0);
-}
-
 /* Payload bytes that say where they are: byte i of a payload is i*7+3. */
-static void wb_pattern(struct wb *w, size_t n)
+static void payload(struct wire *w, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		wb_u8(w, (unsigned)(i * 7 + 3) & 0xff);
+		wire_u8(w, (unsigned)(i * 7 + 3) & 0xff);
 }
 
 /* A TIME_DOUBLE value: status, severity, stamp, RISC pad, value. */
-static void wb_time_double(struct wb *w, uint32_t secs, uint64_t value_bits)
+static void time_double(struct wire *w, uint32_t secs, uint64_t value_bits)
 {
-	wb_u16(w, 0);
-	wb_u16(w, 0);
-	wb_u32(w, secs);
-	wb_u32(w, 500);
-	wb_u32(w, 0);
-	wb_u32(w, (uint32_t)(value_bits >> 32));
-	wb_u32(w, (uint32_t)value_bits);
+	wire_u16(w, 0);
+	wire_u16(w, 0);
+	wire_u32(w, secs);
+	wire_u32(w, 500);
+	wire_u32(w, 0);
+	wire_u64(w, value_bits);
 }
 
 /* ---- records ----------------------------------------------------------- */
@@ -639,12 +595,12 @@ static void test_udp_record(void **state)
 {
 	struct fixture *fx = *state;
 	static struct rb r;
-	struct wb w = { .n = 0 };
+	struct wire w = { .n = 0 };
 
 	/* A client's search datagram: VERSION, then SEARCH for PV:name. */
-	wb_hdr(&w, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
-	wb_hdr(&w, CA_PROTO_SEARCH, 8, 5, 13, 77, 77);
-	wb_name(&w, "PV:name", 8);
+	wire_ca_hdr(&w, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
+	wire_ca_hdr(&w, CA_PROTO_SEARCH, 8, 5, 13, 77, 77);
+	wire_name(&w, "PV:name", 8);
 	rb_seg(&r, 17, REC_DIR_REQUEST, 0, (uint32_t)w.n, 0, 0);
 	r.h.sport = 40001;
 	rb_span(&r, 0, w.b, (uint32_t)w.n);
@@ -685,18 +641,18 @@ static void test_tcp_split_messages(void **state)
 {
 	struct fixture *fx = *state;
 	static struct rb r;
-	struct wb w = { .n = 0 };
+	struct wire w = { .n = 0 };
 	uint64_t bits;
 	double v = 3.25;
 	size_t cut;
 
 	/* Requests: VERSION, CLIENT_NAME, CREATE_CHAN "A:b" cid 1, then
 	 * EVENT_ADD on sid 77, subscription 9. */
-	wb_hdr(&w, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
-	wb_hdr(&w, CA_PROTO_CLIENT_NAME, 8, 0, 0, 0, 0);
-	wb_name(&w, "user", 8);
-	wb_hdr(&w, CA_PROTO_CREATE_CHAN, 8, 0, 0, 1, 13);
-	wb_name(&w, "A:b", 8);
+	wire_ca_hdr(&w, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
+	wire_ca_hdr(&w, CA_PROTO_CLIENT_NAME, 8, 0, 0, 0, 0);
+	wire_name(&w, "user", 8);
+	wire_ca_hdr(&w, CA_PROTO_CREATE_CHAN, 8, 0, 0, 1, 13);
+	wire_name(&w, "A:b", 8);
 	assert_int_equal(w.n, 64);
 
 	/* Record 1: VERSION and CLIENT_NAME's header and 3 of its payload
@@ -725,7 +681,7 @@ static void test_tcp_split_messages(void **state)
 	/* Responses: CREATE_CHAN (cid 1 -> sid 77), a header split in the
 	 * middle (8 bytes, then the rest with nothing else). */
 	w.n = 0;
-	wb_hdr(&w, CA_PROTO_CREATE_CHAN, 0, DBR_DOUBLE, 1, 1, 77);
+	wire_ca_hdr(&w, CA_PROTO_CREATE_CHAN, 0, DBR_DOUBLE, 1, 1, 77);
 	rb_tcp(&r, REC_DIR_RESPONSE, 70001, 8, REC_F_BOUNDARY);
 	rb_span(&r, 0, w.b, 8);
 	feed(fx, &r);
@@ -740,12 +696,12 @@ static void test_tcp_split_messages(void **state)
 
 	/* The subscription... */
 	w.n = 0;
-	wb_hdr(&w, CA_PROTO_EVENT_ADD, 16, DBR_TIME_DOUBLE, 1, 77, 9);
-	wb_u32(&w, 0);
-	wb_u32(&w, 0);
-	wb_u32(&w, 0);
-	wb_u16(&w, 5);
-	wb_u16(&w, 0);
+	wire_ca_hdr(&w, CA_PROTO_EVENT_ADD, 16, DBR_TIME_DOUBLE, 1, 77, 9);
+	wire_u32(&w, 0);
+	wire_u32(&w, 0);
+	wire_u32(&w, 0);
+	wire_u16(&w, 5);
+	wire_u16(&w, 0);
 	rb_tcp(&r, REC_DIR_REQUEST, 1001 + 64, (uint32_t)w.n, 0);
 	rb_span(&r, 0, w.b, (uint32_t)w.n);
 	feed(fx, &r);
@@ -756,8 +712,8 @@ static void test_tcp_split_messages(void **state)
 	/* ...and its first update, its value split across three records. */
 	memcpy(&bits, &v, sizeof(bits));
 	w.n = 0;
-	wb_hdr(&w, CA_PROTO_EVENT_ADD, 24, DBR_TIME_DOUBLE, 1, ECA_NORMAL, 9);
-	wb_time_double(&w, 1000000000u, bits);
+	wire_ca_hdr(&w, CA_PROTO_EVENT_ADD, 24, DBR_TIME_DOUBLE, 1, ECA_NORMAL, 9);
+	time_double(&w, 1000000000u, bits);
 	rb_tcp(&r, REC_DIR_RESPONSE, 70017, 20, 0);
 	rb_span(&r, 0, w.b, 20);
 	feed(fx, &r);
@@ -792,18 +748,18 @@ static void test_copy_budget_skips(void **state)
 {
 	struct fixture *fx = *state;
 	static struct rb r;
-	static struct wb w;
+	static struct wire w;
 	size_t big, i;
 	uint32_t base;
 
 	/* A 500-element DBR_DOUBLE update (4000 payload bytes), then a
 	 * one-element one. */
 	w.n = 0;
-	wb_hdr(&w, CA_PROTO_EVENT_ADD, 4000, DBR_DOUBLE, 500, ECA_NORMAL, 9);
-	wb_pattern(&w, 4000);
+	wire_ca_hdr(&w, CA_PROTO_EVENT_ADD, 4000, DBR_DOUBLE, 500, ECA_NORMAL, 9);
+	payload(&w, 4000);
 	big = w.n;
-	wb_hdr(&w, CA_PROTO_EVENT_ADD, 8, DBR_DOUBLE, 1, ECA_NORMAL, 10);
-	wb_pattern(&w, 8);
+	wire_ca_hdr(&w, CA_PROTO_EVENT_ADD, 8, DBR_DOUBLE, 1, ECA_NORMAL, 10);
+	payload(&w, 8);
 
 	/* One record: 16 + 1024 bytes, 2976 skipped, then the small one. */
 	rb_tcp(&r, REC_DIR_RESPONSE, 5000, (uint32_t)w.n, REC_F_BOUNDARY);
@@ -864,15 +820,15 @@ static void test_lost_bytes(void **state)
 {
 	struct fixture *fx = *state;
 	static struct rb r;
-	struct wb w = { .n = 0 };
-	struct wb w2 = { .n = 0 };
+	struct wire w = { .n = 0 };
+	struct wire w2 = { .n = 0 };
 	uint32_t seq = 100;
 
 	/* A 25-element update (200 payload bytes), then a 1-element one. */
-	wb_hdr(&w, CA_PROTO_EVENT_ADD, 200, DBR_DOUBLE, 25, ECA_NORMAL, 9);
-	wb_pattern(&w, 200);
-	wb_hdr(&w, CA_PROTO_EVENT_ADD, 8, DBR_DOUBLE, 1, ECA_NORMAL, 10);
-	wb_pattern(&w, 8);
+	wire_ca_hdr(&w, CA_PROTO_EVENT_ADD, 200, DBR_DOUBLE, 25, ECA_NORMAL, 9);
+	payload(&w, 200);
+	wire_ca_hdr(&w, CA_PROTO_EVENT_ADD, 8, DBR_DOUBLE, 1, ECA_NORMAL, 10);
+	payload(&w, 8);
 	assert_int_equal(w.n, 240);
 
 	/* Header and 100 payload bytes; then a hole of 50 inside the payload
@@ -902,8 +858,8 @@ static void test_lost_bytes(void **state)
 	rb_span(&r, 0, w.b, 116);
 	feed(fx, &r);
 	assert_int_equal(fx->n, 2);
-	wb_hdr(&w2, CA_PROTO_EVENT_ADD, 8, DBR_DOUBLE, 1, ECA_NORMAL, 11);
-	wb_pattern(&w2, 8);
+	wire_ca_hdr(&w2, CA_PROTO_EVENT_ADD, 8, DBR_DOUBLE, 1, ECA_NORMAL, 11);
+	payload(&w2, 8);
 	rb_tcp(&r, REC_DIR_RESPONSE, seq + 240 + 24, 24, REC_F_LOST | REC_F_BOUNDARY);
 	rb_span(&r, 0, w2.b, 24);
 	feed(fx, &r);
@@ -938,14 +894,14 @@ static void test_boundary(void **state)
 {
 	struct fixture *fx = *state;
 	static struct rb r;
-	struct wb w = { .n = 0 };
-	struct wb names = { .n = 0 };
+	struct wire w = { .n = 0 };
+	struct wire names = { .n = 0 };
 	unsigned i;
 
-	wb_hdr(&names, CA_PROTO_CLIENT_NAME, 5, 0, 0, 0, 0);
-	wb_name(&names, "user", 5);
-	wb_hdr(&names, CA_PROTO_HOST_NAME, 5, 0, 0, 0, 0);
-	wb_name(&names, "host", 5);
+	wire_ca_hdr(&names, CA_PROTO_CLIENT_NAME, 5, 0, 0, 0, 0);
+	wire_name(&names, "user", 5);
+	wire_ca_hdr(&names, CA_PROTO_HOST_NAME, 5, 0, 0, 0, 0);
+	wire_name(&names, "host", 5);
 
 	/* A flow's first record, at the stream's start. */
 	rb_tcp(&r, REC_DIR_REQUEST, 1, (uint32_t)names.n, REC_F_BOUNDARY);
@@ -959,8 +915,8 @@ static void test_boundary(void **state)
 
 	/* Boundaries found again after a refused record: the message in
 	 * progress is cut short, framing goes on from the boundary. */
-	wb_hdr(&w, CA_PROTO_CREATE_CHAN, 64, 0, 0, 2, 13);
-	wb_name(&w, "LONG:NAME", 64);
+	wire_ca_hdr(&w, CA_PROTO_CREATE_CHAN, 64, 0, 0, 2, 13);
+	wire_name(&w, "LONG:NAME", 64);
 	rb_tcp(&r, REC_DIR_REQUEST, 1 + (uint32_t)names.n, 24, 0);
 	rb_span(&r, 0, w.b, 24);
 	feed(fx, &r);
@@ -980,10 +936,10 @@ static void test_boundary(void **state)
 	 * the framer searches, and the first message it finds is marked. */
 	w.n = 0;
 	for (i = 0; i < 12; i++)
-		wb_u8(&w, 0xff);
+		wire_u8(&w, 0xff);
 	for (i = 0; i < 3; i++) {
-		wb_hdr(&w, CA_PROTO_EVENT_ADD, 8, DBR_DOUBLE, 1, ECA_NORMAL, 20 + i);
-		wb_pattern(&w, 8);
+		wire_ca_hdr(&w, CA_PROTO_EVENT_ADD, 8, DBR_DOUBLE, 1, ECA_NORMAL, 20 + i);
+		payload(&w, 8);
 	}
 	rb_tcp(&r, REC_DIR_RESPONSE, 123456, (uint32_t)w.n, REC_F_LOST | REC_F_UNSYNCED);
 	r.h.dport = CLI_PORT + 1;
@@ -1004,16 +960,16 @@ static void test_boundary(void **state)
 static void open_channel(struct fixture *fx, uint32_t *req_seq, uint32_t *resp_seq)
 {
 	static struct rb r;
-	struct wb w = { .n = 0 };
+	struct wire w = { .n = 0 };
 
-	wb_hdr(&w, CA_PROTO_CREATE_CHAN, 8, 0, 0, 1, 13);
-	wb_name(&w, "A:b", 8);
+	wire_ca_hdr(&w, CA_PROTO_CREATE_CHAN, 8, 0, 0, 1, 13);
+	wire_name(&w, "A:b", 8);
 	rb_tcp(&r, REC_DIR_REQUEST, *req_seq, (uint32_t)w.n, REC_F_BOUNDARY);
 	rb_span(&r, 0, w.b, (uint32_t)w.n);
 	feed(fx, &r);
 	*req_seq += (uint32_t)w.n;
 	w.n = 0;
-	wb_hdr(&w, CA_PROTO_CREATE_CHAN, 0, DBR_DOUBLE, 1, 1, 77);
+	wire_ca_hdr(&w, CA_PROTO_CREATE_CHAN, 0, DBR_DOUBLE, 1, 1, 77);
 	rb_tcp(&r, REC_DIR_RESPONSE, *resp_seq, (uint32_t)w.n, REC_F_BOUNDARY);
 	rb_span(&r, 0, w.b, (uint32_t)w.n);
 	feed(fx, &r);
@@ -1024,7 +980,7 @@ static void test_fin_and_rst_close_circuit(void **state)
 {
 	struct fixture *fx = *state;
 	static struct rb r;
-	struct wb w = { .n = 0 };
+	struct wire w = { .n = 0 };
 	uint32_t q = 1, s = 9001;
 	unsigned before;
 
@@ -1040,8 +996,8 @@ static void test_fin_and_rst_close_circuit(void **state)
 	assert_int_equal(circuits(fx), 1);
 	assert_int_equal(flows(fx), 1);
 	/* The last answer comes with the server's FIN. */
-	wb_hdr(&w, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, ECA_NORMAL, 4);
-	wb_pattern(&w, 8);
+	wire_ca_hdr(&w, CA_PROTO_READ_NOTIFY, 8, DBR_DOUBLE, 1, ECA_NORMAL, 4);
+	payload(&w, 8);
 	rb_seg(&r, 6, REC_DIR_RESPONSE, s, (uint32_t)w.n, 0, TCPF_FIN_ | TCPF_ACK_);
 	rb_span(&r, 0, w.b, (uint32_t)w.n);
 	feed(fx, &r);

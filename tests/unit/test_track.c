@@ -1,9 +1,9 @@
 /* Unit tests for user/track.c: which PV each CA message concerns.
  *
  * Messages are struct ca_msg built by hand, in the order a client and an
- * IOC exchange them (CA-PROTOCOL.md, "Following a channel").  Payloads are
- * heap copies of exactly their size, freed after each call, so ASan reports
- * a tracker that keeps a pointer into a message.  Every test ends with
+ * IOC exchange them (doc/ca-protocol.md, "Following a channel").  Payloads
+ * are heap copies of exactly their size, freed after each call, so ASan
+ * reports a tracker that keeps a pointer into a message.  Every test ends with
  * track_free: under ASan (make SAN=1) LeakSanitizer reports anything it
  * leaves behind.
  */
@@ -22,6 +22,7 @@
 #include "ca_proto.h"
 #include "flow.h"
 #include "track.h"
+#include "wire.h"
 
 #define REQ CA_DIR_REQUEST
 #define RSP CA_DIR_RESPONSE
@@ -33,27 +34,6 @@ static const struct flow_key CIRC_B = { 0x0A000003, 0x0A000002, 40001, 5064 };
  * valid until the next call). */
 static char last[2048];
 static bool last_null;
-
-static void hdr_bytes(uint8_t *b, unsigned cmd, unsigned size, unsigned dtype,
-		      unsigned count, uint32_t p1, uint32_t p2)
-{
-	b[0] = (uint8_t)(cmd >> 8);
-	b[1] = (uint8_t)cmd;
-	b[2] = (uint8_t)(size >> 8);
-	b[3] = (uint8_t)size;
-	b[4] = (uint8_t)(dtype >> 8);
-	b[5] = (uint8_t)dtype;
-	b[6] = (uint8_t)(count >> 8);
-	b[7] = (uint8_t)count;
-	b[8] = (uint8_t)(p1 >> 24);
-	b[9] = (uint8_t)(p1 >> 16);
-	b[10] = (uint8_t)(p1 >> 8);
-	b[11] = (uint8_t)p1;
-	b[12] = (uint8_t)(p2 >> 24);
-	b[13] = (uint8_t)(p2 >> 16);
-	b[14] = (uint8_t)(p2 >> 8);
-	b[15] = (uint8_t)p2;
-}
 
 /* Send one message through the tracker; the payload is `plen` bytes of
  * `payload` (NULL: none). */
@@ -440,7 +420,7 @@ static void test_error(void **state)
 
 	/* ERROR with p1 = cid. */
 	memset(pl, 0, sizeof(pl));
-	hdr_bytes(pl, CA_PROTO_WRITE_NOTIFY, 8, DBR_DOUBLE, 1, 0x1400, 3);
+	wire_put_ca_hdr(pl, CA_PROTO_WRITE_NOTIFY, 8, DBR_DOUBLE, 1, 0x1400, 3);
 	memcpy(pl + 16, "Write access denied", 19);
 	send_msg(t, &CIRC_A, true, RSP, CA_PROTO_ERROR, sizeof(pl), 0, 0, 20, 376, pl, sizeof(pl));
 	expect_name("RO:pv");
@@ -448,7 +428,7 @@ static void test_error(void **state)
 	/* ERROR whose p1 names no channel: the failed request's header (a
 	 * READ_NOTIFY naming sid 0x1500) does. */
 	memset(pl, 0, sizeof(pl));
-	hdr_bytes(pl, CA_PROTO_READ_NOTIFY, 0, DBR_DOUBLE, 1, 0x1500, 4);
+	wire_put_ca_hdr(pl, CA_PROTO_READ_NOTIFY, 0, DBR_DOUBLE, 1, 0x1500, 4);
 	memcpy(pl + 16, "Read access denied", 18);
 	send_msg(t, &CIRC_A, true, RSP, CA_PROTO_ERROR, sizeof(pl), 0, 0, 0xFFFFFFFF, 368,
 		 pl, sizeof(pl));
@@ -456,21 +436,21 @@ static void test_error(void **state)
 
 	/* ... an EVENT_ADD naming sid 0x1400. */
 	memset(pl, 0, sizeof(pl));
-	hdr_bytes(pl, CA_PROTO_EVENT_ADD, 16, DBR_DOUBLE, 1, 0x1400, 5);
+	wire_put_ca_hdr(pl, CA_PROTO_EVENT_ADD, 16, DBR_DOUBLE, 1, 0x1400, 5);
 	send_msg(t, &CIRC_A, true, RSP, CA_PROTO_ERROR, sizeof(pl), 0, 0, 0xFFFFFFFF, 330,
 		 pl, sizeof(pl));
 	expect_name("RO:pv");
 
 	/* ... a CREATE_CHAN naming cid 21. */
 	memset(pl, 0, sizeof(pl));
-	hdr_bytes(pl, CA_PROTO_CREATE_CHAN, 16, 0, 0, 21, 13);
+	wire_put_ca_hdr(pl, CA_PROTO_CREATE_CHAN, 16, 0, 0, 21, 13);
 	send_msg(t, &CIRC_A, true, RSP, CA_PROTO_ERROR, sizeof(pl), 0, 0, 0xFFFFFFFF, 142,
 		 pl, sizeof(pl));
 	expect_name("Other:pv");
 
 	/* ... a request naming nothing known. */
 	memset(pl, 0, sizeof(pl));
-	hdr_bytes(pl, CA_PROTO_READ_NOTIFY, 0, DBR_DOUBLE, 1, 0x9999, 4);
+	wire_put_ca_hdr(pl, CA_PROTO_READ_NOTIFY, 0, DBR_DOUBLE, 1, 0x9999, 4);
 	send_msg(t, &CIRC_A, true, RSP, CA_PROTO_ERROR, sizeof(pl), 0, 0, 0xFFFFFFFF, 368,
 		 pl, sizeof(pl));
 	expect_none();
