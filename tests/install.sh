@@ -131,7 +131,7 @@ if [ -r /usr/share/bash-completion/bash_completion ]; then
 		[ "$got" = "$want" ] && ok "completion: $name" || bad "completion: $name" "got '$got', wanted '$want'"
 	}
 	check_completion "long option" "--writes " catrace --wri
-	check_completion "two options" "--no-detect --no-proc --no-xdp " catrace --no-
+	check_completion "the --no- options" "--no-channels-file --no-detect --no-proc --no-xdp " catrace --no-
 	check_completion "--xdp-mode" "generic " catrace --xdp-mode g
 	check_completion "--cmd list" "Read,Write Read,WriteNotify " catrace --cmd Read,Wri
 	check_completion "-i interfaces" "lo " catrace -i l

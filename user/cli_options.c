@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ca_rules.h"
+#include "chanmem.h"
 #include "runtime.h"
 #include "version.h"
 
@@ -65,6 +66,10 @@ static const char usage_text[] =
 "                       user and host names, PV, value and status\n"
 "  --no-proc            live: do not name the local process that owns each\n"
 "                       CA socket (proc=softIoc[1234])\n"
+"  --channels-file PATH live: where the channel table is kept between runs, so\n"
+"                       channels created before catrace started are named\n"
+"                       (default " CHANMEM_DEFAULT_PATH ", or $CATRACE_CHANNELS_FILE)\n"
+"  --no-channels-file   live: neither load nor save it\n"
 "  -q                   no summary on standard error (with --metrics,\n"
 "                       --metrics-file or --summary: no message lines either)\n"
 "\n"
@@ -122,7 +127,7 @@ enum {
 	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT, OPT_METRICS, OPT_METRICS_FILE,
 	OPT_INTERVAL, OPT_PIN, OPT_PV_LIMIT, OPT_SUMMARY, OPT_SUMMARY_TOP, OPT_SUMMARY_SIGMA,
 	OPT_SUMMARY_HZ, OPT_EVENTS, OPT_ONCE, OPT_SORT, OPT_ROWS,
-	OPT_WRITES, OPT_NOPROC,
+	OPT_WRITES, OPT_NOPROC, OPT_CHANFILE, OPT_NOCHANFILE,
 };
 
 static const struct option long_opts[] = {
@@ -156,6 +161,8 @@ static const struct option long_opts[] = {
 	{ "rows", required_argument, NULL, OPT_ROWS },
 	{ "writes", no_argument, NULL, OPT_WRITES },
 	{ "no-proc", no_argument, NULL, OPT_NOPROC },
+	{ "channels-file", required_argument, NULL, OPT_CHANFILE },
+	{ "no-channels-file", no_argument, NULL, OPT_NOCHANFILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -271,6 +278,10 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 	summary_opts_init(&o->sum);
 	o->top_rows = 10;
 	o->live.ringbuf_bytes = 8u << 20;
+	/* The channel table of earlier runs (chanmem.h), unless told. */
+	o->chan_file = getenv("CATRACE_CHANNELS_FILE");
+	if (!o->chan_file || !*o->chan_file)
+		o->chan_file = CHANMEM_DEFAULT_PATH;
 	while ((c = getopt_long(argc, argv, "+:r:i:c:B:w:s:C:G:W:Z:UtqvhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -459,6 +470,16 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 		case OPT_WRITES:
 			pl->writes = true;
 			break;
+		case OPT_CHANFILE:
+			if (!*optarg)
+				die_usage("--channels-file: an empty path");
+			o->chan_file = optarg;
+			o->chan_file_opt = true;
+			break;
+		case OPT_NOCHANFILE:
+			o->chan_file = NULL;
+			o->chan_file_opt = true;
+			break;
 		case OPT_NOPROC:
 			o->no_proc = true;
 			break;
@@ -486,6 +507,8 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 		die_usage("--json and --format exclude each other");
 	if (o->live.no_xdp && o->xdp_mode_opt)
 		die_usage("--no-xdp and --xdp-mode exclude each other");
+	if (o->chan_file_opt && o->read_file)
+		die_usage("--channels-file and --no-channels-file are for live traces: not with -r");
 	if (o->copy_opt && o->read_file)
 		die_usage("%s sets what the kernel copies live: not with -r", o->copy_opt);
 	if (o->tflags > 5)

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chanmem.h"
 #include "gso_split.h"
 #include "live_filter.h"
 #include "procattr.h"
@@ -276,8 +277,56 @@ struct live_run {
 	struct metrics_service *ms;    /* NULL without metrics */
 	struct top_view top;
 	uint64_t top_until_ns, started_ns;
+	uint64_t chan_saved_ns;        /* when the channel table was last saved */
+	bool chan_save_failed;         /* said once */
 	struct drop_report drops;
 };
+
+/* Load the channel table earlier runs saved: channels created before
+ * this run started get their names. */
+static void chan_table_load(struct pipeline *pl, const struct opts *o)
+{
+	struct chanmem_stats st;
+	char err[600];
+	int r;
+
+	if (!o->chan_file)
+		return;
+	r = chanmem_load(&pl->track, o->chan_file, "/proc", &st, err, sizeof(err));
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		fprintf(stderr, "catrace: channel table not loaded: %s\n", err);
+		return;
+	}
+	if (!o->quiet && (st.channels || st.stale))
+		fprintf(stderr, "catrace: %llu channels and %llu subscriptions named from %s"
+			" (%llu of closed circuits left out)\n",
+			(unsigned long long)st.channels, (unsigned long long)st.subs,
+			o->chan_file, (unsigned long long)st.stale);
+	if (st.bad_lines)
+		fprintf(stderr, "catrace: %s: %llu lines not understood, skipped\n",
+			o->chan_file, (unsigned long long)st.bad_lines);
+}
+
+/* Save it for the next run: at exit, and every few seconds so that a
+ * run killed with SIGKILL leaves a recent one. */
+static void chan_table_save(struct live_run *run, bool force)
+{
+	char err[700];
+	uint64_t now = mono_ns();
+
+	if (!run->o->chan_file)
+		return;
+	if (!force && now - run->chan_saved_ns < CHANMEM_SAVE_INTERVAL_S * 1000000000ull)
+		return;
+	run->chan_saved_ns = now;
+	if (chanmem_save(&run->pl->track, run->o->chan_file, err, sizeof(err)) < 0 &&
+	    !run->chan_save_failed) {
+		run->chan_save_failed = true;
+		fprintf(stderr, "catrace: channel table not saved: %s\n", err);
+	}
+}
 
 /* SIGUSR2: write out what -w holds, and go on. */
 static void live_flush(struct live_run *run)
@@ -339,6 +388,7 @@ static int live_loop(struct live_run *run)
 		}
 		if (!o->quiet)
 			report_drops(run->l, &run->drops, false);
+		chan_table_save(run, false);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
 			rc = 1;
@@ -436,6 +486,7 @@ int run_live(struct pipeline *pl, struct opts *o)
 		rc = 1;
 		goto out_loader;
 	}
+	chan_table_load(pl, o);
 	if (metrics) {
 		ifaces_label(&o->live, ifaces, sizeof(ifaces));
 		ms.records = &lc.records;
@@ -485,6 +536,7 @@ int run_live(struct pipeline *pl, struct opts *o)
 	}
 	run.drops.at_ns = mono_ns();
 	run.started_ns = run.drops.at_ns;
+	run.chan_saved_ns = run.drops.at_ns;
 	/* The traced host is one end of the circuits it serves or opens:
 	 * name the process behind each socket, unless nothing is printed. */
 	if (!o->no_proc && !pl->hook_only) {
@@ -498,6 +550,8 @@ int run_live(struct pipeline *pl, struct opts *o)
 	if (!pl->done && !lc.write_failed)
 		ringbuf_source_drain(run.rs);
 	reorder_release(&lc.ro, UINT64_MAX, decode_record, &lc);
+	/* Before pipeline_finish, which ends the circuits it holds. */
+	chan_table_save(&run, true);
 	if (lc.write_failed && !pcap_writer_reader_gone(lc.w))
 		rc = 1;
 	pipeline_finish(pl);

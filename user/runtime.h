@@ -32,6 +32,8 @@ struct opts {
 	const char *copy_opt;     /* --value-bytes or --headers-only */
 	bool quiet;
 	bool no_proc;
+	const char *chan_file;       /* --channels-file (NULL: no memory) */
+	bool chan_file_opt;          /* given on the command line */
 	char *filter;
 	struct metrics_opts met;
 	bool summary, events;

@@ -711,3 +711,72 @@ struct track_name track_msg(struct track *t, const struct flow_key *k,
 		return track_tcp_request(t, c, m);
 	return track_tcp_response(t, c, m, (struct chan **)&t->scratch);
 }
+
+void track_export(const struct track *t, const struct track_export_fns *fns)
+{
+	size_t it = 0, jt;
+	const void *k;
+	void *v, *cv;
+
+	while (hmap_next(&t->circuits, &it, NULL, &v)) {
+		const struct circuit *c = v;
+
+		jt = 0;
+		while (hmap_next(&c->by_cid, &jt, NULL, &cv)) {
+			const struct chan *ch = cv;
+			struct track_saved_chan sc = {
+				.key = c->key, .cid = ch->cid, .sid = ch->sid,
+				.has_sid = ch->has_sid, .name = ch->name, .len = ch->len,
+			};
+
+			if (fns->chan)
+				fns->chan(fns->ctx, &sc);
+		}
+		jt = 0;
+		while (hmap_next(&c->sub_cid, &jt, &k, &cv)) {
+			struct track_saved_sub ss = { .key = c->key, .cid = UNID(cv) };
+
+			memcpy(&ss.subid, k, sizeof(ss.subid));
+			/* Only subscriptions whose channel is still there name anything. */
+			if (fns->sub && hmap_get_u32(&c->by_cid, ss.cid))
+				fns->sub(fns->ctx, &ss);
+		}
+	}
+}
+
+bool track_import_chan(struct track *t, const struct track_saved_chan *sc)
+{
+	struct track_name n = { sc->name, sc->len };
+	struct circuit *c = circuit_get(t, &sc->key);
+	struct chan *ch;
+
+	if (!c || !sc->len)
+		return false;
+	channel_open(t, c, sc->cid, &n);
+	ch = hmap_get_u32(&c->by_cid, sc->cid);
+	if (!ch)
+		return false;
+	if (sc->has_sid) {
+		ch->sid = sc->sid;
+		ch->has_sid = true;
+		hmap_put_u32(&c->sid_cid, sc->sid, ID(sc->cid), NULL);
+	}
+	return true;
+}
+
+bool track_import_sub(struct track *t, const struct track_saved_sub *ss)
+{
+	struct circuit *c = circuit_get(t, &ss->key);
+	struct chan *ch;
+	void *old = NULL;
+
+	if (!c || !(ch = hmap_get_u32(&c->by_cid, ss->cid)) || !ch->has_sid)
+		return false;
+	if (hmap_count(&c->sub_cid) >= TRACK_PENDING_CAP || t->n_ids >= TRACK_IDS_CAP)
+		return false;
+	if (!hmap_put_u32(&c->sub_cid, ss->subid, ID(ss->cid), &old))
+		return false;
+	if (!old)
+		t->n_ids++;
+	return true;
+}

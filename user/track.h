@@ -93,6 +93,30 @@ void track_circuit_close(struct track *t, const struct flow_key *k);
 const struct track_client *track_client(const struct track *t,
 					const struct flow_key *k);
 
+/* The channel table, kept across runs (user/chanmem.c): every named
+ * channel with its server id, and every subscription bound to one. */
+struct track_saved_chan {
+	struct flow_key key;
+	uint32_t cid, sid;
+	bool has_sid;
+	const char *name;
+	size_t len;
+};
+struct track_saved_sub {
+	struct flow_key key;
+	uint32_t subid, cid;
+};
+struct track_export_fns {
+	void (*chan)(void *ctx, const struct track_saved_chan *c);
+	void (*sub)(void *ctx, const struct track_saved_sub *s);
+	void *ctx;
+};
+void track_export(const struct track *t, const struct track_export_fns *fns);
+/* Put back what an earlier run saw; what this run sees replaces it.
+ * False when it could not be kept (memory, bounds). */
+bool track_import_chan(struct track *t, const struct track_saved_chan *c);
+bool track_import_sub(struct track *t, const struct track_saved_sub *s);
+
 /* Name carried in a message's payload (SEARCH, CREATE_CHAN, CLIENT_NAME,
  * HOST_NAME): bytes up to the first NUL.  *terminated is false when no NUL
  * was found within the payload bytes available. */

@@ -245,6 +245,9 @@ ns_setup() {
 
 	NS_TMP=$(mktemp -d /tmp/catr-netns.$$.XXXXXX)
 	IOC_LOG=$NS_TMP/ioc.log
+	# Each test its own channel table (catrace --channels-file): tests
+	# running side by side use the same addresses in their namespaces.
+	export CATRACE_CHANNELS_FILE=$NS_TMP/channels
 
 	ip netns add "$NS_IOC" 2>/dev/null || skip "ip netns add failed (no netns support?)"
 	ip netns add "$NS_CLI" || { echo "ns_setup: ip netns add $NS_CLI failed" >&2; exit 1; }
