@@ -39,7 +39,11 @@ struct census_circuit {
 struct pending {
 	uint64_t sent_ns;          /* the latest request */
 	uint64_t sends;            /* searches: requests since the last reply */
-	struct census_server *srv; /* NULL for searches (the replier decides) */
+	/* The server that will answer (no pointer: an idle server may be
+	 * forgotten while a request waits); none for searches. */
+	uint32_t srv_ip;
+	uint16_t srv_port;
+	bool has_srv;
 	char *pv;                  /* searches: the name asked for */
 	size_t pv_len;
 };
@@ -136,16 +140,71 @@ struct census_server *census_server_get(const struct census *c, uint32_t ip,
 	return hmap_get(&c->servers, &k);
 }
 
-/* The server's entry, made on first sight; NULL when the table is full. */
+static void server_forget(struct census *c, struct census_server *s)
+{
+	struct server_key k = { s->ip, s->port, 0 };
+
+	hmap_del(&c->servers, &k);
+	free(s);
+	c->servers_forgotten++;
+}
+
+/* The table is full: forget the server heard from least recently among
+ * those with no open circuit (circuits point at theirs). False when every
+ * one has circuits. */
+static bool server_evict_idlest(struct census *c)
+{
+	struct census_server *idlest = NULL;
+	size_t it;
+	void *v;
+
+	for (it = 0; hmap_next(&c->servers, &it, NULL, &v);) {
+		struct census_server *s = v;
+
+		if (!s->circuits && (!idlest || s->last_seen_ns < idlest->last_seen_ns))
+			idlest = s;
+	}
+	if (!idlest)
+		return false;
+	server_forget(c, idlest);
+	return true;
+}
+
+/* Servers with no circuit, silent for CENSUS_SERVER_IDLE_NS. */
+static void servers_expire(struct census *c)
+{
+	struct census_server *dead[64];
+	size_t it, n, i;
+	void *v;
+
+	if (c->now_ns < CENSUS_SERVER_IDLE_NS)
+		return;
+	do {
+		n = 0;
+		for (it = 0; n < 64 && hmap_next(&c->servers, &it, NULL, &v);) {
+			struct census_server *s = v;
+
+			if (!s->circuits && s->last_seen_ns < c->now_ns - CENSUS_SERVER_IDLE_NS)
+				dead[n++] = s;
+		}
+		for (i = 0; i < n; i++)
+			server_forget(c, dead[i]);
+	} while (n == 64);
+}
+
+/* The server's entry, made on first sight (forgetting the idlest when
+ * the table is full); NULL when every slot has circuits. */
 static struct census_server *server_for(struct census *c, uint32_t ip,
 					uint16_t port)
 {
 	struct server_key k = { ip, port, 0 };
 	struct census_server *s = hmap_get(&c->servers, &k);
 
-	if (s)
+	if (s) {
+		s->last_seen_ns = c->now_ns;
 		return s;
-	if (hmap_count(&c->servers) >= CENSUS_SERVERS_MAX) {
+	}
+	if (hmap_count(&c->servers) >= CENSUS_SERVERS_MAX && !server_evict_idlest(c)) {
 		c->servers_untracked++;
 		return NULL;
 	}
@@ -154,6 +213,7 @@ static struct census_server *server_for(struct census *c, uint32_t ip,
 		return NULL;
 	s->ip = ip;
 	s->port = port;
+	s->last_seen_ns = c->now_ns;
 	if (!hmap_put(&c->servers, &k, s, NULL)) {
 		free(s);
 		return NULL;
@@ -204,6 +264,7 @@ void census_circuit_close(struct census *c, const struct flow_key *k)
 	if (!cc)
 		return;
 	if (cc->srv) {
+		cc->srv->last_seen_ns = c->now_ns;
 		cc->srv->circuits--;
 		cc->srv->channels -= cc->channels < cc->srv->channels ?
 			cc->channels : cc->srv->channels;
@@ -512,8 +573,11 @@ static void request_sent(struct census *c, enum census_req kind,
 	rk.circuit = *k;
 	rk.id = id;
 	p = pending_add(c, kind, &rk, ts);
-	if (p)
-		p->srv = cc ? cc->srv : NULL;
+	if (p && cc && cc->srv) {
+		p->srv_ip = cc->srv->ip;
+		p->srv_port = cc->srv->port;
+		p->has_srv = true;
+	}
 }
 
 static void reply_came(struct census *c, enum census_req kind,
@@ -528,8 +592,12 @@ static void reply_came(struct census *c, enum census_req kind,
 	p = hmap_del(&c->pending[kind], &rk);
 	if (!p)
 		return;
-	if (p->srv && ts >= p->sent_ns)
-		hist_observe(&p->srv->latency[kind], (double)(ts - p->sent_ns) / 1e9);
+	if (p->has_srv && ts >= p->sent_ns) {
+		struct census_server *s = census_server_get(c, p->srv_ip, p->srv_port);
+
+		if (s)
+			hist_observe(&s->latency[kind], (double)(ts - p->sent_ns) / 1e9);
+	}
 	pending_free(p);
 }
 
@@ -863,6 +931,7 @@ void census_tick(struct census *c, uint64_t now_ns)
 		expire(c, CENSUS_REQ_READ_NOTIFY, c->now_ns - CENSUS_REQUEST_TIMEOUT_NS);
 		expire(c, CENSUS_REQ_WRITE_NOTIFY, c->now_ns - CENSUS_REQUEST_TIMEOUT_NS);
 	}
+	servers_expire(c);
 	update_rates(c, c->now_ns);
 }
 

@@ -26,6 +26,11 @@
 #define CENSUS_PV_CAPACITY_REPORTS 10000   /* with --summary or top */
 #define CENSUS_CLIENTS_MAX 4096
 #define CENSUS_SERVERS_MAX 4096
+/* A server with no open circuit and nothing heard from it for this long
+ * is forgotten (a forged or long-gone one must not hold its slot); when
+ * the table is full, the one heard from least recently goes first. A
+ * server with open circuits is never forgotten. */
+#define CENSUS_SERVER_IDLE_NS (300ull * 1000000000)
 #define CENSUS_CIRCUITS_MAX (1u << 18)
 #define CENSUS_PENDING_MAX (1u << 16)   /* per request kind */
 /* A search is unanswered when no reply came this long after the last
@@ -79,6 +84,7 @@ const char *census_event_name(enum census_event_kind k);
 struct census_server {
 	uint32_t ip;
 	uint16_t port;
+	uint64_t last_seen_ns;      /* the latest message to or from it */
 	uint64_t circuits;          /* open now */
 	uint64_t channels;          /* open now */
 	uint64_t monitor_updates;
@@ -140,6 +146,7 @@ struct census {
 
 	struct hmap servers;             /* (ip, port) -> census_server* */
 	uint64_t servers_untracked;      /* messages for servers over the cap */
+	uint64_t servers_forgotten;      /* idle servers removed (expired, evicted) */
 
 	struct hmap circuits;            /* flow_key -> struct census_circuit* */
 	uint64_t circuits_untracked;

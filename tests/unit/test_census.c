@@ -440,6 +440,53 @@ static void test_circuit_channels_updates_latency(void **state)
 	census_free(&c);
 }
 
+/* A beacon from an invented server (issue 14: 47 forged datagrams once
+ * filled the table for good). */
+static void forged_beacon(struct census *c, uint64_t ts, uint32_t ip)
+{
+	struct flow_key k = { ip, CLI, 49000, 5065 };
+
+	feed(c, &k, ts, ip, 49000, CLI, 5065, NULL,
+	     msg(CA_PROTO_RSRV_IS_UP, REQ, false, 13, 5064, 0, 0));
+}
+
+/* Forged servers cannot hold the server table: when it is full the one
+ * heard from least recently goes, never one with an open circuit; a real
+ * server seen after the flood gets its entry; the silent ones expire. */
+static void test_server_table_not_held_by_forgeries(void **state)
+{
+	struct census c;
+	struct census_server *s;
+	unsigned i;
+
+	(void)state;
+	census_init(&c, 100);
+	circ(&c, SEC, REQ, CA_PROTO_CREATE_CHAN, 0, 13, 1, 13);  /* IOC:5064, a circuit */
+	for (i = 0; i < 10000; i++)
+		forged_beacon(&c, 2 * SEC + i * MS, 0x0B000000 + i);
+	assert_true(hmap_count(&c.servers) <= CENSUS_SERVERS_MAX);
+	assert_int_equal(c.servers_untracked, 0);
+	assert_int_equal(c.servers_forgotten, 10001 - CENSUS_SERVERS_MAX);
+	s = census_server_get(&c, IOC, 5064);
+	assert_non_null(s);
+	assert_int_equal(s->circuits, 1);
+	/* The newest forgeries are there, the oldest gone. */
+	assert_non_null(census_server_get(&c, 0x0B000000 + 9999, 5064));
+	assert_null(census_server_get(&c, 0x0B000000, 5064));
+	/* A real server that starts beaconing after the flood. */
+	forged_beacon(&c, 20 * SEC, 0x0A0000FE);
+	assert_non_null(census_server_get(&c, 0x0A0000FE, 5064));
+	/* Five minutes of silence: only the server with a circuit stays. */
+	census_tick(&c, 20 * SEC + CENSUS_SERVER_IDLE_NS + 2 * SEC);
+	assert_int_equal(hmap_count(&c.servers), 1);
+	assert_non_null(census_server_get(&c, IOC, 5064));
+	/* Its circuit closes: it goes too once silent long enough. */
+	census_circuit_close(&c, &CIRC);
+	census_tick(&c, 30 * SEC + 2 * CENSUS_SERVER_IDLE_NS);
+	assert_int_equal(hmap_count(&c.servers), 0);
+	census_free(&c);
+}
+
 static void test_unanswered_request_forgotten(void **state)
 {
 	struct census c;
@@ -483,6 +530,7 @@ int main(void)
 		cmocka_unit_test(test_pv_limit_zero),
 		cmocka_unit_test(test_circuit_channels_updates_latency),
 		cmocka_unit_test(test_unanswered_request_forgotten),
+		cmocka_unit_test(test_server_table_not_held_by_forgeries),
 		cmocka_unit_test(test_other_commands_counted_together),
 	};
 
