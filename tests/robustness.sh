@@ -156,10 +156,12 @@ def drop(m, keys):
 def same_msg(a, b, ignore=(), pv_may_be_lost=False):
     """Derived message a versus original b.  With pv_may_be_lost, a may
     lack the PV name (null) where the capture lost what binds it, but may
-    never name another PV."""
+    never name another PV; a name it lacks comes with its reason."""
     a, b = drop(a, ignore), drop(b, ignore)
     if pv_may_be_lost and a.get("pv") is None:
-        a, b = drop(a, ("pv",)), drop(b, ("pv",))
+        if b.get("pv") is not None and not a.get("pv_unknown"):
+            return False
+        a, b = drop(a, ("pv", "pv_unknown")), drop(b, ("pv", "pv_unknown"))
     return a == b
 
 

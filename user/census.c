@@ -834,6 +834,8 @@ void census_msg(struct census *c, const struct flow_key *k,
 	census_tick(c, mc->ts_ns);
 	if (m->flags & CA_MSG_MALFORMED)
 		return;
+	if (!mc->pv && mc->pv_why)
+		c->unnamed++;
 	/* Clients: the senders of requests, beacons aside (servers send
 	 * those, to a repeater). */
 	if (m->dir == CA_DIR_REQUEST && m->h.cmd != CA_PROTO_RSRV_IS_UP) {

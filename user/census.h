@@ -162,6 +162,7 @@ struct census {
 	struct hmap pending[CENSUS_REQ_KINDS];
 	uint64_t pending_dropped;        /* requests not timed: table full */
 
+	uint64_t unnamed;                /* messages about channels with no name */
 	uint64_t searches;               /* every search request */
 	uint64_t searches_answered;
 	uint64_t searches_unanswered;

@@ -373,6 +373,10 @@ static void render_census(struct sbuf *sb, const struct census *c, unsigned pv_l
 		    c->circuits_untracked);
 	sbuf_printf(sb, "catrace_untracked_total{table=\"requests\"} %" PRIu64 "\n",
 		    c->pending_dropped);
+	family(sb, "catrace_messages_unnamed_total", "counter",
+	       "Messages about a channel whose PV name is unknown (created before catrace "
+	       "started and not in the channel table).");
+	sbuf_printf(sb, "catrace_messages_unnamed_total %" PRIu64 "\n", c->unnamed);
 	family(sb, "catrace_servers_forgotten_total", "counter",
 	       "Servers forgotten: no open circuit and silent for 5 minutes, or the "
 	       "least recently heard from when the server table was full.");

@@ -732,10 +732,15 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		put_template(o, sb, c, m);
 	} else if (o->style == OUT_JSON) {
 		put_json_head(sb, c, m, name);
-		if (c->pv)
+		if (c->pv) {
 			sbuf_put_jsonstr(sb, c->pv, c->pv_len);
-		else
+		} else {
 			sbuf_puts(sb, "null");
+			if (c->pv_why) {
+				sbuf_puts(sb, ",\"pv_unknown\":");
+				sbuf_put_jsonstr(sb, c->pv_why, strlen(c->pv_why));
+			}
+		}
 		if (m->h.extended)
 			sbuf_puts(sb, ",\"extended\":true");
 		if (m->h.hdr_len >= CA_HDR_LEN)
@@ -748,6 +753,8 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		put_text_head(sb, c, name);
 		if (has_pv_field(m) && c->pv)
 			fw_str(&w, "pv", c->pv, c->pv_len);
+		else if (has_pv_field(m) && c->pv_why)
+			fw_sym(&w, "pv", "?");  /* a channel, its name unknown */
 		if (m->h.hdr_len >= CA_HDR_LEN)
 			fw_command_fields(&w, o, m);
 		fw_problem(&w, m);

@@ -31,6 +31,7 @@ struct msg_ctx {
 	bool tcp;
 	const char *pv;         /* NULL when unknown */
 	size_t pv_len;
+	const char *pv_why;     /* pv unknown for a message about a channel: why */
 	const struct proc_owner *proc;  /* local process of the socket, or NULL */
 };
 

@@ -187,6 +187,7 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 	pv = track_msg(&pl->track, k, m);
 	c.pv = pv.name;
 	c.pv_len = pv.len;
+	c.pv_why = pv.why;
 	if (pl->census)
 		census_msg(pl->census, k, &c, m);
 

@@ -111,6 +111,12 @@ static void render_pvs(struct sbuf *sb, const struct top_view *v, double span)
 			    pvs[i]->name);
 	if (!i)
 		sbuf_puts(sb, "  (none)\n");
+	/* Channels created before catrace started have no name: say how
+	 * much traffic that is, rather than leave it out unsaid. */
+	if (v->census->unnamed)
+		sbuf_printf(sb, "  %10.2f messages/s about channels with no name (created before "
+			    "catrace started; see --channels-file)\n",
+			    (double)v->census->unnamed / span);
 	free(pvs);
 }
 

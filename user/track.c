@@ -25,6 +25,7 @@ struct circuit {
 	struct hmap ioid_cid; /* ioid -> cid+1: one-shot, dropped on reply */
 	struct hmap sub_cid;  /* subscription id -> cid+1 */
 	struct hmap search;   /* cid -> chan*: searches sent over TCP */
+	bool start_seen;      /* its first messages (VERSION, CREATE_CHAN) were seen */
 	unsigned closed;      /* channels closed since the last sweep */
 	unsigned sweep_wait;  /* id bindings refused before the next sweep */
 	struct circuit *lru_prev, *lru_next;
@@ -199,7 +200,7 @@ static struct circuit *circuit_get(struct track *t, const struct flow_key *k)
 
 struct track_name ca_payload_name(const struct ca_msg *m, bool *terminated)
 {
-	struct track_name n = { NULL, 0 };
+	struct track_name n = { NULL, 0, NULL };
 	const uint8_t *nul;
 
 	/* A name is what the first REC_META_BYTES hold: all the kernel
@@ -242,7 +243,7 @@ static struct chan *chan_new(const struct track_name *n_in)
 
 static struct track_name chan_name(const struct chan *c)
 {
-	struct track_name n = { NULL, 0 };
+	struct track_name n = { NULL, 0, NULL };
 
 	if (c) {
 		n.name = c->name;
@@ -457,7 +458,7 @@ static struct track_name track_tcp_request(struct track *t, struct circuit *c,
 					   const struct ca_msg *m)
 {
 	const struct ca_hdr *h = &m->h;
-	struct track_name n = { NULL, 0 };
+	struct track_name n = { NULL, 0, NULL };
 	bool term;
 
 	switch (h->cmd) {
@@ -525,7 +526,7 @@ static struct track_name track_tcp_response(struct track *t, struct circuit *c,
 					    struct chan **scratch)
 {
 	const struct ca_hdr *h = &m->h;
-	struct track_name n = { NULL, 0 };
+	struct track_name n = { NULL, 0, NULL };
 	struct chan *ch;
 
 	switch (h->cmd) {
@@ -569,7 +570,7 @@ static struct track_name track_tcp_response(struct track *t, struct circuit *c,
 			ch = by_sid(t, c, h->p1);
 		if (ch) {
 			/* Detach it so the name outlives the close. */
-			struct chan *copy = chan_new(&(struct track_name){ ch->name, ch->len });
+			struct chan *copy = chan_new(&(struct track_name){ ch->name, ch->len, NULL });
 
 			/* Found by sid when the cid was unknown: close that one. */
 			channel_close(t, c, ch->cid);
@@ -662,7 +663,7 @@ static void search_remember(struct track *t, const struct search_key *k,
 static struct track_name track_udp(struct track *t, const struct flow_key *k,
 				   const struct ca_msg *m)
 {
-	struct track_name n = { NULL, 0 };
+	struct track_name n = { NULL, 0, NULL };
 	struct search_key sk;
 	bool term;
 
@@ -692,24 +693,64 @@ static struct track_name track_udp(struct track *t, const struct flow_key *k,
 	return n;
 }
 
+/* Whether this message is about a channel, so that a missing name needs
+ * a reason. */
+static bool names_a_channel(const struct ca_msg *m)
+{
+	switch (m->h.cmd) {
+	case CA_PROTO_READ:
+	case CA_PROTO_READ_NOTIFY:
+	case CA_PROTO_WRITE:
+	case CA_PROTO_WRITE_NOTIFY:
+	case CA_PROTO_EVENT_ADD:
+	case CA_PROTO_EVENT_CANCEL:
+	case CA_PROTO_CLEAR_CHANNEL:
+	case CA_PROTO_ACCESS_RIGHTS:
+	case CA_PROTO_SERVER_DISCONN:
+	case CA_PROTO_CREATE_CH_FAIL:
+		return true;
+	case CA_PROTO_ERROR:
+		/* The server gives the channel's cid, or ~0 for none. */
+		return m->h.p1 != UINT32_MAX;
+	case CA_PROTO_CREATE_CHAN:
+	case CA_PROTO_SEARCH:
+	case CA_PROTO_NOT_FOUND:
+		return m->dir == CA_DIR_RESPONSE;  /* requests carry the name */
+	default:
+		return false;
+	}
+}
+
 struct track_name track_msg(struct track *t, const struct flow_key *k,
 			    const struct ca_msg *m)
 {
-	struct track_name none = { NULL, 0 };
+	struct track_name n = { NULL, 0, NULL };
 	struct circuit *c;
 
 	chan_free(t->scratch);
 	t->scratch = NULL;
-	if (!m->tcp)
-		return track_udp(t, k, m);
+	if (!m->tcp) {
+		n = track_udp(t, k, m);
+		if (!n.name && names_a_channel(m))
+			n.why = TRACK_WHY_SEARCH;
+		return n;
+	}
 	if (m->h.hdr_len < CA_HDR_LEN)
-		return none;  /* a partial header names nothing */
+		return n;  /* a partial header names nothing */
 	c = circuit_get(t, k);
 	if (!c)
-		return none;
+		return n;
+	/* libca opens a circuit with VERSION, then creates its channels. */
+	if (!c->start_seen && m->dir == CA_DIR_REQUEST &&
+	    (m->h.cmd == CA_PROTO_VERSION || m->h.cmd == CA_PROTO_CREATE_CHAN))
+		c->start_seen = true;
 	if (m->dir == CA_DIR_REQUEST)
-		return track_tcp_request(t, c, m);
-	return track_tcp_response(t, c, m, (struct chan **)&t->scratch);
+		n = track_tcp_request(t, c, m);
+	else
+		n = track_tcp_response(t, c, m, (struct chan **)&t->scratch);
+	if (!n.name && names_a_channel(m))
+		n.why = c->start_seen ? TRACK_WHY_CHANNEL : TRACK_WHY_CIRCUIT;
+	return n;
 }
 
 void track_export(const struct track *t, const struct track_export_fns *fns)
@@ -746,7 +787,7 @@ void track_export(const struct track *t, const struct track_export_fns *fns)
 
 bool track_import_chan(struct track *t, const struct track_saved_chan *sc)
 {
-	struct track_name n = { sc->name, sc->len };
+	struct track_name n = { sc->name, sc->len, NULL };
 	struct circuit *c = circuit_get(t, &sc->key);
 	struct chan *ch;
 

@@ -69,7 +69,14 @@ struct track {
 struct track_name {
 	const char *name;
 	size_t len;
+	/* When name is NULL for a message about a channel: why it has none
+	 * (a static string); NULL for messages that concern no channel. */
+	const char *why;
 };
+
+#define TRACK_WHY_CIRCUIT "circuit opened before the trace began"
+#define TRACK_WHY_CHANNEL "channel not seen created (before the trace began, or forgotten)"
+#define TRACK_WHY_SEARCH  "search not seen"
 
 /* Who a circuit's client says it is (CLIENT_NAME, HOST_NAME), for the
  * write audit.  Names are cut at TRACK_CLIENT_NAME_MAX bytes; a name the

@@ -80,6 +80,14 @@ trace 1.5 "$NS_TMP/t3" --no-channels-file
 all=$(n_updates "$NS_TMP/t3"); named=$(n_updates "$NS_TMP/t3" "^T:calc$")
 check "3: --no-channels-file: the updates have no name ($named of $all)" \
 	'[ "$all" -ge 5 ] && [ "$named" = 0 ]' "$(updates "$NS_TMP/t3")"
+why=$(jq -r 'select(.cmd == 1 and .dir == "response") | .pv_unknown' "$NS_TMP/t3" | sort -u | tr '\n' '|')
+check "3: and each says why (JSON pv_unknown)" \
+	'[ "$why" = "circuit opened before the trace began|" ]' "$why"
+ip netns exec "$NS_IOC" timeout 10 "$CATRACE" top -i "$VETH_IOC" --once --interval 2 \
+	--no-channels-file >"$NS_TMP/top3" 2>&1
+check "3: catrace top counts the traffic of channels it cannot name" \
+	'grep -qE "^ +[0-9.]+ messages/s about channels with no name" "$NS_TMP/top3"' \
+	"$(tr '\n' '|' <"$NS_TMP/top3")"
 
 # 4. The monitor reconnects on a new circuit; the saved one is closed.
 kill -TERM "$MON_PID"; wait "$MON_PID" 2>/dev/null  # (a background job ignores SIGINT)
