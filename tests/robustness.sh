@@ -487,6 +487,14 @@ for name in s15_midstream s15_midstream_caput; do
 	run "$name" "$GEN/$(file_of $name)" --json
 	expect_rc "$name" 0
 	check midstream "$name" s15_large_and_errors
+	# Joined inside a circuit: its channels' messages say their name is
+	# unknown, and the summary counts exactly those.
+	n=$(grep -c '"pv_unknown":' "$WORK/$name.out")
+	if [ "$n" -gt 0 ] && grep -qx "$n messages about channels whose name is unknown (pv=?: created before the capture began)" "$WORK/$name.err"; then
+		ok "$name: $n messages say their name is unknown, and the summary counts them"
+	else
+		bad "$name: unnamed messages counted" "$n in the output; $(grep unknown "$WORK/$name.err")"
+	fi
 done
 
 # -------------------------------------------------------- damaged files

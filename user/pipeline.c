@@ -188,6 +188,8 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 	c.pv = pv.name;
 	c.pv_len = pv.len;
 	c.pv_why = pv.why;
+	if (!pv.name && pv.why)
+		pl->st.unnamed++;
 	if (pl->census)
 		census_msg(pl->census, k, &c, m);
 

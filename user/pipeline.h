@@ -33,6 +33,7 @@ struct pipeline_stats {
 				  * (ports unknown: maybe CA, maybe not) */
 	uint64_t fragments;
 	uint64_t detected;       /* circuits found by their content */
+	uint64_t unnamed;        /* messages about a channel whose name is unknown */
 };
 
 struct pipeline {

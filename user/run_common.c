@@ -29,6 +29,9 @@ void print_summary(const struct pipeline *pl)
 		(unsigned long long)s->messages, (unsigned long long)s->printed,
 		(unsigned long long)s->malformed, (unsigned long long)s->truncated,
 		(unsigned long long)pipeline_resyncs(pl));
+	if (s->unnamed)
+		fprintf(stderr, "%llu messages about channels whose name is unknown (pv=?: "
+			"created before the capture began)\n", (unsigned long long)s->unnamed);
 	if (s->bad_packets || s->bad_headers)
 		fprintf(stderr, "broken packets: %llu to or from CA ports (UDP/TCP header), "
 			"%llu with a broken Ethernet/VLAN/IPv4 header\n",
