@@ -23,6 +23,7 @@ void flow_table_init(struct flow_table *t, size_t max_flows, size_t keep_limit,
 {
 	memset(t, 0, sizeof(*t));
 	hmap_init(&t->map, sizeof(struct flow_key));
+	hmap_init(&t->closed, sizeof(struct flow_key));
 	t->max_flows = max_flows;
 	t->keep_limit = keep_limit;
 	t->stream_mem.limit = FLOW_STREAM_MEM_LIMIT;
@@ -262,6 +263,53 @@ static struct flow *flow_restart(struct flow_table *t, struct flow *f, bool in_s
 	return f;
 }
 
+/* A flow ends by FIN or RST: remember where, replacing the oldest. */
+static void closed_remember(struct flow_table *t, const struct flow *f)
+{
+	struct flow_closed *c = hmap_get(&t->closed, &f->key);
+	int i;
+
+	if (!c) {
+		c = t->closed_ring[t->closed_next];
+		if (c)
+			hmap_del(&t->closed, &c->key);
+		else if (!(c = malloc(sizeof(*c))))
+			return;
+		t->closed_ring[t->closed_next] = c;
+		t->closed_next = (t->closed_next + 1) % FLOW_CLOSED_MAX;
+		c->key = f->key;
+		if (!hmap_put(&t->closed, &c->key, c, NULL)) {
+			c->key.cli_port = 0;  /* unreachable: the slot is free again */
+			return;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		c->end_known[i] = f->half[i].seq_known;
+		c->end_seq[i] = f->half[i].next_seq;
+	}
+}
+
+/* A segment for no live flow: is it a late copy of a closed one's bytes
+ * (all before where that direction ended)? A SYN is a new connection. */
+static bool closed_retransmission(struct flow_table *t, const struct flow_key *k,
+				  enum ca_dir dir, uint8_t tcp_flags, uint32_t seq,
+				  uint32_t len)
+{
+	struct flow_closed *c = hmap_get(&t->closed, k);
+
+	if (!c)
+		return false;
+	if (tcp_flags & TCPF_SYN) {
+		hmap_del(&t->closed, k);
+		c->key.cli_port = 0;  /* the ring slot stays, unused */
+		return false;
+	}
+	/* Just behind the end (a new connection whose SYN was missed has a
+	 * random ISN: 1 in 4096 falls in this window). */
+	return c->end_known[dir] && seq_diff(seq + len, c->end_seq[dir]) <= 0 &&
+	       seq_diff(c->end_seq[dir], seq) <= (1 << 20);
+}
+
 /* A segment's FIN ends its direction; RST, or both FINs, end the flow. */
 static void flow_end_flags(struct flow_table *t, struct flow *f, struct flow_half *h,
 			   uint8_t tcp_flags)
@@ -270,8 +318,10 @@ static void flow_end_flags(struct flow_table *t, struct flow *f, struct flow_hal
 		h->fin = true;
 		half_end(t, h, "FIN");
 	}
-	if ((tcp_flags & TCPF_RST) || (f->half[0].fin && f->half[1].fin))
+	if ((tcp_flags & TCPF_RST) || (f->half[0].fin && f->half[1].fin)) {
+		closed_remember(t, f);
 		flow_destroy(t, f, (tcp_flags & TCPF_RST) ? "RST" : "FIN");
+	}
 }
 
 void flow_segment(struct flow_table *t, const struct flow_key *k,
@@ -287,6 +337,11 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 		 * state is gone (a late FIN or ACK). */
 		if (!syn && p->payload_wire_len == 0)
 			return;
+		/* Nor from bytes a closed flow already delivered. */
+		if (closed_retransmission(t, k, dir, p->tcp_flags, p->seq, p->payload_wire_len)) {
+			t->stats.after_close++;
+			return;
+		}
 		/* A bare SYN means we see the stream from its start. */
 		f = flow_create(t, k, syn);
 		if (!f)
@@ -367,9 +422,14 @@ uint64_t flow_table_resyncs(const struct flow_table *t)
 
 void flow_table_free(struct flow_table *t)
 {
+	size_t i;
+
 	while (t->lru_tail)
 		flow_destroy(t, t->lru_tail, "end of capture");
 	hmap_free(&t->map);
+	for (i = 0; i < FLOW_CLOSED_MAX; i++)
+		free(t->closed_ring[i]);
+	hmap_free(&t->closed);
 }
 
 /* ---- live: segments the kernel already put in order ---- */
@@ -408,6 +468,13 @@ void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 	unsigned i;
 
 	if (!f) {
+		/* A SYN forgets a closed flow of these ports; a late copy of a
+		 * closed flow's bytes is not a new circuit. */
+		if ((s->n || (s->tcp_flags & TCPF_SYN)) &&
+		    closed_retransmission(t, k, dir, s->tcp_flags, s->seq, s->len)) {
+			t->stats.after_close++;
+			return;
+		}
 		/* A late FIN or RST of a flow already gone: nothing to do. */
 		if (s->n == 0)
 			return;

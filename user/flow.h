@@ -68,6 +68,18 @@ struct flow_stats {
 	uint64_t live_lost;       /* live: holes the kernel reported (loss, drops) */
 	uint64_t live_disagreed;  /* live: the kernel's message boundaries were
 				   * not where the framer had them */
+	uint64_t after_close;     /* retransmissions of a flow already closed */
+};
+
+/* Flows closed by FIN or RST are remembered this many at a time (the
+ * newest), with where each direction ended: a retransmission that comes
+ * after the close is not a new circuit joined midway. */
+#define FLOW_CLOSED_MAX 1024
+
+struct flow_closed {
+	struct flow_key key;
+	uint32_t end_seq[2];      /* per direction: the next sequence number */
+	bool end_known[2];
 };
 
 /* Called when a flow's state goes away (closed, evicted, end). */
@@ -81,6 +93,9 @@ struct flow_table {
 	uint64_t held_total;      /* bytes held out of order, all flows */
 	struct ca_stream_budget stream_mem;
 	struct flow_stats stats;
+	struct hmap closed;       /* flow_key -> struct flow_closed* */
+	struct flow_closed *closed_ring[FLOW_CLOSED_MAX];  /* oldest replaced first */
+	size_t closed_next;
 	ca_msg_fn on_msg;
 	flow_close_fn on_close;
 	/* The flow whose messages are being emitted: callbacks read it to

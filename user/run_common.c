@@ -29,6 +29,9 @@ void print_summary(const struct pipeline *pl)
 		(unsigned long long)s->messages, (unsigned long long)s->printed,
 		(unsigned long long)s->malformed, (unsigned long long)s->truncated,
 		(unsigned long long)pipeline_resyncs(pl));
+	if (pl->flows.stats.after_close)
+		fprintf(stderr, "%llu segments retransmitted after their circuit closed: not decoded again\n",
+			(unsigned long long)pl->flows.stats.after_close);
 	if (s->unnamed)
 		fprintf(stderr, "%llu messages about channels whose name is unknown (pv=?: "
 			"created before the capture began)\n", (unsigned long long)s->unnamed);

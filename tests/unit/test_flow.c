@@ -586,8 +586,21 @@ static void test_fin_both(void **state)
 	/* The last ACK after the close creates nothing and closes nothing. */
 	ctl(&t, &KEY_A, CA_DIR_REQUEST, 1000, w.n + 1, 0);
 	assert_null(flow_lookup(&t, &KEY_A));
+	/* A retransmission of the last request segment after both FINs (issue
+	 * 16: it was decoded again, as a circuit joined midway) is a copy of
+	 * bytes already delivered: nothing new, counted. */
+	seg(&t, &KEY_A, CA_DIR_REQUEST, 1000, &w, cuts[4], w.n - cuts[4], 0);
+	seg(&t, &KEY_A, CA_DIR_RESPONSE, 50000, &r, 20, r.n - 20, 0);
+	assert_null(flow_lookup(&t, &KEY_A));
+	assert_int_equal(c.n, NREQ + 4);
+	assert_int_equal(t.stats.after_close, 2);
+	/* A new connection on the same ports (its SYN seen) is traced. */
+	syn(&t, &KEY_A, CA_DIR_REQUEST, 7000);
+	send_seg(&t, 7000, &w, 0);
+	assert_non_null(flow_lookup(&t, &KEY_A));
+	assert_true(c.n > NREQ + 4);
 	flow_table_free(&t);
-	assert_int_equal(c.nclosed, 1);
+	assert_int_equal(c.nclosed, 2);
 
 	/* FIN in the middle of a message: reported truncated at the FIN. */
 	setup_table(&t, &c, 0);
