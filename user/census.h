@@ -50,7 +50,7 @@ enum census_req {
 };
 
 /* Upper bounds (seconds) of the latency buckets; +Inf is implied. */
-#define CENSUS_BUCKETS 16
+#define CENSUS_BUCKETS 19
 extern const double census_bucket_le[CENSUS_BUCKETS];
 
 struct census_hist {

@@ -282,8 +282,8 @@ static void test_search_answered_and_latency(void **state)
 	s = census_server_get(&c, IOC, 5064);
 	assert_non_null(s);
 	assert_int_equal(s->latency[CENSUS_REQ_SEARCH].count, 1);
-	/* 300 us falls in the 0.0005 bucket (index 2). */
-	assert_int_equal(s->latency[CENSUS_REQ_SEARCH].buckets[2], 1);
+	/* 300 us falls in the 0.0005 bucket (index 5). */
+	assert_int_equal(s->latency[CENSUS_REQ_SEARCH].buckets[5], 1);
 	census_free(&c);
 }
 
@@ -425,8 +425,12 @@ static void test_circuit_channels_updates_latency(void **state)
 	assert_int_equal(s->latency[CENSUS_REQ_CREATE_CHAN].count, 1);
 	assert_int_equal(s->latency[CENSUS_REQ_READ_NOTIFY].count, 1);
 	assert_int_equal(s->latency[CENSUS_REQ_WRITE_NOTIFY].count, 1);
-	/* 4 ms: in the 0.005 bucket (index 5). */
-	assert_int_equal(s->latency[CENSUS_REQ_WRITE_NOTIFY].buckets[5], 1);
+	/* 4 ms: in the 0.005 bucket (index 8). */
+	assert_int_equal(s->latency[CENSUS_REQ_WRITE_NOTIFY].buckets[8], 1);
+	/* 1 ms (READ_NOTIFY): in the 0.001 bucket (index 6); 2 ms
+	 * (CREATE_CHAN): 0.0025 (index 7). */
+	assert_int_equal(s->latency[CENSUS_REQ_READ_NOTIFY].buckets[6], 1);
+	assert_int_equal(s->latency[CENSUS_REQ_CREATE_CHAN].buckets[7], 1);
 	assert_int_equal(c.msgs[CA_PROTO_EVENT_ADD][1], 3);
 	circ(&c, SEC + 20 * MS, RSP, CA_PROTO_CLEAR_CHANNEL, 0, 0, 77, 1);
 	assert_int_equal(s->channels, 0);
