@@ -665,11 +665,11 @@ static void search_expired(struct census *c, struct pending *p)
 
 static void beacon_event(struct census *c, struct census_server *s,
 			 enum census_event_kind kind, uint64_t ts, uint32_t seq,
-			 double interval)
+			 uint32_t prev_seq, double interval)
 {
 	struct census_event ev = {
 		.kind = kind, .ts_ns = ts, .ip = s->ip, .port = s->port,
-		.seq = seq, .prev_seq = s->last_seq, .interval_s = interval,
+		.seq = seq, .prev_seq = prev_seq, .interval_s = interval,
 		.average_s = s->avg_interval_s,
 	};
 
@@ -689,7 +689,7 @@ static void beacon_seen(struct census *c, const struct msg_ctx *mc,
 {
 	uint32_t ip = m->h.p2 ? m->h.p2 : mc->src_ip;
 	struct census_server *s = server_for(c, ip, (uint16_t)m->h.count);
-	uint32_t seq = m->h.p1, advance;
+	uint32_t seq = m->h.p1, prev, advance;
 	uint64_t ts = mc->ts_ns;
 	double interval, avg;
 
@@ -700,10 +700,11 @@ static void beacon_seen(struct census *c, const struct msg_ctx *mc,
 		s->beacon_seen = true;
 		s->last_seq = seq;
 		s->last_beacon_ns = ts;
-		beacon_event(c, s, CENSUS_EV_APPEARED, ts, seq, 0);
+		beacon_event(c, s, CENSUS_EV_APPEARED, ts, seq, seq, 0);
 		return;
 	}
-	advance = seq - s->last_seq;
+	prev = s->last_seq;  /* events name the beacon before this one */
+	advance = seq - prev;
 	if (advance == 0)
 		return;                         /* the same beacon again */
 	interval = ts > s->last_beacon_ns ? (double)(ts - s->last_beacon_ns) / 1e9 : 0;
@@ -713,7 +714,7 @@ static void beacon_seen(struct census *c, const struct msg_ctx *mc,
 		/* Backwards: a new sequence if it fell far, or back to its
 		 * first ids from beyond them; else a straggler. */
 		if (back >= SEQ_BACK_WINDOW || (seq < SEQ_FRESH && s->last_seq >= SEQ_FRESH)) {
-			beacon_event(c, s, CENSUS_EV_RESTARTED, ts, seq, interval);
+			beacon_event(c, s, CENSUS_EV_RESTARTED, ts, seq, prev, interval);
 			s->last_seq = seq;
 			s->last_beacon_ns = ts;
 			s->beacon_stable = false;
@@ -741,14 +742,14 @@ static void beacon_seen(struct census *c, const struct msg_ctx *mc,
 		return;
 	}
 	if (interval >= GAP_RATIO * avg) {
-		beacon_event(c, s, CENSUS_EV_RESUMED, ts, seq, interval);
+		beacon_event(c, s, CENSUS_EV_RESUMED, ts, seq, prev, interval);
 		s->beacon_stable = false;
 		return;
 	}
 	if (interval >= MISSED_RATIO * avg)
-		beacon_event(c, s, CENSUS_EV_MISSED, ts, seq, interval);
+		beacon_event(c, s, CENSUS_EV_MISSED, ts, seq, prev, interval);
 	else if (interval <= EARLY_RATIO * avg)
-		beacon_event(c, s, CENSUS_EV_EARLY, ts, seq, interval);
+		beacon_event(c, s, CENSUS_EV_EARLY, ts, seq, prev, interval);
 	else
 		s->avg_interval_s = avg + EMA_WEIGHT * (interval - avg);
 }

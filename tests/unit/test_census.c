@@ -217,6 +217,9 @@ static void test_beacon_missed_and_gap(void **state)
 	t += 120 * SEC;
 	beacon(&c, t, seq++);
 	assert_int_equal(count_kind(CENSUS_EV_RESUMED), 1);
+	/* The event names the beacon before the gap, not this one again. */
+	assert_int_equal(events[n_events - 1].seq, seq - 1);
+	assert_int_equal(events[n_events - 1].prev_seq, seq - 9);
 	assert_int_equal(count_kind(CENSUS_EV_RESTARTED), 0);
 	assert_int_equal(census_server_get(&c, IOC, 5064)->restarts, 1);
 	/* Steady again afterwards: no more events. */
