@@ -744,11 +744,18 @@ static void beacon_seen(struct census *c, const struct msg_ctx *mc,
 	if (interval >= GAP_RATIO * avg) {
 		beacon_event(c, s, CENSUS_EV_RESUMED, ts, seq, prev, interval);
 		s->beacon_stable = false;
+		s->missed_said = false;
 		return;
 	}
-	if (interval >= MISSED_RATIO * avg)
-		beacon_event(c, s, CENSUS_EV_MISSED, ts, seq, prev, interval);
-	else if (interval <= EARLY_RATIO * avg)
+	if (interval >= MISSED_RATIO * avg) {
+		/* Said already if the clock saw the gap (beacons_overdue). */
+		if (!s->missed_said)
+			beacon_event(c, s, CENSUS_EV_MISSED, ts, seq, prev, interval);
+		s->missed_said = false;
+		return;
+	}
+	s->missed_said = false;
+	if (interval <= EARLY_RATIO * avg)
 		beacon_event(c, s, CENSUS_EV_EARLY, ts, seq, prev, interval);
 	else
 		s->avg_interval_s = avg + EMA_WEIGHT * (interval - avg);
@@ -901,6 +908,29 @@ static void expire(struct census *c, enum census_req kind, uint64_t older_than_n
 	free(keys);
 }
 
+/* As casw does: a server whose beacons stop is missed once 1.25 of its
+ * periods pass without one, not only when the next one comes (it may
+ * never come). Said once per gap. */
+static void beacons_overdue(struct census *c)
+{
+	size_t it;
+	void *v;
+
+	for (it = 0; hmap_next(&c->servers, &it, NULL, &v);) {
+		struct census_server *s = v;
+		double silent;
+
+		if (!s->beacon_stable || s->missed_said || s->avg_interval_s <= 0 ||
+		    c->now_ns <= s->last_beacon_ns)
+			continue;
+		silent = (double)(c->now_ns - s->last_beacon_ns) / 1e9;
+		if (silent < MISSED_RATIO * s->avg_interval_s)
+			continue;
+		s->missed_said = true;
+		beacon_event(c, s, CENSUS_EV_MISSED, c->now_ns, s->last_seq, s->last_seq, silent);
+	}
+}
+
 static void update_rates(struct census *c, uint64_t now)
 {
 	double dt = (double)(now - c->last_tick_ns) / 1e9;
@@ -936,6 +966,7 @@ void census_tick(struct census *c, uint64_t now_ns)
 		expire(c, CENSUS_REQ_READ_NOTIFY, c->now_ns - CENSUS_REQUEST_TIMEOUT_NS);
 		expire(c, CENSUS_REQ_WRITE_NOTIFY, c->now_ns - CENSUS_REQUEST_TIMEOUT_NS);
 	}
+	beacons_overdue(c);
 	servers_expire(c);
 	update_rates(c, c->now_ns);
 }

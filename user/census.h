@@ -97,6 +97,7 @@ struct census_server {
 	/* beacon state */
 	bool beacon_seen;
 	bool beacon_stable;         /* intervals settled: judge them */
+	bool missed_said;           /* MISSED reported by the clock for this gap */
 	uint32_t last_seq;
 	uint64_t last_beacon_ns;
 	double avg_interval_s;      /* 0: unknown */
