@@ -2,24 +2,62 @@
 #include "stats_cmd.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ca_decode.h"
 #include "kstats.h"
 #include "metrics.h"
 #include "pins.h"
 #include "sbuf.h"
 
 static const char stats_usage[] =
-"Usage: catrace stats [--pin DIR]\n"
+"Usage: catrace stats [--pin DIR] [--prom]\n"
 "\n"
-"Print the Prometheus exposition of the kernel counters of a running\n"
-"catrace that pinned its maps with --pin DIR (default " PINS_DEFAULT_DIR ").\n";
+"Print the kernel counters of a running catrace that pinned its maps with\n"
+"--pin DIR (default " PINS_DEFAULT_DIR "): a short table, or with --prom\n"
+"the Prometheus exposition. Pins live in the bpffs of the mount namespace\n"
+"that made them: for a catrace started under `ip netns exec`, read them\n"
+"from the same (`ip netns exec NS catrace stats`), or start it with\n"
+"`nsenter --net=/run/netns/NS` so that they land in the host's bpffs.\n";
+
+/* The counters for a person: totals, then the commands seen, one a line. */
+static void render_table(struct sbuf *sb, const struct catrace_meta *meta, const char *dir,
+			 const struct ca_counters *k, long learned)
+{
+	unsigned c;
+
+	sbuf_printf(sb, "catrace pid %u on %s (pins in %s)\n", meta->pid, meta->ifaces, dir);
+	sbuf_printf(sb, "packets seen %llu, CA %llu; CA messages dropped %llu "
+		    "(records refused by the full ring buffer %llu)\n",
+		    (unsigned long long)k->pkts_seen, (unsigned long long)k->pkts_ca,
+		    (unsigned long long)k->msgs_dropped, (unsigned long long)k->ringbuf_drops);
+	sbuf_printf(sb, "parse errors %llu, resynchronisations %llu, retransmissions %llu, "
+		    "gaps %llu, learned endpoints %ld\n",
+		    (unsigned long long)k->parse_errors, (unsigned long long)k->resyncs,
+		    (unsigned long long)k->retransmits, (unsigned long long)k->gaps,
+		    learned > 0 ? learned : 0);
+	sbuf_printf(sb, "%-18s %12s %12s\n", "command", "requests", "responses");
+	for (c = 0; c < CNT_CMDS; c++) {
+		const char *name = c <= CA_PROTO_LAST_CMD ? ca_cmd_const_name(c) : NULL;
+
+		if (!k->msgs[c][0] && !k->msgs[c][1])
+			continue;
+		if (name)
+			sbuf_printf(sb, "%-18s", name);
+		else
+			sbuf_printf(sb, "%-18s", c == CNT_CMDS - 1 ? "(other)" : "(unknown)");
+		sbuf_printf(sb, " %12llu %12llu\n", (unsigned long long)k->msgs[c][0],
+			    (unsigned long long)k->msgs[c][1]);
+	}
+}
 
 int stats_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "pin", required_argument, NULL, 'p' },
+		{ "prom", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -30,6 +68,7 @@ int stats_main(int argc, char **argv)
 	struct ca_counters k;
 	struct sbuf sb;
 	char err[8300];
+	bool prom = false;
 	long a, b;
 	int c;
 
@@ -39,6 +78,9 @@ int stats_main(int argc, char **argv)
 		switch (c) {
 		case 'p':
 			dir = optarg;
+			break;
+		case 'P':
+			prom = true;
 			break;
 		case 'h':
 			fputs(stats_usage, stdout);
@@ -74,7 +116,10 @@ int stats_main(int argc, char **argv)
 	in.live = true;
 	in.learned_endpoints = (uint64_t)(a > 0 ? a : 0) + (uint64_t)(b > 0 ? b : 0);
 	sbuf_init(&sb);
-	metrics_render(&sb, &in);
+	if (prom)
+		metrics_render(&sb, &in);
+	else
+		render_table(&sb, &meta, dir, &k, (a > 0 ? a : 0) + (b > 0 ? b : 0));
 	pins_close(&fds);
 	if (sb.oom) {
 		fprintf(stderr, "catrace stats: out of memory\n");

@@ -116,9 +116,20 @@ PY
 # second.  Then everything sent has been counted.
 sleep 7
 scrape "$NS_TMP/after.prom"
-"$CATRACE" stats --pin "$PIN" >"$NS_TMP/stats.prom" 2>"$NS_TMP/stats.err"
+"$CATRACE" stats --pin "$PIN" --prom >"$NS_TMP/stats.prom" 2>"$NS_TMP/stats.err"
 rc=$?
 expect "stats exit code" $rc 0
+# Without --prom: a table for a person, with the same counts.
+"$CATRACE" stats --pin "$PIN" >"$NS_TMP/stats.txt" 2>&1
+srch=$(awk '$1 == "SEARCH" {print $2}' "$NS_TMP/stats.txt")
+want=$(grep -F "catrace_messages_total{command=\"SEARCH\",direction=\"request\"" "$NS_TMP/stats.prom" | awk '{print $2}')
+if grep -q "^catrace pid [0-9]* on $VETH_IOC (pins in $PIN)$" "$NS_TMP/stats.txt" &&
+	grep -q "^packets seen [0-9]*, CA [0-9]*; CA messages dropped 0 " "$NS_TMP/stats.txt" &&
+	[ -n "$srch" ] && [ "$srch" = "$want" ]; then
+	ok "stats: a table by default (SEARCH requests $srch, as --prom says)"
+else
+	bad "stats: a table by default" "SEARCH $srch vs $want: $(head -5 "$NS_TMP/stats.txt" | tr '\n' '|')"
+fi
 scrape "$NS_TMP/after2.prom"
 sleep 1.5
 cp "$NS_TMP/file.prom" "$NS_TMP/file-copy.prom" 2>/dev/null
