@@ -276,6 +276,7 @@ struct live_run {
 	struct ringbuf_source *rs;
 	struct metrics_service *ms;    /* NULL without metrics */
 	struct top_view top;
+	struct ca_counters top_cnt;    /* top.kernel points here: lives as long */
 	uint64_t top_until_ns, started_ns;
 	uint64_t chan_saved_ns;        /* when the channel table was last saved */
 	bool chan_save_failed;         /* said once */
@@ -380,8 +381,8 @@ static int live_loop(struct live_run *run)
 		}
 		if (o->top) {
 			run->top.messages = pl->st.messages;
-			if (loader_counters(run->l, &cnt) == 0)
-				run->top.kernel = &cnt;
+			if (loader_counters(run->l, &run->top_cnt) == 0)
+				run->top.kernel = &run->top_cnt;
 			if (o->top_once ? mono_ns() >= run->top_until_ns :
 					  !top_screen_tick(&run->top, false))
 				break;
