@@ -199,10 +199,10 @@ void audit_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 	af_str(&w, "pv", c->pv, c->pv_len, false);
 	af_command(&w, o, m);
 	if (o->style == OUT_JSON) {
-		output_put_proc(sb, OUT_JSON, c->proc);
+		output_put_procs(sb, OUT_JSON, c, m);
 		sbuf_putc(sb, '}');
 	} else {
 		sbuf_putc(sb, ')');
-		output_put_proc(sb, OUT_TEXT, c->proc);
+		output_put_procs(sb, OUT_TEXT, c, m);
 	}
 }

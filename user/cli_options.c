@@ -65,7 +65,7 @@ static const char usage_text[] =
 "                       replies) and ACCESS_RIGHTS, each with the client's\n"
 "                       user and host names, PV, value and status\n"
 "  --no-proc            live: do not name the local process that owns each\n"
-"                       CA socket (proc=softIoc[1234])\n"
+"                       CA socket, by its role (server=softIoc[1234])\n"
 "  --channels-file PATH live: where the channel table is kept between runs, so\n"
 "                       channels created before catrace started are named\n"
 "                       (default " CHANMEM_DEFAULT_PATH ", or $CATRACE_CHANNELS_FILE)\n"

@@ -506,21 +506,43 @@ void output_put_time(struct output *o, struct sbuf *sb, uint64_t ts_ns)
 	o->prev_ns = ts_ns;
 }
 
-void output_put_proc(struct sbuf *sb, enum out_style style,
+static void put_proc(struct sbuf *sb, enum out_style style, const char *side,
 		     const struct proc_owner *p)
 {
 	if (!p)
 		return;
 	if (style == OUT_JSON) {
-		sbuf_printf(sb, ",\"proc\":{\"pid\":%d,\"comm\":", (int)p->pid);
+		sbuf_printf(sb, ",\"%s_proc\":{\"pid\":%d,\"comm\":", side, (int)p->pid);
 		sbuf_put_jsonstr(sb, p->comm, strlen(p->comm));
 		sbuf_putc(sb, '}');
 	} else {
 		/* comm is what the process set (prctl): no quoting, but
 		 * nothing that could break the line either. */
-		sbuf_puts(sb, " proc=");
+		sbuf_printf(sb, " %s=", side);
 		put_template_name(sb, p->comm, strlen(p->comm));
 		sbuf_printf(sb, "[%d]", (int)p->pid);
+	}
+}
+
+/* Each end by its role: on an IOC's host a client's request must not
+ * read as if the IOC sent it. A beacon goes from a server to a repeater,
+ * and repeater registrations from a client to one. */
+void output_put_procs(struct sbuf *sb, enum out_style style, const struct msg_ctx *c,
+		      const struct ca_msg *m)
+{
+	switch (m->h.cmd) {
+	case CA_PROTO_RSRV_IS_UP:
+		put_proc(sb, style, "server", c->proc_client);
+		put_proc(sb, style, "repeater", c->proc_server);
+		break;
+	case CA_PROTO_REPEATER_REGISTER:
+	case CA_PROTO_REPEATER_CONFIRM:
+		put_proc(sb, style, "client", c->proc_client);
+		put_proc(sb, style, "repeater", c->proc_server);
+		break;
+	default:
+		put_proc(sb, style, "client", c->proc_client);
+		put_proc(sb, style, "server", c->proc_server);
 	}
 }
 
@@ -746,7 +768,7 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		if (m->h.hdr_len >= CA_HDR_LEN)
 			fw_command_fields(&w, o, m);
 		fw_problem(&w, m);
-		output_put_proc(sb, OUT_JSON, c->proc);
+		output_put_procs(sb, OUT_JSON, c, m);
 		sbuf_putc(sb, '}');
 	} else {
 		put_time_text(o, sb, c->ts_ns);
@@ -759,7 +781,7 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 			fw_command_fields(&w, o, m);
 		fw_problem(&w, m);
 		sbuf_putc(sb, ')');
-		output_put_proc(sb, OUT_TEXT, c->proc);
+		output_put_procs(sb, OUT_TEXT, c, m);
 	}
 	o->prev_ns = c->ts_ns;
 }

@@ -32,7 +32,8 @@ struct msg_ctx {
 	const char *pv;         /* NULL when unknown */
 	size_t pv_len;
 	const char *pv_why;     /* pv unknown for a message about a channel: why */
-	const struct proc_owner *proc;  /* local process of the socket, or NULL */
+	/* The local processes at the circuit's ends (live), or NULL. */
+	const struct proc_owner *proc_client, *proc_server;
 };
 
 struct output {
@@ -53,9 +54,12 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 /* The time stamp that starts a text line (with its space; nothing for -t),
  * for other line formats (the write audit). */
 void output_put_time(struct output *o, struct sbuf *sb, uint64_t ts_ns);
-/* " proc=softIoc[1234]" in text, ",\"proc\":{...}" in JSON; nothing for NULL. */
-void output_put_proc(struct sbuf *sb, enum out_style style,
-		     const struct proc_owner *p);
+/* The local processes at the ends, named by side: " client=camonitor[77]
+ * server=softIoc[1234]" in text, ",\"client_proc\":{...},\"server_proc\":
+ * {...}" in JSON (beacons: server and repeater; repeater registrations:
+ * client and repeater); nothing for an end that is not known. */
+void output_put_procs(struct sbuf *sb, enum out_style style, const struct msg_ctx *c,
+		      const struct ca_msg *m);
 /* After a value whose payload was cut on purpose (the kernel's copy
  * budget, the decoder's keep limit) where elements to show were lost:
  * " (cut: K of N bytes)" in text, ",\"data_cut\":{...}" in JSON. */

@@ -200,7 +200,7 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 	if (pl->done || (pl->writes && !audit_selects(m)) || !passes_filters(pl, m, &pv))
 		return;
 	if (pl->proc)
-		c.proc = procattr_owner(pl->proc, k, tcp, m->dir == CA_DIR_REQUEST);
+		procattr_owners(pl->proc, k, tcp, &c.proc_client, &c.proc_server);
 	sbuf_reset(&pl->line);
 	if (pl->writes)
 		audit_format(&pl->out, &pl->line, &c, track_client(&pl->track, k), m);

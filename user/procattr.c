@@ -838,11 +838,10 @@ static bool budget_left(struct procattr *pa, uint64_t now)
 	return pa->budget_ns > 0;
 }
 
-const struct proc_owner *procattr_owner(struct procattr *pa,
-					const struct flow_key *k, bool tcp,
-					bool from_client)
+/* The cache entry of k, resolved as far as the budget allows now. */
+static struct pa_entry *entry_resolved(struct procattr *pa, const struct flow_key *k,
+				       bool tcp)
 {
-	int side = from_client ? SIDE_CLIENT : SIDE_SERVER;
 	struct pa_entry *e;
 	struct pa_key key;
 
@@ -870,11 +869,32 @@ const struct proc_owner *procattr_owner(struct procattr *pa,
 			}
 		}
 	}
+	return e;
+}
+
+const struct proc_owner *procattr_owner(struct procattr *pa,
+					const struct flow_key *k, bool tcp,
+					bool from_client)
+{
+	int side = from_client ? SIDE_CLIENT : SIDE_SERVER;
+	struct pa_entry *e = entry_resolved(pa, k, tcp);
+
+	if (!e)
+		return NULL;
 	if (e->have[side])
 		return &e->owner[side];
 	if (e->have[!side])
 		return &e->owner[!side];
 	return NULL;
+}
+
+void procattr_owners(struct procattr *pa, const struct flow_key *k, bool tcp,
+		     const struct proc_owner **client, const struct proc_owner **server)
+{
+	struct pa_entry *e = entry_resolved(pa, k, tcp);
+
+	*client = e && e->have[SIDE_CLIENT] ? &e->owner[SIDE_CLIENT] : NULL;
+	*server = e && e->have[SIDE_SERVER] ? &e->owner[SIDE_SERVER] : NULL;
 }
 
 void procattr_forget(struct procattr *pa, const struct flow_key *k, bool tcp)

@@ -83,6 +83,12 @@ const struct proc_owner *procattr_owner(struct procattr *pa,
 					const struct flow_key *k, bool tcp,
 					bool from_client);
 
+/* Both ends of a circuit or exchange: the local process at the client's
+ * end and at the server's (either NULL when not local or not known yet).
+ * May read /proc (rate-limited), as procattr_owner does. */
+void procattr_owners(struct procattr *pa, const struct flow_key *k, bool tcp,
+		     const struct proc_owner **client, const struct proc_owner **server);
+
 /* A circuit ended: forget it (the next one with the same ports is a new
  * socket, perhaps another process). */
 void procattr_forget(struct procattr *pa, const struct flow_key *k, bool tcp);

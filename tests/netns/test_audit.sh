@@ -109,7 +109,7 @@ req = find(command="WriteNotifyRequest", pv="T:ro")
 rsp = find(command="WriteNotifyResponse", pv="T:ro")
 check("reply matches its request (client port, ioid)",
       req and rsp and (req[0]["client_port"], req[0]["ioid"]) == (rsp[0]["client_port"], rsp[0]["ioid"]))
-bad = [r for r in recs if r.get("proc") != {"pid": ioc_pid, "comm": "softIoc"}]
+bad = [r for r in recs if r.get("server_proc") != {"pid": ioc_pid, "comm": "softIoc"}]
 check("every record names the IOC process softIoc[%d]" % ioc_pid, not bad, json.dumps(bad[:2]))
 PY
 cat "$NS_TMP/checks.txt"
@@ -127,7 +127,7 @@ def flows(path):
     out = defaultdict(list)
     for line in open(path):
         r = json.loads(line)
-        for k in ("ts", "frame", "proc"):
+        for k in ("ts", "frame", "client_proc", "server_proc"):
             r.pop(k, None)
         out[(r["client_port"], r["command"].endswith("Request"))].append(r)
     return out

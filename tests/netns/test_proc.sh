@@ -65,17 +65,23 @@ camonitor_stop
 sleep 0.5
 stop
 n=$(wc -l <"$NS_TMP/ioc.txt")
-others=$(grep -vF " proc=softIoc[$IOC_PID]" "$NS_TMP/ioc.txt" | head -3)
-if [ "$n" -ge 20 ] && [ -z "$others" ]; then
-	ok "IOC side: all $n lines name softIoc[$IOC_PID]"
+# Every line names the IOC as the server's end, requests included (they
+# once read "proc=softIoc", as if the IOC had sent them), and no client
+# (the clients are in another namespace).
+others=$(grep -vE " server=softIoc\[$IOC_PID\]$" "$NS_TMP/ioc.txt" | head -3)
+if [ "$n" -ge 20 ] && [ -z "$others" ] && ! grep -q " client=" "$NS_TMP/ioc.txt"; then
+	ok "IOC side: all $n lines name server=softIoc[$IOC_PID]"
 else
-	bad "IOC side: every line names softIoc[$IOC_PID]" "$n lines; e.g. $others"
+	bad "IOC side: every line names server=softIoc[$IOC_PID]" "$n lines; e.g. $others"
 fi
-grep -q "ReadNotifyResponse(pv='T:ai'.* proc=softIoc\[$IOC_PID\]$" "$NS_TMP/ioc.txt" &&
+grep -q "ReadNotifyResponse(pv='T:ai'.* server=softIoc\[$IOC_PID\]$" "$NS_TMP/ioc.txt" &&
 	ok "IOC side: a caget's short circuit" || bad "IOC side: a caget's short circuit"
-grep -q "SearchRequest(pv='T:calc'.* proc=softIoc\[$IOC_PID\]$" "$NS_TMP/ioc.txt" &&
+grep -q "SearchRequest(pv='T:calc'.* server=softIoc\[$IOC_PID\]$" "$NS_TMP/ioc.txt" &&
 	ok "IOC side: searches (UDP)" || bad "IOC side: searches (UDP)"
-grep -q "EventAddResponse(pv='T:calc'.* proc=softIoc\[$IOC_PID\]$" "$NS_TMP/ioc.txt" &&
+grep -q "EventAddRequest(pv='T:calc'.* server=softIoc\[$IOC_PID\]$" "$NS_TMP/ioc.txt" &&
+	ok "IOC side: a client's request names the IOC as the server" ||
+	bad "IOC side: a client's request names the IOC as the server"
+grep -q "EventAddResponse(pv='T:calc'.* server=softIoc\[$IOC_PID\]$" "$NS_TMP/ioc.txt" &&
 	ok "IOC side: monitor updates" || bad "IOC side: monitor updates"
 
 # 2. The client's side: camonitor's circuit, and the repeater's beacons.
@@ -91,9 +97,10 @@ import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 cam, rep = int(sys.argv[2]), int(sys.argv[3])
 ev = [r for r in recs if r["command"] == "EventAddResponse"]
-bad = [r for r in ev if r.get("proc") != {"pid": cam, "comm": "camonitor"}]
+bad = [r for r in ev if r.get("client_proc") != {"pid": cam, "comm": "camonitor"}
+       or "server_proc" in r]
 beacons = [r for r in recs if r["command"] == "Beacon"]
-bbad = [r for r in beacons if r.get("proc") != {"pid": rep, "comm": "caRepeater"}]
+bbad = [r for r in beacons if r.get("repeater_proc") != {"pid": rep, "comm": "caRepeater"}]
 print("%d monitor updates name camonitor[%d], %d beacons caRepeater[%d]" % (len(ev), cam, len(beacons), rep))
 if len(ev) < 10 or bad or bbad:
     print("wrong: %s %s" % (bad[:1], bbad[:1]))
@@ -110,7 +117,7 @@ trace "$NS_IOC" "$VETH_IOC" "$NS_TMP/noproc.txt" --no-proc
 cli_run caget T:ai >/dev/null
 sleep 0.3
 stop
-if [ -s "$NS_TMP/noproc.txt" ] && ! grep -q ' proc=' "$NS_TMP/noproc.txt"; then
+if [ -s "$NS_TMP/noproc.txt" ] && ! grep -qE ' (client|server|repeater)=' "$NS_TMP/noproc.txt"; then
 	ok "--no-proc names nobody"
 else
 	bad "--no-proc names nobody" "$(head -2 "$NS_TMP/noproc.txt")"
@@ -134,7 +141,7 @@ if ip netns exec "$NS_IOC" unshare -m true 2>/dev/null; then
 	warn=$(grep -c 'process attribution off' "$NS_TMP/noproc2.err")
 	if [ "$warn" -eq 1 ] && grep -q "catrace: process attribution off: /proc/net/.*: No such file" "$NS_TMP/noproc2.err" &&
 		grep -q "ReadNotifyResponse(pv='T:long'" "$NS_TMP/noproc2.txt" &&
-		! grep -q ' proc=' "$NS_TMP/noproc2.txt"; then
+		! grep -qE ' (client|server|repeater)=' "$NS_TMP/noproc2.txt"; then
 		ok "no /proc: said once ($(grep 'attribution off' "$NS_TMP/noproc2.err")), tracing goes on"
 	else
 		bad "no /proc" "$warn warnings: $(head -3 "$NS_TMP/noproc2.err"); $(grep -c . "$NS_TMP/noproc2.txt") lines"

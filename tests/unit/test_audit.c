@@ -71,7 +71,7 @@ static void run(struct track *t, struct output *o, const struct flow_key *k,
 	}
 	c.pv = pv.name;
 	c.pv_len = pv.len;
-	c.proc = proc;
+	c.proc_server = proc;  /* the IOC: the traced host's end */
 	sbuf_init(&sb);
 	audit_format(o, &sb, &c, track_client(t, k), m);
 	snprintf(out, n, "%s", sbuf_str(&sb));
@@ -214,7 +214,7 @@ static void test_text_lines(void **state)
 	run(&t, &o, &CIRC_A, &m, &ioc, line, sizeof(line));
 	assert_string_equal(line, "1700000000.123456 10.0.0.1:40000<-10.0.0.2:5064 "
 			    "WriteNotifyResponse(user='op', host='cr\\'1', pv='T:ao', "
-			    "status=ECA_NOWTACCESS, ioid=2) proc=softIoc[4242]");
+			    "status=ECA_NOWTACCESS, ioid=2) server=softIoc[4242]");
 
 	m = msg(CA_PROTO_ERROR, RSP, 24, 0, 0, 1, 376, err, sizeof(err));
 	run(&t, &o, &CIRC_A, &m, NULL, line, sizeof(line));
@@ -274,7 +274,7 @@ static void test_json(void **state)
 			    "\"command\":\"WriteRequest\",\"user\":\"op\\n\",\"host\":\"cr1\","
 			    "\"pv\":\"T:ao\",\"value\":[2.5],\"data_type\":\"DOUBLE\","
 			    "\"data_count\":1,\"ioid\":5,"
-			    "\"proc\":{\"pid\":4242,\"comm\":\"soft\\\"Ioc\"}}");
+			    "\"server_proc\":{\"pid\":4242,\"comm\":\"soft\\\"Ioc\"}}");
 	m = msg(CA_PROTO_ACCESS_RIGHTS, RSP, 0, 0, 0, 1, 3, NULL, 0);
 	run(&t, &o, &CIRC_A, &m, NULL, line, sizeof(line));
 	assert_non_null(strstr(line, "\"command\":\"AccessRightsResponse\",\"user\":\"op\\n\","
