@@ -92,6 +92,37 @@ static enum family type_family(unsigned type)
 	return type == DBR_STSACK_STRING ? FAM_ACK : FAM_PLAIN;
 }
 
+bool dbr_is_enum(unsigned type)
+{
+	return type <= DBR_GRID_LAST && type_vkind(type) == VK_ENUM;
+}
+
+bool dbr_enum_names_parse(unsigned type, const uint8_t *payload, size_t len,
+			  struct dbr_enum_names *out)
+{
+	struct bytes_view r = bytes_view(payload, len);
+	enum family fam = type_family(type);
+	uint16_t no_str;
+	int i, n;
+
+	if (!dbr_is_enum(type) || (fam != FAM_GR && fam != FAM_CTRL) ||
+	    !bv_be16(&r, 4, &no_str) ||
+	    !bv_at(&r, 6, MAX_ENUM_STATES * MAX_ENUM_STRING_SIZE))
+		return false;
+	n = (int16_t)no_str;
+	n = n < 0 ? 0 : n > MAX_ENUM_STATES ? MAX_ENUM_STATES : n;
+	memset(out, 0, sizeof(*out));
+	out->n = (uint8_t)n;
+	for (i = 0; i < n; i++) {
+		const uint8_t *p = bv_at(&r, 6 + (size_t)i * MAX_ENUM_STRING_SIZE,
+					 MAX_ENUM_STRING_SIZE);
+		size_t l = strnlen((const char *)p, MAX_ENUM_STRING_SIZE);
+
+		memcpy(out->s[i], p, l);
+	}
+	return true;
+}
+
 size_t dbr_elem_size(unsigned type)
 {
 	if (type > DBR_LAST_TYPE)

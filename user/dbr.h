@@ -9,6 +9,8 @@
 #define CATRACE_DBR_H
 
 #include <stdbool.h>
+
+#include "ca_proto.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +36,19 @@ long dbr_value_offset(unsigned type);
 uint64_t dbr_size_n(unsigned type, uint64_t count);
 
 /* Names as in epics-base alarm.h; NULL when out of range. */
+/* The state names a channel's DBR_GR_ENUM / DBR_CTRL_ENUM reply carries,
+ * remembered so that its plain, STS and TIME enum values can be named. */
+struct dbr_enum_names {
+	uint8_t n;
+	char s[MAX_ENUM_STATES][MAX_ENUM_STRING_SIZE + 1];
+};
+/* Whether values of this type are enum indexes. */
+bool dbr_is_enum(unsigned type);
+/* The state names in a GR/CTRL_ENUM payload; false when type is not one or
+ * the payload is short. */
+bool dbr_enum_names_parse(unsigned type, const uint8_t *payload, size_t len,
+			  struct dbr_enum_names *out);
+
 const char *alarm_status_name(unsigned v);
 const char *alarm_severity_name(unsigned v);
 

@@ -3,6 +3,7 @@
  * Each command's fields are written once, through a tiny field writer
  * that knows both styles, so text and JSON never drift apart. */
 #include "output.h"
+#include "dbr.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -285,8 +286,38 @@ static void fw_obsolete(struct fw *w, const struct ca_msg *m)
 	fw_uint(w, "parameter2", m->h.p2);
 }
 
+/* Enum values by their state names, as camonitor shows them, when the
+ * channel's GR/CTRL_ENUM reply gave the names: data_names=['Two']. An
+ * index past the names is None (null in JSON). */
+static void fw_enum_names(struct fw *w, const struct output *o, const struct msg_ctx *c,
+			  const struct ca_msg *m)
+{
+	long off = dbr_value_offset(m->h.dtype);
+	size_t i, n = m->h.count;
+
+	if (!c->enums || !dbr_is_enum(m->h.dtype) || off < 0)
+		return;
+	if (o->max_elements && n > o->max_elements)
+		n = o->max_elements;
+	fw_key(w, "data_names");
+	sbuf_putc(w->sb, '[');
+	for (i = 0; i < n && (size_t)off + 2 * (i + 1) <= m->payload_len; i++) {
+		unsigned v = rd_be16(m->payload + off + 2 * i);
+
+		if (i)
+			sbuf_puts(w->sb, w->style == OUT_JSON ? "," : ", ");
+		if (v >= c->enums->n)
+			sbuf_puts(w->sb, w->style == OUT_JSON ? "null" : "None");
+		else if (w->style == OUT_JSON)
+			sbuf_put_jsonstr(w->sb, c->enums->s[v], strlen(c->enums->s[v]));
+		else
+			sbuf_put_pyquoted(w->sb, c->enums->s[v], strlen(c->enums->s[v]));
+	}
+	sbuf_putc(w->sb, ']');
+}
+
 static void fw_command_fields(struct fw *w, const struct output *o,
-			      const struct ca_msg *m)
+			      const struct msg_ctx *c, const struct ca_msg *m)
 {
 	const struct ca_hdr *h = &m->h;
 	bool req = m->dir == CA_DIR_REQUEST;
@@ -331,6 +362,7 @@ static void fw_command_fields(struct fw *w, const struct output *o,
 			fw_uint(w, "ioid", h->p2);
 		} else {
 			fw_value(w, o, m);
+			fw_enum_names(w, o, c, m);
 			fw_dtype(w, h->dtype);
 			fw_uint(w, "data_count", h->count);
 			if (h->cmd == CA_PROTO_READ)
@@ -344,6 +376,7 @@ static void fw_command_fields(struct fw *w, const struct output *o,
 	case CA_PROTO_WRITE_NOTIFY:
 		if (req) {
 			fw_value(w, o, m);
+			fw_enum_names(w, o, c, m);
 			fw_dtype(w, h->dtype);
 			fw_uint(w, "data_count", h->count);
 			fw_uint(w, "sid", h->p1);
@@ -364,6 +397,7 @@ static void fw_command_fields(struct fw *w, const struct output *o,
 			fw_uint(w, "subscriptionid", h->p2);
 		} else {
 			fw_value(w, o, m);
+			fw_enum_names(w, o, c, m);
 			fw_dtype(w, h->dtype);
 			fw_uint(w, "data_count", h->count);
 			fw_status(w, h->p1);
@@ -766,7 +800,7 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		if (m->h.extended)
 			sbuf_puts(sb, ",\"extended\":true");
 		if (m->h.hdr_len >= CA_HDR_LEN)
-			fw_command_fields(&w, o, m);
+			fw_command_fields(&w, o, c, m);
 		fw_problem(&w, m);
 		output_put_procs(sb, OUT_JSON, c, m);
 		sbuf_putc(sb, '}');
@@ -778,7 +812,7 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		else if (has_pv_field(m) && c->pv_why)
 			fw_sym(&w, "pv", "?");  /* a channel, its name unknown */
 		if (m->h.hdr_len >= CA_HDR_LEN)
-			fw_command_fields(&w, o, m);
+			fw_command_fields(&w, o, c, m);
 		fw_problem(&w, m);
 		sbuf_putc(sb, ')');
 		output_put_procs(sb, OUT_TEXT, c, m);

@@ -32,6 +32,9 @@ struct msg_ctx {
 	const char *pv;         /* NULL when unknown */
 	size_t pv_len;
 	const char *pv_why;     /* pv unknown for a message about a channel: why */
+	/* The channel's enum state names (from its GR/CTRL_ENUM replies), to
+	 * name enum values; NULL when not known. */
+	const struct dbr_enum_names *enums;
 	/* The local processes at the circuit's ends (live), or NULL. */
 	const struct proc_owner *proc_client, *proc_server;
 };

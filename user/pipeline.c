@@ -1,6 +1,8 @@
 /* pipeline: see pipeline.h. */
 #include "pipeline.h"
 
+#include "dbr.h"
+
 #include <errno.h>
 #include "audit.h"
 #include "record.h"
@@ -91,6 +93,22 @@ bool pipeline_cmd_token_valid(const char *tok)
 	}
 	/* EventCancelResponse only exists with an empty EVENT_ADD. */
 	return !strcasecmp(tok, "EventCancelResponse");
+}
+
+/* A GR/CTRL_ENUM reply names the channel's states: keep them, so that its
+ * other enum values (monitor updates in TIME_ENUM) are shown by name. */
+static void remember_enum_names(struct pipeline *pl, struct track_name *pv,
+				const struct ca_msg *m)
+{
+	struct dbr_enum_names e;
+
+	if (!pv->chan || m->dir != CA_DIR_RESPONSE || !dbr_is_enum(m->h.dtype) ||
+	    (m->flags & (CA_MSG_MALFORMED | CA_MSG_TRUNCATED)) ||
+	    (m->h.cmd != CA_PROTO_READ_NOTIFY && m->h.cmd != CA_PROTO_READ &&
+	     m->h.cmd != CA_PROTO_EVENT_ADD))
+		return;
+	if (dbr_enum_names_parse(m->h.dtype, m->payload, m->payload_len, &e))
+		track_set_enums(&pl->track, pv, &e);
 }
 
 static bool passes_filters(const struct pipeline *pl, const struct ca_msg *m,
@@ -190,6 +208,8 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 	c.pv_why = pv.why;
 	if (!pv.name && pv.why)
 		pl->st.unnamed++;
+	remember_enum_names(pl, &pv, m);
+	c.enums = pv.enums;
 	if (pl->census)
 		census_msg(pl->census, k, &c, m);
 

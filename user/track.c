@@ -2,6 +2,7 @@
 #include "track.h"
 
 #include "catrace_record.h"
+#include "dbr.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 struct chan {
 	char *name;
 	size_t len;
+	struct dbr_enum_names *enums;  /* from its GR/CTRL_ENUM replies, or NULL */
 	uint32_t cid;
 	uint32_t sid;
 	bool has_sid;
@@ -86,6 +88,7 @@ void track_init(struct track *t)
 static void chan_free(struct chan *c)
 {
 	if (c) {
+		free(c->enums);
 		free(c->name);
 		free(c);
 	}
@@ -200,7 +203,7 @@ static struct circuit *circuit_get(struct track *t, const struct flow_key *k)
 
 struct track_name ca_payload_name(const struct ca_msg *m, bool *terminated)
 {
-	struct track_name n = { NULL, 0, NULL };
+	struct track_name n = { NULL, 0, NULL, NULL, NULL };
 	const uint8_t *nul;
 
 	/* A name is what the first REC_META_BYTES hold: all the kernel
@@ -241,15 +244,30 @@ static struct chan *chan_new(const struct track_name *n_in)
 	return c;
 }
 
-static struct track_name chan_name(const struct chan *c)
+static struct track_name chan_name(struct chan *c)
 {
-	struct track_name n = { NULL, 0, NULL };
+	struct track_name n = { NULL, 0, NULL, NULL, NULL };
 
 	if (c) {
 		n.name = c->name;
 		n.len = c->len;
+		n.enums = c->enums;
+		n.chan = c;
 	}
 	return n;
+}
+
+void track_set_enums(struct track *t, struct track_name *n, const struct dbr_enum_names *e)
+{
+	struct chan *c = n->chan;
+
+	(void)t;
+	if (!c)
+		return;
+	if (!c->enums && !(c->enums = malloc(sizeof(*c->enums))))
+		return;
+	*c->enums = *e;
+	n->enums = c->enums;
 }
 
 /* A channel in use moves to the front of the LRU list. */
@@ -458,7 +476,7 @@ static struct track_name track_tcp_request(struct track *t, struct circuit *c,
 					   const struct ca_msg *m)
 {
 	const struct ca_hdr *h = &m->h;
-	struct track_name n = { NULL, 0, NULL };
+	struct track_name n = { NULL, 0, NULL, NULL, NULL };
 	bool term;
 
 	switch (h->cmd) {
@@ -526,7 +544,7 @@ static struct track_name track_tcp_response(struct track *t, struct circuit *c,
 					    struct chan **scratch)
 {
 	const struct ca_hdr *h = &m->h;
-	struct track_name n = { NULL, 0, NULL };
+	struct track_name n = { NULL, 0, NULL, NULL, NULL };
 	struct chan *ch;
 
 	switch (h->cmd) {
@@ -570,7 +588,7 @@ static struct track_name track_tcp_response(struct track *t, struct circuit *c,
 			ch = by_sid(t, c, h->p1);
 		if (ch) {
 			/* Detach it so the name outlives the close. */
-			struct chan *copy = chan_new(&(struct track_name){ ch->name, ch->len, NULL });
+			struct chan *copy = chan_new(&(struct track_name){ ch->name, ch->len, NULL, NULL, NULL });
 
 			/* Found by sid when the cid was unknown: close that one. */
 			channel_close(t, c, ch->cid);
@@ -663,7 +681,7 @@ static void search_remember(struct track *t, const struct search_key *k,
 static struct track_name track_udp(struct track *t, const struct flow_key *k,
 				   const struct ca_msg *m)
 {
-	struct track_name n = { NULL, 0, NULL };
+	struct track_name n = { NULL, 0, NULL, NULL, NULL };
 	struct search_key sk;
 	bool term;
 
@@ -724,7 +742,7 @@ static bool names_a_channel(const struct ca_msg *m)
 struct track_name track_msg(struct track *t, const struct flow_key *k,
 			    const struct ca_msg *m)
 {
-	struct track_name n = { NULL, 0, NULL };
+	struct track_name n = { NULL, 0, NULL, NULL, NULL };
 	struct circuit *c;
 
 	chan_free(t->scratch);
@@ -787,7 +805,7 @@ void track_export(const struct track *t, const struct track_export_fns *fns)
 
 bool track_import_chan(struct track *t, const struct track_saved_chan *sc)
 {
-	struct track_name n = { sc->name, sc->len, NULL };
+	struct track_name n = { sc->name, sc->len, NULL, NULL, NULL };
 	struct circuit *c = circuit_get(t, &sc->key);
 	struct chan *ch;
 

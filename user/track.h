@@ -35,6 +35,7 @@
 
 struct search_ring_item;
 struct chan;
+struct dbr_enum_names;
 struct circuit;
 
 struct track_stats {
@@ -72,6 +73,11 @@ struct track_name {
 	/* When name is NULL for a message about a channel: why it has none
 	 * (a static string); NULL for messages that concern no channel. */
 	const char *why;
+	/* The channel's enum state names, when a GR/CTRL_ENUM reply gave
+	 * them (valid as long as name is); and the channel, for
+	 * track_set_enums. */
+	const struct dbr_enum_names *enums;
+	struct chan *chan;
 };
 
 #define TRACK_WHY_CIRCUIT "circuit opened before the trace began"
@@ -96,6 +102,8 @@ void track_free(struct track *t);
 struct track_name track_msg(struct track *t, const struct flow_key *k,
 			    const struct ca_msg *m);
 void track_circuit_close(struct track *t, const struct flow_key *k);
+/* Remember the state names of the channel track_msg just named. */
+void track_set_enums(struct track *t, struct track_name *n, const struct dbr_enum_names *e);
 /* The client names of a TCP circuit; NULL when the circuit is unknown. */
 const struct track_client *track_client(const struct track *t,
 					const struct flow_key *k);

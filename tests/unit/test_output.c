@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "dbr.h"
 #include "output.h"
 
 static void format_with_pv(enum out_style style, const char *tmpl, const char *pv,
@@ -60,11 +61,65 @@ static void test_no_line_breaks_in_any_style(void **state)
 	}
 }
 
+/* A channel whose GR/CTRL_ENUM reply named its states: its TIME_ENUM
+ * updates (what camonitor and pyepics monitors get) show the names; an
+ * index past them is None; no names, no field. */
+static void test_enum_values_named(void **state)
+{
+	uint8_t payload[16] = { 0 };   /* status, severity, stamp, pad, value */
+	struct dbr_enum_names names = { .n = 3, .s = { "Zero", "One", "Two" } };
+	enum out_style styles[] = { OUT_TEXT, OUT_JSON };
+	const char *want[] = { "data_names=['Two']", "\"data_names\":[\"Two\"]" };
+	struct output o;
+	struct msg_ctx c;
+	struct ca_msg m;
+	struct sbuf sb;
+	size_t i;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.h.cmd = CA_PROTO_EVENT_ADD;
+	m.h.hdr_len = CA_HDR_LEN;
+	m.h.dtype = 17;   /* DBR_TIME_ENUM */
+	m.h.count = 1;
+	m.h.size = sizeof(payload);
+	m.dir = CA_DIR_RESPONSE;
+	m.tcp = true;
+	payload[15] = 2;  /* the value, big-endian u16 at offset 14 */
+	m.payload = payload;
+	m.payload_len = sizeof(payload);
+	for (i = 0; i < 2; i++) {
+		output_init(&o);
+		o.style = styles[i];
+		memset(&c, 0, sizeof(c));
+		c.pv = "T:mbbi";
+		c.pv_len = 6;
+		c.tcp = true;
+		c.enums = &names;
+		sbuf_init(&sb);
+		output_format(&o, &sb, &c, &m);
+		assert_non_null(strstr(sbuf_str(&sb), want[i]));
+		sbuf_free(&sb);
+	}
+	payload[15] = 7;
+	sbuf_init(&sb);
+	o.style = OUT_TEXT;
+	output_format(&o, &sb, &c, &m);
+	assert_non_null(strstr(sbuf_str(&sb), "data_names=[None]"));
+	sbuf_free(&sb);
+	c.enums = NULL;
+	sbuf_init(&sb);
+	output_format(&o, &sb, &c, &m);
+	assert_null(strstr(sbuf_str(&sb), "data_names"));
+	sbuf_free(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_template_escapes_name),
 		cmocka_unit_test(test_no_line_breaks_in_any_style),
+		cmocka_unit_test(test_enum_values_named),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 #include "ca_decode.h"
 #include "ca_proto.h"
 #include "flow.h"
+#include "dbr.h"
 #include "track.h"
 #include "wire.h"
 
@@ -145,6 +146,53 @@ static int teardown(void **state)
 }
 
 /* ---- tests ---------------------------------------------------------------------- */
+
+/* The state names a GR/CTRL_ENUM reply gives stay with the channel: its
+ * later updates (another subscription, TIME_ENUM) carry them; they go
+ * with the channel. */
+static void test_enum_names_stay_with_channel(void **state)
+{
+	struct track *t = *state;
+	struct dbr_enum_names e = { .n = 2, .s = { "Off", "On" } };
+	struct track_name n;
+	struct ca_msg m;
+
+	open_channel(t, &CIRC_A, 1, 77, "T:bi");
+	TCP(t, &CIRC_A, REQ, CA_PROTO_READ_NOTIFY, 0, 31, 1, 77, 5);
+	memset(&m, 0, sizeof(m));
+	m.h.cmd = CA_PROTO_READ_NOTIFY;
+	m.h.dtype = 31;
+	m.h.count = 1;
+	m.h.p1 = 1;
+	m.h.p2 = 5;
+	m.h.hdr_len = CA_HDR_LEN;
+	m.dir = RSP;
+	m.tcp = true;
+	n = track_msg(t, &CIRC_A, &m);
+	assert_null(n.enums);
+	track_set_enums(t, &n, &e);
+	assert_non_null(n.enums);
+	/* A subscription in TIME_ENUM, and one of its updates. */
+	TCP(t, &CIRC_A, REQ, CA_PROTO_EVENT_ADD, 16, 17, 1, 77, 9);
+	m.h.cmd = CA_PROTO_EVENT_ADD;
+	m.h.dtype = 17;
+	m.h.size = 16;
+	m.h.p2 = 9;
+	n = track_msg(t, &CIRC_A, &m);
+	assert_non_null(n.enums);
+	assert_int_equal(n.enums->n, 2);
+	assert_string_equal(n.enums->s[1], "On");
+	/* Cleared: a new channel with the same cid has no names. */
+	TCP(t, &CIRC_A, REQ, CA_PROTO_CLEAR_CHANNEL, 0, 0, 0, 77, 1);
+	TCP(t, &CIRC_A, RSP, CA_PROTO_CLEAR_CHANNEL, 0, 0, 0, 77, 1);
+	open_channel(t, &CIRC_A, 1, 78, "T:bo");
+	m.h.cmd = CA_PROTO_READ_NOTIFY;
+	m.h.p2 = 6;
+	TCP(t, &CIRC_A, REQ, CA_PROTO_READ_NOTIFY, 0, 17, 1, 78, 6);
+	n = track_msg(t, &CIRC_A, &m);
+	assert_non_null(n.name);
+	assert_null(n.enums);
+}
 
 static void test_create_read_notify(void **state)
 {
@@ -687,6 +735,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_read_notify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enum_names_stay_with_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_event_add_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clear_channel, setup, teardown),
