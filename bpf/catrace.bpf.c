@@ -13,7 +13,17 @@
  * the ring buffer, never through direct packet pointers: one code path for
  * both hooks, safe with non-linear buffers, and simple for the verifier.
  */
-#include "vmlinux.h"
+/* UAPI headers, not vmlinux.h: the programs read their contexts and the
+ * wire's headers, whose layouts are ABI, and no kernel-internal structure
+ * (no CO-RE), so they need none of the running kernel's types. */
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -21,13 +31,11 @@
 #include "ca_rules.h"
 #include "catrace_record.h"
 
-#define ETH_P_IP      0x0800
-#define IPPROTO_TCP_  6
-#define IPPROTO_UDP_  17
+/* The flags byte of the TCP header (byte 13), as the records carry it:
+ * linux/tcp.h has them only as bits of a 32-bit word. */
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
-#define TC_ACT_UNSPEC_ (-1)
 
 /* tc egress sees a GSO packet before the stack cuts it into segments: up
  * to 64 KB, which is over 4000 of the smallest (16-byte) messages. */
@@ -307,7 +315,7 @@ static __always_inline int classify(const struct l4 *l, __u8 *dir)
 {
 	__u32 d = port_bits(l->dport), s = port_bits(l->sport);
 
-	if (l->proto == IPPROTO_UDP_) {
+	if (l->proto == IPPROTO_UDP) {
 		if (d & (PORT_SERVER | PORT_REPEATER)) {
 			*dir = REC_DIR_REQUEST;
 			return 1;
@@ -434,7 +442,7 @@ static __always_inline void learn_from(const struct l4 *l, const struct hdr *h,
 	__u16 port;
 
 	if (ca_rule_announced_server(&h->r, dir == REC_DIR_REQUEST,
-				     l->proto == IPPROTO_TCP_, l->saddr, &ip, &port))
+				     l->proto == IPPROTO_TCP, l->saddr, &ip, &port))
 		learn(&servers, ip, port);
 }
 
@@ -485,7 +493,7 @@ __noinline int submit_seg(struct seg_scratch *e, __u32 upto)
 	 * rather than when the next record of the flow comes. */
 	if (e->b.acct_end > upto && upto == e->b.seg_end)
 		upto = e->b.acct_end;
-	if (e->r.proto != IPPROTO_UDP_)
+	if (e->r.proto != IPPROTO_UDP)
 		e->r.len = upto - e->b.base;
 	e->r.n_spans = e->b.nspans;
 	if (bpf_ringbuf_output(&events, &e->r, sizeof(e->r) + n,
@@ -572,7 +580,7 @@ static __always_inline int tc_common(struct __sk_buff *skb, __u8 egress)
 	};
 
 	handle_skb(&p);
-	return TC_ACT_UNSPEC_;
+	return TC_ACT_UNSPEC;
 }
 
 SEC("tc")

@@ -73,7 +73,7 @@ static __always_inline int F(parse_ipv4)(const struct pkt *p, __u32 off, struct 
 	tot = bpf_ntohs(ip.tot_len);
 	if (ihl < 20 || tot < ihl)
 		return -1;
-	if (ip.protocol != IPPROTO_TCP_ && ip.protocol != IPPROTO_UDP_)
+	if (ip.protocol != IPPROTO_TCP && ip.protocol != IPPROTO_UDP)
 		return 1;
 	if (ip.frag_off & bpf_htons(0x3fff))
 		return 1;  /* fragments: not decodable alone */
@@ -89,7 +89,7 @@ static __always_inline int F(parse_ipv4)(const struct pkt *p, __u32 off, struct 
 	}
 	if (tot < ihl)
 		return -1;
-	if (l->proto == IPPROTO_UDP_) {
+	if (l->proto == IPPROTO_UDP) {
 		struct udphdr u;
 		__u32 ulen;
 
@@ -878,7 +878,7 @@ static __always_inline void F(handle)(struct pkt *p)
 	l.ts_ns = bpf_ktime_get_ns();
 	if (cfg_snaplen)
 		F(emit_packet)(p, &l, dir);
-	if (l.proto == IPPROTO_UDP_)
+	if (l.proto == IPPROTO_UDP)
 		F(process_udp)(p, &l, dir);
 	else
 		F(process_tcp)(p, &l, dir);
