@@ -17,6 +17,7 @@
  * wire's headers, whose layouts are ABI, and no kernel-internal structure
  * (no CO-RE), so they need none of the running kernel's types. */
 #include <stdbool.h>
+#include <stddef.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -36,6 +37,11 @@
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
+
+/* iphdr.frag_off's fragment bits (host order): kernel-internal names,
+ * not in the UAPI headers. */
+#define IP_MF     0x2000
+#define IP_OFFSET 0x1fff
 
 /* tc egress sees a GSO packet before the stack cuts it into segments: up
  * to 64 KB, which is over 4000 of the smallest (16-byte) messages. */
@@ -234,7 +240,32 @@ static __always_inline struct ca_counters *cnt(void)
 	return bpf_map_lookup_elem(&counters, &zero);
 }
 
-/* ---- parsed packet ---- */
+/* ---- parsing ---- */
+
+/* Where parsing is in the packet, as in xdp-tools: one parse function per
+ * header checks it, moves the cursor past it and returns what follows,
+ * so the caller chooses the next parser and each stays small. */
+struct hdr_cursor {
+	__u32 off;   /* the next header's first byte */
+	__u32 end;   /* where the enclosing header's bytes end: the packet's
+		      * end, then the IPv4 datagram's */
+};
+
+/* What a parse function returns when it is not a next protocol (>= 0). */
+#define PARSE_BROKEN (-1)  /* cut short, or a length field lies: counted */
+#define PARSE_SKIP   (-2)  /* well formed, nothing for catrace: not IPv4,
+			    * a fragment, neither TCP nor UDP */
+
+/* An 802.1Q / 802.1ad tag, after the MAC addresses: the UAPI headers do
+ * not have it. */
+struct vlan_tag {
+	__be16 tci;
+	__be16 inner_proto;
+};
+
+/* Tags walked: one, or a QinQ pair.  A third is a chain no CA network
+ * uses: counted as broken, like a header cut short. */
+#define VLAN_MAX_DEPTH 2
 
 struct l4 {
 	__u32 saddr, daddr;   /* host order */
@@ -243,7 +274,7 @@ struct l4 {
 	__u8 tcp_flags;
 	__u32 seq;
 	__u32 off;            /* payload offset in the packet */
-	__u32 len;            /* payload bytes per the IP/UDP length */
+	__u32 len;            /* payload bytes per the IP/UDP/TCP headers */
 	__u8 ip_len_lies;     /* IPv4 total length past the packet's end */
 	__u64 ts_ns;          /* CA packets: when the hook saw it, for all its
 			       * records (a clock read costs ~25 ns in a VM) */
