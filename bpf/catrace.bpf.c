@@ -487,6 +487,144 @@ static __always_inline void forget_boundaries(struct tcp_dir_state *st)
 	st->unsynced_sent = 0;
 }
 
+/* ---- a TCP direction's stream: its state, its sequence ---- */
+
+/* What a segment brings that the stream has not had: `len` bytes at
+ * stream position `seq`, packet offset `off`. */
+struct seg_new {
+	__u32 seq;
+	__u32 off;
+	__u32 len;
+};
+
+/* A SYN: the stream starts after it (ISN + 1) at a message boundary,
+ * whatever an earlier connection on the same ports left. */
+static __always_inline void tcp_stream_open(const struct tcp_dir_key *k, __u32 isn)
+{
+	struct tcp_dir_state *fresh = new_state(isn + 1, 1);
+
+	if (!fresh)
+		return;
+	fresh->boundary = 1;  /* the stream starts here */
+	bpf_map_update_elem(&flows, k, fresh, BPF_ANY);
+}
+
+/* The direction's state.  A stream catrace did not see open (joined
+ * mid-connection, or its state evicted) gets one at `seq` that must look
+ * for a boundary, what came before unknown; but only for a segment that
+ * brings something (`brings`: bytes, FIN or RST), else NULL. */
+static __always_inline struct tcp_dir_state *tcp_stream_state(const struct tcp_dir_key *k,
+							      __u32 seq, bool brings)
+{
+	struct tcp_dir_state *st = bpf_map_lookup_elem(&flows, k), *fresh;
+
+	if (st || !brings)
+		return st;
+	fresh = new_state(seq, 0);
+	if (!fresh)
+		return NULL;
+	fresh->lost = 1;
+	bpf_map_update_elem(&flows, k, fresh, BPF_ANY);
+	return bpf_map_lookup_elem(&flows, k);
+}
+
+/* The segment's first `old` bytes are ones the stream had already: a
+ * retransmission when that is all of them (counted, nothing left), else
+ * only they are dropped. */
+static __always_inline void tcp_drop_old(struct seg_new *s, __u32 old)
+{
+	struct ca_counters *c;
+
+	if (old >= s->len) {
+		c = cnt();
+		if (c)
+			c->retransmits++;
+		s->len = 0;
+		return;
+	}
+	s->off += old;
+	s->len -= old;
+	s->seq += old;
+}
+
+/* `hole` bytes before the segment never came (lost, or not captured):
+ * counted, and the next record says so.  A hole inside a message's
+ * payload costs nothing but its bytes; anywhere else the boundaries are
+ * lost with it. */
+static __always_inline void tcp_note_hole(struct tcp_dir_state *st, __u64 hole)
+{
+	struct ca_counters *c = cnt();
+
+	if (c)
+		c->gaps++;
+	st->lost = 1;
+	if (st->synced && st->hdr_have == 0 && hole <= st->copy + st->skip) {
+		if (hole <= st->copy) {
+			st->copy -= hole;
+		} else {
+			st->skip -= hole - st->copy;
+			st->copy = 0;
+		}
+	} else {
+		forget_boundaries(st);
+	}
+}
+
+/* Place the segment's bytes in the stream: what is old is dropped, a hole
+ * before them noted, and the stream expects the byte after them next. */
+static __always_inline void tcp_stream_advance(struct tcp_dir_state *st, struct seg_new *s)
+{
+	__s32 delta;
+
+	if (s->len == 0)
+		return;
+	delta = (__s32)(s->seq - st->next_seq);
+	if (delta < 0)
+		tcp_drop_old(s, (__u32)-delta);
+	else if (delta > 0)
+		tcp_note_hole(st, (__u32)delta);
+	if (s->len > 0)
+		st->next_seq = s->seq + s->len;
+}
+
+/* After a segment's records: a refused one (ring buffer full) makes the
+ * next say so, and start at a boundary if one is known; one sent clears
+ * what the previous refusal left. */
+static __always_inline void tcp_stream_sent(struct tcp_dir_state *st, bool refused)
+{
+	if (!refused) {
+		st->lost = 0;
+		st->boundary = 0;
+		return;
+	}
+	st->lost = 1;
+	if (st->synced) {
+		/* The message in progress is lost with the record; so is one
+		 * whose header it began. */
+		st->skip += st->copy;
+		st->copy = 0;
+		st->boundary = 1;
+		st->hdr_lost = st->hdr_have != 0;
+	} else {
+		forget_boundaries(st);
+	}
+}
+
+/* FIN or RST: the direction's stream is over.  One that ended inside a
+ * header is counted, as there is no message to flag. */
+static __always_inline void tcp_stream_end(const struct tcp_dir_key *k,
+					   const struct tcp_dir_state *st)
+{
+	struct ca_counters *c;
+
+	if (st->hdr_have) {
+		c = cnt();
+		if (c)
+			c->parse_errors++;
+	}
+	bpf_map_delete_elem(&flows, k);
+}
+
 /* ---- building a segment record ---- */
 
 /* The record being built for one packet, and where the walk is. */

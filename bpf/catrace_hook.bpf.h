@@ -760,28 +760,13 @@ __noinline int F(frame_segment)(CTX_T *ctx, struct seg_scratch *e,
 	}
 	if (e->b.nspans || fin) {
 		submit_seg(e, w.end);
-		if (e->b.lost_next) {
-			/* This packet's last record was refused: the next one
-			 * says so, and starts at a boundary if one is known. */
-			st->lost = 1;
-			if (st->synced) {
-				/* The message in progress is lost with the
-				 * record; so is one whose header it began. */
-				st->skip += st->copy;
-				st->copy = 0;
-				st->boundary = 1;
-				st->hdr_lost = st->hdr_have != 0;
-			} else {
-				forget_boundaries(st);
-			}
-		} else {
-			st->lost = 0;
-			st->boundary = 0;
-		}
+		tcp_stream_sent(st, e->b.lost_next);
 	}
 	return 0;
 }
 
+/* One TCP segment: the stream's state and sequence first (tcp_stream_*),
+ * then its new bytes framed into records (frame_segment). */
 static __always_inline void F(process_tcp)(const struct pkt *p, struct l4 *l,
 					__u8 dir)
 {
@@ -789,91 +774,29 @@ static __always_inline void F(process_tcp)(const struct pkt *p, struct l4 *l,
 		.saddr = l->saddr, .daddr = l->daddr,
 		.sport = l->sport, .dport = l->dport,
 	};
-	struct tcp_dir_state *st, *fresh;
-	struct seg_scratch *e;
-	struct ca_counters *c;
-	__u32 seq = l->seq, len = l->len, off = l->off;
+	struct seg_new s = { .seq = l->seq, .off = l->off, .len = l->len };
 	bool fin = l->tcp_flags & (TCP_FIN | TCP_RST);
-	__s32 delta;
+	struct tcp_dir_state *st;
+	struct seg_scratch *e;
 
 	if (l->tcp_flags & TCP_SYN) {
-		fresh = new_state(seq + 1, 1);
-		if (fresh) {
-			fresh->boundary = 1;  /* the stream starts here */
-			bpf_map_update_elem(&flows, &k, fresh, BPF_ANY);
-		}
-		seq++;
+		tcp_stream_open(&k, s.seq);
+		s.seq++;  /* the SYN takes a sequence number */
 	}
-	if (off + len > p->len)
-		len = off < p->len ? p->len - off : 0;
-	st = bpf_map_lookup_elem(&flows, &k);
-	if (!st && len == 0 && !fin)
+	if (s.off + s.len > p->len)
+		s.len = s.off < p->len ? p->len - s.off : 0;
+	st = tcp_stream_state(&k, s.seq, s.len > 0 || fin);
+	if (!st)
 		return;
-	if (!st) {
-		/* Joined mid-connection (or the state was evicted): look for
-		 * a boundary; what came before is unknown. */
-		fresh = new_state(seq, 0);
-		if (!fresh)
-			return;
-		fresh->lost = 1;
-		bpf_map_update_elem(&flows, &k, fresh, BPF_ANY);
-		st = bpf_map_lookup_elem(&flows, &k);
-		if (!st)
-			return;
-	}
-	if (len > 0) {
-		delta = (__s32)(seq - st->next_seq);
-		if (delta < 0) {
-			__u32 old = (__u32)-delta;
-
-			if (old >= len) {
-				c = cnt();
-				if (c)
-					c->retransmits++;
-				len = 0;
-			} else {
-				off += old;
-				len -= old;
-				seq += old;
-			}
-		} else if (delta > 0) {
-			__u64 d = (__u32)delta;
-
-			c = cnt();
-			if (c)
-				c->gaps++;
-			st->lost = 1;
-			/* A hole inside a payload costs nothing but its bytes. */
-			if (st->synced && st->hdr_have == 0 && d <= st->copy + st->skip) {
-				if (d <= st->copy) {
-					st->copy -= d;
-				} else {
-					st->skip -= d - st->copy;
-					st->copy = 0;
-				}
-			} else {
-				forget_boundaries(st);
-			}
-		}
-		if (len > 0)
-			st->next_seq = seq + len;
-	}
+	tcp_stream_advance(st, &s);
 	e = F(scratch)(p);
 	if (!e)
 		return;
-	seg_start(e, p, l, dir, off, seq);
-	e->b.seg_end = off + len;
+	seg_start(e, p, l, dir, s.off, s.seq);
+	e->b.seg_end = s.off + s.len;
 	F(frame_segment)((CTX_T *)p->ctx, e, st, l, dir);
-	if (fin) {
-		/* The stream ended inside a header: counted, as there is no
-		 * message to flag. */
-		if (st->hdr_have) {
-			c = cnt();
-			if (c)
-				c->parse_errors++;
-		}
-		bpf_map_delete_elem(&flows, &k);
-	}
+	if (fin)
+		tcp_stream_end(&k, st);
 }
 
 /* -w: the whole packet, up to the snap length. */
