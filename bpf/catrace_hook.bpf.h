@@ -161,7 +161,8 @@ static __always_inline int F(parse_tcphdr)(const struct pkt *p, struct hdr_curso
 }
 
 /* Ethernet to TCP or UDP: 0 with `l` filled in, PARSE_BROKEN or
- * PARSE_SKIP. */
+ * PARSE_SKIP.  The payload it gives ends inside the packet (the cursor's
+ * end never passes the packet's), so its users need not clip it. */
 static __always_inline int F(parse_packet)(const struct pkt *p, struct l4 *l)
 {
 	struct hdr_cursor c = { .off = 0, .end = p->len };
@@ -611,7 +612,6 @@ static __always_inline void F(process_udp)(const struct pkt *p, struct l4 *l,
 {
 	struct seg_scratch *e;
 	__u16 first = 0;
-	__u32 end;
 
 	/* Registration with a repeater: libca sends an empty datagram,
 	 * caproto a REPEATER_REGISTER; the repeater answers from a port of
@@ -628,11 +628,8 @@ static __always_inline void F(process_udp)(const struct pkt *p, struct l4 *l,
 	e = F(scratch)(p);
 	if (!e)
 		return;
-	end = l->off + l->len;
-	if (end > p->len)
-		end = p->len;
 	seg_start(e, p, l, dir, l->off, 0);
-	F(frame_datagram)((CTX_T *)p->ctx, e, l, end, dir);
+	F(frame_datagram)((CTX_T *)p->ctx, e, l, l->off + l->len, dir);
 }
 
 /* The flow lost its message boundaries at this segment (joined midway,
@@ -783,8 +780,6 @@ static __always_inline void F(process_tcp)(const struct pkt *p, struct l4 *l,
 		tcp_stream_open(&k, s.seq);
 		s.seq++;  /* the SYN takes a sequence number */
 	}
-	if (s.off + s.len > p->len)
-		s.len = s.off < p->len ? p->len - s.off : 0;
 	st = tcp_stream_state(&k, s.seq, s.len > 0 || fin);
 	if (!st)
 		return;
