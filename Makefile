@@ -43,22 +43,25 @@ LIB_SRCS := $(filter-out $(APP_SRCS),$(wildcard user/*.c))
 LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 
-# The BPF side: one object, its skeleton, and the generated vmlinux.h that
-# is kept in vmlinux/ (regenerate with `make vmlinux`).
+# The BPF side: one object and its skeleton.
 CLANG   ?= clang
 # The target architecture, in the kernel's names (bpf_tracing.h's
 # __TARGET_ARCH_*), from the machine we build on.
 ARCH    ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 		-e 's/ppc64le/powerpc/' -e 's/mips.*/mips/' -e 's/riscv64/riscv/' \
 		-e 's/loongarch64/loongarch/' -e 's/s390x/s390/')
-BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux \
-	      -ffile-prefix-map=$(CURDIR)=.
+# The programs include UAPI headers (linux/bpf.h, linux/ip.h...); theirs
+# include asm/ headers, which Debian keeps in the multiarch directory, not
+# on -target bpf's search path.
+MULTIARCH_INC ?= /usr/include/$(shell uname -m)-linux-gnu
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude \
+	      -I$(MULTIARCH_INC) -ffile-prefix-map=$(CURDIR)=.
 BPF_OBJ := $(OUTPUT)/catrace.bpf.o
 SKEL    := $(OUTPUT)/catrace.skel.h
 BPF_LIBS := -lbpf -lelf -lz -lmicrohttpd -lncurses
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean test unit deps check vmlinux bpftests bench fuzz install uninstall FORCE
+.PHONY: all clean test unit deps check bpftests bench fuzz install uninstall FORCE
 all: $(OUTPUT)/catrace
 
 # The version catrace --version prints: VERSION, plus what git describe
@@ -80,7 +83,7 @@ $(OUTPUT)/%.o: user/%.c $(wildcard user/*.h include/*.h) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
 
-$(BPF_OBJ): bpf/catrace.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) vmlinux/vmlinux.h | $(OUTPUT)
+$(BPF_OBJ): bpf/catrace.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -93,10 +96,6 @@ $(OUTPUT)/catrace.bpf.stripped.o: $(BPF_OBJ)
 $(SKEL): $(OUTPUT)/catrace.bpf.stripped.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)bpftool gen skeleton $< name catrace_bpf > $@
-
-vmlinux:
-	$(call msg,GEN,vmlinux/vmlinux.h)
-	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 
 $(OUTPUT)/tests/bpf_%: tests/bpf/bpf_%.c $(wildcard tests/bpf/*.h) $(SKEL) $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
 	$(call msg,TEST,$@)

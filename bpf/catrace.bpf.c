@@ -13,7 +13,18 @@
  * the ring buffer, never through direct packet pointers: one code path for
  * both hooks, safe with non-linear buffers, and simple for the verifier.
  */
-#include "vmlinux.h"
+/* UAPI headers, not vmlinux.h: the programs read their contexts and the
+ * wire's headers, whose layouts are ABI, and no kernel-internal structure
+ * (no CO-RE), so they need none of the running kernel's types. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -21,13 +32,16 @@
 #include "ca_rules.h"
 #include "catrace_record.h"
 
-#define ETH_P_IP      0x0800
-#define IPPROTO_TCP_  6
-#define IPPROTO_UDP_  17
+/* The flags byte of the TCP header (byte 13), as the records carry it:
+ * linux/tcp.h has them only as bits of a 32-bit word. */
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
-#define TC_ACT_UNSPEC_ (-1)
+
+/* iphdr.frag_off's fragment bits (host order): kernel-internal names,
+ * not in the UAPI headers. */
+#define IP_MF     0x2000
+#define IP_OFFSET 0x1fff
 
 /* tc egress sees a GSO packet before the stack cuts it into segments: up
  * to 64 KB, which is over 4000 of the smallest (16-byte) messages. */
@@ -226,7 +240,32 @@ static __always_inline struct ca_counters *cnt(void)
 	return bpf_map_lookup_elem(&counters, &zero);
 }
 
-/* ---- parsed packet ---- */
+/* ---- parsing ---- */
+
+/* Where parsing is in the packet, as in xdp-tools: one parse function per
+ * header checks it, moves the cursor past it and returns what follows,
+ * so the caller chooses the next parser and each stays small. */
+struct hdr_cursor {
+	__u32 off;   /* the next header's first byte */
+	__u32 end;   /* where the enclosing header's bytes end: the packet's
+		      * end, then the IPv4 datagram's */
+};
+
+/* What a parse function returns when it is not a next protocol (>= 0). */
+#define PARSE_BROKEN (-1)  /* cut short, or a length field lies: counted */
+#define PARSE_SKIP   (-2)  /* well formed, nothing for catrace: not IPv4,
+			    * a fragment, neither TCP nor UDP */
+
+/* An 802.1Q / 802.1ad tag, after the MAC addresses: the UAPI headers do
+ * not have it. */
+struct vlan_tag {
+	__be16 tci;
+	__be16 inner_proto;
+};
+
+/* Tags walked: one, or a QinQ pair.  A third is a chain no CA network
+ * uses: counted as broken, like a header cut short. */
+#define VLAN_MAX_DEPTH 2
 
 struct l4 {
 	__u32 saddr, daddr;   /* host order */
@@ -235,7 +274,7 @@ struct l4 {
 	__u8 tcp_flags;
 	__u32 seq;
 	__u32 off;            /* payload offset in the packet */
-	__u32 len;            /* payload bytes per the IP/UDP length */
+	__u32 len;            /* payload bytes per the IP/UDP/TCP headers */
 	__u8 ip_len_lies;     /* IPv4 total length past the packet's end */
 	__u64 ts_ns;          /* CA packets: when the hook saw it, for all its
 			       * records (a clock read costs ~25 ns in a VM) */
@@ -307,7 +346,7 @@ static __always_inline int classify(const struct l4 *l, __u8 *dir)
 {
 	__u32 d = port_bits(l->dport), s = port_bits(l->sport);
 
-	if (l->proto == IPPROTO_UDP_) {
+	if (l->proto == IPPROTO_UDP) {
 		if (d & (PORT_SERVER | PORT_REPEATER)) {
 			*dir = REC_DIR_REQUEST;
 			return 1;
@@ -434,7 +473,7 @@ static __always_inline void learn_from(const struct l4 *l, const struct hdr *h,
 	__u16 port;
 
 	if (ca_rule_announced_server(&h->r, dir == REC_DIR_REQUEST,
-				     l->proto == IPPROTO_TCP_, l->saddr, &ip, &port))
+				     l->proto == IPPROTO_TCP, l->saddr, &ip, &port))
 		learn(&servers, ip, port);
 }
 
@@ -446,6 +485,144 @@ static __always_inline void forget_boundaries(struct tcp_dir_state *st)
 	st->copy = 0;
 	st->skip = 0;
 	st->unsynced_sent = 0;
+}
+
+/* ---- a TCP direction's stream: its state, its sequence ---- */
+
+/* What a segment brings that the stream has not had: `len` bytes at
+ * stream position `seq`, packet offset `off`. */
+struct seg_new {
+	__u32 seq;
+	__u32 off;
+	__u32 len;
+};
+
+/* A SYN: the stream starts after it (ISN + 1) at a message boundary,
+ * whatever an earlier connection on the same ports left. */
+static __always_inline void tcp_stream_open(const struct tcp_dir_key *k, __u32 isn)
+{
+	struct tcp_dir_state *fresh = new_state(isn + 1, 1);
+
+	if (!fresh)
+		return;
+	fresh->boundary = 1;  /* the stream starts here */
+	bpf_map_update_elem(&flows, k, fresh, BPF_ANY);
+}
+
+/* The direction's state.  A stream catrace did not see open (joined
+ * mid-connection, or its state evicted) gets one at `seq` that must look
+ * for a boundary, what came before unknown; but only for a segment that
+ * brings something (`brings`: bytes, FIN or RST), else NULL. */
+static __always_inline struct tcp_dir_state *tcp_stream_state(const struct tcp_dir_key *k,
+							      __u32 seq, bool brings)
+{
+	struct tcp_dir_state *st = bpf_map_lookup_elem(&flows, k), *fresh;
+
+	if (st || !brings)
+		return st;
+	fresh = new_state(seq, 0);
+	if (!fresh)
+		return NULL;
+	fresh->lost = 1;
+	bpf_map_update_elem(&flows, k, fresh, BPF_ANY);
+	return bpf_map_lookup_elem(&flows, k);
+}
+
+/* The segment's first `old` bytes are ones the stream had already: a
+ * retransmission when that is all of them (counted, nothing left), else
+ * only they are dropped. */
+static __always_inline void tcp_drop_old(struct seg_new *s, __u32 old)
+{
+	struct ca_counters *c;
+
+	if (old >= s->len) {
+		c = cnt();
+		if (c)
+			c->retransmits++;
+		s->len = 0;
+		return;
+	}
+	s->off += old;
+	s->len -= old;
+	s->seq += old;
+}
+
+/* `hole` bytes before the segment never came (lost, or not captured):
+ * counted, and the next record says so.  A hole inside a message's
+ * payload costs nothing but its bytes; anywhere else the boundaries are
+ * lost with it. */
+static __always_inline void tcp_note_hole(struct tcp_dir_state *st, __u64 hole)
+{
+	struct ca_counters *c = cnt();
+
+	if (c)
+		c->gaps++;
+	st->lost = 1;
+	if (st->synced && st->hdr_have == 0 && hole <= st->copy + st->skip) {
+		if (hole <= st->copy) {
+			st->copy -= hole;
+		} else {
+			st->skip -= hole - st->copy;
+			st->copy = 0;
+		}
+	} else {
+		forget_boundaries(st);
+	}
+}
+
+/* Place the segment's bytes in the stream: what is old is dropped, a hole
+ * before them noted, and the stream expects the byte after them next. */
+static __always_inline void tcp_stream_advance(struct tcp_dir_state *st, struct seg_new *s)
+{
+	__s32 delta;
+
+	if (s->len == 0)
+		return;
+	delta = (__s32)(s->seq - st->next_seq);
+	if (delta < 0)
+		tcp_drop_old(s, (__u32)-delta);
+	else if (delta > 0)
+		tcp_note_hole(st, (__u32)delta);
+	if (s->len > 0)
+		st->next_seq = s->seq + s->len;
+}
+
+/* After a segment's records: a refused one (ring buffer full) makes the
+ * next say so, and start at a boundary if one is known; one sent clears
+ * what the previous refusal left. */
+static __always_inline void tcp_stream_sent(struct tcp_dir_state *st, bool refused)
+{
+	if (!refused) {
+		st->lost = 0;
+		st->boundary = 0;
+		return;
+	}
+	st->lost = 1;
+	if (st->synced) {
+		/* The message in progress is lost with the record; so is one
+		 * whose header it began. */
+		st->skip += st->copy;
+		st->copy = 0;
+		st->boundary = 1;
+		st->hdr_lost = st->hdr_have != 0;
+	} else {
+		forget_boundaries(st);
+	}
+}
+
+/* FIN or RST: the direction's stream is over.  One that ended inside a
+ * header is counted, as there is no message to flag. */
+static __always_inline void tcp_stream_end(const struct tcp_dir_key *k,
+					   const struct tcp_dir_state *st)
+{
+	struct ca_counters *c;
+
+	if (st->hdr_have) {
+		c = cnt();
+		if (c)
+			c->parse_errors++;
+	}
+	bpf_map_delete_elem(&flows, k);
 }
 
 /* ---- building a segment record ---- */
@@ -485,7 +662,7 @@ __noinline int submit_seg(struct seg_scratch *e, __u32 upto)
 	 * rather than when the next record of the flow comes. */
 	if (e->b.acct_end > upto && upto == e->b.seg_end)
 		upto = e->b.acct_end;
-	if (e->r.proto != IPPROTO_UDP_)
+	if (e->r.proto != IPPROTO_UDP)
 		e->r.len = upto - e->b.base;
 	e->r.n_spans = e->b.nspans;
 	if (bpf_ringbuf_output(&events, &e->r, sizeof(e->r) + n,
@@ -572,7 +749,7 @@ static __always_inline int tc_common(struct __sk_buff *skb, __u8 egress)
 	};
 
 	handle_skb(&p);
-	return TC_ACT_UNSPEC_;
+	return TC_ACT_UNSPEC;
 }
 
 SEC("tc")
