@@ -92,6 +92,11 @@ static enum family type_family(unsigned type)
 	return type == DBR_STSACK_STRING ? FAM_ACK : FAM_PLAIN;
 }
 
+bool dbr_is_char(unsigned type)
+{
+	return type <= DBR_GRID_LAST && type_vkind(type) == VK_CHAR;
+}
+
 bool dbr_is_enum(unsigned type)
 {
 	return type <= DBR_GRID_LAST && type_vkind(type) == VK_ENUM;

@@ -42,6 +42,8 @@ struct dbr_enum_names {
 	uint8_t n;
 	char s[MAX_ENUM_STATES][MAX_ENUM_STRING_SIZE + 1];
 };
+/* Whether values of this type are bytes (DBR_CHAR and its families). */
+bool dbr_is_char(unsigned type);
 /* Whether values of this type are enum indexes. */
 bool dbr_is_enum(unsigned type);
 /* The state names in a GR/CTRL_ENUM payload; false when type is not one or

@@ -316,6 +316,27 @@ static void fw_enum_names(struct fw *w, const struct output *o, const struct msg
 	sbuf_putc(w->sb, ']');
 }
 
+/* A CHAR array that holds text (printable bytes up to a NUL or its end,
+ * at least two), shown as caget -S shows it: data_text='catrace'. */
+static void fw_char_text(struct fw *w, const struct ca_msg *m)
+{
+	long off = dbr_value_offset(m->h.dtype);
+	size_t i, n, avail;
+	const uint8_t *p;
+
+	if (!dbr_is_char(m->h.dtype) || off < 0 || (size_t)off > m->payload_len)
+		return;
+	p = m->payload + off;
+	avail = m->payload_len - (size_t)off;
+	n = m->h.count < avail ? m->h.count : avail;
+	for (i = 0; i < n && p[i]; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return;
+	if (i < 2)
+		return;
+	fw_str(w, "data_text", (const char *)p, i);
+}
+
 static void fw_command_fields(struct fw *w, const struct output *o,
 			      const struct msg_ctx *c, const struct ca_msg *m)
 {
@@ -363,6 +384,7 @@ static void fw_command_fields(struct fw *w, const struct output *o,
 		} else {
 			fw_value(w, o, m);
 			fw_enum_names(w, o, c, m);
+			fw_char_text(w, m);
 			fw_dtype(w, h->dtype);
 			fw_uint(w, "data_count", h->count);
 			if (h->cmd == CA_PROTO_READ)
@@ -377,6 +399,7 @@ static void fw_command_fields(struct fw *w, const struct output *o,
 		if (req) {
 			fw_value(w, o, m);
 			fw_enum_names(w, o, c, m);
+			fw_char_text(w, m);
 			fw_dtype(w, h->dtype);
 			fw_uint(w, "data_count", h->count);
 			fw_uint(w, "sid", h->p1);
@@ -398,6 +421,7 @@ static void fw_command_fields(struct fw *w, const struct output *o,
 		} else {
 			fw_value(w, o, m);
 			fw_enum_names(w, o, c, m);
+			fw_char_text(w, m);
 			fw_dtype(w, h->dtype);
 			fw_uint(w, "data_count", h->count);
 			fw_status(w, h->p1);

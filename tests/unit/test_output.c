@@ -114,12 +114,51 @@ static void test_enum_values_named(void **state)
 	sbuf_free(&sb);
 }
 
+/* A CHAR array holding text reads as text too (caget -S); bytes that are
+ * not text, or a single character, do not. */
+static void test_char_text(void **state)
+{
+	uint8_t text[16] = "catrace", bin[16] = { 1, 2, 3, 200 }, one[16] = "x";
+	const uint8_t *payloads[] = { text, bin, one };
+	const bool want[] = { true, false, false };
+	struct output o;
+	struct msg_ctx c;
+	struct ca_msg m;
+	struct sbuf sb;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		memset(&m, 0, sizeof(m));
+		m.h.cmd = CA_PROTO_WRITE;
+		m.h.hdr_len = CA_HDR_LEN;
+		m.h.dtype = 4;   /* DBR_CHAR */
+		m.h.count = 16;
+		m.h.size = 16;
+		m.dir = CA_DIR_REQUEST;
+		m.tcp = true;
+		m.payload = payloads[i];
+		m.payload_len = 16;
+		output_init(&o);
+		memset(&c, 0, sizeof(c));
+		c.tcp = true;
+		sbuf_init(&sb);
+		output_format(&o, &sb, &c, &m);
+		if (want[i])
+			assert_non_null(strstr(sbuf_str(&sb), "data_text='catrace'"));
+		else
+			assert_null(strstr(sbuf_str(&sb), "data_text"));
+		sbuf_free(&sb);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_template_escapes_name),
 		cmocka_unit_test(test_no_line_breaks_in_any_style),
 		cmocka_unit_test(test_enum_values_named),
+		cmocka_unit_test(test_char_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
