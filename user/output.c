@@ -631,6 +631,99 @@ static void put_template_name(struct sbuf *sb, const char *s, size_t n)
 	}
 }
 
+/* Whether the message carries a DBR value (replies to reads, monitor
+ * updates, writes). */
+static bool msg_carries_value(const struct ca_msg *m)
+{
+	bool rsp = m->dir == CA_DIR_RESPONSE;
+
+	switch (m->h.cmd) {
+	case CA_PROTO_READ:
+	case CA_PROTO_READ_NOTIFY:
+		return rsp;
+	case CA_PROTO_EVENT_ADD:
+		return rsp && !ca_is_cancel_confirm(&m->h, m->dir);
+	case CA_PROTO_WRITE:
+	case CA_PROTO_WRITE_NOTIFY:
+		return !rsp;
+	default:
+		return false;
+	}
+}
+
+/* {value}: the value as the text line shows it inside data=[...], without
+ * the brackets ("-" when the message has none). */
+static void put_template_value(struct output *o, struct sbuf *sb, const struct ca_msg *m)
+{
+	struct sbuf tmp;
+	const char *s, *d;
+	size_t i, depth = 0;
+	bool quoted = false;
+
+	sbuf_init(&tmp);
+	if (!msg_carries_value(m) || !m->payload || !m->payload_len ||
+	    dbr_append_value_cut(&tmp, OUT_TEXT, m->h.dtype, m->h.count, m->payload,
+				 m->payload_len, o->max_elements,
+				 (m->flags & CA_MSG_BIG) != 0) == DBR_BAD_TYPE ||
+	    tmp.oom || !(d = strstr(sbuf_str(&tmp), "data=["))) {
+		sbuf_putc(sb, '-');
+		sbuf_free(&tmp);
+		return;
+	}
+	s = d + 6;
+	/* Up to the bracket that closes data=[: strings may hold brackets. */
+	for (i = 0; s[i]; i++) {
+		if (quoted) {
+			if (s[i] == '\\' && s[i + 1])
+				i++;
+			else if (s[i] == '\'')
+				quoted = false;
+		} else if (s[i] == '\'') {
+			quoted = true;
+		} else if (s[i] == '[') {
+			depth++;
+		} else if (s[i] == ']') {
+			if (!depth--)
+				break;
+		}
+	}
+	put_template_name(sb, s, i);
+	sbuf_free(&tmp);
+}
+
+/* {status} and {severity}: the alarm the value carries (STS and richer
+ * types), "-" otherwise. */
+static void put_template_alarm(struct sbuf *sb, const struct ca_msg *m, bool severity)
+{
+	const char *name;
+	unsigned v;
+
+	if (!m->payload || m->payload_len < 4 || m->h.dtype < 7 || m->h.dtype > 34 ||
+	    !msg_carries_value(m)) {
+		sbuf_putc(sb, '-');
+		return;
+	}
+	v = rd_be16(m->payload + (severity ? 2 : 0));
+	name = severity ? alarm_severity_name(v) : alarm_status_name(v);
+	if (name)
+		sbuf_puts(sb, name);
+	else
+		sbuf_put_u64(sb, v);
+}
+
+/* {proc}: the local process, the server's end first ("-": none). */
+static void put_template_proc(struct sbuf *sb, const struct msg_ctx *c)
+{
+	const struct proc_owner *p = c->proc_server ? c->proc_server : c->proc_client;
+
+	if (!p) {
+		sbuf_putc(sb, '-');
+		return;
+	}
+	put_template_name(sb, p->comm, strlen(p->comm));
+	sbuf_printf(sb, "[%d]", (int)p->pid);
+}
+
 static void put_template(struct output *o, struct sbuf *sb,
 			 const struct msg_ctx *c, const struct ca_msg *m)
 {
@@ -684,6 +777,22 @@ static void put_template(struct output *o, struct sbuf *sb,
 			sbuf_put_u64(sb, m->h.p1);
 		} else if (TOK("p2") || TOK("parameter2")) {
 			sbuf_put_u64(sb, m->h.p2);
+		} else if (TOK("value")) {
+			put_template_value(o, sb, m);
+		} else if (TOK("status")) {
+			put_template_alarm(sb, m, false);
+		} else if (TOK("severity")) {
+			put_template_alarm(sb, m, true);
+		} else if (TOK("user") || TOK("host")) {
+			bool user = TOK("user");
+
+			if (c->who && (user ? c->who->has_user : c->who->has_host))
+				put_template_name(sb, user ? c->who->user : c->who->host,
+						  user ? c->who->user_len : c->who->host_len);
+			else
+				sbuf_putc(sb, '-');
+		} else if (TOK("proc")) {
+			put_template_proc(sb, c);
 		} else {
 			sbuf_put(sb, p, n + 2);  /* unknown: kept as written */
 		}
@@ -695,7 +804,8 @@ static void put_template(struct output *o, struct sbuf *sb,
 static const char *const tmpl_tokens[] = {
 	"timestamp", "src", "dst", "sport", "dport", "proto", "frame", "command",
 	"cmd", "pv", "size", "payload_size", "dtype", "data_type", "count",
-	"data_count", "p1", "parameter1", "p2", "parameter2", NULL
+	"data_count", "p1", "parameter1", "p2", "parameter2", "value", "status",
+	"severity", "user", "host", "proc", NULL
 };
 
 const char *output_check_template(const char *tmpl)

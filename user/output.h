@@ -23,6 +23,9 @@ enum ts_format {
 struct proc_owner;
 
 /* Where a message was seen, and what it concerns. */
+struct track_client;
+struct dbr_enum_names;
+
 struct msg_ctx {
 	uint64_t ts_ns;
 	uint64_t frame;         /* 1-based packet number in the source */
@@ -35,6 +38,8 @@ struct msg_ctx {
 	/* The channel's enum state names (from its GR/CTRL_ENUM replies), to
 	 * name enum values; NULL when not known. */
 	const struct dbr_enum_names *enums;
+	/* The circuit's client names (CLIENT_NAME, HOST_NAME), or NULL. */
+	const struct track_client *who;
 	/* The local processes at the circuit's ends (live), or NULL. */
 	const struct proc_owner *proc_client, *proc_server;
 };

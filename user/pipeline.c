@@ -221,6 +221,8 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		return;
 	if (pl->proc)
 		procattr_owners(pl->proc, k, tcp, &c.proc_client, &c.proc_server);
+	if (tcp)
+		c.who = track_client(&pl->track, k);
 	sbuf_reset(&pl->line);
 	if (pl->writes)
 		audit_format(&pl->out, &pl->line, &c, track_client(&pl->track, k), m);

@@ -387,7 +387,8 @@ static void fuzz_hook(void *ctx, const struct flow_key *k, const struct msg_ctx 
 static const char fuzz_template[] =
 	"{timestamp} {src}:{sport}>{dst}:{dport} {proto} #{frame} {command}/{cmd} "
 	"pv={pv} size={size}/{payload_size} dtype={dtype}/{data_type} "
-	"count={count}/{data_count} p1={p1}/{parameter1} p2={p2}/{parameter2} {x} {";
+	"count={count}/{data_count} p1={p1}/{parameter1} p2={p2}/{parameter2} "
+	"value={value} alarm={status}/{severity} who={user}@{host} proc={proc} {x} {";
 
 static const char *const fuzz_cmd_lists[4][3] = {
 	{ "ReadNotify", "CREATE_CHAN", NULL },
