@@ -219,6 +219,24 @@ static void fw_error_orig(struct fw *w, const struct ca_msg *m)
 	}
 }
 
+/* A subscription's event mask by name (db_access.h's DBE_*), as people
+ * write it: mask_names=VALUE|ALARM. */
+static void fw_mask_names(struct fw *w, unsigned mask)
+{
+	static const char *const names[] = { "VALUE", "LOG", "ALARM", "PROPERTY" };
+	char buf[64];
+	size_t n = 0, i;
+
+	for (i = 0; i < 4; i++)
+		if (mask & (1u << i))
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "|" : "", names[i]);
+	if (mask & ~0xfu)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s0x%x", n ? "|" : "", mask & ~0xfu);
+	if (!n)
+		snprintf(buf, sizeof(buf), "NONE");
+	fw_sym(w, "mask_names", buf);
+}
+
 static void fw_event_add_request(struct fw *w, const struct ca_msg *m)
 {
 	fw_dtype(w, m->h.dtype);
@@ -235,6 +253,7 @@ static void fw_event_add_request(struct fw *w, const struct ca_msg *m)
 		fw_double(w, "high", hi.f);
 		fw_double(w, "to", to.f);
 		fw_uint(w, "mask", rd_be16(m->payload + 12));
+		fw_mask_names(w, rd_be16(m->payload + 12));
 	}
 }
 

@@ -152,6 +152,44 @@ static void test_char_text(void **state)
 	}
 }
 
+/* A subscription's mask by name, next to the number. */
+static void test_event_mask_names(void **state)
+{
+	static const struct { unsigned mask; const char *want; } cases[] = {
+		{ 5, "mask=5, mask_names=VALUE|ALARM)" },
+		{ 0, "mask=0, mask_names=NONE)" },
+		{ 0x1a, "mask=26, mask_names=LOG|PROPERTY|0x10)" },
+	};
+	uint8_t payload[16];
+	struct output o;
+	struct msg_ctx c;
+	struct ca_msg m;
+	struct sbuf sb;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		memset(payload, 0, sizeof(payload));
+		payload[12] = (uint8_t)(cases[i].mask >> 8);
+		payload[13] = (uint8_t)cases[i].mask;
+		memset(&m, 0, sizeof(m));
+		m.h.cmd = CA_PROTO_EVENT_ADD;
+		m.h.hdr_len = CA_HDR_LEN;
+		m.h.size = 16;
+		m.dir = CA_DIR_REQUEST;
+		m.tcp = true;
+		m.payload = payload;
+		m.payload_len = 16;
+		output_init(&o);
+		memset(&c, 0, sizeof(c));
+		c.tcp = true;
+		sbuf_init(&sb);
+		output_format(&o, &sb, &c, &m);
+		assert_non_null(strstr(sbuf_str(&sb), cases[i].want));
+		sbuf_free(&sb);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_no_line_breaks_in_any_style),
 		cmocka_unit_test(test_enum_values_named),
 		cmocka_unit_test(test_char_text),
+		cmocka_unit_test(test_event_mask_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
