@@ -90,8 +90,9 @@ def flows(path):
     out = OrderedDict()
     for line in open(path, encoding="utf-8", errors="replace"):
         # The channels were created before catrace started: live cannot
-        # know their names (offline saw the CREATE_CHAN).
-        line = re.sub(r"pv='[^']*', ", "", line.rstrip("\n"))
+        # know their names (offline saw the CREATE_CHAN), and says so
+        # (pv=?): names are left out of this comparison.
+        line = re.sub(r"pv=('[^']*'|\?), ", "", line.rstrip("\n"))
         if line and " Beacon(" not in line:
             flow, _, rest = line.partition(" ")
             out.setdefault(flow, []).append(rest)
