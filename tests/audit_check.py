@@ -21,7 +21,10 @@ import sys
 NAME_MAX = 64  # TRACK_CLIENT_NAME_MAX
 # Keys of every message (where and what), not of what was written.
 HEADER_KEYS = {"ts", "frame", "src", "sport", "dst", "dport", "proto", "cmd", "command",
-               "dir", "size", "dtype", "count", "p1", "p2", "pv", "extended", "sid"}
+               "dir", "size", "dtype", "count", "p1", "p2", "pv", "extended", "sid",
+               # readings of the value the full decode adds (the audit shows
+               # the value itself): text of a CHAR array, enum state names
+               "data_text", "data_names"}
 
 
 def run(catrace, cap, *opts):
