@@ -3,6 +3,7 @@
  * Each command's fields are written once, through a tiny field writer
  * that knows both styles, so text and JSON never drift apart. */
 #include "output.h"
+#include "catrace_record.h"
 #include "dbr.h"
 
 #include <stdio.h>
@@ -335,6 +336,11 @@ static void fw_enum_names(struct fw *w, const struct output *o, const struct msg
 	sbuf_putc(w->sb, ']');
 }
 
+/* Characters of a CHAR array shown as text: what the kernel's smallest
+ * default value budget (REC_VALUE_BYTES_DEFAULT) always copies after the
+ * largest CHAR metadata, so live and offline show the same text. */
+#define CHAR_TEXT_MAX (REC_VALUE_BYTES_DEFAULT - 64)
+
 /* A CHAR array that holds text (printable bytes up to a NUL or its end,
  * at least two), shown as caget -S shows it: data_text='catrace'. */
 static void fw_char_text(struct fw *w, const struct ca_msg *m)
@@ -348,6 +354,8 @@ static void fw_char_text(struct fw *w, const struct ca_msg *m)
 	p = m->payload + off;
 	avail = m->payload_len - (size_t)off;
 	n = m->h.count < avail ? m->h.count : avail;
+	if (n > CHAR_TEXT_MAX)
+		n = CHAR_TEXT_MAX;
 	for (i = 0; i < n && p[i]; i++)
 		if (p[i] < 0x20 || p[i] > 0x7e)
 			return;

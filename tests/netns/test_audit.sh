@@ -109,8 +109,16 @@ req = find(command="WriteNotifyRequest", pv="T:ro")
 rsp = find(command="WriteNotifyResponse", pv="T:ro")
 check("reply matches its request (client port, ioid)",
       req and rsp and (req[0]["client_port"], req[0]["ioid"]) == (rsp[0]["client_port"], rsp[0]["ioid"]))
-bad = [r for r in recs if r.get("server_proc") != {"pid": ioc_pid, "comm": "softIoc"}]
-check("every record names the IOC process softIoc[%d]" % ioc_pid, not bad, json.dumps(bad[:2]))
+# Attribution is rate-limited (at most 5% of the time, procattr.h): under
+# load the first messages of a circuit may come before its round and name
+# nobody; but a record that names a process names the IOC as the server,
+# and most are named.
+ioc = {"pid": ioc_pid, "comm": "softIoc"}
+wrong = [r for r in recs if ("server_proc" in r and r["server_proc"] != ioc) or "client_proc" in r]
+named = sum(r.get("server_proc") == ioc for r in recs)
+check("records name the IOC process softIoc[%d] as the server, never another "
+      "(%d of %d records named)" % (ioc_pid, named, len(recs)),
+      not wrong and recs and named * 4 >= len(recs) * 3, json.dumps(wrong[:2]))
 PY
 cat "$NS_TMP/checks.txt"
 pass=$((pass + $(grep -c '^PASS: ' "$NS_TMP/checks.txt")))
