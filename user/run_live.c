@@ -301,10 +301,11 @@ static void chan_table_load(struct pipeline *pl, const struct opts *o)
 		return;
 	}
 	if (!o->quiet && (st.channels || st.stale))
-		fprintf(stderr, "catrace: %llu channels and %llu subscriptions named from %s"
-			" (%llu of closed circuits left out)\n",
+		/* Information, like "tracing on": no "catrace:" (an error). */
+		fprintf(stderr, "names from %s: %llu channels and %llu subscriptions"
+			" (%llu of closed circuits left out)\n", o->chan_file,
 			(unsigned long long)st.channels, (unsigned long long)st.subs,
-			o->chan_file, (unsigned long long)st.stale);
+			(unsigned long long)st.stale);
 	if (st.bad_lines)
 		fprintf(stderr, "catrace: %s: %llu lines not understood, skipped\n",
 			o->chan_file, (unsigned long long)st.bad_lines);
@@ -317,7 +318,9 @@ static void chan_table_save(struct live_run *run, bool force)
 	char err[700];
 	uint64_t now = mono_ns();
 
-	if (!run->o->chan_file)
+	/* After -Z the file's directory (root's) is not writable: the table
+	 * is loaded (before the drop) but not saved. */
+	if (!run->o->chan_file || run->o->drop_to)
 		return;
 	if (!force && now - run->chan_saved_ns < CHANMEM_SAVE_INTERVAL_S * 1000000000ull)
 		return;

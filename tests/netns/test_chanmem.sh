@@ -72,7 +72,7 @@ all=$(n_updates "$NS_TMP/t2"); named=$(n_updates "$NS_TMP/t2" "^T:calc$")
 check "2: a later run names every update of the monitor ($named of $all)" \
 	'[ "$all" -ge 5 ] && [ "$named" = "$all" ] && [ "$(cat "$NS_TMP/t2.rc")" = 0 ]' "$(updates "$NS_TMP/t2")"
 check "2: it says how many channels it named from the table" \
-	'grep -q "^catrace: 1 channels and 1 subscriptions named from $TABLE (0 of closed circuits left out)$" "$NS_TMP/t2.err"' \
+	'grep -q "^names from $TABLE: 1 channels and 1 subscriptions (0 of closed circuits left out)$" "$NS_TMP/t2.err"' \
 	"$(grep -v '^tracing on' "$NS_TMP/t2.err" | head -3 | tr '\n' '|')"
 
 # 3. Without the table nothing names them (what 2 shows is the table's).
@@ -98,7 +98,7 @@ sleep 1
 trace 1.5 "$NS_TMP/t4"
 all=$(n_updates "$NS_TMP/t4"); named=$(n_updates "$NS_TMP/t4" "^T:calc$")
 check "4: a closed circuit of the table is left out, nothing named wrongly ($named of $all)" \
-	'[ "$all" -ge 5 ] && [ "$named" = 0 ] && grep -q "^catrace: 0 channels and 0 subscriptions named from .* (2 of closed circuits left out)$" "$NS_TMP/t4.err"' \
+	'[ "$all" -ge 5 ] && [ "$named" = 0 ] && grep -q "^names from .*: 0 channels and 0 subscriptions (2 of closed circuits left out)$" "$NS_TMP/t4.err"' \
 	"$(updates "$NS_TMP/t4") $(grep -v '^tracing on' "$NS_TMP/t4.err" | head -2 | tr '\n' '|')"
 
 # 5. Not a channel table: one line, and the run goes on.
