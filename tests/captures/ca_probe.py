@@ -17,9 +17,14 @@ Prints one line per step and what came back; exit 0 when every answer the
 protocol promises came, 1 otherwise."""
 import argparse
 import socket
+import os
 import struct
 import sys
 import time
+
+# The message builders of the write-audit test's raw client.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "netns"))
+from ca_raw_client import msg, name  # noqa: E402
 
 VERSION, EVENT_ADD, EVENT_CANCEL, READ, WRITE, SEARCH = 0, 1, 2, 3, 4, 6
 EVENTS_OFF, EVENTS_ON, READ_SYNC, ERROR, CLEAR_CHANNEL = 8, 9, 10, 11, 12
@@ -29,19 +34,6 @@ DO_REPLY = 10  # NOT_FOUND wanted (libca's UDP searches say 5: no reply)
 MINOR = 13
 DBR_STRING, DBR_INT, DBR_FLOAT, DBR_ENUM, DBR_CHAR, DBR_LONG, DBR_DOUBLE = range(7)
 DBR_TIME_DOUBLE, DBR_CTRL_DOUBLE, DBR_GR_LONG, DBR_STS_STRING = 20, 34, 26, 7
-
-
-def pad8(b):
-    return b + b"\0" * (-len(b) % 8)
-
-
-def msg(cmd, payload=b"", dtype=0, count=0, p1=0, p2=0):
-    payload = pad8(payload)
-    return struct.pack("!HHHHII", cmd, len(payload), dtype, count, p1, p2) + payload
-
-
-def name(s):
-    return pad8(s.encode() + b"\0")
 
 
 class Circuit:
