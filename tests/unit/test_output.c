@@ -32,6 +32,25 @@ static void format_with_pv(enum out_style style, const char *tmpl, const char *p
 	output_format(&o, sb, &c, &m);
 }
 
+/* A message over TCP with a payload, for the value formatters. */
+static struct ca_msg value_msg(unsigned cmd, enum ca_dir dir, unsigned dtype,
+			       uint32_t count, const uint8_t *payload, size_t len)
+{
+	struct ca_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.h.cmd = (uint16_t)cmd;
+	m.h.hdr_len = CA_HDR_LEN;
+	m.h.dtype = (uint16_t)dtype;
+	m.h.count = count;
+	m.h.size = (uint32_t)len;
+	m.dir = dir;
+	m.tcp = true;
+	m.payload = payload;
+	m.payload_len = len;
+	return m;
+}
+
 static void test_template_escapes_name(void **state)
 {
 	static const char pv[] = "A\r\nB\\C\x01\xff";
@@ -77,17 +96,9 @@ static void test_enum_values_named(void **state)
 	size_t i;
 
 	(void)state;
-	memset(&m, 0, sizeof(m));
-	m.h.cmd = CA_PROTO_EVENT_ADD;
-	m.h.hdr_len = CA_HDR_LEN;
-	m.h.dtype = 17;   /* DBR_TIME_ENUM */
-	m.h.count = 1;
-	m.h.size = sizeof(payload);
-	m.dir = CA_DIR_RESPONSE;
-	m.tcp = true;
-	payload[15] = 2;  /* the value, big-endian u16 at offset 14 */
-	m.payload = payload;
-	m.payload_len = sizeof(payload);
+	/* DBR_TIME_ENUM; the value, big-endian u16 at offset 14. */
+	m = value_msg(CA_PROTO_EVENT_ADD, CA_DIR_RESPONSE, 17, 1, payload, sizeof(payload));
+	payload[15] = 2;
 	for (i = 0; i < 2; i++) {
 		output_init(&o);
 		o.style = styles[i];
@@ -129,16 +140,8 @@ static void test_char_text(void **state)
 
 	(void)state;
 	for (i = 0; i < 3; i++) {
-		memset(&m, 0, sizeof(m));
-		m.h.cmd = CA_PROTO_WRITE;
-		m.h.hdr_len = CA_HDR_LEN;
-		m.h.dtype = 4;   /* DBR_CHAR */
-		m.h.count = 16;
-		m.h.size = 16;
-		m.dir = CA_DIR_REQUEST;
-		m.tcp = true;
-		m.payload = payloads[i];
-		m.payload_len = 16;
+		m = value_msg(CA_PROTO_WRITE, CA_DIR_REQUEST, 4 /* DBR_CHAR */, 16,
+			      payloads[i], 16);
 		output_init(&o);
 		memset(&c, 0, sizeof(c));
 		c.tcp = true;
@@ -172,14 +175,7 @@ static void test_event_mask_names(void **state)
 		memset(payload, 0, sizeof(payload));
 		payload[12] = (uint8_t)(cases[i].mask >> 8);
 		payload[13] = (uint8_t)cases[i].mask;
-		memset(&m, 0, sizeof(m));
-		m.h.cmd = CA_PROTO_EVENT_ADD;
-		m.h.hdr_len = CA_HDR_LEN;
-		m.h.size = 16;
-		m.dir = CA_DIR_REQUEST;
-		m.tcp = true;
-		m.payload = payload;
-		m.payload_len = 16;
+		m = value_msg(CA_PROTO_EVENT_ADD, CA_DIR_REQUEST, 0, 0, payload, 16);
 		output_init(&o);
 		memset(&c, 0, sizeof(c));
 		c.tcp = true;
