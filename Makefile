@@ -121,6 +121,9 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $< $(OUTPUT)/libcatrace.a \
 		$(LDFLAGS) -lcmocka $(LDLIBS) -o $@
 
+# top's screen half needs curses even where a test only renders text.
+$(OUTPUT)/tests/test_top: LDLIBS += -lncurses
+
 unit: $(UNIT_BINS) bpftests
 
 test: $(OUTPUT)/catrace unit

@@ -1,6 +1,9 @@
 /* census: counts and gauges over decoded CA messages; see census.h. */
 #include "census.h"
 
+#include "procattr.h"
+#include "track.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +94,7 @@ void census_init(struct census *c, unsigned pv_limit)
 	hmap_init(&c->circuits, sizeof(struct flow_key));
 	hmap_init(&c->pvs, sizeof(uint64_t));
 	hmap_init(&c->clients, sizeof(uint32_t));
+	endpoints_init(&c->endpoints);
 	hmap_init(&c->pending[CENSUS_REQ_SEARCH], sizeof(struct search_key));
 	for (i = CENSUS_REQ_CREATE_CHAN; i < CENSUS_REQ_KINDS; i++)
 		hmap_init(&c->pending[i], sizeof(struct req_key));
@@ -116,6 +120,7 @@ void census_free(struct census *c)
 	for (it = 0; hmap_next(&c->clients, &it, &k, &v);)
 		free(v);
 	hmap_free(&c->clients);
+	endpoints_free(&c->endpoints);
 	for (i = 0; i < c->n_pvs; i++) {
 		free(c->heap[i]->name);
 		free(c->heap[i]);
@@ -615,6 +620,7 @@ static void search_sent(struct census *c, const struct msg_ctx *mc,
 
 		if (pv) {
 			pv->searches++;
+			window_add(&pv->win, mc->ts_ns, CENSUS_LANE_SEARCHES);
 			pv_add_host(pv, mc->src_ip);
 		}
 	}
@@ -777,10 +783,13 @@ static void circuit_msg(struct census *c, const struct flow_key *k,
 	    m->dir == CA_DIR_REQUEST) {
 		struct census_pv *pv = pv_touch(c, mc->pv, mc->pv_len, ts);
 
-		if (pv && (h->cmd == CA_PROTO_READ_NOTIFY || h->cmd == CA_PROTO_READ))
+		if (pv && (h->cmd == CA_PROTO_READ_NOTIFY || h->cmd == CA_PROTO_READ)) {
 			pv->reads++;
-		else if (pv)
+			window_add(&pv->win, ts, CENSUS_LANE_READS);
+		} else if (pv) {
 			pv->writes++;
+			window_add(&pv->win, ts, CENSUS_LANE_WRITES);
+		}
 	}
 	if (m->dir == CA_DIR_REQUEST) {
 		switch (h->cmd) {
@@ -817,16 +826,44 @@ static void circuit_msg(struct census *c, const struct flow_key *k,
 	case CA_PROTO_EVENT_ADD:
 		if (ca_is_cancel_confirm(h, m->dir))
 			break;
-		if (cc->srv)
+		if (cc->srv) {
 			cc->srv->monitor_updates++;
+			window_add(&cc->srv->win, ts, 0);
+		}
 		if (c->follow_activity && mc->pv) {
 			struct census_pv *pv = pv_touch(c, mc->pv, mc->pv_len, ts);
 
-			if (pv)
+			if (pv) {
 				pv->updates++;
+				window_add(&pv->win, ts, CENSUS_LANE_UPDATES);
+			}
 		}
 		break;
 	}
+}
+
+/* top's clients by socket, with the names the circuit gave: what each
+ * asks, and the monitor updates it is sent. */
+static void endpoint_seen(struct census *c, const struct msg_ctx *mc,
+			  const struct ca_msg *m)
+{
+	bool update = m->dir == CA_DIR_RESPONSE;
+	struct endpoint_seen s = {
+		.ip = update ? mc->dst_ip : mc->src_ip,
+		.port = update ? mc->dport : mc->sport,
+		.tcp = mc->tcp, .update = update,
+		.search = m->h.cmd == CA_PROTO_SEARCH, .ts_ns = mc->ts_ns,
+	};
+
+	if (mc->who && mc->who->has_user) {
+		s.user = mc->who->user;
+		s.user_len = mc->who->user_len;
+	}
+	if (mc->proc_client) {
+		s.pid = mc->proc_client->pid;
+		s.comm = mc->proc_client->comm;
+	}
+	endpoints_seen(&c->endpoints, &s);
 }
 
 void census_msg(struct census *c, const struct flow_key *k,
@@ -842,10 +879,13 @@ void census_msg(struct census *c, const struct flow_key *k,
 	if (!c->first_ns || mc->ts_ns < c->first_ns)
 		c->first_ns = mc->ts_ns;
 	census_tick(c, mc->ts_ns);
+	window_add(&c->msgs_win, mc->ts_ns, 0);
 	if (m->flags & CA_MSG_MALFORMED)
 		return;
-	if (!mc->pv && mc->pv_why)
+	if (!mc->pv && mc->pv_why) {
 		c->unnamed++;
+		window_add(&c->msgs_win, mc->ts_ns, 1);
+	}
 	/* Clients: the senders of requests, beacons aside (servers send
 	 * those, to a repeater). */
 	if (m->dir == CA_DIR_REQUEST && m->h.cmd != CA_PROTO_RSRV_IS_UP) {
@@ -855,7 +895,12 @@ void census_msg(struct census *c, const struct flow_key *k,
 			cl->messages++;
 			cl->searches += m->h.cmd == CA_PROTO_SEARCH;
 		}
+		if (c->follow_activity)
+			endpoint_seen(c, mc, m);
 	}
+	if (c->follow_activity && m->dir == CA_DIR_RESPONSE && m->h.cmd == CA_PROTO_EVENT_ADD &&
+	    mc->tcp && !ca_is_cancel_confirm(&m->h, m->dir))
+		endpoint_seen(c, mc, m);
 	/* Searches travel over UDP, and over TCP to servers that take
 	 * them there (name servers, gateways, caproto). */
 	if (m->h.cmd == CA_PROTO_SEARCH) {
@@ -968,6 +1013,7 @@ void census_tick(struct census *c, uint64_t now_ns)
 	}
 	beacons_overdue(c);
 	servers_expire(c);
+	endpoints_expire(&c->endpoints, c->now_ns);
 	update_rates(c, c->now_ns);
 }
 

@@ -16,9 +16,11 @@
 #include <stdint.h>
 
 #include "ca_decode.h"
+#include "endpoints.h"
 #include "flow.h"
 #include "hmap.h"
 #include "output.h"
+#include "window.h"
 
 #define CENSUS_CMDS 32                 /* codes 0..27, 28..31 "other" */
 #define CENSUS_PV_LIMIT_DEFAULT 100
@@ -88,6 +90,7 @@ struct census_server {
 	uint64_t circuits;          /* open now */
 	uint64_t channels;          /* open now */
 	uint64_t monitor_updates;
+	struct window win;          /* lane 0: monitor updates */
 	double monitor_rate;        /* updates/s over the last tick */
 	uint64_t updates_at_tick;
 	uint64_t beacons;
@@ -110,6 +113,14 @@ struct census_server {
  * the names asked for again and again keep theirs. */
 #define CENSUS_PV_HOSTS 4
 
+/* Lanes of a PV's window. */
+enum census_pv_lane {
+	CENSUS_LANE_UPDATES,
+	CENSUS_LANE_READS,
+	CENSUS_LANE_WRITES,
+	CENSUS_LANE_SEARCHES,
+};
+
 struct census_pv {
 	char *name;
 	size_t len;
@@ -122,6 +133,7 @@ struct census_pv {
 	uint32_t hosts[CENSUS_PV_HOSTS];  /* the first clients that searched it */
 	uint8_t n_hosts;
 	bool more_hosts;
+	struct window win;          /* the same counts, last seconds only */
 	uint64_t rank;
 	uint64_t last_ns;
 	size_t heap_at;             /* position in the min-heap */
@@ -159,6 +171,9 @@ struct census {
 
 	struct hmap clients;             /* ip -> census_client* */
 	uint64_t clients_untracked;
+	/* Clients by socket, with names (follow_activity only: top). */
+	struct endpoints endpoints;
+	struct window msgs_win;          /* lane 0: every message; 1: unnamed */
 
 	struct hmap pending[CENSUS_REQ_KINDS];
 	uint64_t pending_dropped;        /* requests not timed: table full */

@@ -98,11 +98,13 @@ static const char usage_text[] =
 "Top (catrace top -i IFACE | -r FILE [options]):\n"
 "  a full-screen view, refreshed every second, of the busiest PVs, clients\n"
 "  and servers, and unanswered searches; keys: q quit, m u r w s sort by\n"
-"  messages, updates, reads, writes, searches\n"
+"  messages, updates, reads, writes, searches, a rates since the start\n"
 "  --once               print one snapshot instead (live: after --interval\n"
 "                       seconds, default 1)\n"
 "  --sort KEY           messages, updates, reads, writes or searches\n"
 "  --rows N             lines per table (default 10)\n"
+"  --since-start        rates since the start, not over the last 10 s\n"
+"                       (key a on the screen)\n"
 "\n"
 "Filters:\n"
 "  --pv GLOB            only messages about matching PVs (repeatable)\n"
@@ -127,7 +129,7 @@ enum {
 	OPT_PORT, OPT_NODETECT, OPT_PV, OPT_CMD, OPT_NOXDP, OPT_XDPMODE,
 	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT, OPT_METRICS, OPT_METRICS_FILE,
 	OPT_INTERVAL, OPT_PIN, OPT_PV_LIMIT, OPT_SUMMARY, OPT_SUMMARY_TOP, OPT_SUMMARY_SIGMA,
-	OPT_SUMMARY_HZ, OPT_EVENTS, OPT_ONCE, OPT_SORT, OPT_ROWS,
+	OPT_SUMMARY_HZ, OPT_EVENTS, OPT_ONCE, OPT_SORT, OPT_ROWS, OPT_SINCE_START,
 	OPT_WRITES, OPT_NOPROC, OPT_CHANFILE, OPT_NOCHANFILE,
 };
 
@@ -158,6 +160,7 @@ static const struct option long_opts[] = {
 	{ "summary-hz", required_argument, NULL, OPT_SUMMARY_HZ },
 	{ "events", no_argument, NULL, OPT_EVENTS },
 	{ "once", no_argument, NULL, OPT_ONCE },
+	{ "since-start", no_argument, NULL, OPT_SINCE_START },
 	{ "sort", required_argument, NULL, OPT_SORT },
 	{ "rows", required_argument, NULL, OPT_ROWS },
 	{ "writes", no_argument, NULL, OPT_WRITES },
@@ -369,6 +372,9 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 			break;
 		case OPT_EVENTS:
 			o->events = true;
+			break;
+		case OPT_SINCE_START:
+			o->top_since_start = o->top_only_opt = true;
 			break;
 		case OPT_ONCE:
 			o->top_once = o->top_only_opt = true;

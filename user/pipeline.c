@@ -173,11 +173,23 @@ static void mark_unterminated_name(struct ca_msg *m)
 	snprintf(m->problem, sizeof(m->problem), "PV name without a terminating NUL");
 }
 
+/* Who is at the ends: the local processes (live) and the names the
+ * circuit's client gave. */
+static void name_ends(struct pipeline *pl, const struct flow_key *k, bool tcp,
+		      struct msg_ctx *c)
+{
+	if (pl->proc)
+		procattr_owners(pl->proc, k, tcp, &c->proc_client, &c->proc_server);
+	if (tcp)
+		c->who = track_client(&pl->track, k);
+}
+
 static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		 struct ca_msg *m)
 {
 	struct msg_ctx c;
 	struct track_name pv;
+	bool named = false;
 
 	mark_unterminated_name(m);
 	pl->st.messages++;
@@ -210,6 +222,11 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		pl->st.unnamed++;
 	remember_enum_names(pl, &pv, m);
 	c.enums = pv.enums;
+	/* top counts clients by who they are: name them first. */
+	if (pl->census && pl->census->follow_activity) {
+		name_ends(pl, k, tcp, &c);
+		named = true;
+	}
 	if (pl->census)
 		census_msg(pl->census, k, &c, m);
 
@@ -219,10 +236,8 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		return;
 	if (pl->done || (pl->writes && !audit_selects(m)) || !passes_filters(pl, m, &pv))
 		return;
-	if (pl->proc)
-		procattr_owners(pl->proc, k, tcp, &c.proc_client, &c.proc_server);
-	if (tcp)
-		c.who = track_client(&pl->track, k);
+	if (!named)
+		name_ends(pl, k, tcp, &c);
 	sbuf_reset(&pl->line);
 	if (pl->writes)
 		audit_format(&pl->out, &pl->line, &c, track_client(&pl->track, k), m);

@@ -166,6 +166,7 @@ void top_view_init(struct top_view *v, const struct pipeline *pl,
 	v->messages = pl->st.messages;
 	v->sort = o->top_sort;
 	v->rows = o->top_rows;
+	v->since_start = o->top_since_start;
 	v->source = source;
 }
 

@@ -38,7 +38,7 @@ struct opts {
 	struct metrics_opts met;
 	bool summary, events;
 	struct summary_opts sum;
-	bool top, top_once, top_only_opt;
+	bool top, top_once, top_only_opt, top_since_start;
 	enum top_sort top_sort;
 	unsigned top_rows;
 	struct privs_user *drop_to;  /* -Z */

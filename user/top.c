@@ -11,7 +11,16 @@
 
 #include "output.h"
 
-static enum top_sort sort_key;   /* for the qsort comparators */
+/* What the comparators count (qsort passes no context). */
+static enum top_sort sort_key;
+static const struct top_rates *cur;
+
+/* Counts since the start, or in the window that ends now. */
+struct top_rates {
+	bool since_start;
+	uint64_t now_ns;
+	double span;     /* seconds the counts cover */
+};
 
 bool top_parse_sort(const char *s, enum top_sort *out)
 {
@@ -32,7 +41,43 @@ bool top_parse_sort(const char *s, enum top_sort *out)
 	return false;
 }
 
-static uint64_t pv_key(const struct census_pv *p)
+bool top_key(struct top_view *v, int key)
+{
+	char name[2] = { (char)key, 0 };
+
+	if (key == 'a' || key == 'A') {
+		v->since_start = !v->since_start;
+		return true;
+	}
+	return key > 0 && key < 128 && top_parse_sort(name, &v->sort);
+}
+
+static uint64_t counted(uint64_t total, const struct window *w, unsigned lane)
+{
+	return cur->since_start ? total : window_count(w, cur->now_ns, lane);
+}
+
+static double per_s(uint64_t total, const struct window *w, unsigned lane)
+{
+	return (double)counted(total, w, lane) / cur->span;
+}
+
+static uint64_t pv_count(const struct census_pv *p, enum top_sort key)
+{
+	switch (key) {
+	case TOP_SORT_UPDATES: return counted(p->updates, &p->win, CENSUS_LANE_UPDATES);
+	case TOP_SORT_READS: return counted(p->reads, &p->win, CENSUS_LANE_READS);
+	case TOP_SORT_WRITES: return counted(p->writes, &p->win, CENSUS_LANE_WRITES);
+	case TOP_SORT_SEARCHES: return counted(p->searches, &p->win, CENSUS_LANE_SEARCHES);
+	default:
+		return pv_count(p, TOP_SORT_UPDATES) + pv_count(p, TOP_SORT_READS) +
+		       pv_count(p, TOP_SORT_WRITES) + pv_count(p, TOP_SORT_SEARCHES);
+	}
+}
+
+/* Since the start: a PV that was ever busy in this way keeps its row,
+ * its rates falling to 0 when it goes quiet. */
+static uint64_t pv_total(const struct census_pv *p)
 {
 	switch (sort_key) {
 	case TOP_SORT_UPDATES: return p->updates;
@@ -47,23 +92,55 @@ static int pv_cmp(const void *a, const void *b)
 {
 	const struct census_pv *x = *(const struct census_pv *const *)a;
 	const struct census_pv *y = *(const struct census_pv *const *)b;
-	uint64_t kx = pv_key(x), ky = pv_key(y);
+	uint64_t kx = pv_count(x, sort_key), ky = pv_count(y, sort_key);
 
+	if (kx != ky)
+		return kx < ky ? 1 : -1;
+	kx = pv_total(x);
+	ky = pv_total(y);
 	if (kx != ky)
 		return kx < ky ? 1 : -1;
 	return strcmp(x->name, y->name);
 }
 
-static int client_cmp(const void *a, const void *b)
+static uint64_t endpoint_count(const struct endpoint *e)
 {
-	const struct census_client *x = *(const struct census_client *const *)a;
-	const struct census_client *y = *(const struct census_client *const *)b;
-	uint64_t kx = sort_key == TOP_SORT_SEARCHES ? x->searches : x->messages;
-	uint64_t ky = sort_key == TOP_SORT_SEARCHES ? y->searches : y->messages;
+	uint64_t req = counted(e->requests, &e->win, ENDPOINT_LANE_REQUESTS);
+	uint64_t upd = counted(e->updates, &e->win, ENDPOINT_LANE_UPDATES);
+
+	switch (sort_key) {
+	case TOP_SORT_SEARCHES: return counted(e->searches, &e->win, ENDPOINT_LANE_SEARCHES);
+	case TOP_SORT_UPDATES: return upd;
+	case TOP_SORT_MESSAGES: return req + upd;
+	default: return req;
+	}
+}
+
+static const char *endpoint_sort_name(enum top_sort s)
+{
+	switch (s) {
+	case TOP_SORT_SEARCHES: return "searches";
+	case TOP_SORT_UPDATES: return "updates";
+	case TOP_SORT_MESSAGES: return "messages";
+	default: return "requests";
+	}
+}
+
+static int endpoint_cmp(const void *a, const void *b)
+{
+	const struct endpoint *x = *(const struct endpoint *const *)a;
+	const struct endpoint *y = *(const struct endpoint *const *)b;
+	uint64_t kx = endpoint_count(x), ky = endpoint_count(y);
 
 	if (kx != ky)
 		return kx < ky ? 1 : -1;
-	return x->ip < y->ip ? -1 : x->ip > y->ip;
+	if (x->last_ns != y->last_ns)
+		return x->last_ns < y->last_ns ? 1 : -1;
+	if (x->ip != y->ip)
+		return x->ip < y->ip ? -1 : 1;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->tcp - y->tcp;
 }
 
 static int server_cmp(const void *a, const void *b)
@@ -95,20 +172,43 @@ static const char *sort_name(enum top_sort s)
 	return n[s];
 }
 
-static void render_pvs(struct sbuf *sb, const struct top_view *v, double span)
+/* How long ago `then` was: "3s", "12m", "5h"; "-" for never. */
+static const char *age(char *buf, size_t n, uint64_t then)
+{
+	uint64_t s;
+
+	if (!then)
+		return "-";
+	s = cur->now_ns > then ? (cur->now_ns - then) / 1000000000ull : 0;
+	if (s < 100)
+		snprintf(buf, n, "%" PRIu64 "s", s);
+	else if (s < 100 * 60)
+		snprintf(buf, n, "%" PRIu64 "m", s / 60);
+	else
+		snprintf(buf, n, "%" PRIu64 "h", s / 3600);
+	return buf;
+}
+
+static void render_pvs(struct sbuf *sb, const struct top_view *v)
 {
 	size_t n, i;
 	const struct census_pv **pvs;
+	char seen[16];
 
 	sort_key = v->sort;
 	pvs = census_pvs_sorted(v->census, &n, pv_cmp);
 	sbuf_printf(sb, "\nBusiest PVs (by %s)\n", sort_name(v->sort));
-	sbuf_puts(sb, "   updates/s    reads/s   writes/s searches/s  pv\n");
-	for (i = 0; i < n && i < v->rows && pv_key(pvs[i]); i++)
-		sbuf_printf(sb, "  %10.2f %10.2f %10.2f %10.2f  %s\n",
-			    (double)pvs[i]->updates / span, (double)pvs[i]->reads / span,
-			    (double)pvs[i]->writes / span, (double)pvs[i]->searches / span,
-			    pvs[i]->name);
+	sbuf_puts(sb, "   updates/s    reads/s   writes/s searches/s   seen  pv\n");
+	for (i = 0; i < n && i < v->rows && pv_total(pvs[i]); i++) {
+		const struct census_pv *p = pvs[i];
+
+		sbuf_printf(sb, "  %10.2f %10.2f %10.2f %10.2f %6s  %s\n",
+			    per_s(p->updates, &p->win, CENSUS_LANE_UPDATES),
+			    per_s(p->reads, &p->win, CENSUS_LANE_READS),
+			    per_s(p->writes, &p->win, CENSUS_LANE_WRITES),
+			    per_s(p->searches, &p->win, CENSUS_LANE_SEARCHES),
+			    age(seen, sizeof(seen), p->last_ns), p->name);
+	}
 	if (!i)
 		sbuf_puts(sb, "  (none)\n");
 	/* Channels created before catrace started have no name: say how
@@ -116,53 +216,64 @@ static void render_pvs(struct sbuf *sb, const struct top_view *v, double span)
 	if (v->census->unnamed)
 		sbuf_printf(sb, "  %10.2f messages/s about channels with no name (created before "
 			    "catrace started; see --channels-file)\n",
-			    (double)v->census->unnamed / span);
+			    per_s(v->census->unnamed, &v->census->msgs_win, 1));
 	free(pvs);
 }
 
-static void render_clients(struct sbuf *sb, const struct top_view *v, double span)
+static void render_clients(struct sbuf *sb, const struct top_view *v)
 {
 	size_t n, i;
-	const struct census_client **cl;
-	char ip[16];
+	const struct endpoint **ep;
+	char ip[16], where[32], seen[16], proc[40];
 
 	sort_key = v->sort;
-	cl = census_clients_sorted(v->census, &n, client_cmp);
-	sbuf_printf(sb, "\nBusiest clients (by %s)\n",
-		    v->sort == TOP_SORT_SEARCHES ? "searches" : "requests");
-	sbuf_puts(sb, "  requests/s searches/s  client\n");
+	ep = endpoints_sorted(&v->census->endpoints, &n, endpoint_cmp);
+	sbuf_printf(sb, "\nBusiest clients (by %s)\n", endpoint_sort_name(v->sort));
+	sbuf_puts(sb, "  requests/s searches/s  updates/s   seen  client                    user         process\n");
 	for (i = 0; i < n && i < v->rows; i++) {
-		format_ip(ip, sizeof(ip), cl[i]->ip);
-		sbuf_printf(sb, "  %10.2f %10.2f  %s\n", (double)cl[i]->messages / span,
-			    (double)cl[i]->searches / span, ip);
+		const struct endpoint *e = ep[i];
+
+		format_ip(ip, sizeof(ip), e->ip);
+		snprintf(where, sizeof(where), "%s:%u", ip, e->port);
+		if (e->pid > 0)
+			snprintf(proc, sizeof(proc), "%s[%d]", e->comm, (int)e->pid);
+		else
+			snprintf(proc, sizeof(proc), "-");
+		sbuf_printf(sb, "  %10.2f %10.2f %10.2f %6s  %-21s %s  %-12s %s\n",
+			    per_s(e->requests, &e->win, ENDPOINT_LANE_REQUESTS),
+			    per_s(e->searches, &e->win, ENDPOINT_LANE_SEARCHES),
+			    per_s(e->updates, &e->win, ENDPOINT_LANE_UPDATES),
+			    age(seen, sizeof(seen), e->last_ns), where, e->tcp ? "tcp" : "udp",
+			    e->user[0] ? e->user : "-", proc);
 	}
 	if (!i)
 		sbuf_puts(sb, "  (none)\n");
-	free(cl);
+	free(ep);
 }
 
-static void render_servers(struct sbuf *sb, const struct top_view *v, double span)
+static void render_servers(struct sbuf *sb, const struct top_view *v)
 {
 	const struct census *c = v->census;
 	size_t n = hmap_count(&c->servers), i = 0, it;
 	const struct census_server **s = n ? malloc(n * sizeof(*s)) : NULL;
-	const void *k;
 	void *val;
-	char ip[16], ep[32];
+	char ip[16], ep[32], seen[16];
 
 	sbuf_puts(sb, "\nServers (open circuits, channels)\n");
-	sbuf_puts(sb, "  circuits channels  updates/s   beacons restarts  server\n");
+	sbuf_puts(sb, "  circuits channels  updates/s   beacons restarts   seen  server\n");
 	if (s) {
-		for (it = 0; hmap_next(&c->servers, &it, &k, &val) && i < n;)
+		for (it = 0; i < n && hmap_next(&c->servers, &it, NULL, &val);)
 			s[i++] = val;
+		n = i;
 		qsort(s, n, sizeof(*s), server_cmp);
 	}
 	for (i = 0; s && i < n && i < v->rows; i++) {
 		format_ip(ip, sizeof(ip), s[i]->ip);
 		snprintf(ep, sizeof(ep), "%s:%u", ip, s[i]->port);
-		sbuf_printf(sb, "  %8" PRIu64 " %8" PRIu64 " %10.2f %9" PRIu64 " %8" PRIu64 "  %s\n",
-			    s[i]->circuits, s[i]->channels, (double)s[i]->monitor_updates / span, s[i]->beacons,
-			    s[i]->restarts, ep);
+		sbuf_printf(sb, "  %8" PRIu64 " %8" PRIu64 " %10.2f %9" PRIu64 " %8" PRIu64 " %6s  %s\n",
+			    s[i]->circuits, s[i]->channels,
+			    per_s(s[i]->monitor_updates, &s[i]->win, 0), s[i]->beacons,
+			    s[i]->restarts, age(seen, sizeof(seen), s[i]->last_seen_ns), ep);
 	}
 	if (!i)
 		sbuf_puts(sb, "  (none)\n");
@@ -183,18 +294,25 @@ static void render_unanswered(struct sbuf *sb, const struct top_view *v)
 void top_render(struct sbuf *sb, const struct top_view *v)
 {
 	const struct census *c = v->census;
-	double span = census_span_s(c);
+	struct top_rates r = { v->since_start, c->now_ns, 0 };
 
-	sbuf_printf(sb, "catrace top: %s, %.1f s of traffic, %" PRIu64 " CA messages (%.1f/s), "
-		    "rates since the start", v->source, c->first_ns ? span : 0.0, v->messages,
-		    (double)v->messages / span);
+	r.span = v->since_start ? census_span_s(c) : window_span_s(c->first_ns, c->now_ns);
+	cur = &r;
+	sbuf_printf(sb, "catrace top: %s, %.1f s of traffic, %" PRIu64 " CA messages (%.1f/s), ",
+		    v->source, c->first_ns ? census_span_s(c) : 0.0, v->messages,
+		    per_s(v->messages, &c->msgs_win, 0));
+	if (v->since_start)
+		sbuf_puts(sb, "rates since the start");
+	else
+		sbuf_printf(sb, "rates over the last %d s", WINDOW_SECONDS);
 	if (v->kernel)
 		sbuf_printf(sb, ", %" PRIu64 " dropped by the kernel", (uint64_t)v->kernel->ringbuf_drops);
 	sbuf_putc(sb, '\n');
-	render_pvs(sb, v, span);
-	render_clients(sb, v, span);
-	render_servers(sb, v, span);
+	render_pvs(sb, v);
+	render_clients(sb, v);
+	render_servers(sb, v);
 	render_unanswered(sb, v);
+	cur = NULL;
 }
 
 /* ---- full screen ---- */
@@ -237,7 +355,8 @@ static void draw(const struct top_view *v)
 
 	sbuf_init(&sb);
 	top_render(&sb, v);
-	sbuf_puts(&sb, "\nq quit   sort: m messages  u updates  r reads  w writes  s searches\n");
+	sbuf_puts(&sb, "\nq quit   a rates since the start / last seconds   "
+		  "sort: m messages  u updates  r reads  w writes  s searches\n");
 	erase();
 	for (p = sbuf_str(&sb); *p && row < LINES; p = nl + 1, row++) {
 		nl = strchr(p, '\n');
@@ -259,14 +378,8 @@ bool top_screen_tick(struct top_view *v, bool force)
 	while ((ch = getch()) != ERR) {
 		if (ch == 'q' || ch == 'Q')
 			return false;
-		if (ch < 0 || ch > 255)
-			continue;
-		{
-			char key[2] = { (char)ch, 0 };
-
-			if (top_parse_sort(key, &v->sort))
-				redraw = true;
-		}
+		if (top_key(v, ch))
+			redraw = true;
 	}
 	if (redraw || mono_ns() >= next_draw_ns) {
 		draw(v);

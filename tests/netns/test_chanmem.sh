@@ -11,6 +11,9 @@
 #   4. The camonitor reconnects (a new circuit): the saved circuit is
 #      closed, left out, and nothing is named wrongly.
 #   5. A file that is not a channel table: said, and the run goes on.
+#   6. catrace top, started long after the monitor connected, names its
+#      PV and its client (ip:port tcp); when the IOC dies, its rates fall
+#      to 0 and each row says how long ago it was last heard.
 # Exit: 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,7 +31,7 @@ command -v jq >/dev/null || skip "jq not installed"
 ns_setup
 ns_cleanup_hook() {
 	local p
-	for p in ${CAT_PID:-} ${MON_PID:-}; do kill -KILL "$p" 2>/dev/null; done
+	for p in ${CAT_PID:-} ${MON_PID:-} ${TOP_PID:-}; do kill -KILL "$p" 2>/dev/null; done
 	return 0
 }
 ioc_start || { echo "FAIL: chanmem: IOC did not start"; exit 1; }
@@ -107,6 +110,40 @@ trace 0.5 "$NS_TMP/t5" --channels-file "$NS_TMP/bad"
 check "5: a file that is not a channel table is said, and the run goes on (exit 0)" \
 	'[ "$(cat "$NS_TMP/t5.rc")" = 0 ] && grep -q "^catrace: channel table not loaded: .*not a catrace channel file" "$NS_TMP/t5.err"' \
 	"rc $(cat "$NS_TMP/t5.rc"): $(tr '\n' '|' <"$NS_TMP/t5.err")"
+
+# 6. top on a machine whose client connected before it started; then the
+# IOC dies while top watches (its rates cover the last 10 s: 12 s later
+# they are 0).  A catrace that sees the monitor reconnect saves the table
+# that names its channel.
+kill -TERM "$MON_PID"; wait "$MON_PID" 2>/dev/null
+ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" --json >"$NS_TMP/t6" 2>"$NS_TMP/t6.err" &
+CAT_PID=$!
+for _ in $(seq 100); do grep -q "^tracing on" "$NS_TMP/t6.err" && break; sleep 0.1; done
+ip netns exec "$NS_CLI" env PATH="$EPICS_BIN:$PATH" EPICS_CA_AUTO_ADDR_LIST=NO \
+	EPICS_CA_ADDR_LIST="$IOC_ADDR" camonitor T:calc >"$NS_TMP/mon3.out" 2>&1 &
+MON_PID=$!
+sleep 1.5
+kill -INT "$CAT_PID"; wait "$CAT_PID"; CAT_PID=""
+ip netns exec "$NS_IOC" timeout 10 "$CATRACE" top -i "$VETH_IOC" --once --interval 2 \
+	--sort updates >"$NS_TMP/top6a" 2>&1
+cli=$(ip netns exec "$NS_CLI" ss -Htn state established "dport = :5064" | awk '{print $3}' | head -1)
+ip netns exec "$NS_IOC" timeout 20 "$CATRACE" top -i "$VETH_IOC" --once --interval 12 \
+	--sort updates >"$NS_TMP/top6" 2>&1 &
+TOP_PID=$!
+for _ in $(seq 100); do grep -q "^tracing on" "$NS_TMP/top6" && break; sleep 0.1; done
+sleep 0.5
+kill -KILL "$IOC_PID" 2>/dev/null
+wait "$TOP_PID"
+check "6: top names the PV of a monitor made before it started, with a rate" \
+	'grep -qE "^ +[1-9][0-9.]* +0\.00 +0\.00 +0\.00 +[0-9]+s  T:calc$" "$NS_TMP/top6a"' \
+	"$(tr '\n' '|' <"$NS_TMP/top6a")"
+check "6: and its client as ip:port tcp ($cli)" \
+	'[ -n "$cli" ] && grep -qE "^ +[0-9.]+ +0\.00 +[1-9][0-9.]* +[0-9]+s  $cli +tcp " "$NS_TMP/top6a"' \
+	"$(tr '\n' '|' <"$NS_TMP/top6a")"
+check "6: 10 s after the IOC died its PV and server rates are 0, last seen 9 s ago or more" \
+	'grep -qE "^ +0\.00 +0\.00 +0\.00 +[0-9.]+ +[0-9]+s  T:calc$" "$NS_TMP/top6" &&
+	 grep -qE "^ +[0-9]+ +[0-9]+ +0\.00 +[0-9]+ +[0-9]+ +([9]|[1-9][0-9])s  $IOC_ADDR:5064$" "$NS_TMP/top6"' \
+	"$(tr '\n' '|' <"$NS_TMP/top6")"
 
 kill -TERM "$MON_PID" 2>/dev/null; wait "$MON_PID" 2>/dev/null; MON_PID=""
 echo "chanmem: $pass passed, $fail failed"
