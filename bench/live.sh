@@ -9,7 +9,7 @@
 #   catrace-file catrace -i VETH_IOC > FILE       (a file on disk, truncated
 #               after every run; the goal is stated for this)
 #   catrace-file-n0  the same as an ordinary process (SCHED_OTHER, nice 0)
-#   catrace-metrics-n0  catrace -i VETH_IOC -q --metrics 127.0.0.1:PORT, as
+#   catrace-metrics-n0  catrace -i VETH_IOC -q --no-print --metrics 127.0.0.1:PORT, as
 #               an ordinary process (no message lines: counters only)
 #   pipe-n0     tcpdump -i VETH_IOC -s 0 -U -w - | catrace -r - > FILE, both
 #               ordinary processes on the tracer's core, restarted per run
@@ -153,7 +153,7 @@ start_tracer() {  # MODE -> TRACER_PID, waits until attached
 		local -a sched=("${TRACER_SCHED[@]}")
 		[ "$mode" = catrace-ho ] && opt+=(--headers-only)
 		[ "${mode#catrace-file}" != "$mode" ] && out=$NS_TMP/catrace.txt
-		[ "$mode" = catrace-metrics-n0 ] && opt+=(-q --metrics "127.0.0.1:$METRICS_PORT")
+		[ "$mode" = catrace-metrics-n0 ] && opt+=(-q --no-print --metrics "127.0.0.1:$METRICS_PORT")
 		[ "${mode%-n0}" != "$mode" ] && sched=(nice -n 0)
 		ip netns exec "$NS_IOC" "${sched[@]}" "${PIN_TRACER[@]}" "$CATRACE" -i "$VETH_IOC" "${opt[@]}" >"$out" 2>"$NS_TMP/tracer.err" &
 		TRACER_PID=$!
@@ -384,7 +384,7 @@ def ms(v, f="%.0f"):
 label = {"none": "nothing attached", "catrace": "catrace > /dev/null",
          "catrace-ho": "catrace --headers-only > /dev/null",
          "catrace-file": "catrace > file", "catrace-file-n0": "catrace > file, ordinary process",
-         "catrace-metrics-n0": "catrace -q --metrics, ordinary process",
+         "catrace-metrics-n0": "catrace -q --no-print --metrics, ordinary process",
          "pipe-n0": "tcpdump -U -w - piped into catrace -r - > file, ordinary processes",
          "tcpdump": "tcpdump -w /dev/null"}
 def lab(m):

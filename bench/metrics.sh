@@ -16,7 +16,7 @@ SCRAPES=${BENCH_SCRAPES:-300}
 ns_cleanup_hook() { [ -n "${CAT_PID:-}" ] && kill -KILL "$CAT_PID" 2>/dev/null; return 0; }
 ns_setup
 URL=http://127.0.0.1:9464/metrics
-ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -q --metrics 9464 >/dev/null 2>"$NS_TMP/err" &
+ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -q --no-print --metrics 9464 >/dev/null 2>"$NS_TMP/err" &
 CAT_PID=$!
 for _ in $(seq 100); do ip netns exec "$NS_IOC" curl -sf -o /dev/null "$URL" && break; sleep 0.1; done
 ip netns exec "$NS_CLI" /usr/bin/python3 - <<'PY'

@@ -63,6 +63,29 @@ EPICS_CA_SERVER_PORT=abc expect_error bad-env 2 'EPICS_CA_SERVER_PORT: .abc.' --
 printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x69\x00\x00\x00' > "$tmp/wifi.pcap"
 expect_error unsupported-linktype 2 'unsupported link type 105' -- -r "$tmp/wifi.pcap"
 
+expect_error print-and-no-print 2 '--print and --no-print exclude each other' -- -r "$S01" --print --no-print
+
+# -q means one thing with every option: standard error quiet (no summary,
+# no information), message lines untouched; --no-print is what leaves the
+# lines out.
+if [ -r "$S01" ]; then
+	"$CATRACE" -r "$S01" > "$tmp/q0" 2> "$tmp/q0.err"
+	n0=$(wc -l < "$tmp/q0")
+	for opts in "" "--metrics-file $tmp/q.prom" "--summary"; do
+		# shellcheck disable=SC2086  # options are words by design
+		"$CATRACE" -q -r "$S01" $opts > "$tmp/q1" 2> "$tmp/q1.err"
+		if [ "$n0" -gt 0 ] && cmp -s "$tmp/q0" "$tmp/q1" && ! grep -q "messages" "$tmp/q1.err"; then
+			ok "-q ${opts%% *}: the same $n0 lines, no summary"
+		else
+			bad "-q ${opts%% *}" "$(wc -l < "$tmp/q1") lines of $n0; stderr: $(head -2 "$tmp/q1.err" | tr '\n' '|')"
+		fi
+	done
+	[ -s "$tmp/q0.err" ] && ok "without -q: a summary on stderr" || bad "without -q" "no summary"
+	"$CATRACE" -q -r "$S01" --no-print --summary > "$tmp/np" 2> "$tmp/np.err"
+	if [ ! -s "$tmp/np" ] && grep -q "^Search summary" "$tmp/np.err"; then ok "--no-print --summary: the report alone"
+	else bad "--no-print --summary" "$(wc -l < "$tmp/np") lines; $(head -1 "$tmp/np.err")"; fi
+fi
+
 # stdin gives the same as the file.
 if [ -r "$S01" ]; then
 	"$CATRACE" -q -r "$S01" > "$tmp/a"

@@ -43,7 +43,7 @@ if got=$(do_install "$tmp/d1"); then
 	else
 		bad "installed binary is this build" "$("$tmp/d1/usr/local/sbin/catrace" --version 2>&1)"
 	fi
-	grep -qx 'ExecStart=/usr/local/sbin/catrace -i %i -q --metrics 127.0.0.1:9464' \
+	grep -qx 'ExecStart=/usr/local/sbin/catrace -i %i -q --no-print --metrics 127.0.0.1:9464' \
 		"$tmp/d1/usr/local/lib/systemd/system/catrace-metrics@.service" &&
 		ok "unit runs the installed binary" ||
 		bad "unit runs the installed binary" "$(grep ExecStart "$tmp/d1/usr/local/lib/systemd/system/catrace-metrics@.service")"
@@ -131,7 +131,7 @@ if [ -r /usr/share/bash-completion/bash_completion ]; then
 		[ "$got" = "$want" ] && ok "completion: $name" || bad "completion: $name" "got '$got', wanted '$want'"
 	}
 	check_completion "long option" "--writes " catrace --wri
-	check_completion "the --no- options" "--no-channels-file --no-detect --no-proc --no-xdp " catrace --no-
+	check_completion "the --no- options" "--no-channels-file --no-detect --no-print --no-proc --no-xdp " catrace --no-
 	check_completion "--xdp-mode" "generic " catrace --xdp-mode g
 	check_completion "--cmd list" "Read,Write Read,WriteNotify " catrace --cmd Read,Wri
 	check_completion "-i interfaces" "lo " catrace -i l

@@ -24,7 +24,7 @@ command -v promtool >/dev/null || { echo "SKIP: promtool not installed (Debian's
 : > "$tmp/empty.pcap"
 printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' > "$tmp/empty.pcap"
 version=$("$CATRACE" --version | sed -n 's/^catrace \([^ ]*\).*/\1/p')
-if "$CATRACE" -r "$tmp/empty.pcap" -q --metrics-file "$tmp/v.prom" 2>/dev/null &&
+if "$CATRACE" -r "$tmp/empty.pcap" -q --no-print --metrics-file "$tmp/v.prom" 2>/dev/null &&
 	grep -qF "catrace_build_info{version=\"$version\"," "$tmp/v.prom" && [ "$version" != unknown ]; then
 	ok "build_info carries the version ($version)"
 else
@@ -37,7 +37,7 @@ for cap in "$CAPTURES"/*.pcap "$CAPTURES"/external/*.pcap*; do
 	name=$(basename "$cap")
 	m=$tmp/$name.prom
 	d=$tmp/$name.jsonl
-	if ! "$CATRACE" -r "$cap" -q --metrics-file "$m" 2>"$tmp/err"; then
+	if ! "$CATRACE" -r "$cap" -q --no-print --metrics-file "$m" 2>"$tmp/err"; then
 		bad "$name runs" "$(head -1 "$tmp/err")"
 		continue
 	fi
@@ -106,7 +106,7 @@ fi
 # Bounded labels: with a limit of 3, s01's searched names give 3 series,
 # and the total still counts every search the decode shows.
 m=$tmp/limit.prom
-"$CATRACE" -r "$CAPTURES/s01_caget_types.pcap" -q --metrics-file "$m" --pv-metrics-limit 3 2>/dev/null
+"$CATRACE" -r "$CAPTURES/s01_caget_types.pcap" -q --no-print --metrics-file "$m" --pv-metrics-limit 3 2>/dev/null
 n=$($PROM count "$m" catrace_searches_total)
 t=$($PROM get "$m" catrace_search_requests_total)
 want=$(jq -r 'select(.cmd == 6 and .dir == "request") | .pv' "$tmp/s01_caget_types.pcap.jsonl" | wc -l)
@@ -122,7 +122,7 @@ if "$CATRACE" -r "$CAPTURES/s01_caget_types.pcap" --metrics 9464 >/dev/null 2>"$
 	bad "--metrics with -r refused" "exit 0"
 elif grep -q "live trace" "$tmp/err" && [ "$(wc -l <"$tmp/err")" = 1 ]; then ok "--metrics with -r refused"
 else bad "--metrics with -r refused" "$(cat "$tmp/err")"; fi
-"$CATRACE" -r "$CAPTURES/s01_caget_types.pcap" -q --metrics-file /nonexistent/dir/m.prom 2>"$tmp/err"
+"$CATRACE" -r "$CAPTURES/s01_caget_types.pcap" -q --no-print --metrics-file /nonexistent/dir/m.prom 2>"$tmp/err"
 rc=$?
 if [ $rc = 1 ] && grep -q "/nonexistent/dir" "$tmp/err"; then ok "unwritable --metrics-file: exit 1, named"
 else bad "unwritable --metrics-file" "rc=$rc $(cat "$tmp/err")"; fi

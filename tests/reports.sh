@@ -39,10 +39,10 @@ for cap in s01_caget_types s02_not_found s06_two_iocs s08_pyepics_many s09_beaco
 	f=$CAPTURES/$cap.pcap
 	[ -f "$f" ] || continue
 	"$CATRACE" -r "$f" --json -q >"$tmp/$cap.jsonl" 2>/dev/null
-	"$CATRACE" -r "$f" -q --summary --summary-top 100000 >"$tmp/$cap.out" 2>"$tmp/$cap.sum"
+	"$CATRACE" -r "$f" -q --no-print --summary --summary-top 100000 >"$tmp/$cap.out" 2>"$tmp/$cap.sum"
 	python3 -c "$expect_py" "$tmp/$cap.jsonl" >"$tmp/$cap.expect"
-	if [ -s "$tmp/$cap.out" ]; then bad "$cap: -q --summary prints no message lines" "$(head -1 "$tmp/$cap.out")"
-	else ok "$cap: -q --summary prints no message lines"; fi
+	if [ -s "$tmp/$cap.out" ]; then bad "$cap: --no-print --summary prints no message lines" "$(head -1 "$tmp/$cap.out")"
+	else ok "$cap: --no-print --summary prints no message lines"; fi
 	miss=0
 	while read -r kind n pv hosts; do
 		if [ "$kind" = S ]; then
@@ -107,7 +107,7 @@ open(sys.argv[2], "wb").write(d[:24] + b"".join(recs[:half]))
 open(sys.argv[3], "wb").write(b"".join(recs[half:]))
 PY
 mkfifo "$tmp/fifo"
-"$CATRACE" -r - -q --summary <"$tmp/fifo" >/dev/null 2>"$tmp/usr1" &
+"$CATRACE" -r - -q --no-print --summary <"$tmp/fifo" >/dev/null 2>"$tmp/usr1" &
 CPID=$!
 exec 3>"$tmp/fifo"
 cat "$tmp/part1" >&3

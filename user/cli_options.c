@@ -40,7 +40,7 @@ static const char usage_text[] =
 "                       quiet unless --print\n"
 "  -s SNAPLEN           bytes of each packet to keep (default and 0: 262144)\n"
 "  -U                   flush the file after every packet\n"
-"  --print              print decoded lines while writing\n"
+"  --print              message lines even while writing (-w)\n"
 "  -C MB                start a new file when this one would exceed MB\n"
 "  -G SECONDS           start a new file every SECONDS (FILE is a strftime\n"
 "                       template)\n"
@@ -71,8 +71,10 @@ static const char usage_text[] =
 "                       channels created before catrace started are named\n"
 "                       (default " CHANMEM_DEFAULT_PATH ", or $CATRACE_CHANNELS_FILE)\n"
 "  --no-channels-file   live: neither load nor save it\n"
-"  -q                   no summary on standard error (with --metrics,\n"
-"                       --metrics-file or --summary: no message lines either)\n"
+"  -q                   quiet standard error: no information lines (tracing\n"
+"                       on, names from, the exit summary, -w's count); errors,\n"
+"                       warnings and the reports asked for still come\n"
+"  --no-print           no message lines (a metrics or report service)\n"
 "\n"
 "Metrics (Prometheus text format):\n"
 "  --metrics ADDR:PORT  serve /metrics over HTTP while tracing (PORT alone:\n"
@@ -127,7 +129,7 @@ static const char usage_text[] =
 enum {
 	OPT_JSON = 256, OPT_FORMAT, OPT_NANO, OPT_MAXEL, OPT_SRVPORT, OPT_REPPORT,
 	OPT_PORT, OPT_NODETECT, OPT_PV, OPT_CMD, OPT_NOXDP, OPT_XDPMODE,
-	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT, OPT_METRICS, OPT_METRICS_FILE,
+	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT, OPT_NO_PRINT, OPT_METRICS, OPT_METRICS_FILE,
 	OPT_INTERVAL, OPT_PIN, OPT_PV_LIMIT, OPT_SUMMARY, OPT_SUMMARY_TOP, OPT_SUMMARY_SIGMA,
 	OPT_SUMMARY_HZ, OPT_EVENTS, OPT_ONCE, OPT_SORT, OPT_ROWS, OPT_SINCE_START,
 	OPT_WRITES, OPT_NOPROC, OPT_CHANFILE, OPT_NOCHANFILE,
@@ -149,6 +151,7 @@ static const struct option long_opts[] = {
 	{ "value-bytes", required_argument, NULL, OPT_VALUEBYTES },
 	{ "headers-only", no_argument, NULL, OPT_HEADERSONLY },
 	{ "print", no_argument, NULL, OPT_PRINT },
+	{ "no-print", no_argument, NULL, OPT_NO_PRINT },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
@@ -346,6 +349,9 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 		case OPT_PRINT:
 			o->print = true;
 			break;
+		case OPT_NO_PRINT:
+			o->no_print = true;
+			break;
 		case OPT_METRICS: {
 			struct sockaddr_storage ss;
 			char err[256];
@@ -512,6 +518,8 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 	/* Options that contradict each other: one line, no guessing. */
 	if (o->json_opt && pl->out.tmpl)
 		die_usage("--json and --format exclude each other");
+	if (o->print && o->no_print)
+		die_usage("--print and --no-print exclude each other");
 	if (o->live.no_xdp && o->xdp_mode_opt)
 		die_usage("--no-xdp and --xdp-mode exclude each other");
 	if (o->chan_file_opt && o->read_file)

@@ -112,6 +112,13 @@ static void print_search_summary(const struct pipeline *pl, const struct opts *o
 	sbuf_free(&sb);
 }
 
+bool lines_wanted(const struct opts *o)
+{
+	if (o->top || o->no_print)
+		return false;
+	return o->print || !o->wr.path;
+}
+
 /* Start the census when metrics or reports want one. */
 bool reports_setup(struct pipeline *pl, const struct opts *o)
 {
@@ -123,8 +130,6 @@ bool reports_setup(struct pipeline *pl, const struct opts *o)
 		cap = o->met.pv_limit;
 	if ((o->summary || o->top) && cap < CENSUS_PV_CAPACITY_REPORTS)
 		cap = CENSUS_PV_CAPACITY_REPORTS;
-	if (o->top)
-		pl->hook_only = true;
 	if (!pipeline_census_start(pl, cap, o->summary || o->top)) {
 		fprintf(stderr, "catrace: out of memory\n");
 		return false;

@@ -390,8 +390,9 @@ static int live_loop(struct live_run *run)
 					  !top_screen_tick(&run->top, false))
 				break;
 		}
-		if (!o->quiet)
-			report_drops(run->l, &run->drops, false);
+		/* Lost data is said even with -q: a quiet service must not
+		 * lose messages without a word. */
+		report_drops(run->l, &run->drops, false);
 		chan_table_save(run, false);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
@@ -404,7 +405,7 @@ static int live_loop(struct live_run *run)
 
 /* -w FILE: open it (before attaching, like tcpdump); writing is quiet
  * unless asked to print. */
-static bool live_writer_open(struct live_ctx *lc, struct pipeline *pl, struct opts *o)
+static bool live_writer_open(struct live_ctx *lc, struct opts *o)
 {
 	char err[512];
 
@@ -416,8 +417,6 @@ static bool live_writer_open(struct live_ctx *lc, struct pipeline *pl, struct op
 		fprintf(stderr, "catrace: %s\n", err);
 		return false;
 	}
-	if (!o->print)
-		pl->hook_only = true;
 	return true;
 }
 
@@ -463,7 +462,7 @@ int run_live(struct pipeline *pl, struct opts *o)
 		rc = EXIT_USAGE;
 		goto out_reorder;
 	}
-	if (o->wr.path && !live_writer_open(&lc, pl, o)) {
+	if (o->wr.path && !live_writer_open(&lc, o)) {
 		rc = EXIT_USAGE;
 		goto out_filter;
 	}
@@ -484,8 +483,7 @@ int run_live(struct pipeline *pl, struct opts *o)
 		rc = EXIT_USAGE;
 		goto out_loader;
 	}
-	if (o->quiet && o->summary)
-		pl->hook_only = true;
+	pl->hook_only = !lines_wanted(o);
 	if (!reports_setup(pl, o)) {
 		rc = 1;
 		goto out_loader;
@@ -501,9 +499,6 @@ int run_live(struct pipeline *pl, struct opts *o)
 			goto out_loader;
 		}
 		run.ms = &ms;
-		/* A metrics service prints nothing per message when asked. */
-		if (o->quiet && metrics_wanted(&o->met))
-			pl->hook_only = true;
 	}
 	/* A terminal gets each line at once; a pipe or file gets full
 	 * buffers, flushed after every round of records (at most 100 ms
@@ -542,8 +537,9 @@ int run_live(struct pipeline *pl, struct opts *o)
 	run.started_ns = run.drops.at_ns;
 	run.chan_saved_ns = run.drops.at_ns;
 	/* The traced host is one end of the circuits it serves or opens:
-	 * name the process behind each socket, unless nothing is printed. */
-	if (!o->no_proc && !pl->hook_only) {
+	 * name the process behind each socket, for the lines and for top's
+	 * clients; not when nothing would show it. */
+	if (!o->no_proc && (!pl->hook_only || o->top)) {
 		procattr_init(&proc, "/proc", stderr);
 		pl->proc = &proc;
 	}

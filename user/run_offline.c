@@ -47,8 +47,7 @@ int run_offline(struct pipeline *pl, const struct opts *o)
 			return EXIT_USAGE;
 		}
 	}
-	if (o->quiet && (metrics || o->summary))
-		pl->hook_only = true;
+	pl->hook_only = !lines_wanted(o);
 	if (o->drop_to && !privs_drop(o->drop_to, err, sizeof(err))) {
 		fprintf(stderr, "catrace: %s\n", err);
 		pcap_source_close(src);

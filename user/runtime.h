@@ -25,12 +25,12 @@ struct opts {
 	const char *read_file;
 	struct loader_opts live;
 	struct pcap_writer_opts wr;   /* -w: wr.path set */
-	bool print;
+	bool print, no_print;   /* --print, --no-print */
 	int tflags;
 	/* Given on the command line, for the options that exclude others. */
 	bool json_opt, xdp_mode_opt;
 	const char *copy_opt;     /* --value-bytes or --headers-only */
-	bool quiet;
+	bool quiet;             /* -q: no information lines on stderr */
 	bool no_proc;
 	const char *chan_file;       /* --channels-file (NULL: no memory) */
 	bool chan_file_opt;          /* given on the command line */
@@ -59,6 +59,9 @@ void stdout_buffer_big(void);
 void print_summary(const struct pipeline *pl);
 void flush_stdout(struct pipeline *pl);
 bool stdout_failed(struct pipeline *pl);
+/* Whether message lines are printed: not with --no-print, top, or -w
+ * (like tcpdump) unless --print. -q has no say here. */
+bool lines_wanted(const struct opts *o);
 bool reports_setup(struct pipeline *pl, const struct opts *o);
 void reports_poll(const struct pipeline *pl, const struct opts *o);
 void reports_finish(const struct pipeline *pl, const struct opts *o);

@@ -65,7 +65,7 @@ rc=$?
 if [ $rc = 1 ] && grep -q "no catrace is running" "$NS_TMP/stats0.err"; then ok "stats without a tracer: exit 1, says so"
 else bad "stats without a tracer" "rc=$rc $(cat "$NS_TMP/stats0.err")"; fi
 
-ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -q --metrics 127.0.0.1:$PORT --pin "$PIN" \
+ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -q --no-print --metrics 127.0.0.1:$PORT --pin "$PIN" \
 	--metrics-file "$NS_TMP/file.prom" --interval 1 --pv-metrics-limit $LIMIT \
 	>"$NS_TMP/cat.out" 2>"$NS_TMP/cat.err" &
 CAT_PID=$!
@@ -245,7 +245,7 @@ else bad "stats after exit" "rc=$rc $(cat "$NS_TMP/stats2.err")"; fi
 
 # Killed: the pins stay behind; stats names the dead owner, and the next
 # catrace takes the directory over.
-ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -q --pin "$PIN" >/dev/null 2>&1 &
+ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -q --no-print --pin "$PIN" >/dev/null 2>&1 &
 CAT_PID=$!
 for _ in $(seq 100); do [ -e "$PIN/meta" ] && break; sleep 0.1; done
 if "$CATRACE" stats --pin "$PIN" >/dev/null 2>&1; then ok "stats while a --pin-only tracer runs"
@@ -255,7 +255,7 @@ kill -KILL $CAT_PID; wait $CAT_PID 2>/dev/null
 rc=$?
 if [ $rc = 1 ] && grep -q "no longer running" "$NS_TMP/stats3.err"; then ok "stats after SIGKILL: stale pins named"
 else bad "stats after SIGKILL" "rc=$rc $(cat "$NS_TMP/stats3.err")"; fi
-ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -q --pin "$PIN" >/dev/null 2>"$NS_TMP/cat3.err" &
+ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -q --no-print --pin "$PIN" >/dev/null 2>"$NS_TMP/cat3.err" &
 CAT_PID=$!
 for _ in $(seq 100); do "$CATRACE" stats --pin "$PIN" >/dev/null 2>&1 && break; sleep 0.1; done
 if "$CATRACE" stats --pin "$PIN" >/dev/null 2>&1; then ok "a new tracer takes stale pins over"
