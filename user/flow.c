@@ -6,10 +6,18 @@
 
 struct ooo_seg {
 	struct ooo_seg *next;
+	struct flow_stamp stamp;   /* the packet it came in */
 	uint32_t seq;
 	uint32_t wire_len;   /* sequence space the segment covers */
 	uint32_t cap_len;    /* bytes of it the capture holds */
 	uint8_t data[];
+};
+
+struct queued_msg {
+	struct queued_msg *next;
+	struct flow_stamp stamp;
+	struct ca_msg m;
+	uint8_t payload[];
 };
 
 /* Serial-number comparison: sequence numbers wrap at 2^32. */
@@ -30,6 +38,114 @@ void flow_table_init(struct flow_table *t, size_t max_flows, size_t keep_limit,
 	t->on_msg = on_msg;
 	t->on_close = on_close;
 	t->ctx = ctx;
+}
+
+/* ---- messages out, in capture-time order across both directions ---- */
+
+/* Hand one message on, told its flow and packet. */
+static void pass_on(struct flow_table *t, struct flow *f, struct ca_msg *m,
+		    struct flow_stamp at)
+{
+	const struct flow_key *key = t->cur_key;
+	struct flow_stamp stamp = t->stamp;
+
+	t->cur_key = &f->key;
+	t->stamp = at;
+	t->on_msg(t->ctx, m);
+	t->cur_key = key;
+	t->stamp = stamp;
+}
+
+/* The earliest packet time a direction's held segments may still give
+ * messages; UINT64_MAX when it holds none. */
+static uint64_t held_since(const struct flow_half *h)
+{
+	const struct ooo_seg *s;
+	uint64_t t = UINT64_MAX;
+
+	/* Usually the first; a reordered capture may have an older one
+	 * further on. Bounded by the few segments one hole holds back. */
+	for (s = h->held; s; s = s->next)
+		if (s->stamp.ts_ns < t)
+			t = s->stamp.ts_ns;
+	return t;
+}
+
+static bool stamp_before(struct flow_stamp a, struct flow_stamp b)
+{
+	return a.ts_ns != b.ts_ns ? a.ts_ns < b.ts_ns : a.frame < b.frame;
+}
+
+/* Let waiting messages go, oldest first, as far as the held segments of
+ * the other direction cannot come before them (all with `force`). */
+static void queue_release(struct flow_table *t, struct flow *f, bool force)
+{
+	uint64_t since[2] = { held_since(&f->half[0]), held_since(&f->half[1]) };
+
+	for (;;) {
+		struct queued_msg *a = f->q_head[0], *b = f->q_head[1], *q;
+		int d;
+
+		if (!a && !b)
+			return;
+		d = !a || (b && stamp_before(b->stamp, a->stamp));
+		q = f->q_head[d];
+		if (!force && q->stamp.ts_ns >= since[!d])
+			return;
+		f->q_head[d] = q->next;
+		if (!q->next)
+			f->q_tail[d] = NULL;
+		f->q_bytes -= sizeof(*q) + q->m.payload_len;
+		q->m.payload = q->payload;
+		pass_on(t, f, &q->m, q->stamp);
+		free(q);
+	}
+}
+
+/* Keep a message until what came before it on the other side is out. */
+static bool queue_add(struct flow_table *t, struct flow *f, const struct ca_msg *m)
+{
+	int d = m->dir == CA_DIR_RESPONSE;
+	struct queued_msg *q;
+
+	if (f->q_bytes + sizeof(*q) + m->payload_len > FLOW_QUEUE_MAX_BYTES)
+		return false;
+	q = malloc(sizeof(*q) + m->payload_len);
+	if (!q)
+		return false;
+	q->next = NULL;
+	q->stamp = t->stamp;
+	q->m = *m;
+	if (m->payload_len)
+		memcpy(q->payload, m->payload, m->payload_len);
+	q->m.payload = NULL;
+	if (f->q_tail[d])
+		f->q_tail[d]->next = q;
+	else
+		f->q_head[d] = q;
+	f->q_tail[d] = q;
+	f->q_bytes += sizeof(*q) + m->payload_len;
+	t->stats.queued++;
+	return true;
+}
+
+/* Every framer of the table hands its messages here. */
+static void flow_msg(void *ctx, struct ca_msg *m)
+{
+	struct flow_table *t = ctx;
+	struct flow *f = t->cur_flow;
+	int d = m->dir == CA_DIR_RESPONSE;
+
+	if (!f->q_head[0] && !f->q_head[1] && !f->half[!d].held) {
+		pass_on(t, f, m, t->stamp);
+		return;
+	}
+	if (queue_add(t, f, m))
+		return;
+	/* No room to wait: out of order rather than lost. */
+	t->stats.queue_full++;
+	queue_release(t, f, true);
+	pass_on(t, f, m, t->stamp);
 }
 
 static void lru_unlink(struct flow_table *t, struct flow *f)
@@ -77,11 +193,11 @@ static void deliver(struct flow_table *t, struct flow_half *h, uint32_t seq,
 	if (hole > 0) {
 		t->stats.gaps++;
 		h->lossy = true;
-		ca_stream_gap(&h->stream, (uint64_t)hole, t->on_msg, t->ctx);
+		ca_stream_gap(&h->stream, (uint64_t)hole, flow_msg, t);
 	}
-	ca_stream_feed(&h->stream, d, cap_len, t->on_msg, t->ctx);
+	ca_stream_feed(&h->stream, d, cap_len, flow_msg, t);
 	if (wire_len > cap_len)  /* the snap length cut the segment */
-		ca_stream_gap(&h->stream, wire_len - cap_len, t->on_msg, t->ctx);
+		ca_stream_gap(&h->stream, wire_len - cap_len, flow_msg, t);
 	h->next_seq = seq + wire_len;
 }
 
@@ -89,6 +205,8 @@ static void deliver(struct flow_table *t, struct flow_half *h, uint32_t seq,
  * them, reporting the holes). */
 static void drain_held(struct flow_table *t, struct flow_half *h, bool force)
 {
+	struct flow_stamp now = t->stamp;
+
 	while (h->held) {
 		struct ooo_seg *s = h->held;
 		int32_t ahead = seq_diff(s->seq, h->next_seq);
@@ -99,6 +217,7 @@ static void drain_held(struct flow_table *t, struct flow_half *h, bool force)
 		h->held = s->next;
 		h->held_bytes -= s->cap_len;
 		t->held_total -= s->cap_len;
+		t->stamp = s->stamp;
 		if (end > 0) {
 			if (ahead >= 0) {
 				deliver(t, h, s->seq, s->data, s->cap_len, s->wire_len);
@@ -113,6 +232,7 @@ static void drain_held(struct flow_table *t, struct flow_half *h, bool force)
 		}
 		free(s);
 	}
+	t->stamp = now;
 }
 
 /* Hold a segment that came before the bytes in front of it.  False when
@@ -129,6 +249,7 @@ static bool hold(struct flow_table *t, struct flow_half *h, uint32_t seq,
 	if (!s)
 		return false;
 	s->seq = seq;
+	s->stamp = t->stamp;
 	s->wire_len = p->payload_wire_len;
 	s->cap_len = p->payload_len;
 	memcpy(s->data, p->payload, p->payload_len);
@@ -145,17 +266,21 @@ static bool hold(struct flow_table *t, struct flow_half *h, uint32_t seq,
 static void half_end(struct flow_table *t, struct flow_half *h, const char *why)
 {
 	drain_held(t, h, true);
-	ca_stream_end(&h->stream, why, t->on_msg, t->ctx);
+	ca_stream_end(&h->stream, why, flow_msg, t);
 }
 
 static void flow_destroy(struct flow_table *t, struct flow *f, const char *why)
 {
 	const struct flow_key *saved = t->cur_key;
+	struct flow *saved_flow = t->cur_flow;
 	int i;
 
 	t->cur_key = &f->key;
+	t->cur_flow = f;
 	for (i = 0; i < 2; i++)
 		half_end(t, &f->half[i], why);
+	queue_release(t, f, true);
+	t->cur_flow = saved_flow == f ? NULL : saved_flow;
 	for (i = 0; i < 2; i++) {
 		t->stats.resyncs_closed += f->half[i].stream.resyncs;
 		free_held(t, &f->half[i]);
@@ -258,8 +383,10 @@ static struct flow *flow_restart(struct flow_table *t, struct flow *f, bool in_s
 
 	flow_destroy(t, f, "connection reused");
 	f = flow_create(t, &k, in_sync);
-	if (f)
+	if (f) {
 		t->cur_key = &f->key;
+		t->cur_flow = f;
+	}
 	return f;
 }
 
@@ -317,6 +444,7 @@ static void flow_end_flags(struct flow_table *t, struct flow *f, struct flow_hal
 	if (tcp_flags & TCPF_FIN) {
 		h->fin = true;
 		half_end(t, h, "FIN");
+		queue_release(t, f, false);
 	}
 	if ((tcp_flags & TCPF_RST) || (f->half[0].fin && f->half[1].fin)) {
 		closed_remember(t, f);
@@ -325,7 +453,7 @@ static void flow_end_flags(struct flow_table *t, struct flow *f, struct flow_hal
 }
 
 void flow_segment(struct flow_table *t, const struct flow_key *k,
-		  enum ca_dir dir, const struct pkt *p)
+		  enum ca_dir dir, const struct pkt *p, struct flow_stamp at)
 {
 	struct flow *f = flow_lookup(t, k);
 	struct flow_half *h;
@@ -351,6 +479,8 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 	}
 	h = &f->half[dir];
 	t->cur_key = &f->key;
+	t->cur_flow = f;
+	t->stamp = at;
 
 	if (syn && h->isn_known && p->seq == h->isn) {
 		syn = false;  /* a retransmitted SYN: nothing new */
@@ -402,6 +532,7 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 				drain_held(t, x, true);
 		}
 	}
+	queue_release(t, f, false);
 
 	flow_end_flags(t, f, h, p->tcp_flags);
 }
@@ -453,15 +584,15 @@ static void live_absent(struct flow_table *t, struct flow_half *h, uint32_t pos,
 	if (lost) {
 		t->stats.live_lost++;
 		h->lossy = true;
-		ca_stream_gap(&h->stream, (uint64_t)n, t->on_msg, t->ctx);
-	} else if (!ca_stream_skip(&h->stream, (uint64_t)n, t->on_msg, t->ctx)) {
+		ca_stream_gap(&h->stream, (uint64_t)n, flow_msg, t);
+	} else if (!ca_stream_skip(&h->stream, (uint64_t)n, flow_msg, t)) {
 		t->stats.live_disagreed++;
 	}
 	h->next_seq = pos;
 }
 
 void flow_live_segment(struct flow_table *t, const struct flow_key *k,
-		       enum ca_dir dir, const struct live_seg *s)
+		       enum ca_dir dir, const struct live_seg *s, struct flow_stamp at)
 {
 	struct flow *f = flow_lookup(t, k);
 	struct flow_half *h;
@@ -486,6 +617,8 @@ void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 	}
 	h = &f->half[dir];
 	t->cur_key = &f->key;
+	t->cur_flow = f;
+	t->stamp = at;
 
 	/* The kernel starts a direction afresh at its SYN (a boundary, no
 	 * loss): on a flow we know, with the stream elsewhere, that is the
@@ -513,13 +646,13 @@ void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 
 			if (stream_untouched(&h->stream))
 				h->stream.state = CS_HEADER;
-			else if (!ca_stream_boundary(&h->stream, t->on_msg, t->ctx) && !s->lost &&
+			else if (!ca_stream_boundary(&h->stream, flow_msg, t) && !s->lost &&
 				 !searching)
 				t->stats.live_disagreed++;
 		}
 		if (seq_diff(pos, h->next_seq) < 0)
 			continue;  /* cannot happen: spans are checked in order */
-		ca_stream_feed(&h->stream, sp->data, sp->len, t->on_msg, t->ctx);
+		ca_stream_feed(&h->stream, sp->data, sp->len, flow_msg, t);
 		h->next_seq = pos + sp->len;
 	}
 	live_absent(t, h, s->seq + s->len, s->n == 0 && s->lost);

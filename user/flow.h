@@ -38,6 +38,15 @@ struct flow_key {
 };
 
 struct ooo_seg;
+struct queued_msg;
+
+/* Which packet a message is told to have come in: the one that carried
+ * its last byte (held segments keep their own), never the packet that
+ * happened to release it. */
+struct flow_stamp {
+	uint64_t ts_ns;
+	uint64_t frame;
+};
 
 struct flow_half {
 	bool isn_known;
@@ -52,9 +61,17 @@ struct flow_half {
 	struct ca_stream stream;
 };
 
+/* A circuit's messages leave in capture-time order across its two
+ * directions: while one direction holds segments behind a hole, the
+ * other's messages that came later wait here (a reply must not come out
+ * before its request, which would also leave its channel unnamed). */
+#define FLOW_QUEUE_MAX_BYTES (1u << 20)
+
 struct flow {
 	struct flow_key key;
 	struct flow_half half[2];  /* [CA_DIR_REQUEST], [CA_DIR_RESPONSE] */
+	struct queued_msg *q_head[2], *q_tail[2];   /* per direction, in order */
+	size_t q_bytes;
 	struct flow *lru_prev, *lru_next;
 };
 
@@ -69,6 +86,8 @@ struct flow_stats {
 	uint64_t live_disagreed;  /* live: the kernel's message boundaries were
 				   * not where the framer had them */
 	uint64_t after_close;     /* retransmissions of a flow already closed */
+	uint64_t queued;          /* messages that waited for the other direction */
+	uint64_t queue_full;      /* times a full queue let them go out of order */
 };
 
 /* Flows closed by FIN or RST are remembered this many at a time (the
@@ -99,8 +118,11 @@ struct flow_table {
 	ca_msg_fn on_msg;
 	flow_close_fn on_close;
 	/* The flow whose messages are being emitted: callbacks read it to
-	 * know the circuit (an evicted flow's, not always the packet's). */
+	 * know the circuit (an evicted flow's, not always the packet's), and
+	 * `stamp` to know the packet the message came in. */
 	const struct flow_key *cur_key;
+	struct flow_stamp stamp;
+	struct flow *cur_flow;    /* whose framers are running */
 	void *ctx;
 };
 
@@ -111,9 +133,10 @@ void flow_table_free(struct flow_table *t);
 
 struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k);
 
-/* Feed one TCP segment of a CA circuit.  `dir` says which way it goes. */
+/* Feed one TCP segment of a CA circuit.  `dir` says which way it goes;
+ * `at` is its packet. */
 void flow_segment(struct flow_table *t, const struct flow_key *k,
-		  enum ca_dir dir, const struct pkt *p);
+		  enum ca_dir dir, const struct pkt *p, struct flow_stamp at);
 
 /* Live: a run of a segment's bytes the kernel copied, at `off` from the
  * segment's stream position. */
@@ -138,7 +161,7 @@ struct live_seg {
 
 /* Feed one live segment to the same framers flow_segment feeds. */
 void flow_live_segment(struct flow_table *t, const struct flow_key *k,
-		       enum ca_dir dir, const struct live_seg *s);
+		       enum ca_dir dir, const struct live_seg *s, struct flow_stamp at);
 
 uint64_t flow_table_resyncs(const struct flow_table *t);
 

@@ -184,8 +184,17 @@ static void name_ends(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		c->who = track_client(&pl->track, k);
 }
 
+/* The packet being read, as a message's stamp. */
+static struct flow_stamp cur_stamp(const struct pipeline *pl)
+{
+	struct flow_stamp at = { pl->cur.ts_ns, pl->cur.number };
+
+	return at;
+}
+
+/* One message, stamped with the packet that carried its last byte. */
 static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
-		 struct ca_msg *m)
+		 struct ca_msg *m, struct flow_stamp at)
 {
 	struct msg_ctx c;
 	struct track_name pv;
@@ -199,8 +208,8 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		pl->st.truncated++;
 
 	memset(&c, 0, sizeof(c));
-	c.ts_ns = pl->cur.ts_ns;
-	c.frame = pl->cur.number;
+	c.ts_ns = at.ts_ns;
+	c.frame = at.frame;
 	c.tcp = tcp;
 	if (m->dir == CA_DIR_REQUEST) {
 		c.src_ip = k->cli_ip;
@@ -263,7 +272,7 @@ static void on_tcp_msg(void *ctx, struct ca_msg *m)
 {
 	struct pipeline *pl = ctx;
 
-	emit(pl, pl->flows.cur_key, true, m);
+	emit(pl, pl->flows.cur_key, true, m, pl->flows.stamp);
 }
 
 static void on_flow_close(void *ctx, const struct flow_key *k)
@@ -286,7 +295,7 @@ static void on_udp_msg(void *ctx, struct ca_msg *m)
 {
 	struct udp_ctx *u = ctx;
 
-	emit(u->pl, u->key, false, m);
+	emit(u->pl, u->key, false, m, cur_stamp(u->pl));
 }
 
 static void handle_udp(struct pipeline *pl, const struct pkt *p,
@@ -347,7 +356,7 @@ void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
 	if (p.proto == IPPROTO_UDP)
 		handle_udp(pl, &p, &cl);
 	else
-		flow_segment(&pl->flows, &cl.key, cl.dir, &p);
+		flow_segment(&pl->flows, &cl.key, cl.dir, &p, cur_stamp(pl));
 }
 
 /* The datagram's bytes, put back together from its spans (the kernel
@@ -382,7 +391,7 @@ void pipeline_segment(struct pipeline *pl, const struct rec_info *ri, uint64_t t
 	pl->st.packets++;
 	pl->st.ca_packets++;
 	if (ri->tcp) {
-		flow_live_segment(&pl->flows, &ri->key, ri->dir, &ri->seg);
+		flow_live_segment(&pl->flows, &ri->key, ri->dir, &ri->seg, cur_stamp(pl));
 		return;
 	}
 	{
