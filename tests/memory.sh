@@ -66,7 +66,7 @@ summary() {  # summary NAME: "packets messages malformed truncated"
 	sed -n 's/^\([0-9]*\) packets read, [0-9]* CA packets, \([0-9]*\) CA messages ([0-9]* printed), \([0-9]*\) malformed, \([0-9]*\) truncated.*/\1 \2 \3 \4/p' "$TMP/$1.err"
 }
 bounds() {  # bounds NAME: "flows circuits channels ids searches holes denied"
-	sed -n 's/^table bounds: \([0-9]*\) flows evicted, \([0-9]*\) circuits evicted, \([0-9]*\) channels evicted, \([0-9]*\) request ids untracked, \([0-9]*\) UDP searches forgotten, \([0-9]*\) holes given up, \([0-9]*\) payload buffers denied$/\1 \2 \3 \4 \5 \6 \7/p' "$TMP/$1.err"
+	sed -n 's/^table bounds: \([0-9]*\) flows evicted, \([0-9]*\) circuits evicted, \([0-9]*\) channels evicted, \([0-9]*\) request ids untracked, \([0-9]*\) UDP searches forgotten, \([0-9]*\) holes given up, \([0-9]*\) payload buffers denied, [0-9]* times messages left out of time order (waiting room full)$/\1 \2 \3 \4 \5 \6 \7/p' "$TMP/$1.err"
 }
 within() {  # within A B PERCENT: |A - B| <= PERCENT% of the larger
 	python3 -c 'import sys; a, b, p = map(float, sys.argv[1:]); sys.exit(0 if abs(a - b) <= p / 100 * max(a, b) else 1)' "$@"

@@ -96,6 +96,7 @@ static void queue_release(struct flow_table *t, struct flow *f, bool force)
 		if (!q->next)
 			f->q_tail[d] = NULL;
 		f->q_bytes -= sizeof(*q) + q->m.payload_len;
+		t->queued_total -= sizeof(*q) + q->m.payload_len;
 		q->m.payload = q->payload;
 		pass_on(t, f, &q->m, q->stamp);
 		free(q);
@@ -108,7 +109,8 @@ static bool queue_add(struct flow_table *t, struct flow *f, const struct ca_msg 
 	int d = m->dir == CA_DIR_RESPONSE;
 	struct queued_msg *q;
 
-	if (f->q_bytes + sizeof(*q) + m->payload_len > FLOW_QUEUE_MAX_BYTES)
+	if (f->q_bytes + sizeof(*q) + m->payload_len > FLOW_QUEUE_MAX_BYTES ||
+	    t->queued_total + sizeof(*q) + m->payload_len > FLOW_QUEUE_TOTAL_MAX_BYTES)
 		return false;
 	q = malloc(sizeof(*q) + m->payload_len);
 	if (!q)
@@ -125,6 +127,7 @@ static bool queue_add(struct flow_table *t, struct flow *f, const struct ca_msg 
 		f->q_head[d] = q;
 	f->q_tail[d] = q;
 	f->q_bytes += sizeof(*q) + m->payload_len;
+	t->queued_total += sizeof(*q) + m->payload_len;
 	t->stats.queued++;
 	return true;
 }

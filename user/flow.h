@@ -66,6 +66,7 @@ struct flow_half {
  * other's messages that came later wait here (a reply must not come out
  * before its request, which would also leave its channel unnamed). */
 #define FLOW_QUEUE_MAX_BYTES (1u << 20)
+#define FLOW_QUEUE_TOTAL_MAX_BYTES (32u << 20)   /* all circuits together */
 
 struct flow {
 	struct flow_key key;
@@ -110,6 +111,7 @@ struct flow_table {
 	size_t max_flows;
 	size_t keep_limit;
 	uint64_t held_total;      /* bytes held out of order, all flows */
+	uint64_t queued_total;    /* bytes of messages waiting, all flows */
 	struct ca_stream_budget stream_mem;
 	struct flow_stats stats;
 	struct hmap closed;       /* flow_key -> struct flow_closed* */

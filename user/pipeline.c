@@ -450,18 +450,20 @@ void pipeline_print_limits(const struct pipeline *pl, FILE *f, bool always)
 	const struct track_stats *ts = &pl->track.stats;
 	uint64_t denied = pl->flows.stream_mem.denied;
 
-	if (!always && !fs->evicted && !fs->holes_given_up && !denied &&
+	if (!always && !fs->evicted && !fs->holes_given_up && !denied && !fs->queue_full &&
 	    !ts->circuits_evicted && !ts->chans_evicted && !ts->ids_untracked &&
 	    !ts->searches_forgotten)
 		return;
 	fprintf(f, "table bounds: %llu flows evicted, %llu circuits evicted, "
 		"%llu channels evicted, %llu request ids untracked, "
 		"%llu UDP searches forgotten, %llu holes given up, "
-		"%llu payload buffers denied\n",
+		"%llu payload buffers denied, %llu times messages left out of time order "
+		"(waiting room full)\n",
 		(unsigned long long)fs->evicted, (unsigned long long)ts->circuits_evicted,
 		(unsigned long long)ts->chans_evicted, (unsigned long long)ts->ids_untracked,
 		(unsigned long long)ts->searches_forgotten,
-		(unsigned long long)fs->holes_given_up, (unsigned long long)denied);
+		(unsigned long long)fs->holes_given_up, (unsigned long long)denied,
+		(unsigned long long)fs->queue_full);
 }
 
 void pipeline_free(struct pipeline *pl)

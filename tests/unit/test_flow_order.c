@@ -19,6 +19,7 @@
 #include "ca_proto.h"
 #include "flow.h"
 #include "pkt.h"
+#define WIRE_MAX (70 * 1024)
 #include "wire.h"
 
 #define ISN_C 1000u
@@ -56,8 +57,8 @@ static void on_msg(void *p, struct ca_msg *m)
 /* One packet of direction `dir` at stream offset `off` (bytes `len` of
  * `w`, maybe none), acknowledging `ack` bytes of the other direction,
  * captured at `ms` milliseconds as packet `frame`. */
-static void send(struct flow_table *t, enum ca_dir dir, const struct wire *w, size_t off,
-		 size_t len, uint32_t ack, uint64_t ms, uint64_t frame, uint8_t flags)
+static void send_bytes(struct flow_table *t, enum ca_dir dir, const uint8_t *d, size_t len,
+		       size_t off, uint32_t ack, uint64_t ms, uint64_t frame, uint8_t flags)
 {
 	struct pkt p;
 	uint8_t *copy = malloc(len ? len : 1);
@@ -65,7 +66,7 @@ static void send(struct flow_table *t, enum ca_dir dir, const struct wire *w, si
 
 	assert_non_null(copy);
 	if (len)
-		memcpy(copy, w->b + off, len);
+		memcpy(copy, d, len);
 	memset(&p, 0, sizeof(p));
 	p.proto = 6;
 	p.tcp_flags = TCPF_ACK | flags;
@@ -77,6 +78,13 @@ static void send(struct flow_table *t, enum ca_dir dir, const struct wire *w, si
 	flow_segment(t, &KEY, dir, &p, at);
 	memset(copy, 0xEE, len);
 	free(copy);
+}
+
+static void send(struct flow_table *t, enum ca_dir dir, const struct wire *w, size_t off,
+		 size_t len, uint32_t ack, uint64_t ms, uint64_t frame, uint8_t flags)
+{
+	assert_true(off + len <= w->n);
+	send_bytes(t, dir, w->b + off, len, off, ack, ms, frame, flags);
 }
 
 static void handshake(struct flow_table *t)
@@ -218,6 +226,43 @@ static void test_queue_flushed_in_order_at_the_end(void **state)
 	assert_int_equal(c.m[2].at.frame, 5);
 }
 
+static void count_only(void *p, struct ca_msg *m)
+{
+	(void)m;
+	(*(size_t *)p)++;
+}
+
+/* A hole never given up (no ACK ever covers it) and a flood the other
+ * way: the waiting room is bounded; past it messages go out of time
+ * order, counted, and none is lost. */
+static void test_waiting_room_is_bounded(void **state)
+{
+	struct flow_table t;
+	size_t n = 0, i, sent = 0;
+	struct wire req;
+	static struct wire big;
+
+	(void)state;
+	flow_table_init(&t, 16, 16384, count_only, NULL, &n);
+	handshake(&t);
+	three_requests(&req);
+	send(&t, CA_DIR_REQUEST, &req, 32, 16, 0, 1, 3, 0);   /* held for good */
+	big.n = 0;
+	for (i = 0; i < 64; i++) {              /* 64 updates of 1000 bytes */
+		wire_ca_hdr(&big, CA_PROTO_EVENT_ADD, 1000, DBR_CHAR, 1000, 1, 7);
+		wire_fill(&big, 0x41, 1000);
+	}
+	for (i = 0; i < 40; i++) {              /* 40 x 64 KB the other way */
+		send_bytes(&t, CA_DIR_RESPONSE, big.b, big.n, i * big.n, 0, 10 + i, 4 + i, 0);
+		sent += 64;
+	}
+	assert_true(t.stats.queue_full > 0);
+	assert_true(t.queued_total <= FLOW_QUEUE_TOTAL_MAX_BYTES);
+	assert_true(t.lru_head->q_bytes <= FLOW_QUEUE_MAX_BYTES);
+	flow_table_free(&t);
+	assert_int_equal(n, sent + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_held_after_loss_keep_their_stamps),
 		cmocka_unit_test(test_reply_waits_for_its_held_request),
 		cmocka_unit_test(test_queue_flushed_in_order_at_the_end),
+		cmocka_unit_test(test_waiting_room_is_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
