@@ -98,6 +98,7 @@ void ca_stream_free(struct ca_stream *s)
 struct input {
 	const uint8_t *seg;   /* the caller's bytes not read yet */
 	size_t seg_n;
+	const uint8_t *seg_begin;  /* where the caller's segment began */
 	uint8_t *back;        /* handed-back bytes (owned), read from back_pos */
 	size_t back_len, back_pos;
 };
@@ -167,8 +168,38 @@ static void lose_sync(struct ca_stream *s)
 {
 	s->state = CS_RESYNC;
 	s->rlen = 0;
+	s->n_seg_at = 0;
 	s->hdr_have = 0;
 	count_resync(s);
+}
+
+/* The window's bytes from `pos` on are a segment's first ones. */
+static void seg_start_note(struct ca_stream *s, size_t pos)
+{
+	if (s->n_seg_at < CA_STREAM_SEG_STARTS &&
+	    (!s->n_seg_at || s->seg_at[s->n_seg_at - 1] != pos))
+		s->seg_at[s->n_seg_at++] = (uint32_t)pos;
+}
+
+static bool seg_starts_at(const struct ca_stream *s, size_t pos)
+{
+	unsigned i;
+
+	for (i = 0; i < s->n_seg_at; i++)
+		if (s->seg_at[i] == pos)
+			return true;
+	return false;
+}
+
+/* The first `n` bytes of the window are dropped: so are their starts. */
+static void seg_starts_shift(struct ca_stream *s, size_t n)
+{
+	unsigned i, k = 0;
+
+	for (i = 0; i < s->n_seg_at; i++)
+		if (s->seg_at[i] >= n)
+			s->seg_at[k++] = s->seg_at[i] - (uint32_t)n;
+	s->n_seg_at = k;
 }
 
 static void mark_problem(struct ca_msg *m, unsigned flag, const char *fmt, ...)
@@ -249,6 +280,20 @@ static void start_message(struct ca_stream *s, const struct ca_hdr *h)
 	s->state = CS_PAYLOAD;
 }
 
+/* Believable as a whole message that a segment begins with: what
+ * ca_hdr_plausible takes, and two it leaves out because they make poor
+ * anchors inside a stream but are common on their own: a cancel
+ * confirmation (no payload) and a count-0 reply in the long form. */
+static bool believable_in_segment(const struct ca_hdr *h, enum ca_dir dir)
+{
+	struct ca_hdr plain = *h;
+
+	if (ca_is_cancel_confirm(h, dir))
+		return true;
+	plain.extended = false;
+	return h->count == 0 && ca_hdr_plausible(&plain, dir, true, false);
+}
+
 /* A header that cannot be right: a code no CA peer sends, or, just after
  * a resync, anything implausible (the boundary found was false). */
 static bool header_breaks_sync(const struct ca_stream *s, const struct ca_hdr *h)
@@ -256,7 +301,7 @@ static bool header_breaks_sync(const struct ca_stream *s, const struct ca_hdr *h
 	if (h->cmd > CA_PROTO_LAST_CMD)
 		return true;
 	return s->probation > 0 && !ca_hdr_plausible(h, s->dir, true, false) &&
-	       !ca_is_cancel_confirm(h, s->dir);
+	       !believable_in_segment(h, s->dir);
 }
 
 /* Report an unknown command as malformed and go looking for a boundary;
@@ -362,36 +407,45 @@ static void step_payload(struct ca_stream *s, struct input *in, ca_msg_fn fn,
 
 enum cand { CAND_REJECT, CAND_ACCEPT, CAND_MORE };
 
-/* Is there a believable message boundary at buf[0]?  `avail` bytes are
- * there; the buffer always ends where a segment ended.  Up to three
- * headers in a row must be believable (two can happen by chance inside a
- * value: a VERSION-like run of zeros followed by a reply's tail); a chain
- * that reaches exactly the end of the bytes seen counts too, and a lone
- * header whose message runs past them only when its size matches its
- * type and count exactly. */
+/* Is there a believable message boundary at rbuf[o]?  The window always
+ * ends where a segment ended.  Up to three headers in a row must be
+ * believable (two can happen by chance inside a value: a VERSION-like run
+ * of zeros followed by a reply's tail); a chain that reaches exactly the
+ * end of the bytes seen counts too, and a lone header whose message runs
+ * past them only when its size matches its type and count exactly.  At a
+ * segment's first byte, one or more believable messages that end exactly
+ * where a segment ends are enough (a cancel confirmation, a count-0
+ * reply: whatever their size). */
 #define RESYNC_CHAIN 3
 
-static enum cand judge_candidate(const struct ca_stream *s, const uint8_t *buf,
-				 size_t avail)
+static enum cand judge_candidate(const struct ca_stream *s, size_t o)
 {
+	const uint8_t *buf = s->rbuf + o;
+	size_t avail = s->rlen - o;
+	bool seg_start = seg_starts_at(s, o);
+	bool first_strict = false;
 	uint64_t off = 0;
 	int i;
-
-	bool first_strict = false;
 
 	for (i = 0; i < RESYNC_CHAIN; i++) {
 		struct ca_hdr h;
 		uint64_t end;
+		bool loose = false;
 
 		if (off == avail)  /* the chain ends with the segment */
-			return i >= 2 || first_strict ? CAND_ACCEPT : CAND_REJECT;
+			return i >= 2 || first_strict || seg_start ? CAND_ACCEPT : CAND_REJECT;
 		if (ca_hdr_parse(buf + off, avail - off, &h) != CA_HDR_OK)
 			return CAND_MORE;
-		if (!ca_hdr_plausible(&h, s->dir, true, false))
-			return CAND_REJECT;
+		if (!ca_hdr_plausible(&h, s->dir, true, false)) {
+			if (!seg_start || !believable_in_segment(&h, s->dir))
+				return CAND_REJECT;
+			loose = true;
+		}
 		if (i == 0)
-			first_strict = ca_hdr_plausible(&h, s->dir, true, true);
+			first_strict = !loose && ca_hdr_plausible(&h, s->dir, true, true);
 		end = off + h.hdr_len + h.size;
+		if (end > avail && loose)
+			return CAND_REJECT;  /* it must end with its segment */
 		if (end > avail) {
 			if (i > 0)
 				return CAND_ACCEPT;  /* earlier links checked the chain */
@@ -399,6 +453,8 @@ static enum cand judge_candidate(const struct ca_stream *s, const uint8_t *buf,
 									: CAND_MORE;
 		}
 		off = end;
+		if (seg_start && end < avail && seg_starts_at(s, o + end))
+			return CAND_ACCEPT;  /* ends where the next segment begins */
 	}
 	return CAND_ACCEPT;
 }
@@ -415,6 +471,7 @@ static void resync_accept(struct ca_stream *s, struct input *in, size_t o)
 	s->resync_counted = 0;
 	s->state = CS_HEADER;
 	s->hdr_have = 0;
+	s->n_seg_at = 0;
 	s->probation = CA_STREAM_PROBATION;
 	if (!in_unread(in, s->rbuf + o, s->rlen - o)) {
 		/* No memory to read them again: they are lost. */
@@ -448,6 +505,8 @@ static void step_resync(struct ca_stream *s, struct input *in)
 		in_skip(in, n);
 		return;
 	}
+	if (take && in->back_pos >= in->back_len && d == in->seg_begin)
+		seg_start_note(s, s->rlen);
 	if (take)
 		memcpy(s->rbuf + s->rlen, d, take);
 	s->rlen += take;
@@ -456,7 +515,7 @@ static void step_resync(struct ca_stream *s, struct input *in)
 	full = take < n || s->rlen >= CA_STREAM_RESYNC_WINDOW;
 
 	for (o = 0; o < s->rlen; o++) {
-		enum cand c = judge_candidate(s, s->rbuf + o, s->rlen - o);
+		enum cand c = judge_candidate(s, o);
 
 		if (c == CAND_REJECT)
 			continue;
@@ -473,31 +532,62 @@ static void step_resync(struct ca_stream *s, struct input *in)
 		s->skipped += o;
 		memmove(s->rbuf, s->rbuf + o, s->rlen - o);
 		s->rlen -= o;
+		seg_starts_shift(s, o);
 	}
+}
+
+/* Frame what `in` holds. */
+static void run(struct ca_stream *s, struct input *in, ca_msg_fn fn, void *ctx)
+{
+	const uint8_t *p;
+
+	/* Every step reads at least one byte, or finds a boundary that the
+	 * next step then reads from. */
+	while (in_peek(in, &p) > 0) {
+		switch (s->state) {
+		case CS_HEADER:
+			step_header(s, in, fn, ctx);
+			break;
+		case CS_PAYLOAD:
+			step_payload(s, in, fn, ctx);
+			break;
+		case CS_RESYNC:
+			step_resync(s, in);
+			break;
+		}
+	}
+	free(in->back);
+	in->back = NULL;
+	in->back_len = in->back_pos = 0;
 }
 
 void ca_stream_feed(struct ca_stream *s, const uint8_t *d, size_t n,
 		    ca_msg_fn fn, void *ctx)
 {
-	struct input in = { .seg = d, .seg_n = n };
-	const uint8_t *p;
+	struct input in = { .seg = d, .seg_n = n, .seg_begin = d };
 
-	/* Every step reads at least one byte, or finds a boundary that the
-	 * next step then reads from. */
-	while (in_peek(&in, &p) > 0) {
-		switch (s->state) {
-		case CS_HEADER:
-			step_header(s, &in, fn, ctx);
-			break;
-		case CS_PAYLOAD:
-			step_payload(s, &in, fn, ctx);
-			break;
-		case CS_RESYNC:
-			step_resync(s, &in);
-			break;
-		}
+	run(s, &in, fn, ctx);
+}
+
+/* Searching, and no byte will follow those in the window (a hole, or the
+ * end of the stream): candidates cannot wait for more, so take the first
+ * that is believable on what is there, and frame from it, rather than
+ * throw away whole messages that came between two holes. */
+static void resync_final(struct ca_stream *s, ca_msg_fn fn, void *ctx)
+{
+	struct input in = { .seg = NULL, .seg_n = 0, .seg_begin = NULL };
+	size_t o;
+
+	for (o = 0; o < s->rlen; o++) {
+		if (judge_candidate(s, o) != CAND_ACCEPT)
+			continue;
+		resync_accept(s, &in, o);
+		/* Framed again as the window was: none of these bytes starts a
+		 * segment any more, and a false boundary cannot loop here (the
+		 * bytes handed back are read once, then this pass is over). */
+		run(s, &in, fn, ctx);
+		return;
 	}
-	free(in.back);
 }
 
 void ca_stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx)
@@ -523,9 +613,17 @@ void ca_stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx)
 		lose_sync(s);
 		return;
 	case CS_RESYNC:
+		resync_final(s, fn, ctx);
+		if (s->state != CS_RESYNC) {
+			/* Back in sync on the bytes before the hole: the hole
+			 * now falls on the framer as it stands. */
+			ca_stream_gap(s, n, fn, ctx);
+			return;
+		}
 		/* Bytes on both sides of a hole are not contiguous. */
 		s->skipped += s->rlen;
 		s->rlen = 0;
+		s->n_seg_at = 0;
 		if (!s->resync_counted) {
 			s->resyncs++;
 			s->resync_counted = 1;
@@ -536,6 +634,8 @@ void ca_stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx)
 
 void ca_stream_end(struct ca_stream *s, const char *why, ca_msg_fn fn, void *ctx)
 {
+	if (s->state == CS_RESYNC)
+		resync_final(s, fn, ctx);
 	if (s->state == CS_PAYLOAD) {
 		s->lost += s->payload_left;
 		s->payload_left = 0;
@@ -594,6 +694,7 @@ bool ca_stream_boundary(struct ca_stream *s, ca_msg_fn fn, void *ctx)
 	case CS_RESYNC:
 		s->skipped += s->rlen;
 		s->rlen = 0;
+		s->n_seg_at = 0;
 		count_resync(s);
 		break;
 	case CS_HEADER:

@@ -22,6 +22,8 @@
 
 #include "ca_decode.h"
 
+#define CA_STREAM_SEG_STARTS 16
+
 enum ca_stream_state {
 	CS_HEADER,   /* in sync, collecting a header */
 	CS_PAYLOAD,  /* in sync, inside a payload */
@@ -54,6 +56,11 @@ struct ca_stream {
 
 	uint8_t *rbuf;           /* CS_RESYNC search window */
 	size_t rlen, rbuf_cap;
+	/* Where in the window segments began: a sender writes messages
+	 * whole more often than not, so a segment's first byte is the
+	 * likeliest place for one to start after a hole. */
+	uint32_t seg_at[CA_STREAM_SEG_STARTS];
+	unsigned n_seg_at;
 	uint64_t skipped;        /* bytes discarded while out of sync */
 	int resync_counted;      /* this loss of sync already counted */
 

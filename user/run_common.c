@@ -34,7 +34,7 @@ void print_summary(const struct pipeline *pl)
 			(unsigned long long)pl->flows.stats.after_close);
 	if (s->unnamed)
 		fprintf(stderr, "%llu messages about channels whose name is unknown (pv=?: "
-			"created before the capture began)\n", (unsigned long long)s->unnamed);
+			"their creation is not in the capture)\n", (unsigned long long)s->unnamed);
 	if (s->bad_packets || s->bad_headers)
 		fprintf(stderr, "broken packets: %llu to or from CA ports (UDP/TCP header), "
 			"%llu with a broken Ethernet/VLAN/IPv4 header\n",

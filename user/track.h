@@ -81,7 +81,7 @@ struct track_name {
 };
 
 #define TRACK_WHY_CIRCUIT "circuit opened before the trace began"
-#define TRACK_WHY_CHANNEL "channel not seen created (before the trace began, or forgotten)"
+#define TRACK_WHY_CHANNEL "channel not seen created (before the trace began, lost from the capture, or forgotten)"
 #define TRACK_WHY_SEARCH  "search not seen"
 
 /* Who a circuit's client says it is (CLIENT_NAME, HOST_NAME), for the

@@ -833,6 +833,92 @@ static void test_end_mid_payload(void **state)
 	recs_free(r);
 }
 
+/* ---- after a hole (issue 16) --------------------------------------------------- */
+
+/* A time-stamped double update: 16 + 24 bytes, sized exactly for its type. */
+static void wire_update(struct wire *w, uint32_t subid)
+{
+	wire_ca_hdr(w, CA_PROTO_EVENT_ADD, 24, (DBR_TIME_STRING + DBR_DOUBLE), 1, 1, subid);
+	payload(w, 24, subid);
+}
+
+/* After a hole, a segment that holds exactly one message whose size does
+ * not follow from its type and count (a cancel confirmation: size 0; a
+ * dynamic array's count-0 reply with its padding) is a message, not
+ * noise: it begins a segment and ends exactly where the segment ends. */
+static void test_lone_message_segment_after_hole(void **state)
+{
+	struct recs r = { 0 };
+	struct ca_stream s;
+	struct wire a, b, c;
+
+	(void)state;
+	a.n = b.n = c.n = 0;
+	wire_ca_hdr(&a, CA_PROTO_EVENT_ADD, 0, (DBR_TIME_STRING + DBR_DOUBLE), 1, 1, 7);   /* confirm */
+	wire_ca_ext_hdr(&b, CA_PROTO_READ_NOTIFY, 8, (DBR_TIME_STRING + DBR_DOUBLE), 0, 1, 9);
+	payload(&b, 8, 3);
+	wire_update(&c, 5);
+	ca_stream_init(&s, CA_DIR_RESPONSE, 16384, 1);
+	feed(&s, c.b, c.n, &r);
+	ca_stream_gap(&s, 300, on_msg, &r);   /* a lost segment */
+	feed(&s, a.b, a.n, &r);
+	ca_stream_gap(&s, 40, on_msg, &r);
+	feed(&s, b.b, b.n, &r);
+	ca_stream_gap(&s, 40, on_msg, &r);
+	feed(&s, c.b, c.n, &r);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.v[1].h.cmd, CA_PROTO_EVENT_ADD);
+	assert_int_equal(r.v[1].h.size, 0);
+	assert_int_equal(r.v[1].h.p2, 7);
+	assert_int_equal(r.v[2].h.cmd, CA_PROTO_READ_NOTIFY);
+	assert_int_equal(r.v[2].h.count, 0);
+	assert_int_equal(r.v[2].h.p2, 9);
+	assert_int_equal(r.v[3].h.p2, 5);
+	ca_stream_free(&s);
+	recs_free(&r);
+}
+
+/* Two holes close together: the first leaves the framer searching, and
+ * a plausible header inside the cut message's tail claims 4000 bytes, so
+ * the search waits for more; the second hole must not throw away the
+ * whole messages that came between them. */
+static void test_messages_between_two_holes(void **state)
+{
+	struct recs r = { 0 };
+	struct ca_stream s;
+	struct wire seg1, seg2, after;
+	unsigned i;
+
+	(void)state;
+	seg1.n = seg2.n = after.n = 0;
+	payload(&seg1, 20, 1);        /* the tail of a message cut by hole 1 */
+	/* In that tail: what reads as a READ_NOTIFY reply of 3992 bytes
+	 * (believable, not exact: it must wait for its bytes). */
+	wire_ca_hdr(&seg1, CA_PROTO_READ_NOTIFY, 3992, DBR_CHAR, 3999, 1, 3);
+	payload(&seg1, 12, 2);
+	for (i = 0; i < 5; i++)
+		wire_update(&seg1, 10 + i);
+	for (i = 0; i < 5; i++)
+		wire_update(&seg2, 20 + i);
+	wire_update(&after, 30);
+	ca_stream_init(&s, CA_DIR_RESPONSE, 16384, 1);
+	ca_stream_gap(&s, 500, on_msg, &r);      /* hole 1: out of sync */
+	feed(&s, seg1.b, seg1.n, &r);
+	feed(&s, seg2.b, seg2.n, &r);
+	ca_stream_gap(&s, 500, on_msg, &r);      /* hole 2 */
+	feed(&s, after.b, after.n, &r);
+	ca_stream_end(&s, "FIN", on_msg, &r);
+	assert_int_equal(r.n, 11);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(r.v[i].h.cmd, CA_PROTO_EVENT_ADD);
+		assert_int_equal(r.v[i].h.p2, (i < 5 ? 10 : 15) + i);
+		assert_int_equal(r.v[i].flags & (CA_MSG_TRUNCATED | CA_MSG_MALFORMED), 0);
+	}
+	assert_int_equal(r.v[10].h.p2, 30);
+	ca_stream_free(&s);
+	recs_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -846,6 +932,8 @@ int main(void)
 		cmocka_unit_test(test_zero_run),
 		cmocka_unit_test(test_random_run),
 		cmocka_unit_test_setup_teardown(test_end_mid_payload, fx_setup, fx_teardown),
+		cmocka_unit_test(test_lone_message_segment_after_hole),
+		cmocka_unit_test(test_messages_between_two_holes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
