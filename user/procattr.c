@@ -38,7 +38,9 @@ struct pa_endpoint {
 
 struct pa_entry {
 	bool done;            /* resolved, or given up */
-	bool queued;          /* in the pending list */
+	bool queued;          /* in the pending list, at pending[slot] */
+	bool given_up;        /* a local socket whose owner no round found */
+	unsigned slot;
 	unsigned tries;
 	uint64_t next_try_ns; /* not queued again before */
 	bool have[2];         /* [SIDE_CLIENT], [SIDE_SERVER] */
@@ -627,9 +629,10 @@ static void settle(const struct round *r, struct round_item *it, uint64_t now)
 		e->have[SIDE_SERVER] = true;
 	/* No local socket at all: traffic passing by (a router, a mirror
 	 * port) or a socket gone; no scan will change that. */
-	if (e->have[SIDE_CLIENT] || e->have[SIDE_SERVER] || !retry ||
-	    e->tries >= PROCATTR_TRIES)
+	if (e->have[SIDE_CLIENT] || e->have[SIDE_SERVER] || !retry)
 		e->done = true;
+	else if (e->tries >= PROCATTR_TRIES)
+		e->done = e->given_up = true;
 	else
 		e->next_try_ns = now + (PROCATTR_RETRY_NS << (e->tries - 1));
 }
@@ -776,6 +779,8 @@ static void run_round(struct procattr *pa, uint64_t now)
 		struct pa_entry *e = r.items[i].e;
 
 		settle(&r, &r.items[i], now);
+		if (e->given_up)
+			pa->st.given_up++;
 		for (side = 0; side < 2; side++)
 			if (e->have[side]) {
 				pa->st.found++;
@@ -819,23 +824,57 @@ static void queue(struct procattr *pa, const struct pa_key *k, struct pa_entry *
 			return;
 	}
 	if (pa->n_pending >= PROCATTR_PENDING_MAX)
-		return;  /* queued on a later message, after this round */
+		return;  /* queued on a later message, after a round */
+	e->slot = pa->n_pending;
 	pa->pending[pa->n_pending++] = *k;
 	e->queued = true;
 }
 
-/* Top the budget up for the time gone by (a share of it), to the burst. */
+/* A queued circuit closed: its slot goes to the last key.  Keys of closed
+ * circuits left in the list once filled it for good after a burst of
+ * short circuits, and nothing was ever queued again (issue 14). */
+static void unqueue(struct procattr *pa, struct pa_entry *e)
+{
+	unsigned last = pa->n_pending - 1;
+
+	if (e->slot != last) {
+		struct pa_entry *moved = hmap_get(&pa->cache, &pa->pending[last]);
+
+		pa->pending[e->slot] = pa->pending[last];
+		if (moved)
+			moved->slot = e->slot;
+	}
+	pa->n_pending--;
+	e->queued = false;
+}
+
+/* Top the budget up for the time gone by (a share of it), to the burst.
+ * Only the sum is capped: a round that took seconds (a host with huge
+ * socket tables) is paid back at the share's pace, however seldom we
+ * are called, instead of at most a burst per call. */
 static bool budget_left(struct procattr *pa, uint64_t now)
 {
 	uint64_t add = (now - pa->budget_at_ns) / PROCATTR_BUDGET_SHARE;
+	uint64_t room = (uint64_t)(PROCATTR_BUDGET_BURST_NS - pa->budget_ns);
 
 	pa->budget_at_ns = now;
-	if (add > (uint64_t)PROCATTR_BUDGET_BURST_NS)
-		add = PROCATTR_BUDGET_BURST_NS;
-	pa->budget_ns += (int64_t)add;
-	if (pa->budget_ns > PROCATTR_BUDGET_BURST_NS)
-		pa->budget_ns = PROCATTR_BUDGET_BURST_NS;
+	pa->budget_ns += (int64_t)(add < room ? add : room);
 	return pa->budget_ns > 0;
+}
+
+/* A round for whatever waits, when the budget allows.  Any message may
+ * start it, not only one of a waiting circuit: a circuit that waits may
+ * never send another (a short one, or an idle one). */
+static void round_if_due(struct procattr *pa, uint64_t now)
+{
+	uint64_t t;
+
+	if (!pa->n_pending || !budget_left(pa, now))
+		return;
+	run_round(pa, now);
+	t = now_ns(pa) - now;
+	pa->budget_ns -= (int64_t)t;
+	pa->st.round_ns += t;
 }
 
 /* The cache entry of k, resolved as far as the budget allows now. */
@@ -844,6 +883,7 @@ static struct pa_entry *entry_resolved(struct procattr *pa, const struct flow_ke
 {
 	struct pa_entry *e;
 	struct pa_key key;
+	uint64_t now;
 
 	if (pa->disabled)
 		return NULL;
@@ -851,25 +891,19 @@ static struct pa_entry *entry_resolved(struct procattr *pa, const struct flow_ke
 	e = entry_get(pa, &key);
 	if (!e)
 		return NULL;
+	if (e->done && !pa->n_pending)
+		return e;
+	now = now_ns(pa);
 	if (!e->done) {
-		uint64_t now = now_ns(pa);
-
-		if (!tcp && !e->tries && !e->queued && endpoint_known(pa, &key, e, now)) {
+		if (!tcp && !e->tries && !e->queued && endpoint_known(pa, &key, e, now))
 			e->done = true;
-		} else {
-			if (!e->queued && now >= e->next_try_ns)
-				queue(pa, &key, e);
-			if (e->queued && budget_left(pa, now)) {
-				run_round(pa, now);
-				pa->budget_ns -= (int64_t)(now_ns(pa) - now);
-				/* The cache may have been cleared: look again. */
-				e = hmap_get(&pa->cache, &key);
-				if (!e || pa->disabled)
-					return NULL;
-			}
-		}
+		else if (!e->queued && now >= e->next_try_ns)
+			queue(pa, &key, e);
 	}
-	return e;
+	round_if_due(pa, now);
+	/* The cache may have been cleared: look again. */
+	e = hmap_get(&pa->cache, &key);
+	return e && !pa->disabled ? e : NULL;
 }
 
 const struct proc_owner *procattr_owner(struct procattr *pa,
@@ -900,8 +934,17 @@ void procattr_owners(struct procattr *pa, const struct flow_key *k, bool tcp,
 void procattr_forget(struct procattr *pa, const struct flow_key *k, bool tcp)
 {
 	struct pa_key key;
+	struct pa_entry *e;
 
 	make_key(&key, k, tcp);
-	/* A queued entry is dropped from the round as it is not found. */
-	free(hmap_del(&pa->cache, &key));
+	e = hmap_del(&pa->cache, &key);
+	if (!e)
+		return;
+	if (e->queued)
+		unqueue(pa, e);
+	/* Closed before any round could look (or before one found it): an
+	 * owner we will never know. */
+	if (!e->done)
+		pa->st.given_up++;
+	free(e);
 }

@@ -13,8 +13,11 @@
  * time: the first message of a new circuit queues it and a round resolves
  * every queued circuit at once, as long as rounds have used less than
  * 1/PROCATTR_BUDGET_SHARE of the time (bursts up to PROCATTR_BUDGET_BURST_NS);
- * a circuit not resolved is retried later, backing off, PROCATTR_TRIES
- * times.  The processes that owned sockets before (an IOC serves many
+ * any message starts the round, so a circuit that waits gets its turn
+ * even if it never speaks again.  A circuit not resolved is retried
+ * later, backing off, PROCATTR_TRIES times; one that closes while it
+ * waits leaves the queue (a burst of short circuits cannot fill it for
+ * good) and counts as given up, as the ones out of tries do.  The processes that owned sockets before (an IOC serves many
  * circuits) are looked at first, the others only when they did not have
  * it.  A circuit with no local end is found out from the socket tables
  * alone and never costs a process scan.
@@ -51,6 +54,11 @@ struct procattr_stats {
 	uint64_t hint_scans;  /* rounds that looked at known owners first */
 	uint64_t scans;       /* rounds that looked at every process */
 	uint64_t found;       /* circuit ends attributed */
+	/* Circuits whose owner we will not know: closed before a round
+	 * found it (a burst of short circuits outruns the budget), or
+	 * still unknown after PROCATTR_TRIES rounds. */
+	uint64_t given_up;
+	uint64_t round_ns;    /* time the rounds took */
 };
 
 struct procattr {

@@ -229,11 +229,18 @@ static void print_live_summary(struct loader *l, const struct pipeline *pl,
 			       struct drop_report *drops)
 {
 	struct ca_counters cnt;
-	char tail[64];
+	char tail[160];
+	int n;
 
 	report_drops(l, drops, true);
 	if (loader_counters(l, &cnt) == 0) {
-		snprintf(tail, sizeof(tail), "%llu printed", (unsigned long long)pl->st.printed);
+		n = snprintf(tail, sizeof(tail), "%llu printed", (unsigned long long)pl->st.printed);
+		/* What attribution could not name is said, not left to guess. */
+		if (pl->proc && n > 0 && (size_t)n < sizeof(tail))
+			snprintf(tail + n, sizeof(tail) - (size_t)n,
+				 ", process attribution: %llu named, %llu given up",
+				 (unsigned long long)pl->proc->st.found,
+				 (unsigned long long)pl->proc->st.given_up);
 		print_live_counts("", pl, &cnt, tail);
 		if (cnt.retransmits || cnt.gaps || cnt.resyncs || cnt.parse_errors)
 			fprintf(stderr, "kernel: %llu retransmitted segments skipped, %llu gaps, "
@@ -440,7 +447,8 @@ static int live_writer_close(struct live_ctx *lc, bool quiet)
  * ladder at the end, whichever step fails: the filter, -w's file, the
  * programs (loaded, attached), the reports, the metrics service (and
  * --pin's pins), the ring buffer reader, top's screen, the process
- * names. */
+ * names (freed after the metrics service: the summary and the final
+ * metrics file read its counters). */
 int run_live(struct pipeline *pl, struct opts *o)
 {
 	static struct live_ctx lc;
@@ -563,10 +571,6 @@ int run_live(struct pipeline *pl, struct opts *o)
 	if (!(o->wr.path && !strcmp(o->wr.path, "-")) && stdout_failed(pl))
 		rc = 1;
 	reports_finish(pl, o);
-	if (pl->proc) {
-		procattr_free(pl->proc);
-		pl->proc = NULL;
-	}
 out_top:
 	if (o->top) {
 		top_screen_stop();
@@ -581,6 +585,12 @@ out_ringbuf:
 out_metrics:
 	if (run.ms && metrics_service_stop(run.ms))
 		rc = rc ? rc : 1;
+	/* Set up last, freed after the summary and the final metrics file,
+	 * which both say what it named and gave up on. */
+	if (pl->proc) {
+		procattr_free(pl->proc);
+		pl->proc = NULL;
+	}
 out_loader:
 	loader_close(run.l);
 out_writer:

@@ -330,6 +330,7 @@ static void test_retry_backoff(void **state)
 		assert_null(procattr_owner(&pa, &other, true, true));
 	}
 	assert_int_equal(pa.st.table_reads, 2 + PROCATTR_TRIES);
+	assert_int_equal(pa.st.given_up, 1);
 	procattr_free(&pa);
 }
 
@@ -363,6 +364,119 @@ static void test_time_budget(void **state)
 	fake_now += 20ull * PROCATTR_BUDGET_BURST_NS;
 	assert_non_null(procattr_owner(&pa, &k[2], true, true));
 	assert_int_equal(pa.st.table_reads, 3);
+	procattr_free(&pa);
+}
+
+/* No budget left now: rounds wait until it is paid back. */
+static void budget_spent(struct procattr *pa)
+{
+	pa->budget_ns = 0;
+	pa->budget_at_ns = fake_now;
+}
+
+/* Issue 14: a burst of short circuits outruns the budget; each queues and
+ * closes before a round looks.  They leave the queue as they close and
+ * count as given up, so once the burst is over the next circuit is named
+ * (the queue once stayed full of closed circuits, and nothing was named
+ * again). */
+static void test_burst_of_closed_circuits(void **state)
+{
+	struct line t[] = { { IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 3101 } };
+	struct flow_key k = CIRC;
+	struct procattr pa;
+	const struct proc_owner *o;
+	unsigned i, n = PROCATTR_PENDING_MAX + 100;
+
+	(void)state;
+	write_table("tcp", t, 1);
+	add_process(3100, "softIoc", false, 3101ul, 0ul);
+	pa_start(&pa, NULL);
+	budget_spent(&pa);
+	for (i = 0; i < n; i++) {
+		k.cli_port = (uint16_t)(20000 + i);
+		assert_null(procattr_owner(&pa, &k, true, false));
+		procattr_forget(&pa, &k, true);
+	}
+	assert_int_equal(pa.st.table_reads, 0);
+	assert_int_equal(pa.n_pending, 0);
+	assert_int_equal(pa.st.given_up, n);
+	fake_now += 20ull * PROCATTR_BUDGET_BURST_NS;
+	o = procattr_owner(&pa, &CIRC, true, false);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 3100);
+	assert_int_equal(pa.st.table_reads, 1);
+	assert_int_equal(pa.st.given_up, n);
+	procattr_free(&pa);
+}
+
+/* A circuit that waits for a round is resolved by the next round whoever
+ * starts it: it may never send another message (an idle circuit), while
+ * others (a camonitor's) keep coming; and a newcomer finds room. */
+static void test_waiting_circuit_resolved_by_others(void **state)
+{
+	struct flow_key idle = CIRC;
+	struct line t[] = {
+		{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 3201 },
+		{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40001, 3202 },
+	};
+	struct procattr pa;
+	const struct proc_owner *o;
+
+	(void)state;
+	idle.cli_port = 40001;
+	write_table("tcp", t, 2);
+	add_process(3200, "softIoc", false, 3201ul, 3202ul, 0ul);
+	pa_start(&pa, NULL);
+	assert_non_null(procattr_owner(&pa, &CIRC, true, false));
+	assert_int_equal(pa.st.table_reads, 1);
+	budget_spent(&pa);
+	assert_null(procattr_owner(&pa, &idle, true, false));
+	assert_int_equal(pa.n_pending, 1);
+	fake_now += 20ull * PROCATTR_BUDGET_BURST_NS;
+	/* Only the busy circuit speaks: its message starts the round. */
+	assert_non_null(procattr_owner(&pa, &CIRC, true, false));
+	assert_int_equal(pa.st.table_reads, 2);
+	assert_int_equal(pa.n_pending, 0);
+	o = procattr_owner(&pa, &idle, true, false);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 3200);
+	assert_int_equal(pa.st.table_reads, 2);
+	procattr_free(&pa);
+}
+
+/* A round that took far longer than the burst allowance (a host with huge
+ * socket tables) is paid back at the budget's share of the time, not at
+ * most a burst allowance per call: after 20 times its length, one call is
+ * enough; before, not even many. */
+static void test_budget_paid_back_after_long_round(void **state)
+{
+	const uint64_t round_ns = 10ull * 1000000000;
+	struct flow_key k2 = CIRC;
+	struct line t[] = {
+		{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 3301 },
+		{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40001, 3302 },
+	};
+	struct procattr pa;
+	int i;
+
+	(void)state;
+	k2.cli_port = 40001;
+	write_table("tcp", t, 2);
+	add_process(3300, "softIoc", false, 3301ul, 3302ul, 0ul);
+	pa_start(&pa, NULL);
+	fake_step = round_ns;  /* the round "takes" 10 s */
+	assert_non_null(procattr_owner(&pa, &CIRC, true, false));
+	fake_step = 0;
+	assert_int_equal(pa.st.round_ns, round_ns);
+	/* Halfway paid back, in many calls: still no round. */
+	for (i = 0; i < 10; i++) {
+		fake_now += round_ns * PROCATTR_BUDGET_SHARE / 20;
+		assert_null(procattr_owner(&pa, &k2, true, false));
+	}
+	assert_int_equal(pa.st.table_reads, 1);
+	fake_now += round_ns * PROCATTR_BUDGET_SHARE / 2;
+	assert_non_null(procattr_owner(&pa, &k2, true, false));
+	assert_int_equal(pa.st.table_reads, 2);
 	procattr_free(&pa);
 }
 
@@ -598,6 +712,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_local_costs_no_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_burst_of_closed_circuits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waiting_circuit_resolved_by_others, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_budget_paid_back_after_long_round, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_known_owner_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_wildcard_and_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_endpoint_reuse, setup, teardown),
