@@ -391,8 +391,12 @@ static void render_proc(struct sbuf *sb, const struct procattr *pa)
 	       "Circuits waiting for process attribution (a round of /proc reads).");
 	sbuf_printf(sb, "catrace_proc_pending %u\n", pa->n_pending);
 	family(sb, "catrace_proc_named_total", "counter",
-	       "Circuit ends whose local process was found.");
-	sbuf_printf(sb, "catrace_proc_named_total %" PRIu64 "\n", pa->st.found);
+	       "Circuit ends whose local process was found: in the kernel's records "
+	       "of who connected or sent (kernel), or through /proc (proc).");
+	sbuf_printf(sb, "catrace_proc_named_total{source=\"kernel\"} %" PRIu64 "\n",
+		    pa->st.from_kernel);
+	sbuf_printf(sb, "catrace_proc_named_total{source=\"proc\"} %" PRIu64 "\n",
+		    pa->st.found - pa->st.from_kernel);
 	family(sb, "catrace_proc_given_up_total", "counter",
 	       "Circuits whose process was not found: closed before attribution could "
 	       "look (its time budget was spent), or not found after every retry.");

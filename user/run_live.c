@@ -456,7 +456,7 @@ int run_live(struct pipeline *pl, struct opts *o)
 	static struct procattr proc;
 	static struct live_run run;
 	bool metrics = metrics_wanted(&o->met) || o->met.pin_dir;
-	bool traced = false;
+	bool traced = false, proc_wanted, proc_from_kernel = false;
 	char ifaces[128], err[512];
 	unsigned i;
 	int rc = 0;
@@ -527,6 +527,19 @@ int run_live(struct pipeline *pl, struct opts *o)
 		rc = 1;
 		goto out_metrics;
 	}
+	/* The traced host is one end of the circuits it serves or opens:
+	 * name the process behind each socket, unless nothing is printed.
+	 * The kernel's records first, attached before "tracing on" (a caget
+	 * started after it is named) and while we have the privileges;
+	 * /proc else. */
+	proc_wanted = !o->no_proc && !pl->hook_only;
+	if (proc_wanted) {
+		if (loader_attach_sock_owners(run.l, err, sizeof(err)) == 0)
+			proc_from_kernel = true;
+		else
+			fprintf(stderr, "catrace: %s; naming processes from /proc only "
+				"(short-lived ones may go unnamed)\n", err);
+	}
 	/* Like tcpdump's "listening on": from here on, nothing is missed. */
 	if (!o->quiet && !(o->top && !o->top_once)) {
 		char where[512];
@@ -549,10 +562,12 @@ int run_live(struct pipeline *pl, struct opts *o)
 	run.drops.at_ns = mono_ns();
 	run.started_ns = run.drops.at_ns;
 	run.chan_saved_ns = run.drops.at_ns;
-	/* The traced host is one end of the circuits it serves or opens:
-	 * name the process behind each socket, unless nothing is printed. */
-	if (!o->no_proc && !pl->hook_only) {
+	if (proc_wanted) {
 		procattr_init(&proc, "/proc", stderr);
+		if (proc_from_kernel) {
+			proc.kernel_owner = loader_sock_owner;
+			proc.kernel_owner_ctx = run.l;
+		}
 		pl->proc = &proc;
 	}
 

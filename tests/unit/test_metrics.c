@@ -96,6 +96,7 @@ static void test_proc_families(void **state)
 	procattr_init(&pa, "/nonexistent", NULL);
 	pa.n_pending = 3;
 	pa.st.found = 7;
+	pa.st.from_kernel = 5;
 	pa.st.given_up = 19869;
 	pa.st.table_reads = 52;
 	pa.st.round_ns = 1500000000ull;
@@ -111,7 +112,8 @@ static void test_proc_families(void **state)
 	assert_non_null(strstr(s, "# TYPE catrace_proc_pending gauge\ncatrace_proc_pending 3\n"));
 	assert_non_null(strstr(s, "# TYPE catrace_proc_given_up_total counter\n"
 			       "catrace_proc_given_up_total 19869\n"));
-	assert_non_null(strstr(s, "\ncatrace_proc_named_total 7\n"));
+	assert_non_null(strstr(s, "\ncatrace_proc_named_total{source=\"kernel\"} 5\n"
+			       "catrace_proc_named_total{source=\"proc\"} 2\n"));
 	assert_non_null(strstr(s, "\ncatrace_proc_rounds_total 52\n"));
 	assert_non_null(strstr(s, "\ncatrace_proc_round_seconds_total 1.5\n"));
 	sbuf_free(&sb);
