@@ -58,6 +58,9 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude
 	      -I$(MULTIARCH_INC) -ffile-prefix-map=$(CURDIR)=.
 BPF_OBJ := $(OUTPUT)/catrace.bpf.o
 SKEL    := $(OUTPUT)/catrace.skel.h
+# The socket owners' programs (process attribution): an object of their
+# own, so that a kernel that cannot load them costs nothing else.
+SOCKOWNER_SKEL := $(OUTPUT)/sockowner.skel.h
 BPF_LIBS := -lbpf -lelf -lz -lmicrohttpd -lncurses
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
@@ -83,19 +86,19 @@ $(OUTPUT)/%.o: user/%.c $(wildcard user/*.h include/*.h) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
 
-$(BPF_OBJ): bpf/catrace.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-# The object embedded in catrace: DWARF stripped (BTF stays: the loader
+# The objects embedded in catrace: DWARF stripped (BTF stays: the loader
 # needs it), so the binary does not carry the BPF debug info.
-$(OUTPUT)/catrace.bpf.stripped.o: $(BPF_OBJ)
+$(OUTPUT)/%.bpf.stripped.o: $(OUTPUT)/%.bpf.o
 	$(call msg,STRIP,$@)
 	$(Q)llvm-strip -g $< -o $@
 
-$(SKEL): $(OUTPUT)/catrace.bpf.stripped.o
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.stripped.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)bpftool gen skeleton $< name catrace_bpf > $@
+	$(Q)bpftool gen skeleton $< name $*_bpf > $@
 
 $(OUTPUT)/tests/bpf_%: tests/bpf/bpf_%.c $(wildcard tests/bpf/*.h) $(SKEL) $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
@@ -109,8 +112,8 @@ $(OUTPUT)/libcatrace.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-# The loader includes the generated skeleton.
-$(OUTPUT)/loader.o: $(SKEL)
+# The loader includes the generated skeletons.
+$(OUTPUT)/loader.o: $(SKEL) $(SOCKOWNER_SKEL)
 
 $(OUTPUT)/catrace: $(patsubst user/%.c,$(OUTPUT)/%.o,$(APP_SRCS)) $(OUTPUT)/libcatrace.a
 	$(call msg,BINARY,$@)

@@ -19,6 +19,7 @@
 
 #include "catrace.skel.h"
 #include "kstats.h"
+#include "sockowner.skel.h"
 
 /* tcx attach points (Linux 6.6); libbpf 1.1's headers predate them. */
 #ifndef BPF_TCX_INGRESS
@@ -38,6 +39,7 @@ struct iface_links {
 
 struct loader {
 	struct catrace_bpf *skel;
+	struct sockowner_bpf *owners;  /* NULL: not attached */
 	struct loader_opts o;
 	struct iface_links ifs[LOADER_MAX_IFACES];
 	unsigned n;
@@ -364,6 +366,64 @@ int loader_map_fd(const struct loader *l, const char *name)
 	return bpf_object__find_map_fd_by_name(l->skel->obj, name);
 }
 
+/* Open, share the packet programs' port maps (one notion of which ports
+ * are CA, learned servers and client ports included), load, attach: each
+ * link is kept in the skeleton, so destroying it detaches them all. */
+static struct sockowner_bpf *sock_owners_start(struct loader *l, char *err, size_t errlen)
+{
+	struct sockowner_bpf *so = sockowner_bpf__open();
+	int r;
+
+	if (!so) {
+		snprintf(err, errlen, "opening: %s", strerror(errno));
+		return NULL;
+	}
+	r = bpf_map__reuse_fd(so->maps.port_flags, bpf_map__fd(l->skel->maps.port_flags));
+	if (!r)
+		r = bpf_map__reuse_fd(so->maps.udp_clients, bpf_map__fd(l->skel->maps.udp_clients));
+	if (r) {
+		snprintf(err, errlen, "sharing the CA port maps: %s", strerror(-r));
+		goto fail;
+	}
+	r = sockowner_bpf__load(so);
+	if (r) {
+		snprintf(err, errlen, "loading: %s%s", strerror(-r),
+			 l->o.verbose ? "" : " (-v shows why)");
+		goto fail;
+	}
+	r = sockowner_bpf__attach(so);
+	if (r) {
+		snprintf(err, errlen, "attaching: %s", strerror(-r));
+		goto fail;
+	}
+	return so;
+fail:
+	sockowner_bpf__destroy(so);
+	return NULL;
+}
+
+int loader_attach_sock_owners(struct loader *l, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (l->owners)
+		return 0;
+	l->owners = sock_owners_start(l, why, sizeof(why));
+	if (!l->owners) {
+		snprintf(err, errlen, "process names from the kernel: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+bool loader_sock_owner(void *ctx, const struct sock_owner_key *k, struct sock_owner *o)
+{
+	const struct loader *l = ctx;
+
+	return l->owners &&
+	       bpf_map_lookup_elem(bpf_map__fd(l->owners->maps.sock_owners), k, o) == 0;
+}
+
 bool loader_detach_needs_privileges(const struct loader *l)
 {
 	unsigned i;
@@ -394,6 +454,7 @@ void loader_close(struct loader *l)
 			tc_netlink(f, -1, false, false);
 		}
 	}
+	sockowner_bpf__destroy(l->owners);
 	catrace_bpf__destroy(l->skel);
 	free(l);
 }

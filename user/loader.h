@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "catrace_record.h"
+#include "sock_owner.h"
 
 #define LOADER_MAX_IFACES 16
 
@@ -47,6 +48,15 @@ int loader_counters(const struct loader *l, struct ca_counters *sum);
 /* A map of the loaded object by name ("counters", "servers"...), or a
  * negative errno. */
 int loader_map_fd(const struct loader *l, const char *name);
+/* Process attribution's programs (bpf/sockowner.bpf.c): they record the
+ * owner of each CA socket as its process uses it.  Load and attach them
+ * (before privileges are dropped); 0, or -1 and a one-line reason: then
+ * nothing of them stays and attribution uses /proc alone. */
+int loader_attach_sock_owners(struct loader *l, char *err, size_t errlen);
+/* The owner recorded for a local socket: true and *o filled, or false
+ * (not recorded, or the programs are not attached).  `l` is a struct
+ * loader, as procattr's kernel_owner hook wants it. */
+bool loader_sock_owner(void *l, const struct sock_owner_key *k, struct sock_owner *o);
 /* Detach everything and free. */
 void loader_close(struct loader *l);
 /* Whether detaching will need privileges: true when tc programs hang off

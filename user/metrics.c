@@ -383,6 +383,32 @@ static void render_census(struct sbuf *sb, const struct census *c, unsigned pv_l
 	sbuf_printf(sb, "catrace_servers_forgotten_total %" PRIu64 "\n", c->servers_forgotten);
 }
 
+/* Process attribution (live): what waits, what it gave up on, its cost.
+ * Without these a burst that outran it went unnoticed (issue 14). */
+static void render_proc(struct sbuf *sb, const struct procattr *pa)
+{
+	family(sb, "catrace_proc_pending", "gauge",
+	       "Circuits waiting for process attribution (a round of /proc reads).");
+	sbuf_printf(sb, "catrace_proc_pending %u\n", pa->n_pending);
+	family(sb, "catrace_proc_named_total", "counter",
+	       "Circuit ends whose local process was found: in the kernel's records "
+	       "of who connected or sent (kernel), or through /proc (proc).");
+	sbuf_printf(sb, "catrace_proc_named_total{source=\"kernel\"} %" PRIu64 "\n",
+		    pa->st.from_kernel);
+	sbuf_printf(sb, "catrace_proc_named_total{source=\"proc\"} %" PRIu64 "\n",
+		    pa->st.found - pa->st.from_kernel);
+	family(sb, "catrace_proc_given_up_total", "counter",
+	       "Circuits whose process was not found: closed before attribution could "
+	       "look (its time budget was spent), or not found after every retry.");
+	sbuf_printf(sb, "catrace_proc_given_up_total %" PRIu64 "\n", pa->st.given_up);
+	family(sb, "catrace_proc_rounds_total", "counter",
+	       "Rounds of process attribution (socket tables read, then processes).");
+	sbuf_printf(sb, "catrace_proc_rounds_total %" PRIu64 "\n", pa->st.table_reads);
+	family(sb, "catrace_proc_round_seconds_total", "counter",
+	       "Time the rounds of process attribution took.");
+	sbuf_printf(sb, "catrace_proc_round_seconds_total %.9g\n", (double)pa->st.round_ns / 1e9);
+}
+
 void metrics_render(struct sbuf *sb, const struct metrics_input *in)
 {
 	render_build_info(sb);
@@ -393,4 +419,6 @@ void metrics_render(struct sbuf *sb, const struct metrics_input *in)
 	render_packets(sb, in);
 	if (in->census)
 		render_census(sb, in->census, in->pv_limit);
+	if (in->proc)
+		render_proc(sb, in->proc);
 }

@@ -11,6 +11,7 @@
 
 #include "catrace_record.h"
 #include "census.h"
+#include "procattr.h"
 #include "sbuf.h"
 
 struct metrics_input {
@@ -22,6 +23,7 @@ struct metrics_input {
 	uint64_t packets_seen, packets_ca, packet_errors;
 	uint64_t learned_endpoints;
 	uint64_t records, records_bad;     /* live: read from the ring buffer */
+	const struct procattr *proc;       /* live process attribution; NULL: off */
 	bool live;
 };
 

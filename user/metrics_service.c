@@ -51,6 +51,7 @@ void metrics_service_render(void *ctx, struct sbuf *sb)
 		in.learned_endpoints = learned_live(ms->l);
 		in.records = ms->records ? *ms->records : 0;
 		in.records_bad = ms->records_bad ? *ms->records_bad : 0;
+		in.proc = ms->pl->proc;
 	} else {
 		in.packets_seen = st->packets;
 		in.packets_ca = st->ca_packets;

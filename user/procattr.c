@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,7 +39,9 @@ struct pa_endpoint {
 
 struct pa_entry {
 	bool done;            /* resolved, or given up */
-	bool queued;          /* in the pending list */
+	bool queued;          /* in the pending list, at pending[slot] */
+	bool given_up;        /* a local socket whose owner no round found */
+	unsigned slot;
 	unsigned tries;
 	uint64_t next_try_ns; /* not queued again before */
 	bool have[2];         /* [SIDE_CLIENT], [SIDE_SERVER] */
@@ -83,8 +86,7 @@ struct round {
 	struct want *wants;
 	unsigned n_wants, cap_wants, n_found;
 	struct hmap by_ino;    /* inode -> want index + 1 */
-	uint32_t *local_ips;   /* this namespace's addresses and broadcasts */
-	unsigned n_local;
+	const struct pa_addrs *local;  /* this namespace's addresses */
 };
 
 static uint64_t now_ns(const struct procattr *pa)
@@ -97,12 +99,24 @@ static uint64_t now_ns(const struct procattr *pa)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The network namespace we read /proc/net of: the kernel's records are
+ * looked up in it only (0: unknown, a test tree). */
+static uint32_t netns_of(const char *root)
+{
+	char path[300];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/self/ns/net", root);
+	return stat(path, &st) == 0 ? (uint32_t)st.st_ino : 0;
+}
+
 void procattr_init(struct procattr *pa, const char *root, FILE *warn)
 {
 	memset(pa, 0, sizeof(*pa));
 	snprintf(pa->root, sizeof(pa->root), "%s", root);
 	pa->warn = warn;
 	pa->budget_ns = PROCATTR_BUDGET_BURST_NS;
+	pa->netns = netns_of(root);
 	hmap_init(&pa->cache, sizeof(struct pa_key));
 	hmap_init(&pa->udp_ends, sizeof(struct pa_endpoint_key));
 }
@@ -132,6 +146,8 @@ void procattr_free(struct procattr *pa)
 	hmap_free(&pa->udp_ends);
 	free(pa->pending);
 	pa->pending = NULL;
+	free(pa->local.ips);
+	memset(&pa->local, 0, sizeof(pa->local));
 }
 
 static void make_key(struct pa_key *pk, const struct flow_key *k, bool tcp)
@@ -155,48 +171,61 @@ static void give_up(struct procattr *pa, const char *what, int err)
 
 /* ---- local addresses (for UDP sockets bound to the wildcard) ---- */
 
-static void add_local(struct round *r, unsigned *cap, uint32_t ip)
+static void add_local(struct pa_addrs *a, uint32_t ip)
 {
-	if (r->n_local == *cap) {
-		unsigned ncap = *cap ? *cap * 2 : 16;
-		uint32_t *n = realloc(r->local_ips, ncap * sizeof(*n));
+	if (a->n == a->cap) {
+		unsigned ncap = a->cap ? a->cap * 2 : 16;
+		uint32_t *n = realloc(a->ips, ncap * sizeof(*n));
 
 		if (!n)
 			return;
-		r->local_ips = n;
-		*cap = ncap;
+		a->ips = n;
+		a->cap = ncap;
 	}
-	r->local_ips[r->n_local++] = ip;
+	a->ips[a->n++] = ip;
 }
 
-static void load_local_addrs(struct round *r)
+/* This namespace's addresses and broadcasts, at most
+ * PROCATTR_ADDRS_TTL_NS old: looked up once for every round and kernel
+ * record of that time, not for each. */
+static const struct pa_addrs *local_addrs(struct procattr *pa, uint64_t now)
 {
+	struct pa_addrs *a = &pa->local;
 	struct ifaddrs *ifa, *i;
-	unsigned cap = 0;
 
-	add_local(r, &cap, 0xFFFFFFFFu);
+	if (a->n && now - a->at_ns < PROCATTR_ADDRS_TTL_NS)
+		return a;
+	a->n = 0;
+	a->at_ns = now;
+	add_local(a, 0xFFFFFFFFu);
 	if (getifaddrs(&ifa) != 0)
-		return;
+		return a;
 	for (i = ifa; i; i = i->ifa_next) {
 		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
 			continue;
-		add_local(r, &cap, ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr));
+		add_local(a, ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr));
 		if ((i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr)
-			add_local(r, &cap, ntohl(((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr.s_addr));
+			add_local(a, ntohl(((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr.s_addr));
 	}
 	freeifaddrs(ifa);
+	return a;
 }
 
-static bool ip_is_local(const struct round *r, uint32_t ip)
+static bool addr_is_local(const struct pa_addrs *a, uint32_t ip)
 {
 	unsigned i;
 
 	if ((ip >> 24) == 127)
 		return true;
-	for (i = 0; i < r->n_local; i++)
-		if (r->local_ips[i] == ip)
+	for (i = 0; i < a->n; i++)
+		if (a->ips[i] == ip)
 			return true;
 	return false;
+}
+
+static bool ip_is_local(const struct round *r, uint32_t ip)
+{
+	return addr_is_local(r->local, ip);
 }
 
 /* ---- socket tables ---- */
@@ -627,9 +656,10 @@ static void settle(const struct round *r, struct round_item *it, uint64_t now)
 		e->have[SIDE_SERVER] = true;
 	/* No local socket at all: traffic passing by (a router, a mirror
 	 * port) or a socket gone; no scan will change that. */
-	if (e->have[SIDE_CLIENT] || e->have[SIDE_SERVER] || !retry ||
-	    e->tries >= PROCATTR_TRIES)
+	if (e->have[SIDE_CLIENT] || e->have[SIDE_SERVER] || !retry)
 		e->done = true;
+	else if (e->tries >= PROCATTR_TRIES)
+		e->done = e->given_up = true;
 	else
 		e->next_try_ns = now + (PROCATTR_RETRY_NS << (e->tries - 1));
 }
@@ -638,7 +668,6 @@ static void round_free(struct round *r)
 {
 	free(r->items);
 	free(r->wants);
-	free(r->local_ips);
 	hmap_free(&r->by_key);
 	hmap_free(&r->by_ino);
 }
@@ -741,7 +770,7 @@ static void run_round(struct procattr *pa, uint64_t now)
 	if (!r.n_items)
 		goto out;
 	pa->st.table_reads++;
-	load_local_addrs(&r);
+	r.local = local_addrs(pa, now);
 	/* tcp and udp must be there; the IPv6 tables not (IPv6 off). */
 	/* The IPv6 tables (dual-stack sockets) only when the IPv4 ones left
 	 * something unknown: the kernel walks its whole hash for each. */
@@ -774,10 +803,13 @@ static void run_round(struct procattr *pa, uint64_t now)
 		goto out;
 	for (i = 0; i < r.n_items; i++) {
 		struct pa_entry *e = r.items[i].e;
+		bool had[2] = { e->have[SIDE_CLIENT], e->have[SIDE_SERVER] };
 
 		settle(&r, &r.items[i], now);
+		if (e->given_up)
+			pa->st.given_up++;
 		for (side = 0; side < 2; side++)
-			if (e->have[side]) {
+			if (e->have[side] && !had[side]) {
 				pa->st.found++;
 				hint_add(pa, e->owner[side].pid);
 				if (!r.items[i].key.tcp)
@@ -787,6 +819,71 @@ static void run_round(struct procattr *pa, uint64_t now)
 	}
 out:
 	round_free(&r);
+}
+
+/* ---- the kernel's records (bpf/sockowner.bpf.c) ---- */
+
+/* The owner the kernel recorded for an end with one of our addresses: a
+ * TCP socket by its four-tuple, a UDP one by its address and port, or its
+ * port alone when bound to the wildcard.  A remote end is not looked up:
+ * it costs a system call, and a remote peer may use a port that one of
+ * our wildcard sockets has too. */
+static bool kernel_end(struct procattr *pa, const struct pa_key *pk, int side,
+		       uint64_t now, struct proc_owner *out)
+{
+	struct sock_owner_key k;
+	struct sock_owner o;
+	bool client = side == SIDE_CLIENT;
+
+	memset(&k, 0, sizeof(k));
+	k.netns = pa->netns;
+	k.local_ip = client ? pk->cli_ip : pk->srv_ip;
+	k.local_port = client ? pk->cli_port : pk->srv_port;
+	k.proto = pk->tcp ? IPPROTO_TCP : IPPROTO_UDP;
+	if (pk->tcp) {
+		k.remote_ip = client ? pk->srv_ip : pk->cli_ip;
+		k.remote_port = client ? pk->srv_port : pk->cli_port;
+	}
+	if (!addr_is_local(local_addrs(pa, now), k.local_ip))
+		return false;
+	if (!pa->kernel_owner(pa->kernel_owner_ctx, &k, &o)) {
+		if (pk->tcp)
+			return false;
+		k.local_ip = 0;
+		if (!pa->kernel_owner(pa->kernel_owner_ctx, &k, &o))
+			return false;
+	}
+	memset(out, 0, sizeof(*out));
+	out->pid = (int32_t)o.tgid;
+	memcpy(out->comm, o.comm, sizeof(o.comm));
+	return true;
+}
+
+/* Ends the kernel names; true when no /proc round is needed any more: an
+ * end it did not name is not on this host.  Only the ends' addresses
+ * tell, so a circuit between two of our addresses goes on to a round for
+ * the other end (loopback, or a process that was already connected or
+ * accepting when the programs were attached). */
+static bool kernel_named(struct procattr *pa, const struct pa_key *k,
+			 struct pa_entry *e, uint64_t now)
+{
+	int side;
+
+	if (!pa->kernel_owner)
+		return false;
+	for (side = 0; side < 2; side++)
+		if (!e->have[side] && kernel_end(pa, k, side, now, &e->owner[side])) {
+			e->have[side] = true;
+			pa->st.found++;
+			pa->st.from_kernel++;
+		}
+	if (!e->have[SIDE_CLIENT] && !e->have[SIDE_SERVER])
+		return false;
+	for (side = 0; side < 2; side++)
+		if (!e->have[side] &&
+		    addr_is_local(local_addrs(pa, now), side == SIDE_CLIENT ? k->cli_ip : k->srv_ip))
+			return false;
+	return true;
 }
 
 /* ---- the cache ---- */
@@ -819,23 +916,57 @@ static void queue(struct procattr *pa, const struct pa_key *k, struct pa_entry *
 			return;
 	}
 	if (pa->n_pending >= PROCATTR_PENDING_MAX)
-		return;  /* queued on a later message, after this round */
+		return;  /* queued on a later message, after a round */
+	e->slot = pa->n_pending;
 	pa->pending[pa->n_pending++] = *k;
 	e->queued = true;
 }
 
-/* Top the budget up for the time gone by (a share of it), to the burst. */
+/* A queued circuit closed: its slot goes to the last key.  Keys of closed
+ * circuits left in the list once filled it for good after a burst of
+ * short circuits, and nothing was ever queued again (issue 14). */
+static void unqueue(struct procattr *pa, struct pa_entry *e)
+{
+	unsigned last = pa->n_pending - 1;
+
+	if (e->slot != last) {
+		struct pa_entry *moved = hmap_get(&pa->cache, &pa->pending[last]);
+
+		pa->pending[e->slot] = pa->pending[last];
+		if (moved)
+			moved->slot = e->slot;
+	}
+	pa->n_pending--;
+	e->queued = false;
+}
+
+/* Top the budget up for the time gone by (a share of it), to the burst.
+ * Only the sum is capped: a round that took seconds (a host with huge
+ * socket tables) is paid back at the share's pace, however seldom we
+ * are called, instead of at most a burst per call. */
 static bool budget_left(struct procattr *pa, uint64_t now)
 {
 	uint64_t add = (now - pa->budget_at_ns) / PROCATTR_BUDGET_SHARE;
+	uint64_t room = (uint64_t)(PROCATTR_BUDGET_BURST_NS - pa->budget_ns);
 
 	pa->budget_at_ns = now;
-	if (add > (uint64_t)PROCATTR_BUDGET_BURST_NS)
-		add = PROCATTR_BUDGET_BURST_NS;
-	pa->budget_ns += (int64_t)add;
-	if (pa->budget_ns > PROCATTR_BUDGET_BURST_NS)
-		pa->budget_ns = PROCATTR_BUDGET_BURST_NS;
+	pa->budget_ns += (int64_t)(add < room ? add : room);
 	return pa->budget_ns > 0;
+}
+
+/* A round for whatever waits, when the budget allows.  Any message may
+ * start it, not only one of a waiting circuit: a circuit that waits may
+ * never send another (a short one, or an idle one). */
+static void round_if_due(struct procattr *pa, uint64_t now)
+{
+	uint64_t t;
+
+	if (!pa->n_pending || !budget_left(pa, now))
+		return;
+	run_round(pa, now);
+	t = now_ns(pa) - now;
+	pa->budget_ns -= (int64_t)t;
+	pa->st.round_ns += t;
 }
 
 /* The cache entry of k, resolved as far as the budget allows now. */
@@ -844,6 +975,7 @@ static struct pa_entry *entry_resolved(struct procattr *pa, const struct flow_ke
 {
 	struct pa_entry *e;
 	struct pa_key key;
+	uint64_t now;
 
 	if (pa->disabled)
 		return NULL;
@@ -851,25 +983,23 @@ static struct pa_entry *entry_resolved(struct procattr *pa, const struct flow_ke
 	e = entry_get(pa, &key);
 	if (!e)
 		return NULL;
+	if (e->done && !pa->n_pending)
+		return e;
+	now = now_ns(pa);
 	if (!e->done) {
-		uint64_t now = now_ns(pa);
-
-		if (!tcp && !e->tries && !e->queued && endpoint_known(pa, &key, e, now)) {
+		if (kernel_named(pa, &key, e, now)) {
 			e->done = true;
-		} else {
-			if (!e->queued && now >= e->next_try_ns)
-				queue(pa, &key, e);
-			if (e->queued && budget_left(pa, now)) {
-				run_round(pa, now);
-				pa->budget_ns -= (int64_t)(now_ns(pa) - now);
-				/* The cache may have been cleared: look again. */
-				e = hmap_get(&pa->cache, &key);
-				if (!e || pa->disabled)
-					return NULL;
-			}
-		}
+			if (e->queued)
+				unqueue(pa, e);
+		} else if (!tcp && !e->tries && !e->queued && endpoint_known(pa, &key, e, now))
+			e->done = true;
+		else if (!e->queued && now >= e->next_try_ns)
+			queue(pa, &key, e);
 	}
-	return e;
+	round_if_due(pa, now);
+	/* The cache may have been cleared: look again. */
+	e = hmap_get(&pa->cache, &key);
+	return e && !pa->disabled ? e : NULL;
 }
 
 const struct proc_owner *procattr_owner(struct procattr *pa,
@@ -900,8 +1030,17 @@ void procattr_owners(struct procattr *pa, const struct flow_key *k, bool tcp,
 void procattr_forget(struct procattr *pa, const struct flow_key *k, bool tcp)
 {
 	struct pa_key key;
+	struct pa_entry *e;
 
 	make_key(&key, k, tcp);
-	/* A queued entry is dropped from the round as it is not found. */
-	free(hmap_del(&pa->cache, &key));
+	e = hmap_del(&pa->cache, &key);
+	if (!e)
+		return;
+	if (e->queued)
+		unqueue(pa, e);
+	/* Closed before any round could look (or before one found it): an
+	 * owner we will never know. */
+	if (!e->done)
+		pa->st.given_up++;
+	free(e);
 }

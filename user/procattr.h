@@ -13,11 +13,19 @@
  * time: the first message of a new circuit queues it and a round resolves
  * every queued circuit at once, as long as rounds have used less than
  * 1/PROCATTR_BUDGET_SHARE of the time (bursts up to PROCATTR_BUDGET_BURST_NS);
- * a circuit not resolved is retried later, backing off, PROCATTR_TRIES
- * times.  The processes that owned sockets before (an IOC serves many
+ * any message starts the round, so a circuit that waits gets its turn
+ * even if it never speaks again.  A circuit not resolved is retried
+ * later, backing off, PROCATTR_TRIES times; one that closes while it
+ * waits leaves the queue (a burst of short circuits cannot fill it for
+ * good) and counts as given up, as the ones out of tries do.  The processes that owned sockets before (an IOC serves many
  * circuits) are looked at first, the others only when they did not have
  * it.  A circuit with no local end is found out from the socket tables
  * alone and never costs a process scan.
+ *
+ * Before any of that, when the kernel programs could be attached, the
+ * owner recorded in the kernel as the process connected, accepted or
+ * sent (include/sock_owner.h): a caget that is gone before any /proc
+ * look is named that way, and a burst of circuits costs no round.
  */
 #ifndef CATRACE_PROCATTR_H
 #define CATRACE_PROCATTR_H
@@ -28,6 +36,7 @@
 
 #include "flow.h"
 #include "hmap.h"
+#include "sock_owner.h"
 
 #define PROCATTR_CACHE_MAX   16384  /* circuits remembered */
 #define PROCATTR_PENDING_MAX 1024   /* circuits waiting for one scan */
@@ -40,6 +49,7 @@
  * endpoint (the IOC's port 5064 and each new client) costs no round, for
  * this long. */
 #define PROCATTR_ENDPOINT_TTL_NS (10ull * 1000000000)
+#define PROCATTR_ADDRS_TTL_NS    (1ull * 1000000000)
 
 struct proc_owner {
 	int32_t pid;       /* thread group id */
@@ -51,6 +61,18 @@ struct procattr_stats {
 	uint64_t hint_scans;  /* rounds that looked at known owners first */
 	uint64_t scans;       /* rounds that looked at every process */
 	uint64_t found;       /* circuit ends attributed */
+	uint64_t from_kernel; /* of which the kernel's records named */
+	/* Circuits whose owner we will not know: closed before a round
+	 * found it (a burst of short circuits outruns the budget), or
+	 * still unknown after PROCATTR_TRIES rounds. */
+	uint64_t given_up;
+	uint64_t round_ns;    /* time the rounds took */
+};
+
+struct pa_addrs {
+	uint32_t *ips;
+	unsigned n, cap;
+	uint64_t at_ns;          /* when they were looked up */
 };
 
 struct procattr {
@@ -63,9 +85,17 @@ struct procattr {
 	unsigned n_hints;
 	struct hmap cache;       /* struct pa_key -> struct pa_entry* */
 	struct hmap udp_ends;    /* local UDP endpoint -> struct pa_endpoint* */
+	struct pa_addrs local;   /* this namespace's addresses, lately */
 	struct pa_key *pending;  /* keys still waiting for a round */
 	unsigned n_pending;
 	struct procattr_stats st;
+	/* Owners the kernel recorded as processes used their sockets
+	 * (bpf/sockowner.bpf.c), asked before /proc: true and *o filled
+	 * when known.  NULL: /proc only. */
+	bool (*kernel_owner)(void *ctx, const struct sock_owner_key *k,
+			     struct sock_owner *o);
+	void *kernel_owner_ctx;
+	uint32_t netns;          /* our network namespace (root/self/ns/net) */
 	/* Test hook: monotonic time in ns (NULL: CLOCK_MONOTONIC). */
 	uint64_t (*now)(void);
 };

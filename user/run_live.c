@@ -229,11 +229,18 @@ static void print_live_summary(struct loader *l, const struct pipeline *pl,
 			       struct drop_report *drops)
 {
 	struct ca_counters cnt;
-	char tail[64];
+	char tail[160];
+	int n;
 
 	report_drops(l, drops, true);
 	if (loader_counters(l, &cnt) == 0) {
-		snprintf(tail, sizeof(tail), "%llu printed", (unsigned long long)pl->st.printed);
+		n = snprintf(tail, sizeof(tail), "%llu printed", (unsigned long long)pl->st.printed);
+		/* What attribution could not name is said, not left to guess. */
+		if (pl->proc && n > 0 && (size_t)n < sizeof(tail))
+			snprintf(tail + n, sizeof(tail) - (size_t)n,
+				 ", process attribution: %llu named, %llu given up",
+				 (unsigned long long)pl->proc->st.found,
+				 (unsigned long long)pl->proc->st.given_up);
 		print_live_counts("", pl, &cnt, tail);
 		if (cnt.retransmits || cnt.gaps || cnt.resyncs || cnt.parse_errors)
 			fprintf(stderr, "kernel: %llu retransmitted segments skipped, %llu gaps, "
@@ -439,7 +446,8 @@ static int live_writer_close(struct live_ctx *lc, bool quiet)
  * ladder at the end, whichever step fails: the filter, -w's file, the
  * programs (loaded, attached), the reports, the metrics service (and
  * --pin's pins), the ring buffer reader, top's screen, the process
- * names. */
+ * names (freed after the metrics service: the summary and the final
+ * metrics file read its counters). */
 int run_live(struct pipeline *pl, struct opts *o)
 {
 	static struct live_ctx lc;
@@ -447,7 +455,7 @@ int run_live(struct pipeline *pl, struct opts *o)
 	static struct procattr proc;
 	static struct live_run run;
 	bool metrics = metrics_wanted(&o->met) || o->met.pin_dir;
-	bool traced = false;
+	bool traced = false, proc_wanted, proc_from_kernel = false;
 	char ifaces[128], err[512];
 	unsigned i;
 	int rc = 0;
@@ -514,6 +522,19 @@ int run_live(struct pipeline *pl, struct opts *o)
 		rc = 1;
 		goto out_metrics;
 	}
+	/* The traced host is one end of the circuits it serves or opens:
+	 * name the process behind each socket, for the lines and for top's
+	 * clients; not when nothing would show it.  The kernel's records first, attached before "tracing on" (a caget
+	 * started after it is named) and while we have the privileges;
+	 * /proc else. */
+	proc_wanted = !o->no_proc && (!pl->hook_only || o->top);
+	if (proc_wanted) {
+		if (loader_attach_sock_owners(run.l, err, sizeof(err)) == 0)
+			proc_from_kernel = true;
+		else
+			fprintf(stderr, "catrace: %s; naming processes from /proc only "
+				"(short-lived ones may go unnamed)\n", err);
+	}
 	/* Like tcpdump's "listening on": from here on, nothing is missed. */
 	if (!o->quiet && !(o->top && !o->top_once)) {
 		char where[512];
@@ -536,11 +557,12 @@ int run_live(struct pipeline *pl, struct opts *o)
 	run.drops.at_ns = mono_ns();
 	run.started_ns = run.drops.at_ns;
 	run.chan_saved_ns = run.drops.at_ns;
-	/* The traced host is one end of the circuits it serves or opens:
-	 * name the process behind each socket, for the lines and for top's
-	 * clients; not when nothing would show it. */
-	if (!o->no_proc && (!pl->hook_only || o->top)) {
+	if (proc_wanted) {
 		procattr_init(&proc, "/proc", stderr);
+		if (proc_from_kernel) {
+			proc.kernel_owner = loader_sock_owner;
+			proc.kernel_owner_ctx = run.l;
+		}
 		pl->proc = &proc;
 	}
 
@@ -559,10 +581,6 @@ int run_live(struct pipeline *pl, struct opts *o)
 	if (!(o->wr.path && !strcmp(o->wr.path, "-")) && stdout_failed(pl))
 		rc = 1;
 	reports_finish(pl, o);
-	if (pl->proc) {
-		procattr_free(pl->proc);
-		pl->proc = NULL;
-	}
 out_top:
 	if (o->top) {
 		top_screen_stop();
@@ -577,6 +595,12 @@ out_ringbuf:
 out_metrics:
 	if (run.ms && metrics_service_stop(run.ms))
 		rc = rc ? rc : 1;
+	/* Set up last, freed after the summary and the final metrics file,
+	 * which both say what it named and gave up on. */
+	if (pl->proc) {
+		procattr_free(pl->proc);
+		pl->proc = NULL;
+	}
 out_loader:
 	loader_close(run.l);
 out_writer:

@@ -2,7 +2,8 @@
 # Process attribution, live: catrace in the IOC's namespace names softIoc
 # (its pid) on every message of the IOC's circuits and searches, a short
 # caget's as well as a camonitor's; catrace in the client's namespace names
-# camonitor on its circuit and caRepeater on the beacons it receives;
+# camonitor on its circuit and caRepeater on the beacons it receives, and
+# each short caget on all its lines (the kernel's records);
 # --no-proc names nobody; without a usable /proc catrace says so once and
 # goes on tracing.
 # Exit: 0 pass, 1 fail, 77 skip.
@@ -24,14 +25,15 @@ ns_cleanup_hook() {
 }
 ioc_start || { echo "FAIL: proc: IOC did not start"; exit 1; }
 
-# trace NS IFACE OUT [catrace options]: start catrace, wait until attached.
+# trace NS IFACE OUT [catrace options]: start catrace, wait until it says
+# it traces (everything attached: the XDP program is not the last).
 trace() {
 	local ns=$1 dev=$2 out=$3
 	shift 3
 	ip netns exec "$ns" "$CATRACE" -i "$dev" -t "$@" >"$out" 2>"$out.err" &
 	CAT_PID=$!
 	for _ in $(seq 50); do
-		ip netns exec "$ns" ip link show "$dev" | grep -q xdp && return 0
+		grep -q '^tracing on' "$out.err" && return 0
 		sleep 0.1
 	done
 	bad "attach on $dev" "$(cat "$out.err")"
@@ -110,6 +112,46 @@ then
 	ok "client side: $(cat "$NS_TMP/cli.check")"
 else
 	bad "client side" "$(cat "$NS_TMP/cli.check")"
+fi
+
+# 2b. Short-lived clients on the traced host (issue 15): each caget is over
+# in milliseconds, before /proc could be read, so the kernel records who
+# connected and searched; every line of every caget names it.
+trace "$NS_CLI" "$VETH_CLI" "$NS_TMP/short.txt" --json
+CAGET_PIDS=""
+for _ in 1 2 3 4 5; do
+	ip netns exec "$NS_CLI" env EPICS_CA_AUTO_ADDR_LIST=NO EPICS_CA_ADDR_LIST="$IOC_ADDR" \
+		"$EPICS_BIN/caget" T:ai >/dev/null 2>&1 &
+	CAGET_PIDS="$CAGET_PIDS $!"
+	wait $!
+done
+sleep 0.5
+stop
+if python3 - "$NS_TMP/short.txt" $CAGET_PIDS >"$NS_TMP/short.check" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+pids = [int(p) for p in sys.argv[2:]]
+# A caget's lines: its searches and its circuit (Beacons are the repeater's).
+mine = [r for r in recs if r["command"] != "Beacon"]
+named = {}
+for r in mine:
+    p = r.get("client_proc")
+    if p and p["comm"] == "caget":
+        named.setdefault(p["pid"], 0)
+        named[p["pid"]] += 1
+unnamed = [r["command"] for r in mine if not r.get("client_proc")]
+print("%d of %d cagets named, on %d of %d lines" % (
+    sum(1 for p in pids if p in named), len(pids), len(mine) - len(unnamed), len(mine)))
+reads = [r for r in mine if r["command"] == "ReadNotifyResponse"]
+if unnamed or sorted(named) != sorted(pids) or len(reads) != len(pids):
+    print("unnamed: %s" % unnamed[:5])
+    sys.exit(1)
+PY
+then
+	ok "short-lived clients: $(cat "$NS_TMP/short.check")"
+else
+	bad "short-lived clients: every caget's lines name client=caget[PID]" \
+		"$(cat "$NS_TMP/short.check") $(grep -v '^tracing on' "$NS_TMP/short.txt.err" | head -2)"
 fi
 
 # 3. --no-proc.

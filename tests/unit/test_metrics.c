@@ -84,11 +84,49 @@ static void test_histogram_cumulative_and_families(void **state)
 	census_free(&c);
 }
 
+/* Process attribution's families: present when it runs, absent when off. */
+static void test_proc_families(void **state)
+{
+	struct procattr pa;
+	struct metrics_input in;
+	struct sbuf sb;
+	const char *s;
+
+	(void)state;
+	procattr_init(&pa, "/nonexistent", NULL);
+	pa.n_pending = 3;
+	pa.st.found = 7;
+	pa.st.from_kernel = 5;
+	pa.st.given_up = 19869;
+	pa.st.table_reads = 52;
+	pa.st.round_ns = 1500000000ull;
+	memset(&in, 0, sizeof(in));
+	in.iface = "eth0";
+	sbuf_init(&sb);
+	metrics_render(&sb, &in);
+	assert_null(strstr(sbuf_str(&sb), "catrace_proc_"));
+	in.proc = &pa;
+	sbuf_reset(&sb);
+	metrics_render(&sb, &in);
+	s = sbuf_str(&sb);
+	assert_non_null(strstr(s, "# TYPE catrace_proc_pending gauge\ncatrace_proc_pending 3\n"));
+	assert_non_null(strstr(s, "# TYPE catrace_proc_given_up_total counter\n"
+			       "catrace_proc_given_up_total 19869\n"));
+	assert_non_null(strstr(s, "\ncatrace_proc_named_total{source=\"kernel\"} 5\n"
+			       "catrace_proc_named_total{source=\"proc\"} 2\n"));
+	assert_non_null(strstr(s, "\ncatrace_proc_rounds_total 52\n"));
+	assert_non_null(strstr(s, "\ncatrace_proc_round_seconds_total 1.5\n"));
+	sbuf_free(&sb);
+	pa.n_pending = 0;
+	procattr_free(&pa);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_label_escapes),
 		cmocka_unit_test(test_histogram_cumulative_and_families),
+		cmocka_unit_test(test_proc_families),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

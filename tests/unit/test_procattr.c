@@ -330,6 +330,7 @@ static void test_retry_backoff(void **state)
 		assert_null(procattr_owner(&pa, &other, true, true));
 	}
 	assert_int_equal(pa.st.table_reads, 2 + PROCATTR_TRIES);
+	assert_int_equal(pa.st.given_up, 1);
 	procattr_free(&pa);
 }
 
@@ -363,6 +364,262 @@ static void test_time_budget(void **state)
 	fake_now += 20ull * PROCATTR_BUDGET_BURST_NS;
 	assert_non_null(procattr_owner(&pa, &k[2], true, true));
 	assert_int_equal(pa.st.table_reads, 3);
+	procattr_free(&pa);
+}
+
+/* No budget left now: rounds wait until it is paid back. */
+static void budget_spent(struct procattr *pa)
+{
+	pa->budget_ns = 0;
+	pa->budget_at_ns = fake_now;
+}
+
+/* Issue 14: a burst of short circuits outruns the budget; each queues and
+ * closes before a round looks.  They leave the queue as they close and
+ * count as given up, so once the burst is over the next circuit is named
+ * (the queue once stayed full of closed circuits, and nothing was named
+ * again). */
+static void test_burst_of_closed_circuits(void **state)
+{
+	struct line t[] = { { IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 3101 } };
+	struct flow_key k = CIRC;
+	struct procattr pa;
+	const struct proc_owner *o;
+	unsigned i, n = PROCATTR_PENDING_MAX + 100;
+
+	(void)state;
+	write_table("tcp", t, 1);
+	add_process(3100, "softIoc", false, 3101ul, 0ul);
+	pa_start(&pa, NULL);
+	budget_spent(&pa);
+	for (i = 0; i < n; i++) {
+		k.cli_port = (uint16_t)(20000 + i);
+		assert_null(procattr_owner(&pa, &k, true, false));
+		procattr_forget(&pa, &k, true);
+	}
+	assert_int_equal(pa.st.table_reads, 0);
+	assert_int_equal(pa.n_pending, 0);
+	assert_int_equal(pa.st.given_up, n);
+	fake_now += 20ull * PROCATTR_BUDGET_BURST_NS;
+	o = procattr_owner(&pa, &CIRC, true, false);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 3100);
+	assert_int_equal(pa.st.table_reads, 1);
+	assert_int_equal(pa.st.given_up, n);
+	procattr_free(&pa);
+}
+
+/* A circuit that waits for a round is resolved by the next round whoever
+ * starts it: it may never send another message (an idle circuit), while
+ * others (a camonitor's) keep coming; and a newcomer finds room. */
+static void test_waiting_circuit_resolved_by_others(void **state)
+{
+	struct flow_key idle = CIRC;
+	struct line t[] = {
+		{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 3201 },
+		{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40001, 3202 },
+	};
+	struct procattr pa;
+	const struct proc_owner *o;
+
+	(void)state;
+	idle.cli_port = 40001;
+	write_table("tcp", t, 2);
+	add_process(3200, "softIoc", false, 3201ul, 3202ul, 0ul);
+	pa_start(&pa, NULL);
+	assert_non_null(procattr_owner(&pa, &CIRC, true, false));
+	assert_int_equal(pa.st.table_reads, 1);
+	budget_spent(&pa);
+	assert_null(procattr_owner(&pa, &idle, true, false));
+	assert_int_equal(pa.n_pending, 1);
+	fake_now += 20ull * PROCATTR_BUDGET_BURST_NS;
+	/* Only the busy circuit speaks: its message starts the round. */
+	assert_non_null(procattr_owner(&pa, &CIRC, true, false));
+	assert_int_equal(pa.st.table_reads, 2);
+	assert_int_equal(pa.n_pending, 0);
+	o = procattr_owner(&pa, &idle, true, false);
+	assert_non_null(o);
+	assert_int_equal(o->pid, 3200);
+	assert_int_equal(pa.st.table_reads, 2);
+	procattr_free(&pa);
+}
+
+/* A round that took far longer than the burst allowance (a host with huge
+ * socket tables) is paid back at the budget's share of the time, not at
+ * most a burst allowance per call: after 20 times its length, one call is
+ * enough; before, not even many. */
+static void test_budget_paid_back_after_long_round(void **state)
+{
+	const uint64_t round_ns = 10ull * 1000000000;
+	struct flow_key k2 = CIRC;
+	struct line t[] = {
+		{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40000, 3301 },
+		{ IP(10, 0, 0, 1), 5064, IP(10, 0, 0, 2), 40001, 3302 },
+	};
+	struct procattr pa;
+	int i;
+
+	(void)state;
+	k2.cli_port = 40001;
+	write_table("tcp", t, 2);
+	add_process(3300, "softIoc", false, 3301ul, 3302ul, 0ul);
+	pa_start(&pa, NULL);
+	fake_step = round_ns;  /* the round "takes" 10 s */
+	assert_non_null(procattr_owner(&pa, &CIRC, true, false));
+	fake_step = 0;
+	assert_int_equal(pa.st.round_ns, round_ns);
+	/* Halfway paid back, in many calls: still no round. */
+	for (i = 0; i < 10; i++) {
+		fake_now += round_ns * PROCATTR_BUDGET_SHARE / 20;
+		assert_null(procattr_owner(&pa, &k2, true, false));
+	}
+	assert_int_equal(pa.st.table_reads, 1);
+	fake_now += round_ns * PROCATTR_BUDGET_SHARE / 2;
+	assert_non_null(procattr_owner(&pa, &k2, true, false));
+	assert_int_equal(pa.st.table_reads, 2);
+	procattr_free(&pa);
+}
+
+/* ---- the kernel's records (bpf/sockowner.bpf.c), faked ---- */
+
+struct fake_record {
+	struct sock_owner_key k;
+	struct sock_owner o;
+};
+
+static struct fake_record records[4];
+static unsigned n_records, kernel_lookups;
+
+static bool fake_kernel_owner(void *ctx, const struct sock_owner_key *k,
+			      struct sock_owner *o)
+{
+	unsigned i;
+
+	(void)ctx;
+	kernel_lookups++;
+	for (i = 0; i < n_records; i++)
+		if (!memcmp(&records[i].k, k, sizeof(*k))) {
+			*o = records[i].o;
+			return true;
+		}
+	return false;
+}
+
+static void fake_record(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport,
+			uint8_t proto, uint32_t tgid, const char *comm)
+{
+	struct fake_record *r = &records[n_records++];
+
+	memset(r, 0, sizeof(*r));
+	r->k.local_ip = lip;
+	r->k.local_port = lport;
+	r->k.remote_ip = rip;
+	r->k.remote_port = rport;
+	r->k.proto = proto;
+	r->o.tgid = tgid;
+	snprintf(r->o.comm, sizeof(r->o.comm), "%s", comm);
+}
+
+/* The kernel's records on, and this host's address (as if looked up now). */
+static void pa_start_kernel(struct procattr *pa, uint32_t local_ip)
+{
+	pa_start(pa, NULL);
+	pa->kernel_owner = fake_kernel_owner;
+	n_records = kernel_lookups = 0;
+	pa->local.ips = calloc(1, sizeof(uint32_t));
+	assert_non_null(pa->local.ips);
+	pa->local.ips[0] = local_ip;
+	pa->local.n = pa->local.cap = 1;
+	pa->local.at_ns = fake_now;
+}
+
+/* Issue 15: a caget's circuit and search are over, and its sockets gone,
+ * before any look through /proc: the kernel recorded it as it connected
+ * and sent.  The server is not on this host: no round at all. */
+static void test_kernel_names_short_client(void **state)
+{
+	struct flow_key search = { IP(10, 0, 0, 2), IP(10, 0, 0, 1), 50000, 5064 };
+	const struct proc_owner *cli, *srv;
+	struct procattr pa;
+
+	(void)state;
+	pa_start_kernel(&pa, IP(10, 0, 0, 2));
+	fake_record(IP(10, 0, 0, 2), 40000, IP(10, 0, 0, 1), 5064, IPPROTO_TCP, 4321, "caget");
+	fake_record(0, 50000, 0, 0, IPPROTO_UDP, 4321, "caget");  /* wildcard-bound */
+	procattr_owners(&pa, &CIRC, true, &cli, &srv);
+	assert_non_null(cli);
+	assert_int_equal(cli->pid, 4321);
+	assert_string_equal(cli->comm, "caget");
+	assert_null(srv);
+	procattr_owners(&pa, &search, false, &cli, &srv);
+	assert_non_null(cli);
+	assert_int_equal(cli->pid, 4321);
+	assert_null(srv);
+	assert_int_equal(pa.st.table_reads, 0);
+	assert_int_equal(pa.st.from_kernel, 2);
+	assert_int_equal(pa.st.found, 2);
+	procattr_free(&pa);
+}
+
+/* A remote client that happens to use the port of one of our wildcard
+ * sockets is not ours: remote ends are never looked up in the records. */
+static void test_kernel_records_only_our_addresses(void **state)
+{
+	struct flow_key remote = { IP(10, 0, 0, 9), IP(10, 0, 0, 2), 50000, 5064 };
+	const struct proc_owner *cli, *srv;
+	struct procattr pa;
+
+	(void)state;
+	pa_start_kernel(&pa, IP(10, 0, 0, 2));
+	fake_record(0, 50000, 0, 0, IPPROTO_UDP, 4321, "caget");
+	procattr_owners(&pa, &remote, false, &cli, &srv);
+	assert_null(cli);
+	/* Only the server end (ours) was asked, exact then wildcard. */
+	assert_int_equal(kernel_lookups, 2);
+	procattr_free(&pa);
+}
+
+/* Another network namespace (a container, a test side by side) may have
+ * the same addresses and ports: its sockets are not ours. */
+static void test_kernel_records_of_other_namespaces(void **state)
+{
+	const struct proc_owner *cli, *srv;
+	struct procattr pa;
+
+	(void)state;
+	pa_start_kernel(&pa, IP(10, 0, 0, 2));
+	pa.netns = 4026531840u;
+	fake_record(IP(10, 0, 0, 2), 40000, IP(10, 0, 0, 1), 5064, IPPROTO_TCP, 4321, "caget");
+	records[0].k.netns = 4026531841u;
+	procattr_owners(&pa, &CIRC, true, &cli, &srv);
+	assert_null(cli);
+	assert_int_equal(kernel_lookups, 1);
+	assert_int_equal(pa.st.from_kernel, 0);
+	procattr_free(&pa);
+}
+
+/* Both ends on this host: the kernel names the client, a round through
+ * /proc the server (the IOC, which the kernel does not record). */
+static void test_kernel_and_proc_both_ends_local(void **state)
+{
+	struct flow_key k = { IP(127, 0, 0, 1), IP(127, 0, 0, 1), 41000, 5064 };
+	struct line t[] = { { IP(127, 0, 0, 1), 5064, IP(127, 0, 0, 1), 41000, 3402 } };
+	const struct proc_owner *cli, *srv;
+	struct procattr pa;
+
+	(void)state;
+	write_table("tcp", t, 1);
+	add_process(3400, "softIoc", false, 3402ul, 0ul);
+	pa_start_kernel(&pa, IP(10, 0, 0, 2));
+	fake_record(IP(127, 0, 0, 1), 41000, IP(127, 0, 0, 1), 5064, IPPROTO_TCP, 3300, "caget");
+	procattr_owners(&pa, &k, true, &cli, &srv);
+	assert_non_null(cli);
+	assert_string_equal(cli->comm, "caget");
+	assert_non_null(srv);
+	assert_int_equal(srv->pid, 3400);
+	assert_int_equal(pa.st.table_reads, 1);
+	assert_int_equal(pa.st.from_kernel, 1);
+	assert_int_equal(pa.st.found, 2);
 	procattr_free(&pa);
 }
 
@@ -598,6 +855,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_local_costs_no_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_burst_of_closed_circuits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waiting_circuit_resolved_by_others, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_budget_paid_back_after_long_round, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_names_short_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_records_only_our_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_records_of_other_namespaces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_and_proc_both_ends_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_known_owner_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_wildcard_and_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_endpoint_reuse, setup, teardown),
