@@ -531,5 +531,31 @@ done
 if grep -q 'link type 105' "$WORK/wifi_80211.err"; then ok "wifi_80211: error says link type 105"
 else bad "wifi_80211: error says link type 105" "$(head -1 "$WORK/wifi_80211.err")"; fi
 
+# A capture that joins a circuit midway on a server port nobody named
+# (s16: 5070) and shows neither its opening nor the search that found it:
+# content finds the circuit, and every message of it in the cut part is
+# decoded (issue 16).  The part kept starts inside the monitor's updates.
+S16=$CAPTURES/s16_server_port.pcap
+if [ -r "$S16" ] && command -v editcap >/dev/null; then
+	"$CATRACE" -r "$S16" --json 2>/dev/null >"$WORK/s16-full.json"
+	from=$(jq -r 'select(.cmd == 1 and .dir == "response") | .frame' "$WORK/s16-full.json" | sed -n 3p)
+	last=$(capinfos -c -M "$S16" 2>/dev/null | awk '/Number of packets/ {print $NF}')
+	editcap -r "$S16" "$WORK/s16-cut.pcap" "$from-$last" 2>/dev/null
+	want=$(jq -c --argjson from "$from" 'select(.proto == "tcp" and .frame >= $from) | [.cmd, .dir, .p1, .p2, .size, .ts]' \
+		"$WORK/s16-full.json" | sort)
+	got=$("$CATRACE" -r "$WORK/s16-cut.pcap" --json 2>/dev/null | jq -c 'select(.proto == "tcp") | [.cmd, .dir, .p1, .p2, .size, .ts]' | sort)
+	n=$(printf '%s\n' "$want" | grep -c .)
+	if [ "$n" -ge 5 ] && [ "$got" = "$want" ]; then
+		ok "joined midway on port 5070 with no --port: all $n circuit messages decoded"
+	else
+		bad "joined midway on port 5070 with no --port" "$(printf '%s\n' "$got" | grep -c .) of $n messages"
+	fi
+	if [ -z "$("$CATRACE" -r "$WORK/s16-cut.pcap" --json --no-detect 2>/dev/null | jq -c 'select(.proto == "tcp")')" ]; then
+		ok "--no-detect: the same cut capture decodes no circuit"
+	else
+		bad "--no-detect" "a circuit was decoded"
+	fi
+fi
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -24,6 +24,7 @@ void pipeline_init(struct pipeline *pl, FILE *fp)
 	pl->fp = fp;
 	pl->detect_circuits = true;
 	classify_init(&pl->cls, CA_SERVER_PORT_DEFAULT, CA_REPEATER_PORT_DEFAULT);
+	midstream_init(&pl->mid);
 	track_init(&pl->track);
 	output_init(&pl->out);
 	sbuf_init(&pl->line);
@@ -318,16 +319,20 @@ static void handle_udp(struct pipeline *pl, const struct pkt *p,
 			 on_udp_msg, &u);
 }
 
-void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
+/* A TCP packet on no known CA port: a circuit whose opening it shows
+ * (VERSION first), or one joined midway whose segments hold whole CA
+ * messages (the evidence segments before this one are decoded first). */
+static bool detect_circuit(struct pipeline *pl, int linktype, const struct pkt *p);
+
+/* The frame in pl->cur: parsed, classified, decoded. */
+static void decode_frame(struct pipeline *pl, int linktype)
 {
+	const struct frame *f = &pl->cur;
 	struct classified cl;
 	enum pkt_result r;
 	const char *why;
 	struct pkt p;
 
-	flows_ready(pl);
-	pl->cur = *f;
-	pl->st.packets++;
 	r = pkt_parse(linktype, f->data, f->caplen, f->len, &p, &why);
 	if (r == PKT_FRAGMENT) {
 		pl->st.fragments++;
@@ -344,12 +349,7 @@ void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
 	}
 	if (!classify_packet(&pl->cls, &p, &cl)) {
 		if (p.proto != IPPROTO_TCP || !pl->detect_circuits ||
-		    !classify_looks_like_circuit_open(p.payload, p.payload_len))
-			return;
-		/* A circuit to a server we were never told about. */
-		classify_learn_server(&pl->cls, p.dst_ip, p.dport);
-		pl->st.detected++;
-		if (!classify_packet(&pl->cls, &p, &cl))
+		    !detect_circuit(pl, linktype, &p) || !classify_packet(&pl->cls, &p, &cl))
 			return;
 	}
 	pl->st.ca_packets++;
@@ -357,6 +357,41 @@ void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
 		handle_udp(pl, &p, &cl);
 	else
 		flow_segment(&pl->flows, &cl.key, cl.dir, &p, cur_stamp(pl));
+}
+
+static bool detect_circuit(struct pipeline *pl, int linktype, const struct pkt *p)
+{
+	struct midstream_found found;
+	struct frame now = pl->cur;
+	unsigned i;
+
+	if (classify_looks_like_circuit_open(p->payload, p->payload_len)) {
+		/* A circuit to a server we were never told about. */
+		classify_learn_server(&pl->cls, p->dst_ip, p->dport);
+		pl->st.detected++;
+		return true;
+	}
+	if (!midstream_segment(&pl->mid, p, &pl->cur, &found))
+		return false;
+	classify_learn_server(&pl->cls, found.srv_ip, found.srv_port);
+	pl->st.detected++;
+	/* Each earlier evidence frame is now CA: decode it as it came, with
+	 * its own time and number (it was counted as a packet then). */
+	for (i = 0; i < found.n; i++) {
+		pl->cur = found.frames[i];
+		decode_frame(pl, linktype);
+	}
+	pl->cur = now;
+	midstream_release(&found);
+	return true;
+}
+
+void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
+{
+	flows_ready(pl);
+	pl->cur = *f;
+	pl->st.packets++;
+	decode_frame(pl, linktype);
 }
 
 /* The datagram's bytes, put back together from its spans (the kernel
@@ -475,5 +510,6 @@ void pipeline_free(struct pipeline *pl)
 	}
 	track_free(&pl->track);
 	classify_free(&pl->cls);
+	midstream_free(&pl->mid);
 	sbuf_free(&pl->line);
 }

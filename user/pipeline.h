@@ -11,6 +11,7 @@
 
 #include "census.h"
 #include "classify.h"
+#include "midstream.h"
 #include "flow.h"
 #include "output.h"
 #include "pcap_source.h"
@@ -38,6 +39,7 @@ struct pipeline_stats {
 
 struct pipeline {
 	struct classify cls;
+	struct midstream mid;        /* circuits joined midway on unknown ports */
 	struct flow_table flows;
 	struct track track;
 	struct output out;
