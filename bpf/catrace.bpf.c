@@ -222,6 +222,8 @@ struct hdr_cursor {
 
 /* What a parse function returns when it is not a next protocol (>= 0). */
 #define PARSE_BROKEN (-1)  /* cut short, or a length field lies: counted */
+#define PARSE_FRAGMENT (-3)  /* the first fragment of a TCP or UDP datagram:
+			      * its ports are known, its payload is not whole */
 #define PARSE_SKIP   (-2)  /* well formed, nothing for catrace: not IPv4,
 			    * a fragment, neither TCP nor UDP */
 
@@ -245,6 +247,7 @@ struct l4 {
 	__u32 off;            /* payload offset in the packet */
 	__u32 len;            /* payload bytes per the IP/UDP/TCP headers */
 	__u8 ip_len_lies;     /* IPv4 total length past the packet's end */
+	__u8 fragment;        /* the first fragment of a datagram (MF set) */
 	__u64 ts_ns;          /* CA packets: when the hook saw it, for all its
 			       * records (a clock read costs ~25 ns in a VM) */
 };
@@ -455,6 +458,23 @@ struct seg_new {
 	__u32 len;
 };
 
+/* The flows map takes a direction's state; the LRU map may push out
+ * another to make room, which nothing tells: counting what comes and
+ * goes lets user space count those (created - ended - held). */
+static __always_inline void flows_take(const struct tcp_dir_key *k,
+				       const struct tcp_dir_state *st)
+{
+	struct ca_counters *c;
+
+	if (bpf_map_update_elem(&flows, k, st, BPF_NOEXIST) == 0) {
+		c = cnt();
+		if (c)
+			c->flows_created++;
+		return;
+	}
+	bpf_map_update_elem(&flows, k, st, BPF_ANY);
+}
+
 /* A SYN: the stream starts after it (ISN + 1) at a message boundary,
  * whatever an earlier connection on the same ports left. */
 static __always_inline void tcp_stream_open(const struct tcp_dir_key *k, __u32 isn)
@@ -464,7 +484,7 @@ static __always_inline void tcp_stream_open(const struct tcp_dir_key *k, __u32 i
 	if (!fresh)
 		return;
 	fresh->boundary = 1;  /* the stream starts here */
-	bpf_map_update_elem(&flows, k, fresh, BPF_ANY);
+	flows_take(k, fresh);
 }
 
 /* The direction's state.  A stream catrace did not see open (joined
@@ -482,7 +502,7 @@ static __always_inline struct tcp_dir_state *tcp_stream_state(const struct tcp_d
 	if (!fresh)
 		return NULL;
 	fresh->lost = 1;
-	bpf_map_update_elem(&flows, k, fresh, BPF_ANY);
+	flows_take(k, fresh);
 	return bpf_map_lookup_elem(&flows, k);
 }
 
@@ -575,12 +595,11 @@ static __always_inline void tcp_stream_end(const struct tcp_dir_key *k,
 {
 	struct ca_counters *c;
 
-	if (st->hdr_have) {
-		c = cnt();
-		if (c)
-			c->parse_errors++;
-	}
-	bpf_map_delete_elem(&flows, k);
+	c = cnt();
+	if (st->hdr_have && c)
+		c->parse_errors++;
+	if (bpf_map_delete_elem(&flows, k) == 0 && c)
+		c->flows_ended++;
 }
 
 /* ---- building a segment record ---- */

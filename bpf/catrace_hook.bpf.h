@@ -102,8 +102,11 @@ static __always_inline int F(parse_iphdr)(const struct pkt *p, struct hdr_cursor
 		return PARSE_BROKEN;
 	if (ip.protocol != IPPROTO_TCP && ip.protocol != IPPROTO_UDP)
 		return PARSE_SKIP;
-	if (ip.frag_off & bpf_htons(IP_MF | IP_OFFSET))
-		return PARSE_SKIP;  /* fragments: not decodable alone */
+	/* Fragments are not decodable alone.  Later ones carry no ports to
+	 * tell CA by; the first one does, and is counted. */
+	if (ip.frag_off & bpf_htons(IP_OFFSET))
+		return PARSE_SKIP;
+	l->fragment = !!(ip.frag_off & bpf_htons(IP_MF));
 	l->proto = ip.protocol;
 	l->saddr = bpf_ntohl(ip.saddr);
 	l->daddr = bpf_ntohl(ip.daddr);
@@ -174,6 +177,15 @@ static __always_inline int F(parse_packet)(const struct pkt *p, struct l4 *l)
 	if (r != ETH_P_IP)
 		return PARSE_SKIP;
 	r = F(parse_iphdr)(p, &c, l);
+	if (r >= 0 && l->fragment) {
+		__be16 ports[2];
+
+		if (F(load_head)(p, c.off, ports, sizeof(ports)))
+			return PARSE_SKIP;
+		l->sport = bpf_ntohs(ports[0]);
+		l->dport = bpf_ntohs(ports[1]);
+		return PARSE_FRAGMENT;
+	}
 	if (r == IPPROTO_UDP)
 		r = F(parse_udphdr)(p, &c, l);
 	else if (r == IPPROTO_TCP)
@@ -381,6 +393,13 @@ static __always_inline long F(walk_one)(struct walk *w)
 		if (w->st) {
 			F(add_bytes)(w, w->off, w->end, 1);
 			F(keep_partial)(w, have);
+		} else {
+			/* The datagram ends inside it: counted, like a
+			 * datagram that ends inside a short header. */
+			struct ca_counters *c = cnt();
+
+			if (c)
+				c->parse_errors++;
 		}
 		w->done = 1;
 		return 1;
@@ -848,12 +867,23 @@ static __always_inline void F(handle)(struct pkt *p)
 	if (c)
 		c->pkts_seen++;
 	r = F(parse_packet)(p, &l);
-	/* A TCP or UDP packet cut shorter than its IPv4 length is parsed,
-	 * and counted as broken all the same. */
-	if ((r == PARSE_BROKEN || (r == 0 && l.ip_len_lies)) && c)
+	if (r == PARSE_FRAGMENT) {
+		if (classify(&l, &dir) && c)
+			c->ca_fragments++;
+		return;
+	}
+	if (r == PARSE_BROKEN && c)
 		c->parse_errors++;
 	if (r != 0 || !classify(&l, &dir))
 		return;
+	/* Cut shorter than its IPv4 length: the receiver's stack drops it,
+	 * so what it seems to say never happened (the offline decoder does
+	 * not decode it either). */
+	if (l.ip_len_lies) {
+		if (c)
+			c->ip_len_short++;
+		return;
+	}
 	if (c)
 		c->pkts_ca++;
 	l.ts_ns = bpf_ktime_get_ns();

@@ -143,6 +143,13 @@ struct ca_counters {
 			     * messages counted = delivered + these */
 	__u64 pkt_drops;    /* REC_KIND_PACKET (-w) */
 	__u64 unsynced_bytes; /* bytes sent for user space to search */
+	__u64 ip_len_short;  /* CA packets whose IPv4 total length runs past the
+			      * frame: receivers drop them, so they are not decoded */
+	__u64 ca_fragments;  /* first IPv4 fragments on CA ports: not reassembled,
+			      * not decoded (later fragments carry no ports) */
+	__u64 flows_created; /* TCP directions the flows map took in ... */
+	__u64 flows_ended;   /* ... and let go at FIN or RST: the rest of those
+			      * created and no longer held were evicted (LRU) */
 };
 
 /* Learned endpoints: TCP servers, clients of a repeater. */

@@ -29,6 +29,10 @@ static void add_counters(struct ca_counters *sum, const struct ca_counters *c)
 	sum->msgs_dropped += c->msgs_dropped;
 	sum->pkt_drops += c->pkt_drops;
 	sum->unsynced_bytes += c->unsynced_bytes;
+	sum->ip_len_short += c->ip_len_short;
+	sum->ca_fragments += c->ca_fragments;
+	sum->flows_created += c->flows_created;
+	sum->flows_ended += c->flows_ended;
 }
 
 int kstats_counters(int counters_fd, struct ca_counters *sum)

@@ -361,6 +361,19 @@ int loader_counters(const struct loader *l, struct ca_counters *sum)
 	return kstats_counters(bpf_map__fd(l->skel->maps.counters), sum);
 }
 
+long long loader_flows_evicted(const struct loader *l, const struct ca_counters *c)
+{
+	long held = kstats_count_entries(bpf_map__fd(l->skel->maps.flows));
+	long long n;
+
+	if (held < 0)
+		return -1;
+	/* Read one after the other while traffic goes on: a flow taken in
+	 * between can make this a little off, never below 0. */
+	n = (long long)c->flows_created - (long long)c->flows_ended - held;
+	return n > 0 ? n : 0;
+}
+
 int loader_map_fd(const struct loader *l, const char *name)
 {
 	return bpf_object__find_map_fd_by_name(l->skel->obj, name);

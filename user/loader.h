@@ -47,6 +47,9 @@ const char *loader_describe(const struct loader *l, char *buf, size_t n);
 int loader_counters(const struct loader *l, struct ca_counters *sum);
 /* A map of the loaded object by name ("counters", "servers"...), or a
  * negative errno. */
+/* TCP stream states the kernel's LRU table pushed out to make room
+ * (counted from what it took in, let go and holds); -1 if unknown. */
+long long loader_flows_evicted(const struct loader *l, const struct ca_counters *c);
 int loader_map_fd(const struct loader *l, const char *name);
 /* Process attribution's programs (bpf/sockowner.bpf.c): they record the
  * owner of each CA socket as its process uses it.  Load and attach them

@@ -127,16 +127,22 @@ static void render_messages(struct sbuf *sb, const struct metrics_input *in,
 static void render_packets(struct sbuf *sb, const struct metrics_input *in)
 {
 	const struct ca_counters *k = in->kernel;
-	static const char *const results[3] = { "seen", "ca", "parse_error" };
-	uint64_t v[3];
+	static const char *const results[5] = {
+		"seen", "ca", "parse_error", "ip_length_short", "fragment",
+	};
+	uint64_t v[5];
 	unsigned i;
 
 	v[0] = k ? k->pkts_seen : in->packets_seen;
 	v[1] = k ? k->pkts_ca : in->packets_ca;
 	v[2] = k ? k->parse_errors : in->packet_errors;
+	v[3] = k ? k->ip_len_short : in->packets_not_decoded[0];
+	v[4] = k ? k->ca_fragments : in->packets_not_decoded[1];
 	family(sb, "catrace_packets_total", "counter",
-	       "Packets looked at (seen), carrying CA (ca), and with broken headers (parse_error).");
-	for (i = 0; i < 3; i++) {
+	       "Packets looked at (seen), carrying CA (ca), with broken headers (parse_error), and "
+	       "on CA ports but not decoded: an IPv4 length past the frame, which receivers drop "
+	       "(ip_length_short), or the first fragment of a datagram (fragment).");
+	for (i = 0; i < 5; i++) {
 		sbuf_puts(sb, "catrace_packets_total{");
 		iface_label(sb, in);
 		sbuf_printf(sb, ",result=\"%s\"}", results[i]);
@@ -150,12 +156,13 @@ static void render_packets(struct sbuf *sb, const struct metrics_input *in)
 		sbuf_putc(sb, '}');
 		put_u64(sb, k ? k->ringbuf_drops : 0);
 		family(sb, "catrace_tcp_stream_events_total", "counter",
-		       "TCP stream events in the kernel: retransmissions skipped, gaps, resynchronisations.");
+		       "TCP stream events in the kernel: retransmissions skipped, gaps, resynchronisations, "
+		       "stream states evicted from its full table (flow_evicted).");
 		if (k) {
-			const char *names[3] = { "retransmit", "gap", "resync" };
-			uint64_t ev[3] = { k->retransmits, k->gaps, k->resyncs };
+			const char *names[4] = { "retransmit", "gap", "resync", "flow_evicted" };
+			uint64_t ev[4] = { k->retransmits, k->gaps, k->resyncs, in->flows_evicted };
 
-			for (i = 0; i < 3; i++) {
+			for (i = 0; i < 4; i++) {
 				sbuf_puts(sb, "catrace_tcp_stream_events_total{");
 				iface_label(sb, in);
 				sbuf_printf(sb, ",event=\"%s\"}", names[i]);

@@ -22,6 +22,8 @@ struct metrics_input {
 	/* Offline there is no kernel: packets from the decoder. */
 	uint64_t packets_seen, packets_ca, packet_errors;
 	uint64_t learned_endpoints;
+	uint64_t packets_not_decoded[2];   /* offline: IPv4 length short, CA fragments */
+	uint64_t flows_evicted;            /* live: TCP stream states the kernel evicted */
 	uint64_t records, records_bad;     /* live: read from the ring buffer */
 	const struct procattr *proc;       /* live process attribution; NULL: off */
 	bool live;

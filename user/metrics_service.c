@@ -46,8 +46,12 @@ void metrics_service_render(void *ctx, struct sbuf *sb)
 	in.pv_limit = ms->o.pv_limit;
 	if (ms->l) {
 		in.live = true;
-		if (loader_counters(ms->l, &k) == 0)
+		if (loader_counters(ms->l, &k) == 0) {
+			long long ev = loader_flows_evicted(ms->l, &k);
+
 			in.kernel = &k;
+			in.flows_evicted = ev > 0 ? (uint64_t)ev : 0;
+		}
 		in.learned_endpoints = learned_live(ms->l);
 		in.records = ms->records ? *ms->records : 0;
 		in.records_bad = ms->records_bad ? *ms->records_bad : 0;
@@ -56,6 +60,8 @@ void metrics_service_render(void *ctx, struct sbuf *sb)
 		in.packets_seen = st->packets;
 		in.packets_ca = st->ca_packets;
 		in.packet_errors = st->bad_packets;
+		in.packets_not_decoded[0] = st->ip_len_short;
+		in.packets_not_decoded[1] = st->ca_fragments;
 		in.learned_endpoints = hmap_count(&ms->pl->cls.servers) +
 				       hmap_count(&ms->pl->cls.rep_clients);
 	}

@@ -336,6 +336,15 @@ static void decode_frame(struct pipeline *pl, int linktype)
 	r = pkt_parse(linktype, f->data, f->caplen, f->len, &p, &why);
 	if (r == PKT_FRAGMENT) {
 		pl->st.fragments++;
+		if (p.sport && classify_packet(&pl->cls, &p, &cl))
+			pl->st.ca_fragments++;
+		return;
+	}
+	if (r == PKT_MALFORMED && p.ip_len_short) {
+		if (p.sport && classify_packet(&pl->cls, &p, &cl))
+			pl->st.ip_len_short++;
+		else
+			pl->st.bad_headers++;
 		return;
 	}
 	if (r != PKT_OK) {

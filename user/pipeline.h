@@ -33,6 +33,9 @@ struct pipeline_stats {
 	uint64_t bad_headers;    /* frames whose link or IPv4 header is broken
 				  * (ports unknown: maybe CA, maybe not) */
 	uint64_t fragments;
+	uint64_t ca_fragments;   /* first fragments on CA ports: not decoded */
+	uint64_t ip_len_short;   /* CA packets whose IPv4 length runs past the
+				  * frame: receivers drop them, not decoded */
 	uint64_t detected;       /* circuits found by their content */
 	uint64_t unnamed;        /* messages about a channel whose name is unknown */
 };

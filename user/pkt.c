@@ -176,6 +176,20 @@ static enum pkt_result parse_tcp(const uint8_t *l4, uint32_t cap, uint32_t wire,
 	return PKT_OK;
 }
 
+/* Addresses, and the ports when the capture has them, of a datagram
+ * that cannot be decoded (a fragment, a length that lies): enough to
+ * tell whether it was CA. */
+static void parse_ends(const uint8_t *ip, uint32_t cap, uint32_t ihl, struct pkt *p)
+{
+	p->proto = ip[9];
+	p->src_ip = rd_be32(ip + 12);
+	p->dst_ip = rd_be32(ip + 16);
+	if ((p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) && cap >= ihl + 4) {
+		p->sport = rd_be16(ip + ihl);
+		p->dport = rd_be16(ip + ihl + 2);
+	}
+}
+
 enum pkt_result pkt_parse_ipv4(const uint8_t *ip, uint32_t cap, uint32_t wire,
 			       struct pkt *p, const char **why)
 {
@@ -201,6 +215,9 @@ enum pkt_result pkt_parse_ipv4(const uint8_t *ip, uint32_t cap, uint32_t wire,
 	/* The frame itself (not the capture) ended before the datagram did. */
 	if (tot > wire) {
 		*why = "IPv4 total length exceeds the frame";
+		p->ip_len_short = true;
+		if (ihl <= cap && !(rd_be16(ip + 6) & 0x1fff))
+			parse_ends(ip, cap, ihl, p);
 		return PKT_MALFORMED;
 	}
 	if (ihl > cap) {
@@ -215,6 +232,8 @@ enum pkt_result pkt_parse_ipv4(const uint8_t *ip, uint32_t cap, uint32_t wire,
 	p->dst_ip = rd_be32(ip + 16);
 	if (frag & 0x3fff) {  /* MF set or a non-zero offset */
 		*why = "IPv4 fragment";
+		if (!(frag & 0x1fff))   /* the first: it has the ports */
+			parse_ends(ip, cap, ihl, p);
 		return PKT_FRAGMENT;
 	}
 	/* Ethernet pads short frames: the IP length, not the capture, says

@@ -23,12 +23,16 @@ struct pkt {
 	uint32_t payload_wire_len; /* payload bytes the sender sent */
 	uint8_t nvlan;
 	uint16_t vlan[2];
+	/* PKT_MALFORMED: the IPv4 total length runs past the frame (a
+	 * receiver drops it); addresses and ports are filled in when there. */
+	bool ip_len_short;
 };
 
 enum pkt_result {
 	PKT_OK,
 	PKT_SKIP,          /* not IPv4 TCP/UDP: not ours, silently passed over */
-	PKT_FRAGMENT,      /* an IPv4 fragment: cannot be decoded on its own */
+	PKT_FRAGMENT,      /* an IPv4 fragment: cannot be decoded on its own
+			    * (the first one's ports are filled in) */
 	PKT_TRUNCATED,     /* capture too short for the headers */
 	PKT_MALFORMED,     /* header fields contradict each other */
 };

@@ -39,6 +39,17 @@ void print_summary(const struct pipeline *pl)
 		fprintf(stderr, "broken packets: %llu to or from CA ports (UDP/TCP header), "
 			"%llu with a broken Ethernet/VLAN/IPv4 header\n",
 			(unsigned long long)s->bad_packets, (unsigned long long)s->bad_headers);
+	print_not_decoded("", s->ip_len_short, s->ca_fragments);
+}
+
+void print_not_decoded(const char *prefix, uint64_t ip_len_short, uint64_t ca_fragments)
+{
+	if (!ip_len_short && !ca_fragments)
+		return;
+	fprintf(stderr, "%snot decoded: %llu CA packets whose IPv4 length runs past the frame "
+		"(receivers drop them), %llu fragmented CA datagrams (IPv4 fragments are not "
+		"reassembled)\n", prefix, (unsigned long long)ip_len_short,
+		(unsigned long long)ca_fragments);
 }
 
 /* Flush standard output; on failure remember why and end the run (the

@@ -230,6 +230,7 @@ static void print_live_summary(struct loader *l, const struct pipeline *pl,
 {
 	struct ca_counters cnt;
 	char tail[160];
+	long long evicted;
 	int n;
 
 	report_drops(l, drops, true);
@@ -250,6 +251,11 @@ static void print_live_summary(struct loader *l, const struct pipeline *pl,
 		if (cnt.pkt_drops)
 			fprintf(stderr, "kernel: also dropped %llu packet records (-w)\n",
 				(unsigned long long)cnt.pkt_drops);
+		print_not_decoded("kernel: ", cnt.ip_len_short, cnt.ca_fragments);
+		evicted = loader_flows_evicted(l, &cnt);
+		if (evicted > 0)
+			fprintf(stderr, "kernel: %lld TCP stream states evicted from its table (full): "
+				"those circuits went on unsynchronised\n", evicted);
 	}
 	pipeline_print_limits(pl, stderr, false);
 }

@@ -38,6 +38,8 @@ static void render_table(struct sbuf *sb, const struct catrace_meta *meta, const
 		    (unsigned long long)k->parse_errors, (unsigned long long)k->resyncs,
 		    (unsigned long long)k->retransmits, (unsigned long long)k->gaps,
 		    learned > 0 ? learned : 0);
+	sbuf_printf(sb, "not decoded: IPv4 length past the frame %llu, fragments %llu\n",
+		    (unsigned long long)k->ip_len_short, (unsigned long long)k->ca_fragments);
 	sbuf_printf(sb, "%-18s %12s %12s\n", "command", "requests", "responses");
 	for (c = 0; c < CNT_CMDS; c++) {
 		const char *name = c <= CA_PROTO_LAST_CMD ? ca_cmd_const_name(c) : NULL;
