@@ -58,7 +58,7 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude
 	      -I$(MULTIARCH_INC) -ffile-prefix-map=$(CURDIR)=.
 BPF_OBJ := $(OUTPUT)/catrace.bpf.o
 SKEL    := $(OUTPUT)/catrace.skel.h
-BPF_LIBS := -lbpf -lelf -lz -lmicrohttpd -lncurses
+BPF_LIBS := -lbpf -lelf -lz -lncurses
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all clean test unit deps check bpftests bench fuzz install uninstall FORCE
