@@ -28,7 +28,9 @@
  *   always gets in, and the connections that lose are the ones that
  *   took longest.  Per client address at most METRICS_HTTP_PER_ADDR:
  *   beyond it the address's own connection makes room, so one noisy
- *   address never closes another's scrape;
+ *   address never closes another's scrape.  A connection younger than
+ *   METRICS_HTTP_GRACE_MS is spared while an older one can go (see
+ *   slot_for);
  * - everything is non-blocking and bounded per call (accepts, one read
  *   or one write per ready connection), so the tracer's loop is never
  *   held: a client that does not read its answer is cut at its deadline.
@@ -394,9 +396,15 @@ static bool same_peer(const struct in6_addr *a, const struct in6_addr *b)
 	return memcmp(a, b, sizeof(*a)) == 0;
 }
 
-/* The least useful open connection (of `peer` only, unless NULL): the
- * lowest rank, then the oldest. */
-static struct http_conn *least_useful(struct metrics_http *h, const struct in6_addr *peer)
+static bool is_young(const struct metrics_http *h, const struct http_conn *c)
+{
+	return h->now_ns - c->accepted_ns < METRICS_HTTP_GRACE_MS * NS_PER_MS;
+}
+
+/* The least useful open connection (of `peer` only, unless NULL; not a
+ * young one when spare_young): the lowest rank, then the oldest. */
+static struct http_conn *least_useful(struct metrics_http *h, const struct in6_addr *peer,
+				      bool spare_young)
 {
 	struct http_conn *best = NULL;
 	unsigned i;
@@ -404,7 +412,8 @@ static struct http_conn *least_useful(struct metrics_http *h, const struct in6_a
 	for (i = 0; i < METRICS_HTTP_SLOTS; i++) {
 		struct http_conn *c = &h->conn[i];
 
-		if (c->state == CONN_FREE || (peer && !same_peer(&c->peer, peer)))
+		if (c->state == CONN_FREE || (peer && !same_peer(&c->peer, peer)) ||
+		    (spare_young && is_young(h, c)))
 			continue;
 		if (!best || eviction_rank(c->state) < eviction_rank(best->state) ||
 		    (eviction_rank(c->state) == eviction_rank(best->state) &&
@@ -434,19 +443,45 @@ static struct http_conn *free_slot(struct metrics_http *h)
 	return NULL;
 }
 
-/* A slot for a new connection from peer, always: room is made by
- * closing the address's own least useful connection when it has its
- * share, else anyone's when all are taken. */
+/* Close the least useful connection (see least_useful).  One still
+ * reading its head is read once more first: a request that came since
+ * the last run is answered, not cut, and the next least useful one goes
+ * instead. */
+static void make_room(struct metrics_http *h, const struct in6_addr *peer, bool spare_young)
+{
+	struct http_conn *c;
+
+	while ((c = least_useful(h, peer, spare_young)) && c->state == CONN_READING) {
+		conn_read_head(h, c);
+		if (c->state != CONN_WRITING && c->state != CONN_LINGERING)
+			break;
+	}
+	if (c && c->state != CONN_FREE)
+		conn_close(c);
+}
+
+/* A slot for a new connection from peer, always.  When the address has
+ * its share, its own least useful connection makes room; when all slots
+ * are taken, anyone's.  Young connections are spared while an older one
+ * can go: clients of one address that reconnect as fast as they are cut
+ * come in bursts, and would otherwise cut a scrape of the same address
+ * accepted an instant before them, its request still on the way.  So an
+ * address may pass its share with young connections, while slots are
+ * free. */
 static struct http_conn *slot_for(struct metrics_http *h, const struct in6_addr *peer)
 {
 	struct http_conn *c;
 
 	if (conns_of(h, peer) >= METRICS_HTTP_PER_ADDR)
-		conn_close(least_useful(h, peer));
+		make_room(h, peer, true);
 	c = free_slot(h);
 	if (!c) {
-		c = least_useful(h, NULL);
-		conn_close(c);
+		make_room(h, NULL, true);
+		c = free_slot(h);
+	}
+	if (!c) {
+		make_room(h, NULL, false);
+		c = free_slot(h);
 	}
 	return c;
 }
@@ -481,6 +516,10 @@ static bool accept_one(struct metrics_http *h)
 		return false;
 	peer = peer_address(&ss);
 	c = slot_for(h, &peer);
+	if (!c) {               /* cannot happen: room is always made */
+		close(fd);
+		return true;
+	}
 	memset(c, 0, offsetof(struct http_conn, head));
 	c->fd = fd;
 	c->state = CONN_READING;

@@ -17,11 +17,18 @@
 
 #include "sbuf.h"
 
-/* Connections served at once; beyond it the least useful one is closed. */
-#define METRICS_HTTP_SLOTS 16
+/* Connections served at once; beyond it the least useful one is closed.
+ * More than a few scrapers need: room for clients of one address that
+ * reconnect as fast as they are cut, so that their newest connections do
+ * not crowd out a scrape's, and all of it cheap (an 8 KiB head buffer
+ * each, touched only when used). */
+#define METRICS_HTTP_SLOTS 64
 /* Connections one client address holds at once; beyond it its own least
  * useful one is closed, never another address's. */
 #define METRICS_HTTP_PER_ADDR 4
+/* A connection this young is not closed to make room while an older one
+ * can be: time for its request to follow its connect. */
+#define METRICS_HTTP_GRACE_MS 100
 /* The request head (request line and header fields) must fit in this. */
 #define METRICS_HTTP_HEAD_MAX 8192
 /* The whole head must have come within this of the connection's accept. */

@@ -6,7 +6,8 @@
  *   - a trickled head is cut 1 s after the accept, however often bytes
  *     come; an answer not taken is cut 10 s after it;
  *   - a new connection always gets a slot: the oldest still sending its
- *     head makes room, an address beyond its share makes room itself.
+ *     head makes room, an address beyond its share makes room itself,
+ *     and a connection an instant old is spared while others can go.
  * Source addresses 127.0.0.x: all of 127/8 is the loopback on Linux. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -333,9 +334,9 @@ static void test_linger_bounded(void **state)
 	close(fd);
 }
 
-/* All slots held by heads that never end, from four addresses (the most
- * each may hold): a scrape from a fifth gets in, and the oldest slow head
- * made room for it. */
+/* All slots held by heads that never end, from as many addresses as it
+ * takes (each holding its share): a scrape from another gets in, and the
+ * oldest slow head made room for it. */
 static void test_full_slots_make_room(void **state)
 {
 	struct fixture *f = *state;
@@ -343,12 +344,13 @@ static void test_full_slots_make_room(void **state)
 	char buf[4096];
 
 	for (i = 0; i < METRICS_HTTP_SLOTS; i++) {
-		slow[i] = client(f, 10 + (unsigned)i % 4, 0);
+		slow[i] = client(f, 10 + (unsigned)i % (METRICS_HTTP_SLOTS / METRICS_HTTP_PER_ADDR), 0);
 		say(slow[i], "GET /metrics HTTP/1.1\r\n");
 		pump(f);
 	}
 	assert_int_equal(metrics_http_open_conns(f->h), METRICS_HTTP_SLOTS);
-	fd = client(f, 20, 0);
+	f->now_ns += METRICS_HTTP_GRACE_MS * MS;
+	fd = client(f, 200, 0);
 	say(fd, "GET /metrics HTTP/1.1\r\n\r\n");
 	assert_true(answer(f, fd, buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
@@ -361,35 +363,72 @@ static void test_full_slots_make_room(void **state)
 }
 
 /* One address beyond its share closes its own oldest, never another's:
- * a slow scrape from 127.0.0.3 survives 20 connections from 127.0.0.2. */
+ * a slow scrape from 127.0.0.3 survives the connections of 127.0.0.2. */
 static void test_per_address_share(void **state)
 {
 	struct fixture *f = *state;
-	int other, mine[20], i;
+	int other, mine[6], i;
 	char status[16];
 
 	other = client(f, 3, 0);
 	say(other, "GET /metrics HTTP/1.1\r\n");
 	pump(f);
-	for (i = 0; i < 20; i++) {
+	for (i = 0; i < 6; i++) {
+		f->now_ns += METRICS_HTTP_GRACE_MS * MS;
 		mine[i] = client(f, 2, 0);
 		say(mine[i], "GET /metrics HTTP/1.1\r\n");
 		pump(f);
 	}
 	assert_int_equal(metrics_http_open_conns(f->h), 1 + METRICS_HTTP_PER_ADDR);
 	assert_true(still_open(other));
-	for (i = 0; i < 20 - METRICS_HTTP_PER_ADDR; i++)
+	for (i = 0; i < 6 - METRICS_HTTP_PER_ADDR; i++)
 		assert_true(closed_silently(mine[i]));
-	for (; i < 20; i++)
+	for (; i < 6; i++)
 		assert_true(still_open(mine[i]));
 	/* The survivor's head ends: it is answered. */
 	say(other, "\r\n");
 	pump(f);
 	assert_true(recv(other, status, 15, MSG_DONTWAIT) == 15);
 	assert_memory_equal(status, "HTTP/1.1 200 OK", 15);
-	for (i = 0; i < 20; i++)
+	for (i = 0; i < 6; i++)
 		close(mine[i]);
 	close(other);
+}
+
+/* Slow clients of one address reconnect in a burst just after a scrape
+ * of the same address connected, its request not sent yet: the scrape,
+ * young, is spared (the address passes its share while slots are free),
+ * and answered when its request comes. */
+static void test_young_spared(void **state)
+{
+	struct fixture *f = *state;
+	int old[METRICS_HTTP_PER_ADDR], burst[METRICS_HTTP_PER_ADDR + 1], scrape, i;
+	char buf[4096];
+
+	for (i = 0; i < METRICS_HTTP_PER_ADDR; i++) {
+		old[i] = client(f, 2, 0);
+		say(old[i], "GET /metrics HTTP/1.1\r\n");
+	}
+	pump(f);
+	f->now_ns += METRICS_HTTP_GRACE_MS * MS;
+	scrape = client(f, 2, 0);
+	pump(f);
+	for (i = 0; i < METRICS_HTTP_PER_ADDR + 1; i++) {
+		burst[i] = client(f, 2, 0);
+		say(burst[i], "GET /metrics HTTP/1.1\r\n");
+		pump(f);
+	}
+	for (i = 0; i < METRICS_HTTP_PER_ADDR; i++)
+		assert_true(closed_silently(old[i]));
+	assert_true(still_open(scrape));
+	say(scrape, "GET /metrics HTTP/1.1\r\n\r\n");
+	assert_true(answer(f, scrape, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+	for (i = 0; i < METRICS_HTTP_PER_ADDR; i++)
+		close(old[i]);
+	for (i = 0; i < METRICS_HTTP_PER_ADDR + 1; i++)
+		close(burst[i]);
+	close(scrape);
 }
 
 /* [ADDR6]:PORT listens on IPv6 and serves the same. */
@@ -429,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_linger_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_slots_make_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_per_address_share, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_young_spared, setup, teardown),
 		cmocka_unit_test(test_ipv6),
 	};
 
