@@ -290,6 +290,32 @@ static void test_trickled_head_cut_at_deadline(void **state)
 	close(fd);
 }
 
+/* A 3 MiB exposition comes whole to a client that reads: written over
+ * many runs as the socket takes it, Content-Length right. */
+static void test_large_answer_whole(void **state)
+{
+	struct fixture *f = *state;
+	size_t cap = 4u << 20;
+	char *buf = malloc(cap);
+	const char *body;
+	ssize_t len;
+	int fd;
+
+	assert_non_null(buf);
+	f->body_len = 3u << 20;
+	fd = client(f, 0, 0);
+	say(fd, "GET /metrics HTTP/1.1\r\n\r\n");
+	len = answer(f, fd, buf, cap);
+	assert_true(len > 0);
+	assert_non_null(strstr(buf, "\r\nContent-Length: 3145728\r\n"));
+	body = strstr(buf, "\r\n\r\n") + 4;
+	assert_int_equal(len - (body - buf), 3u << 20);
+	assert_int_equal(strspn(body, "m"), 3u << 20);
+	assert_int_equal(f->renders, 1);
+	close(fd);
+	free(buf);
+}
+
 /* An answer of 16 MiB to a client that never reads: the socket buffers
  * cannot hold it, the server stays WRITING, and is cut 10 s after the
  * accept, its loop never held meanwhile. */
@@ -464,6 +490,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_post_refused_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trickled_head_cut_at_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_answer_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_answer_cut_at_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linger_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_slots_make_room, setup, teardown),
