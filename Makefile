@@ -61,7 +61,7 @@ SKEL    := $(OUTPUT)/catrace.skel.h
 # The socket owners' programs (process attribution): an object of their
 # own, so that a kernel that cannot load them costs nothing else.
 SOCKOWNER_SKEL := $(OUTPUT)/sockowner.skel.h
-BPF_LIBS := -lbpf -lelf -lz -lmicrohttpd -lncurses
+BPF_LIBS := -lbpf -lelf -lz -lncurses
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all clean test unit deps check bpftests bench fuzz install uninstall FORCE

@@ -5,8 +5,11 @@
 # series; then /metrics is fetched BENCH_SCRAPES times (default 300) one
 # after another.  Prints the exposition's size, curl's time per request
 # (median and 90th percentile) and catrace's CPU time per scrape (from
-# /proc/PID/stat: user + system ticks over the run).  Figures, not a
-# test: it never fails on a number.
+# /proc/PID/stat: user + system ticks over the run).  Then, under 16
+# clients that trickle a header line every 2 s (issue 14; the clients of
+# tests/netns/slow_http.py), 10 more scrapes (each allowed 15 s) and an
+# 8 MiB POST (allowed 60 s): their times.  Figures, not a test: it never
+# fails on a number.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CATRACE=${CATRACE:-$ROOT/.output/catrace}
@@ -57,3 +60,21 @@ rss=$(awk '/VmHWM/ {print $2}' "/proc/$CAT_PID/status")
 echo "metrics: exposition $bytes bytes, $lines samples ($pvs pv labels, $servers servers)"
 echo "metrics: $SCRAPES scrapes: curl time median ${med} ms, p90 ${p90} ms"
 echo "metrics: catrace CPU per scrape ${cpu_ms} ms (${hz} Hz ticks: $((t1 - t0)) over the run); peak RSS ${rss} kB"
+
+# Under slow clients (issue 14): 16 connections, a header line every 2 s.
+ip netns exec "$NS_IOC" /usr/bin/python3 "$ROOT/tests/netns/slow_http.py" trickle 127.0.0.1 9464 \
+	16 180 2 >/dev/null 2>&1 &
+SLOW_PID=$!
+sleep 2
+ip netns exec "$NS_IOC" bash -c "for i in \$(seq 10); do curl -s -m 15 -o /dev/null -w '%{http_code} %{time_total}\n' $URL; done" \
+	>"$NS_TMP/slow"
+head -c $((8 << 20)) /dev/zero >"$NS_TMP/body"
+post=$(ip netns exec "$NS_IOC" curl -s -m 60 -o /dev/null -w '%{http_code} %{time_total}' \
+	--data-binary @"$NS_TMP/body" "$URL")
+kill "$SLOW_PID" 2>/dev/null
+wait "$SLOW_PID" 2>/dev/null
+ok=$(awk '$1 == 200' "$NS_TMP/slow" | wc -l)
+slow_med=$(sort -k2 -n "$NS_TMP/slow" | awk 'NR == 5 {printf "%.2f", $2 * 1000}')
+slow_max=$(sort -k2 -n "$NS_TMP/slow" | awk 'END {printf "%.2f", $2 * 1000}')
+echo "metrics: 10 scrapes under 16 trickling clients: $ok answered 200 (each allowed 15 s); curl time median ${slow_med} ms, max ${slow_max} ms"
+echo "metrics: under 16 trickling clients: POST of 8 MiB answered ${post% *} in ${post#* } s (limit 60 s)"

@@ -7,7 +7,7 @@ set -eu
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 libpcap-dev libcmocka-dev tshark tcpdump python3 python3-pyepics \
 iproute2 ethtool jq pkg-config g++ dpkg-dev xz-utils perl libclang-rt-14-dev bc \
-libmicrohttpd-dev prometheus curl libncurses-dev \
+prometheus curl libncurses-dev \
 man-db groff-base bash-completion libcap2-bin"
 
 missing=""
