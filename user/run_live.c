@@ -134,6 +134,7 @@ static uint64_t kernel_drops(const struct ca_counters *c)
 struct drop_report {
 	uint64_t reported;   /* records dropped already told about */
 	uint64_t msgs;       /* and the messages they held */
+	uint64_t undecoded;  /* CA packets not decoded (fragments, short) told about */
 	uint64_t at_ns;      /* when last looked */
 };
 
@@ -153,8 +154,17 @@ static void report_drops(struct loader *l, struct drop_report *d, bool force)
 			(unsigned long long)(n - d->reported),
 			(unsigned long long)(cnt.msgs_dropped - d->msgs),
 			(double)(now - d->at_ns) / 1e9);
+	/* CA packets the kernel saw but cannot decode hide what they carry
+	 * (a WRITE sent in IPv4 fragments): said as they come, like drops. */
+	if (cnt.ca_fragments + cnt.ip_len_short > d->undecoded)
+		fprintf(stderr, "catrace: %llu CA packets not decoded in the last %.1f s "
+			"(IPv4 fragments, or an IPv4 length past the frame): what they carry is "
+			"not shown\n", (unsigned long long)(cnt.ca_fragments + cnt.ip_len_short -
+							     d->undecoded),
+			(double)(now - d->at_ns) / 1e9);
 	d->reported = n;
 	d->msgs = cnt.msgs_dropped;
+	d->undecoded = cnt.ca_fragments + cnt.ip_len_short;
 	d->at_ns = now;
 }
 
