@@ -56,32 +56,17 @@ static void pass_on(struct flow_table *t, struct flow *f, struct ca_msg *m,
 	t->stamp = stamp;
 }
 
-/* The earliest packet time a direction's held segments may still give
- * messages; UINT64_MAX when it holds none. */
-static uint64_t held_since(const struct flow_half *h)
-{
-	const struct ooo_seg *s;
-	uint64_t t = UINT64_MAX;
-
-	/* Usually the first; a reordered capture may have an older one
-	 * further on. Bounded by the few segments one hole holds back. */
-	for (s = h->held; s; s = s->next)
-		if (s->stamp.ts_ns < t)
-			t = s->stamp.ts_ns;
-	return t;
-}
-
 static bool stamp_before(struct flow_stamp a, struct flow_stamp b)
 {
 	return a.ts_ns != b.ts_ns ? a.ts_ns < b.ts_ns : a.frame < b.frame;
 }
 
-/* Let waiting messages go, oldest first, as far as the held segments of
- * the other direction cannot come before them (all with `force`). */
+/* Let waiting messages go, oldest first, while the other direction holds
+ * nothing behind a hole (all with `force`).  Not by comparing times with
+ * what is held: the hole's own bytes, when they come late (a reordered
+ * capture), carry a time older than anything held. */
 static void queue_release(struct flow_table *t, struct flow *f, bool force)
 {
-	uint64_t since[2] = { held_since(&f->half[0]), held_since(&f->half[1]) };
-
 	for (;;) {
 		struct queued_msg *a = f->q_head[0], *b = f->q_head[1], *q;
 		int d;
@@ -90,7 +75,7 @@ static void queue_release(struct flow_table *t, struct flow *f, bool force)
 			return;
 		d = !a || (b && stamp_before(b->stamp, a->stamp));
 		q = f->q_head[d];
-		if (!force && q->stamp.ts_ns >= since[!d])
+		if (!force && f->half[!d].held)
 			return;
 		f->q_head[d] = q->next;
 		if (!q->next)

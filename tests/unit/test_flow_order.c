@@ -203,6 +203,39 @@ static void test_reply_waits_for_its_held_request(void **state)
 	flow_table_free(&t);
 }
 
+/* A reordered capture: request segments A and B swapped, A's reply in
+ * between (file order: B, reply, A).  B waits for the hole; the reply
+ * must wait too, even though it is older than B: the hole's bytes (A)
+ * are older still. */
+static void test_reply_waits_for_a_late_request(void **state)
+{
+	struct flow_table t;
+	struct ctx c = { .t = &t };
+	struct wire req, rsp;
+
+	(void)state;
+	flow_table_init(&t, 16, 16384, on_msg, NULL, &c);
+	handshake(&t);
+	req.n = 0;
+	wire_ca_hdr(&req, CA_PROTO_CREATE_CHAN, 8, 0, 0, 9, 13);        /* A: 0..24 */
+	wire_name(&req, "T:ai", 8);
+	wire_ca_hdr(&req, CA_PROTO_ECHO, 0, 0, 0, 0, 0);                /* B: 24..40 */
+	rsp.n = 0;
+	wire_ca_hdr(&rsp, CA_PROTO_CREATE_CHAN, 0, DBR_DOUBLE, 1, 9, 77);
+	send(&t, CA_DIR_REQUEST, &req, 24, 16, 0, 30, 3, 0);     /* B, time 30 */
+	send(&t, CA_DIR_RESPONSE, &rsp, 0, 16, 24, 20, 4, 0);    /* A's reply, time 20 */
+	assert_int_equal(c.n, 0);
+	send(&t, CA_DIR_REQUEST, &req, 0, 24, 0, 10, 5, 0);      /* A, time 10 */
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.m[0].cmd, CA_PROTO_CREATE_CHAN);
+	assert_int_equal(c.m[0].dir, CA_DIR_REQUEST);
+	assert_int_equal(c.m[1].cmd, CA_PROTO_CREATE_CHAN);
+	assert_int_equal(c.m[1].dir, CA_DIR_RESPONSE);
+	assert_int_equal(c.m[2].cmd, CA_PROTO_ECHO);
+	assert_int_equal(c.m[2].at.ts_ns, 30 * MS);
+	flow_table_free(&t);
+}
+
 /* What waits when the capture ends comes out in time order too. */
 static void test_queue_flushed_in_order_at_the_end(void **state)
 {
@@ -269,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_swapped_segments_keep_their_stamps),
 		cmocka_unit_test(test_held_after_loss_keep_their_stamps),
 		cmocka_unit_test(test_reply_waits_for_its_held_request),
+		cmocka_unit_test(test_reply_waits_for_a_late_request),
 		cmocka_unit_test(test_queue_flushed_in_order_at_the_end),
 		cmocka_unit_test(test_waiting_room_is_bounded),
 	};
