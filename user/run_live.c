@@ -588,10 +588,15 @@ int run_live(struct pipeline *pl, struct opts *o)
 	if (!pl->done && !lc.write_failed)
 		ringbuf_source_drain(run.rs);
 	reorder_release(&lc.ro, UINT64_MAX, decode_record, &lc);
-	/* Before pipeline_finish, which ends the circuits it holds. */
+	/* Before pipeline_finish, which ends the circuits it holds: the
+	 * table, and top's snapshot (its open circuits are open now). */
 	chan_table_save(&run, true);
 	if (lc.write_failed && !pcap_writer_reader_gone(lc.w))
 		rc = 1;
+	if (o->top && o->top_once && rc == 0) {
+		run.top.messages = pl->st.messages;
+		top_print_once(&run.top);
+	}
 	pipeline_finish(pl);
 	/* With -w -, standard output is the writer's, and so are its errors. */
 	if (!(o->wr.path && !strcmp(o->wr.path, "-")) && stdout_failed(pl))
@@ -600,9 +605,6 @@ int run_live(struct pipeline *pl, struct opts *o)
 out_top:
 	if (o->top) {
 		top_screen_stop();
-		run.top.messages = pl->st.messages;
-		if (traced && o->top_once && rc == 0)
-			top_print_once(&run.top);
 	} else if (traced && !o->quiet) {
 		print_live_summary(run.l, pl, &run.drops);
 	}

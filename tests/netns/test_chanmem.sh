@@ -137,6 +137,9 @@ wait "$TOP_PID"
 check "6: top names the PV of a monitor made before it started, with a rate" \
 	'grep -qE "^ +[1-9][0-9.]* +0\.00 +0\.00 +0\.00 +[0-9]+s  T:calc$" "$NS_TMP/top6a"' \
 	"$(tr '\n' '|' <"$NS_TMP/top6a")"
+check "6: and the server row counts its open circuit (snapshot taken before catrace ends them)" \
+	'grep -qE "^ +[1-9][0-9]* +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9]+ +[0-9]+s  $IOC_ADDR:5064$" "$NS_TMP/top6a"' \
+	"$(tr '\n' '|' <"$NS_TMP/top6a")"
 check "6: and its client as ip:port tcp ($cli)" \
 	'[ -n "$cli" ] && grep -qE "^ +[0-9.]+ +0\.00 +[1-9][0-9.]* +[0-9]+s  $cli +tcp " "$NS_TMP/top6a"' \
 	"$(tr '\n' '|' <"$NS_TMP/top6a")"
