@@ -46,11 +46,13 @@ def parse_class(text):
     name, _, arg = text.partition(":")
     if name not in CLASSES or not arg:
         raise argparse.ArgumentTypeError(
-            "%r: want NAME:ARG with NAME one of %s" % (text, ", ".join(CLASSES)))
+            "%r: want NAME:ARG with NAME one of %s"
+            % (text, ", ".join(CLASSES)))
     try:
         value = float(arg)
     except ValueError:
-        raise argparse.ArgumentTypeError("%r: %r is not a number" % (text, arg))
+        raise argparse.ArgumentTypeError("%r: %r is not a number"
+                                         % (text, arg))
     limits = {"drop": (0, 100), "swap": (0, 100), "dup": (0, 100),
               "cut": (0, 1), "gap": (1, None)}
     low, high = limits[name]
@@ -147,7 +149,8 @@ def server_side(capture, packets, connection):
     for p in packets:
         l4 = pcapio.parse_l4(capture.linktype, p)
         if (l4 is not None and l4.connection == connection
-                and l4.flags & pcapio.TCP_SYN and not l4.flags & pcapio.TCP_ACK):
+                and l4.flags & pcapio.TCP_SYN
+                and not l4.flags & pcapio.TCP_ACK):
             return (l4.dst, l4.dport)
     ends = [(connection[1], connection[2]), (connection[3], connection[4])]
     return min(ends, key=lambda end: end[1])

@@ -82,7 +82,8 @@ def read_pcap(path):
     packets, offset, number = [], 24, 0
     while offset < len(blob):
         if offset + 16 > len(blob):
-            raise PcapError("%s: record header cut at byte %d" % (path, offset))
+            raise PcapError("%s: record header cut at byte %d"
+                            % (path, offset))
         sec, frac, incl, orig = struct.unpack(endian + "IIII",
                                               blob[offset:offset + 16])
         offset += 16

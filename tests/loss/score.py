@@ -28,7 +28,7 @@ The columns (per variant; "matched" below is the alignment's):
            duplicate counts as surviving).  For cashark, only messages
            cashark decodes in the original (it watches fewer ports)
   found    intact messages matched
-  recall   found / intact, in %
+  recall   found / intact, in % ("-" when nothing is intact)
   invented variant messages matched to no original message
   wrongpv  matched messages whose pv is not null and differs from the
            original's (cashark: only messages that carry the name)
@@ -49,10 +49,10 @@ messages are aligned by difflib.SequenceMatcher (order-preserving: blocks
 of equal signatures, longest first) on the signature (cmd, dtype, count,
 p1, p2, size, value when present) for catrace.  cashark rows are aligned
 to cashark's decode of the original by every field cashark_tsv.py prints
-(command, size, dtype/type, count, the ids it names cid, sid, ioid, sub,
-p1, p2, eca, version, rights, mask, server port and address, beacon id,
-pv, strings, DBR metadata and the first ten data.value): cashark shows
-raw header fields only where it has no better name for them.  Original
+but pv (command, size, dtype/type, count, the ids it names cid, sid,
+ioid, sub, p1, p2, eca, version, rights, mask, server port and address,
+beacon id, strings, DBR metadata and the first ten data.value): cashark
+shows raw header fields only where it has no better name for them.  Original
 messages no byte of which survived are left out of the alignment.  For
 cashark the noname columns are "-": it names only the messages that carry
 the name.
@@ -76,7 +76,8 @@ import pcapio  # noqa: E402
 
 DEFAULT_CATRACE = os.path.join(ROOT, ".output", "catrace")
 HEADER_BYTES, EXTENDED_HEADER_BYTES = 16, 24
-CMD_EVENT_ADD, CMD_READ_NOTIFY, CMD_CREATE_CHAN, CMD_WRITE_NOTIFY = 1, 15, 18, 19
+CMD_EVENT_ADD, CMD_READ_NOTIFY = 1, 15
+CMD_CREATE_CHAN, CMD_WRITE_NOTIFY = 18, 19
 # command -> header field holding the id a reply shares with its request
 PAIRING_ID = {CMD_CREATE_CHAN: "p1", CMD_READ_NOTIFY: "p2",
               CMD_WRITE_NOTIFY: "p2", CMD_EVENT_ADD: "p2"}
@@ -99,7 +100,8 @@ class OrigMsg:
         self.flow = flow            # (src, sport, dst, dport, proto)
         self.start, self.end = start, end  # byte range in the flow's stream
         self.header = header        # (cmd, size, dtype, count, p1, p2)
-        self.carriers = carriers    # [(start, end, packet number)] in file order
+        # [(start, end, packet number, file position)], in file order
+        self.carriers = carriers
         self.last_packet = None     # number of the packet with the last byte
         self.ts_ns = None           # its time stamp
         self.intact = None          # every byte survived
@@ -347,8 +349,11 @@ def cashark_rows(capture_path, capture, lua, ports):
         l4 = pcapio.parse_l4(capture.linktype, capture.packets[frame - 1])
         flow = (cells[2], int(cells[3]), cells[4], int(cells[5]),
                 l4.proto if l4 else "?")
-        fields = [tuple(cell.split("=", 1)) for cell in cells[6:] if "=" in cell]
-        signature = tuple(fields)
+        fields = [tuple(cell.split("=", 1)) for cell in cells[6:]
+                  if "=" in cell]
+        # pv is left out so that a wrong name shows as one, not as an
+        # invented row and a missed one.
+        signature = tuple(f for f in fields if f[0] != "pv")
         named = dict(fields)
         raw = {name: value for name, value in reversed(fields)}
         raw["cmd"] = int(named["command"], 0)
@@ -395,7 +400,9 @@ class Score:
 
     @property
     def recall(self):
-        return 100.0 * self.matched_intact / self.intact if self.intact else 100.0
+        if not self.intact:
+            return 100.0
+        return 100.0 * self.matched_intact / self.intact
 
     def failures(self, goals):
         checks = {"recall": self.matched_intact < self.intact,
@@ -441,11 +448,12 @@ def score_variant(framed, reference_of, variant, origin, names_scored):
 
 
 def judge_matched(score, msg, reference, dec, matched, origin, names_scored):
-    if dec.pv is not None and reference.pv is not None and dec.pv != reference.pv:
+    if None not in (dec.pv, reference.pv) and dec.pv != reference.pv:
         score.wrong_pv += 1
         note(score, "wrong pv", msg, dec, "%r, original %r" % (dec.pv,
                                                               reference.pv))
-    frame_origin = origin[dec.frame - 1] if 0 < dec.frame <= len(origin) else None
+    frame_origin = (origin[dec.frame - 1] if 0 < dec.frame <= len(origin)
+                    else None)
     if dec.ts_ns != msg.ts_ns or frame_origin != msg.last_packet:
         score.wrong_ts += 1
         note(score, "wrong ts", msg, dec,
@@ -493,20 +501,21 @@ def table_line(cells):
 def row(capture_name, label, decoder, score):
     names = ((score.noname, score.should_be_named) if score.names_scored
              else ("-", "-"))
+    recall = "%.1f" % score.recall if score.intact else "-"
     return table_line((capture_name, label, decoder, score.msgs, score.intact,
-                       score.matched_intact, "%.1f" % score.recall, score.invented, score.wrong_pv,
-                       score.wrong_ts, score.order) + names)
+                       score.matched_intact, recall, score.invented,
+                       score.wrong_pv, score.wrong_ts, score.order) + names)
 
 
 def goal_line(capture_name, label, decoder, score, goals):
     failed = score.failures(goals)
+    should = score.should_be_named if score.names_scored else "-"
     text = ("%s %s %s: recall %.1f%% (%d/%d intact), invented %d, wrong pv %d,"
             " wrong ts %d, replies before requests %d, unnamed %d (should be "
             "named %s)" % (capture_name, label, decoder, score.recall,
                            score.matched_intact, score.intact, score.invented,
                            score.wrong_pv, score.wrong_ts, score.order,
-                           score.noname,
-                           score.should_be_named if score.names_scored else "-"))
+                           score.noname, should))
     if failed:
         return "FAIL: %s [goals missed: %s]" % (text, ",".join(failed))
     return "PASS: " + text
@@ -580,7 +589,8 @@ def score_all(args):
         reference = attach_cashark_reference(
             framed, cashark_rows(args.original, original, lua, ports))
         decoders.append(("cashark", lambda m: reference.get(id(m)), False,
-                         lambda path, cap: cashark_rows(path, cap, lua, ports)))
+                         lambda path, cap: cashark_rows(path, cap, lua,
+                                                        ports)))
     name = os.path.splitext(os.path.basename(args.original))[0]
     if not args.goals and not args.no_header:
         print(table_line(COLUMNS))
