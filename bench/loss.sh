@@ -41,7 +41,7 @@ status=${PIPESTATUS[0]}
 # Totals: recall over the summed intact messages, the rest summed.
 echo
 awk '
-NR == 1 || $1 == "FAIL:" { next }
+$1 == "capture" || $1 == "FAIL:" || /^#/ { next }
 {
 	split($2, v, "/"); key = v[1] " " $3
 	if (!(key in rows)) order[++n] = key

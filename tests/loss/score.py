@@ -81,8 +81,13 @@ CMD_CREATE_CHAN, CMD_WRITE_NOTIFY = 18, 19
 # command -> header field holding the id a reply shares with its request
 PAIRING_ID = {CMD_CREATE_CHAN: "p1", CMD_READ_NOTIFY: "p2",
               CMD_WRITE_NOTIFY: "p2", CMD_EVENT_ADD: "p2"}
-CASHARK_PAIRING_ID = {CMD_CREATE_CHAN: "cid", CMD_READ_NOTIFY: "ioid",
-                      CMD_WRITE_NOTIFY: "ioid", CMD_EVENT_ADD: "sub"}
+CASHARK_NOTE = ("# cashark rows: aligned with cashark's decode of the "
+                "original on every field it prints but pv\n"
+                "# (command, size, dtype/type, count, cid, sid, ioid, sub, "
+                "p1, p2, eca, ..., first ten data.value);\n"
+                "# intact: only messages it decodes in the original; "
+                "wrongpv: only where it prints a pv; noname, named?: "
+                "not scored")
 GOALS = ("recall", "invented", "wrongpv", "wrongts", "order", "named")
 STRICT_GOALS = ("recall", "invented", "wrongpv", "wrongts", "order")
 
@@ -593,6 +598,8 @@ def score_all(args):
                                                         ports)))
     name = os.path.splitext(os.path.basename(args.original))[0]
     if not args.goals and not args.no_header:
+        if args.cashark:
+            print(CASHARK_NOTE)
         print(table_line(COLUMNS))
     all_passed = True
     for variant_path in args.variants:
