@@ -16,9 +16,10 @@ FIN, RST and bare ACK packets and UDP are left alone, except by cut):
            after, with the same time stamp
   cut:F    remove the first fraction F of all packets, so that circuits
            start mid-stream
-  gap:N    remove N consecutive payload segments from the middle of the
-           server-to-client direction of the busiest circuit (the one
-           whose server sends the most payload segments: a monitor stream)
+  gap:N    remove N consecutive payload segments of the server-to-client
+           direction of the busiest circuit (the one whose server sends
+           the most payload segments: a monitor stream), starting in its
+           middle; fewer if the flow ends first (its last segment stays)
 P% of n segments is round(n * P / 100), at least 1 when P > 0.  Classes
 apply in the order given, each to the previous one's result; each draws
 from its own generator, seeded from --seed and its position, so that the
@@ -177,9 +178,10 @@ def apply_gap(capture, packets, count, _rng):
         return packets, "no server-to-client payload: nothing removed"
     flow, positions = max(by_flow.items(),
                           key=lambda item: (len(item[1]), item[0]))
-    # Start in the middle, but keep the flow's first and last segments, so
-    # that the gap is a hole in a running stream, not its end.
-    start = max(1, min(len(positions) // 2, len(positions) - 1 - count))
+    # Start in the middle and keep the flow's last segment, so that the
+    # gap is a hole in a running stream (its channels set up before it),
+    # not its end; a short flow loses fewer than N.
+    start = len(positions) // 2
     removed = set(positions[start:min(start + count, len(positions) - 1)])
     kept = [p for i, p in enumerate(packets) if i not in removed]
     return kept, "%d consecutive of the %d payload segments of %s:%d->%s:%d " \
