@@ -111,7 +111,7 @@ class OrigMsg:
         self.ts_ns = None           # its time stamp
         self.intact = None          # every byte survived
         self.reachable = None       # some byte survived
-        self.catrace = None         # catrace's decode of it (a dict)
+        self.catrace = None         # catrace's decode of it (a Decoded)
         self.request = None         # for a reply: the OrigMsg it answers
         self.create_chan = None     # the CREATE_CHAN request of its channel
 
@@ -210,7 +210,8 @@ def frame_original(capture, ca_flows):
         else:
             piece = [(0, len(l4.payload), packet.number, position)]
             udp_messages.setdefault(l4.flow, []).extend(
-                frame_bytes(l4.flow, l4.payload, lambda s, e: piece))
+                frame_bytes(l4.flow, l4.payload,
+                            lambda start, end, piece=piece: piece))
     framed = dict(udp_messages)
     for flow, segments in tcp_segments.items():
         stream, pieces = tcp_stream(flow, segments)
