@@ -140,6 +140,24 @@ else
 		grep -q '^FAIL: .*wrong ts 1,.*goals missed: wrongts' "$tmp/late.txt"
 fi
 
+# Each kind of error is counted: a decoder (catrace, its output edited
+# for same.pcap only) that prints the CREATE_CHAN request after its reply,
+# a wrong name, a missing one, and an ECHO nobody sent.
+echo_line='{"ts":1700000000.030000000,"frame":20,"src":"10.0.0.1","sport":5064,"dst":"10.0.0.2","dport":40001,"proto":"tcp","cmd":23,"command":"EchoResponse","dir":"response","size":0,"dtype":0,"count":0,"p1":0,"p2":0,"pv":null}'
+cat > "$tmp/bad-catrace" <<EOF
+#!/bin/sh
+[ "\${2##*/}" = same.pcap ] || exec "$(realpath "$CATRACE")" "\$@"
+"$(realpath "$CATRACE")" "\$@" | sed -e '8{h;d}' -e '11G' \\
+	-e '14s/"pv":"TINY:pv"/"pv":"TINY:other"/' \\
+	-e '15s/"pv":"TINY:pv"/"pv":null/' -e '17a $echo_line'
+EOF
+chmod +x "$tmp/bad-catrace"
+python3 $LOSS/score.py --catrace "$tmp/bad-catrace" "$tmp/tiny.pcap" \
+	"$tmp/same.pcap" > "$tmp/bad.txt" 2>&1
+check "score: counts 1 invented, 1 wrong pv, 1 reply before request, 1 unnamed" \
+	grep -qE '^tiny +drop:0/s7 +catrace +18 +17 +17 +100\.0 +1 +1 +0 +1 +1 +1$' \
+	"$tmp/bad.txt"
+
 # A reference catrace disagrees with stops the scorer.
 cat > "$tmp/fake-catrace" <<EOF
 #!/bin/sh
