@@ -444,6 +444,10 @@ def score_variant(framed, reference_of, variant, origin, names_scored):
             score.intact += msg.intact
             if msg.intact and id(msg) in matched:
                 score.matched_intact += 1
+            elif msg.intact:
+                score.examples.append(
+                    "missed: %s:%d->%s:%d cmd %d, original packet %d"
+                    % (msg.flow[:4] + (msg.cmd, msg.last_packet)))
     for messages in framed.values():
         for msg in messages:
             dec = matched.get(id(msg))
@@ -564,7 +568,8 @@ def main():
                              % (",".join(STRICT_GOALS), ",".join(GOALS)))
     parser.add_argument("--no-header", action="store_true")
     parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="list up to 10 (-vv: all) examples of each row")
+                        help="under each row, up to 10 (-vv: all) of its "
+                             "missed, wrong and unnamed messages")
     parser.add_argument("original")
     parser.add_argument("variants", nargs="+", metavar="VARIANT")
     args = parser.parse_args()
