@@ -60,6 +60,10 @@ suite "golden" tests/golden.sh
 [ "$OFFLINE" = 1 ] || suite "bpf" tests/bpf.sh
 suite "reference" python3 tests/refcheck.py --catrace "$CATRACE" --captures "$CAPTURES"
 suite "audit" python3 tests/audit_check.py --catrace "$CATRACE" --captures "$CAPTURES"
+# Captures with loss (issue 16): the tools' own test, then lossy copies of
+# three captures scored against the issue's goals.
+suite "loss tools" tests/loss/selftest.sh
+suite "loss" tests/loss/run.sh --catrace "$CATRACE"
 if [ -n "$SHARED_CAPTURES" ]; then
 	suite "golden (shared captures)" tests/golden.sh tests/golden/shared/TESTLIST "$SHARED_CAPTURES"
 	suite "reference (shared captures)" python3 tests/refcheck.py --catrace "$CATRACE" --captures "$SHARED_CAPTURES"

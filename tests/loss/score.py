@@ -41,9 +41,11 @@ The columns (per variant; "matched" below is the alignment's):
            request a reply answers is read from the original: the latest
            such request before it), counted when both are matched
   noname   matched messages with pv null where the original had a name
-  named?   of those, the ones whose channel's CREATE_CHAN request is intact
-           (the latest CREATE_CHAN request with that name on the circuit
-           before the message): names a decoder should have given
+  named?   of those, the ones a surviving message names: their channel's
+           CREATE_CHAN request is intact (the latest CREATE_CHAN request
+           with that name on the circuit before the message), and so is
+           the request a reply answers (the ioid or subscription id is
+           the only link from a reply to its channel)
 Matching: per direction of each flow, the original's and the variant's
 messages are aligned by difflib.SequenceMatcher (order-preserving: blocks
 of equal signatures, longest first) on the signature (cmd, dtype, count,
@@ -478,7 +480,8 @@ def judge_matched(score, msg, reference, dec, matched, origin, names_scored):
                                                  request.order + 1))
     if names_scored and dec.pv is None and msg.catrace.pv is not None:
         score.noname += 1
-        if msg.create_chan is not None and msg.create_chan.intact:
+        if (msg.create_chan is not None and msg.create_chan.intact and
+                (msg.request is None or msg.request.intact)):
             score.should_be_named += 1
             note(score, "should be named", msg, dec, msg.catrace.pv)
 
