@@ -172,6 +172,55 @@ static void free_held(struct flow_table *t, struct flow_half *h)
 	h->held_bytes = 0;
 }
 
+/* A hole is given up: remember where, and whether a message began there. */
+static void gone_note(struct flow_half *h, uint32_t start, uint32_t end)
+{
+	struct flow_gone *g = &h->gone[h->gone_next];
+
+	h->gone_next = (h->gone_next + 1) % FLOW_GONE_MAX;
+	g->start = start;
+	g->end = end;
+	g->at_boundary = h->stream.state == CS_HEADER && h->stream.hdr_have == 0;
+}
+
+/* The given-up hole that holds all of [seq, seq + len), or NULL. */
+static struct flow_gone *gone_holding(struct flow_half *h, uint32_t seq, uint32_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < FLOW_GONE_MAX; i++) {
+		struct flow_gone *g = &h->gone[i];
+
+		if (g->start != g->end && seq_diff(seq, g->start) >= 0 &&
+		    seq_diff(seq + len, g->end) <= 0)
+			return g;
+	}
+	return NULL;
+}
+
+/* A segment whose bytes were given up as lost came after all: frame it
+ * on its own (from a boundary when it starts where the hole did, at one),
+ * stamped with its own packet, rather than call it a retransmission. */
+static void deliver_late(struct flow_table *t, struct flow_half *h, struct flow_gone *g,
+			 uint32_t seq, const struct pkt *p)
+{
+	struct ca_stream late;
+
+	t->stats.late++;
+	ca_stream_init(&late, h->stream.dir, t->keep_limit, seq == g->start && g->at_boundary);
+	ca_stream_set_budget(&late, &t->stream_mem);
+	ca_stream_feed(&late, p->payload, p->payload_len, flow_msg, t);
+	ca_stream_end(&late, "late segment", flow_msg, t);
+	ca_stream_free(&late);
+	/* Its bytes are no longer missing: the hole shrinks from that end. */
+	if (seq == g->start) {
+		g->start = seq + p->payload_wire_len;
+		g->at_boundary = false;
+	} else if (seq_diff(seq + p->payload_wire_len, g->end) == 0) {
+		g->end = seq;
+	}
+}
+
 /* Deliver bytes at sequence `seq` (already known to be >= next_seq). */
 static void deliver(struct flow_table *t, struct flow_half *h, uint32_t seq,
 		    const uint8_t *d, uint32_t cap_len, uint32_t wire_len)
@@ -181,6 +230,7 @@ static void deliver(struct flow_table *t, struct flow_half *h, uint32_t seq,
 	if (hole > 0) {
 		t->stats.gaps++;
 		h->lossy = true;
+		gone_note(h, h->next_seq, seq);
 		ca_stream_gap(&h->stream, (uint64_t)hole, flow_msg, t);
 	}
 	ca_stream_feed(&h->stream, d, cap_len, flow_msg, t);
@@ -293,7 +343,13 @@ static void place_data(struct flow_table *t, struct flow_half *h, uint32_t seq,
 		uint32_t skip, cap;
 
 		if (end <= 0) {
-			t->stats.retransmitted++;
+			struct flow_gone *g = p->payload_len == p->payload_wire_len ?
+				gone_holding(h, seq, p->payload_wire_len) : NULL;
+
+			if (g && p->payload_len)
+				deliver_late(t, h, g, seq, p);
+			else
+				t->stats.retransmitted++;
 			return;
 		}
 		if (ahead > 0) {

@@ -48,6 +48,16 @@ struct flow_stamp {
 	uint64_t frame;
 };
 
+/* Holes given up on (their bytes declared lost), remembered so that their
+ * bytes, if they come after all (a capture reordered further than the
+ * patience above), are decoded rather than taken for retransmissions. */
+#define FLOW_GONE_MAX 4
+
+struct flow_gone {
+	uint32_t start, end;      /* sequence range; empty when start == end */
+	bool at_boundary;         /* a message began at `start` */
+};
+
 struct flow_half {
 	bool isn_known;
 	uint32_t isn;             /* initial sequence number, from the SYN */
@@ -58,6 +68,8 @@ struct flow_half {
 	struct ooo_seg *held;     /* sorted by sequence number */
 	unsigned hole_wait;       /* packets left before a proven hole is given up */
 	uint64_t held_bytes;
+	struct flow_gone gone[FLOW_GONE_MAX];  /* newest replaces the oldest */
+	unsigned gone_next;
 	struct ca_stream stream;
 };
 
@@ -87,6 +99,7 @@ struct flow_stats {
 	uint64_t live_disagreed;  /* live: the kernel's message boundaries were
 				   * not where the framer had them */
 	uint64_t after_close;     /* retransmissions of a flow already closed */
+	uint64_t late;            /* segments that came after their hole was given up */
 	uint64_t queued;          /* messages that waited for the other direction */
 	uint64_t queue_full;      /* times a full queue let them go out of order */
 };

@@ -49,7 +49,8 @@ The columns (per variant; "matched" below is the alignment's):
 Matching: per direction of each flow, the original's and the variant's
 messages are aligned by difflib.SequenceMatcher (order-preserving: blocks
 of equal signatures, longest first) on the signature (cmd, dtype, count,
-p1, p2, size, value when present) for catrace.  cashark rows are aligned
+p1, p2, size, value when present) for catrace; what is left is matched by
+equal signature in any order (a late segment decoded out of stream order).  cashark rows are aligned
 to cashark's decode of the original by every field cashark_tsv.py prints
 but pv (command, size, dtype/type, count, the ids it names cid, sid,
 ioid, sub, p1, p2, eca, version, rights, mask, server port and address,
@@ -371,14 +372,27 @@ def cashark_rows(capture_path, capture, lua, ports):
 
 
 def align(reference, variant):
-    """Matched (reference index, variant index) pairs, order-preserving."""
+    """Matched (reference index, variant index) pairs: order-preserving
+    first, then what is left matched by equal signature in any order (a
+    segment that came after its hole was given up is decoded late, out of
+    stream order; it is found, not invented -- its order and time are
+    judged by the other columns)."""
     matcher = difflib.SequenceMatcher(
         None, [d.signature for d in reference],
         [d.signature for d in variant], autojunk=False)
     pairs = []
     for a, b, size in matcher.get_matching_blocks():
         pairs.extend((a + i, b + i) for i in range(size))
-    return pairs
+    used_a = {a for a, _ in pairs}
+    used_b = {b for _, b in pairs}
+    waiting = {}
+    for a, d in enumerate(reference):
+        if a not in used_a:
+            waiting.setdefault(d.signature, []).append(a)
+    for b, d in enumerate(variant):
+        if b not in used_b and waiting.get(d.signature):
+            pairs.append((waiting[d.signature].pop(0), b))
+    return sorted(pairs)
 
 
 def attach_cashark_reference(framed, cashark_original):

@@ -236,6 +236,39 @@ static void test_reply_waits_for_a_late_request(void **state)
 	flow_table_free(&t);
 }
 
+/* A segment later than the patience for its hole: the hole was given up
+ * (its bytes declared lost), then it comes.  Its message is decoded,
+ * with its own time, not dropped as a retransmission: a WRITE delayed so
+ * must not vanish from the audit (issue 14). */
+static void test_segment_after_its_hole_was_given_up(void **state)
+{
+	struct flow_table t;
+	struct ctx c = { .t = &t };
+	struct wire w;
+	unsigned i;
+
+	(void)state;
+	flow_table_init(&t, 16, 16384, on_msg, NULL, &c);
+	handshake(&t);
+	three_requests(&w);
+	send(&t, CA_DIR_REQUEST, &w, 0, 16, 0, 10, 3, 0);
+	send(&t, CA_DIR_REQUEST, &w, 32, 16, 0, 30, 4, 0);           /* 16..32 missing */
+	for (i = 0; i < FLOW_HOLE_PATIENCE + 2; i++)
+		send(&t, CA_DIR_RESPONSE, &w, 0, 0, 48, 40 + i, 5 + i, 0);
+	assert_int_equal(c.n, 2);
+	send(&t, CA_DIR_REQUEST, &w, 16, 16, 0, 99, 50, 0);          /* it comes */
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.m[2].p2, 2);
+	assert_int_equal(c.m[2].at.frame, 50);
+	assert_int_equal(t.stats.late, 1);
+	assert_int_equal(t.stats.retransmitted, 0);
+	/* Again: now a retransmission. */
+	send(&t, CA_DIR_REQUEST, &w, 16, 16, 0, 100, 51, 0);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(t.stats.retransmitted, 1);
+	flow_table_free(&t);
+}
+
 /* What waits when the capture ends comes out in time order too. */
 static void test_queue_flushed_in_order_at_the_end(void **state)
 {
@@ -303,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_held_after_loss_keep_their_stamps),
 		cmocka_unit_test(test_reply_waits_for_its_held_request),
 		cmocka_unit_test(test_reply_waits_for_a_late_request),
+		cmocka_unit_test(test_segment_after_its_hole_was_given_up),
 		cmocka_unit_test(test_queue_flushed_in_order_at_the_end),
 		cmocka_unit_test(test_waiting_room_is_bounded),
 	};
