@@ -28,6 +28,7 @@ struct circuit {
 	struct hmap sub_cid;  /* subscription id -> cid+1 */
 	struct hmap search;   /* cid -> chan*: searches sent over TCP */
 	bool start_seen;      /* its first messages (VERSION, CREATE_CHAN) were seen */
+	bool request_gap;     /* the client's stream lost bytes: requests may be missing */
 	unsigned closed;      /* channels closed since the last sweep */
 	unsigned sweep_wait;  /* id bindings refused before the next sweep */
 	struct circuit *lru_prev, *lru_next;
@@ -472,12 +473,54 @@ const struct track_client *track_client(const struct track *t,
 	return c ? &c->client : NULL;
 }
 
+/* A request names a sid no CREATE_CHAN reply gave: the reply was lost.
+ * When the client's stream is whole from the circuit's start (every
+ * CREATE_CHAN it sent was seen) and exactly one channel still waits for
+ * its reply, the sid can only be that channel's. */
+static void infer_sid(struct track *t, struct circuit *c, uint32_t sid)
+{
+	struct chan *waiting = NULL;
+	size_t it;
+	void *v;
+
+	if (!c->start_seen || c->request_gap || hmap_get_u32(&c->sid_cid, sid))
+		return;
+	for (it = 0; hmap_next(&c->by_cid, &it, NULL, &v);) {
+		struct chan *ch = v;
+
+		if (ch->has_sid)
+			continue;
+		if (waiting)
+			return;  /* two candidates: no telling */
+		waiting = ch;
+	}
+	if (!waiting)
+		return;
+	waiting->sid = sid;
+	waiting->has_sid = true;
+	hmap_put_u32(&c->sid_cid, sid, ID(waiting->cid), NULL);
+	t->stats.sids_inferred++;
+}
+
+/* The requests that name their channel by sid. */
+static bool request_has_sid(unsigned cmd)
+{
+	return cmd == CA_PROTO_READ_NOTIFY || cmd == CA_PROTO_READ || cmd == CA_PROTO_WRITE_NOTIFY ||
+	       cmd == CA_PROTO_EVENT_ADD || cmd == CA_PROTO_WRITE || cmd == CA_PROTO_EVENT_CANCEL;
+}
+
 static struct track_name track_tcp_request(struct track *t, struct circuit *c,
 					   const struct ca_msg *m)
 {
 	const struct ca_hdr *h = &m->h;
 	struct track_name n = { NULL, 0, NULL, NULL, NULL };
 	bool term;
+
+	/* The framer flags the first message after bytes went missing. */
+	if (m->flags & (CA_MSG_RESYNC | CA_MSG_TRUNCATED))
+		c->request_gap = true;
+	if (request_has_sid(h->cmd) && !(m->flags & CA_MSG_MALFORMED))
+		infer_sid(t, c, h->p1);
 
 	switch (h->cmd) {
 	case CA_PROTO_CREATE_CHAN:

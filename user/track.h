@@ -43,6 +43,7 @@ struct track_stats {
 	uint64_t circuits_evicted;
 	uint64_t ids_untracked;      /* ioids/subscriptions past their bound */
 	uint64_t searches_forgotten; /* UDP searches pushed out of the ring */
+	uint64_t sids_inferred;      /* lost CREATE_CHAN replies worked out */
 };
 
 struct track {

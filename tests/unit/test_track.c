@@ -35,6 +35,7 @@ static const struct flow_key CIRC_B = { 0x0A000003, 0x0A000002, 40001, 5064 };
  * valid until the next call). */
 static char last[2048];
 static bool last_null;
+static unsigned next_flags;   /* the framer's flags for the next message */
 
 /* Send one message through the tracker; the payload is `plen` bytes of
  * `payload` (NULL: none). */
@@ -57,6 +58,8 @@ static void send_msg(struct track *t, const struct flow_key *k, bool tcp,
 	m.h.hdr_len = CA_HDR_LEN;
 	m.dir = dir;
 	m.tcp = tcp;
+	m.flags = next_flags;
+	next_flags = 0;
 	if (plen) {
 		copy = malloc(plen);
 		assert_non_null(copy);
@@ -300,6 +303,47 @@ static void test_event_add_cancel(void **state)
 	send_msg(t, &CIRC_A, true, RSP, CA_PROTO_EVENT_ADD, 8, DBR_DOUBLE, 1,
 		 ECA_NORMAL, 56, val, 8);
 	expect_name("SR:C03-BI{DCCT:1}Lifetime-I");
+}
+
+/* A CREATE_CHAN reply lost from the capture: the request that then uses
+ * an unknown sid can only mean the one channel still waiting for its
+ * reply, when the client's stream is whole from the start (issue 16). */
+static void test_lost_create_reply_inferred(void **state)
+{
+	struct track *t = *state;
+	uint8_t ev[16] = { 0 }, val[8] = { 0x3f, 0xf8 };
+
+	TCP(t, &CIRC_A, REQ, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
+	open_channel(t, &CIRC_A, 1, 0x100, "T:calc");
+	send_named(t, &CIRC_A, true, CA_PROTO_CREATE_CHAN, 0, 0, 2, 13, "T:ai");
+	/* its reply (sid 0x200) is not in the capture */
+	send_msg(t, &CIRC_A, true, REQ, CA_PROTO_EVENT_ADD, 16, 20, 1, 0x200, 9, ev, 16);
+	expect_name("T:ai");
+	send_msg(t, &CIRC_A, true, RSP, CA_PROTO_EVENT_ADD, 8, DBR_DOUBLE, 1, ECA_NORMAL, 9, val, 8);
+	expect_name("T:ai");
+	assert_int_equal(t->stats.sids_inferred, 1);
+
+	/* Two channels waiting: no telling which. */
+	TCP(t, &CIRC_B, REQ, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
+	send_named(t, &CIRC_B, true, CA_PROTO_CREATE_CHAN, 0, 0, 1, 13, "B:one");
+	send_named(t, &CIRC_B, true, CA_PROTO_CREATE_CHAN, 0, 0, 2, 13, "B:two");
+	TCP(t, &CIRC_B, REQ, CA_PROTO_READ_NOTIFY, 0, DBR_DOUBLE, 1, 0x300, 4);
+	expect_none();
+	assert_int_equal(t->stats.sids_inferred, 1);
+}
+
+/* The client's own stream lost bytes: a CREATE_CHAN may have gone with
+ * them, so a lone waiting channel proves nothing. */
+static void test_no_inference_after_request_loss(void **state)
+{
+	struct track *t = *state;
+
+	TCP(t, &CIRC_A, REQ, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
+	send_named(t, &CIRC_A, true, CA_PROTO_CREATE_CHAN, 0, 0, 1, 13, "T:calc");
+	next_flags = CA_MSG_RESYNC;   /* the framer found its way after a hole */
+	TCP(t, &CIRC_A, REQ, CA_PROTO_READ_NOTIFY, 0, DBR_DOUBLE, 1, 0x500, 4);
+	expect_none();
+	assert_int_equal(t->stats.sids_inferred, 0);
 }
 
 static void test_write(void **state)
@@ -738,6 +782,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enum_names_stay_with_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_event_add_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_create_reply_inferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_inference_after_request_loss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clear_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clear_channel_by_sid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_disconn_create_fail, setup, teardown),
