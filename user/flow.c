@@ -228,11 +228,18 @@ static void deliver(struct flow_table *t, struct flow_half *h, uint32_t seq,
 	int32_t hole = seq_diff(seq, h->next_seq);
 
 	if (hole > 0) {
+		/* A message the hole ends was last seen in the packet before
+		 * it: that is its time, not this packet's. */
+		struct flow_stamp now = t->stamp;
+
 		t->stats.gaps++;
 		h->lossy = true;
 		gone_note(h, h->next_seq, seq);
+		t->stamp = h->last_stamp;
 		ca_stream_gap(&h->stream, (uint64_t)hole, flow_msg, t);
+		t->stamp = now;
 	}
+	h->last_stamp = t->stamp;
 	ca_stream_feed(&h->stream, d, cap_len, flow_msg, t);
 	if (wire_len > cap_len)  /* the snap length cut the segment */
 		ca_stream_gap(&h->stream, wire_len - cap_len, flow_msg, t);

@@ -68,6 +68,7 @@ struct flow_half {
 	struct ooo_seg *held;     /* sorted by sequence number */
 	unsigned hole_wait;       /* packets left before a proven hole is given up */
 	uint64_t held_bytes;
+	struct flow_stamp last_stamp;  /* the packet of the last bytes delivered */
 	struct flow_gone gone[FLOW_GONE_MAX];  /* newest replaces the oldest */
 	unsigned gone_next;
 	struct ca_stream stream;

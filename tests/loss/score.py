@@ -32,7 +32,7 @@ The columns (per variant; "matched" below is the alignment's):
   invented variant messages matched to no original message
   wrongpv  matched messages whose pv is not null and differs from the
            original's (cashark: only messages that carry the name)
-  wrongts  matched messages whose ts differs from the time stamp of the
+  wrongts  intact matched messages whose ts differs from the time stamp of the
            packet that carried the original message's last byte, or whose
            frame, mapped back through the sidecar, is not that packet
   order    replies printed before the request they answer (same circuit,
@@ -480,7 +480,9 @@ def judge_matched(score, msg, reference, dec, matched, origin, names_scored):
                                                               reference.pv))
     frame_origin = (origin[dec.frame - 1] if 0 < dec.frame <= len(origin)
                     else None)
-    if dec.ts_ns != msg.ts_ns or frame_origin != msg.last_packet:
+    # A message whose last byte's packet is gone has no such time to keep:
+    # only intact ones are judged.
+    if msg.intact and (dec.ts_ns != msg.ts_ns or frame_origin != msg.last_packet):
         score.wrong_ts += 1
         note(score, "wrong ts", msg, dec,
              "frame %d (original packet %s) at %s, want packet %d at %s"

@@ -269,6 +269,36 @@ static void test_segment_after_its_hole_was_given_up(void **state)
 	flow_table_free(&t);
 }
 
+/* A message whose tail is lost: it ends with the hole, and its time is
+ * that of the last packet that carried its bytes, not of the packet after
+ * the hole. */
+static void test_message_cut_by_a_hole_keeps_its_last_packet(void **state)
+{
+	struct flow_table t;
+	struct ctx c = { .t = &t };
+	struct wire w;
+	unsigned i;
+
+	(void)state;
+	flow_table_init(&t, 16, 16384, on_msg, NULL, &c);
+	handshake(&t);
+	w.n = 0;
+	wire_ca_hdr(&w, CA_PROTO_EVENT_ADD, 800, DBR_CHAR, 800, 1, 7);   /* 0..816 */
+	wire_fill(&w, 0x41, 800);
+	wire_ca_hdr(&w, CA_PROTO_ECHO, 0, 0, 0, 0, 0);                  /* 816..832 */
+	send(&t, CA_DIR_RESPONSE, &w, 0, 416, 0, 10, 3, 0);
+	/* 416..816 lost */
+	send(&t, CA_DIR_RESPONSE, &w, 816, 16, 0, 30, 4, 0);
+	for (i = 0; i < FLOW_HOLE_PATIENCE + 1; i++)
+		send(&t, CA_DIR_REQUEST, &w, 0, 0, 832, 40 + i, 5 + i, 0);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.m[0].cmd, CA_PROTO_EVENT_ADD);
+	assert_int_equal(c.m[0].at.frame, 3);
+	assert_int_equal(c.m[1].cmd, CA_PROTO_ECHO);
+	assert_int_equal(c.m[1].at.frame, 4);
+	flow_table_free(&t);
+}
+
 /* What waits when the capture ends comes out in time order too. */
 static void test_queue_flushed_in_order_at_the_end(void **state)
 {
@@ -337,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_reply_waits_for_its_held_request),
 		cmocka_unit_test(test_reply_waits_for_a_late_request),
 		cmocka_unit_test(test_segment_after_its_hole_was_given_up),
+		cmocka_unit_test(test_message_cut_by_a_hole_keeps_its_last_packet),
 		cmocka_unit_test(test_queue_flushed_in_order_at_the_end),
 		cmocka_unit_test(test_waiting_room_is_bounded),
 	};
