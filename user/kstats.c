@@ -29,6 +29,9 @@ static void add_counters(struct ca_counters *sum, const struct ca_counters *c)
 	sum->msgs_dropped += c->msgs_dropped;
 	sum->pkt_drops += c->pkt_drops;
 	sum->unsynced_bytes += c->unsynced_bytes;
+	sum->learned_refused += c->learned_refused;
+	sum->learned_admitted += c->learned_admitted;
+	sum->learned_expired += c->learned_expired;
 }
 
 int kstats_counters(int counters_fd, struct ca_counters *sum)
