@@ -22,6 +22,9 @@ struct metrics_input {
 	/* Offline there is no kernel: packets from the decoder. */
 	uint64_t packets_seen, packets_ca, packet_errors;
 	uint64_t learned_endpoints;
+	/* Live: learned TCP servers in the kernel's map, those confirmed
+	 * (the kernel counts their flows admitted, refused, and expiries). */
+	uint64_t learned_servers, learned_confirmed;
 	uint64_t records, records_bad;     /* live: read from the ring buffer */
 	const struct procattr *proc;       /* live process attribution; NULL: off */
 	bool live;

@@ -8,8 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ca_server_proc.h"
 #include "chanmem.h"
 #include "gso_split.h"
+#include "learned_live.h"
 #include "live_filter.h"
 #include "procattr.h"
 #include "record.h"
@@ -223,6 +225,23 @@ static void print_live_counts(const char *prefix, const struct pipeline *pl,
 		(unsigned long long)c->pkts_ca, (unsigned long long)c->pkts_seen, tail);
 }
 
+/* Learned servers, when there is anything to say: a forged announcement
+ * shows as refused flows. */
+static void print_learned_summary(struct loader *l, const struct ca_counters *c)
+{
+	struct learned_count n;
+
+	if (learned_live_count(loader_map_fd(l, "servers"), &n))
+		memset(&n, 0, sizeof(n));
+	if (!n.known && !c->learned_admitted && !c->learned_refused && !c->learned_expired)
+		return;
+	fprintf(stderr, "learned servers: %llu known (%llu confirmed as local CA servers), "
+		"%llu flows admitted (opened like CA), %llu refused (not CA), %llu expired\n",
+		(unsigned long long)n.known, (unsigned long long)n.confirmed,
+		(unsigned long long)c->learned_admitted, (unsigned long long)c->learned_refused,
+		(unsigned long long)c->learned_expired);
+}
+
 /* At the end of a run (not -q, not top): what was captured, dropped and
  * skipped, from one reading of the counters. */
 static void print_live_summary(struct loader *l, const struct pipeline *pl,
@@ -250,6 +269,7 @@ static void print_live_summary(struct loader *l, const struct pipeline *pl,
 		if (cnt.pkt_drops)
 			fprintf(stderr, "kernel: also dropped %llu packet records (-w)\n",
 				(unsigned long long)cnt.pkt_drops);
+		print_learned_summary(l, &cnt);
 	}
 	pipeline_print_limits(pl, stderr, false);
 }
@@ -287,8 +307,29 @@ struct live_run {
 	uint64_t top_until_ns, started_ns;
 	uint64_t chan_saved_ns;        /* when the channel table was last saved */
 	bool chan_save_failed;         /* said once */
+	uint64_t confirm_ns;           /* last round confirming learned servers */
 	struct drop_report drops;
 };
+
+/* A pending learned server that a local CA server process listens on is
+ * confirmed: all its flows CA (ca_server_proc.h says why both sockets). */
+static bool local_ca_server(void *ctx, uint32_t ip, uint16_t port)
+{
+	const uint16_t *ca_port = ctx;
+
+	return ca_server_proc_listens("/proc", ip, port, *ca_port);
+}
+
+static void confirm_learned_servers(struct live_run *run)
+{
+	uint64_t now = mono_ns();
+	uint16_t ca_port = run->pl->cls.server_port;
+
+	if (now - run->confirm_ns < LEARNED_CONFIRM_INTERVAL_NS)
+		return;
+	run->confirm_ns = now;
+	learned_live_confirm(loader_map_fd(run->l, "servers"), local_ca_server, &ca_port);
+}
 
 /* Load the channel table earlier runs saved: channels created before
  * this run started get their names. */
@@ -401,6 +442,7 @@ static int live_loop(struct live_run *run)
 		 * lose messages without a word. */
 		report_drops(run->l, &run->drops, false);
 		chan_table_save(run, false);
+		confirm_learned_servers(run);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
 			rc = 1;
