@@ -325,7 +325,9 @@ static void confirm_learned_servers(struct live_run *run)
 	uint64_t now = mono_ns();
 	uint16_t ca_port = run->pl->cls.server_port;
 
-	if (now - run->confirm_ns < LEARNED_CONFIRM_INTERVAL_NS)
+	/* --no-proc: nothing of /proc is read; pending servers still admit
+	 * their flows that open like CA. */
+	if (run->o->no_proc || now - run->confirm_ns < LEARNED_CONFIRM_INTERVAL_NS)
 		return;
 	run->confirm_ns = now;
 	learned_live_confirm(loader_map_fd(run->l, "servers"), local_ca_server, &ca_port);
