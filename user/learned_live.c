@@ -75,3 +75,41 @@ unsigned learned_live_confirm(int servers_fd, learned_check_fn is_ca_server, voi
 	walk(servers_fd, confirm_one, &c);
 	return c.confirmed;
 }
+
+/* Keys are deleted after the walk: deleting the key the walk holds would
+ * start it again from the first. */
+#define EXPIRE_BATCH 1024
+
+struct expire_ctx {
+	uint64_t ttl_ns, now_ns;
+	struct ep_key keys[EXPIRE_BATCH];
+	unsigned n;
+};
+
+static void expire_one(void *ctx, int fd, const struct ep_key *k, struct learned_server *v)
+{
+	struct expire_ctx *c = ctx;
+
+	(void)fd;
+	if (v->confirmed || c->now_ns < v->seen_ns || c->now_ns - v->seen_ns <= c->ttl_ns ||
+	    c->n >= EXPIRE_BATCH)
+		return;
+	c->keys[c->n++] = *k;
+}
+
+unsigned learned_live_expire(int servers_fd, uint64_t ttl_ns, uint64_t now_ns)
+{
+	static struct expire_ctx c;
+	unsigned i, expired = 0;
+
+	if (!ttl_ns)
+		return 0;
+	c.ttl_ns = ttl_ns;
+	c.now_ns = now_ns;
+	c.n = 0;
+	walk(servers_fd, expire_one, &c);
+	for (i = 0; i < c.n; i++)
+		if (bpf_map_delete_elem(servers_fd, &c.keys[i]) == 0)
+			expired++;
+	return expired;
+}

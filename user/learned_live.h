@@ -27,4 +27,10 @@ int learned_live_count(int servers_fd, struct learned_count *out);
 typedef bool (*learned_check_fn)(void *ctx, uint32_t ip, uint16_t port);
 unsigned learned_live_confirm(int servers_fd, learned_check_fn is_ca_server, void *ctx);
 
+/* Forget pending entries not refreshed for `ttl_ns` by `now_ns`
+ * (CLOCK_MONOTONIC, the kernel's clock): the kernel forgets one only when
+ * a packet of it comes, and a forged announcement of a port nobody uses
+ * would stay counted.  Returns how many were forgotten. */
+unsigned learned_live_expire(int servers_fd, uint64_t ttl_ns, uint64_t now_ns);
+
 #endif

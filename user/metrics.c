@@ -157,7 +157,7 @@ static void render_learned(struct sbuf *sb, const struct metrics_input *in,
 	sbuf_puts(sb, "catrace_learned_expired_total{");
 	iface_label(sb, in);
 	sbuf_putc(sb, '}');
-	put_u64(sb, k->learned_expired);
+	put_u64(sb, k->learned_expired + in->learned_expired_user);
 }
 
 static void render_packets(struct sbuf *sb, const struct metrics_input *in)

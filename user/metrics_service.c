@@ -64,6 +64,7 @@ void metrics_service_render(void *ctx, struct sbuf *sb)
 		learned_servers_input(ms->l, &in);
 		in.records = ms->records ? *ms->records : 0;
 		in.records_bad = ms->records_bad ? *ms->records_bad : 0;
+		in.learned_expired_user = ms->learned_expired ? *ms->learned_expired : 0;
 		in.proc = ms->pl->proc;
 	} else {
 		in.packets_seen = st->packets;

@@ -227,25 +227,28 @@ static void print_live_counts(const char *prefix, const struct pipeline *pl,
 
 /* Learned servers, when there is anything to say: a forged announcement
  * shows as refused flows. */
-static void print_learned_summary(struct loader *l, const struct ca_counters *c)
+static void print_learned_summary(struct loader *l, const struct ca_counters *c,
+				  uint64_t user_expired)
 {
 	struct learned_count n;
+	uint64_t expired;
 
 	if (learned_live_count(loader_map_fd(l, "servers"), &n))
 		memset(&n, 0, sizeof(n));
-	if (!n.known && !c->learned_admitted && !c->learned_refused && !c->learned_expired)
+	expired = c->learned_expired + user_expired;
+	if (!n.known && !c->learned_admitted && !c->learned_refused && !expired)
 		return;
 	fprintf(stderr, "learned servers: %llu known (%llu confirmed as local CA servers), "
 		"%llu flows admitted (opened like CA), %llu refused (not CA), %llu expired\n",
 		(unsigned long long)n.known, (unsigned long long)n.confirmed,
 		(unsigned long long)c->learned_admitted, (unsigned long long)c->learned_refused,
-		(unsigned long long)c->learned_expired);
+		(unsigned long long)expired);
 }
 
 /* At the end of a run (not -q, not top): what was captured, dropped and
  * skipped, from one reading of the counters. */
 static void print_live_summary(struct loader *l, const struct pipeline *pl,
-			       struct drop_report *drops)
+			       struct drop_report *drops, uint64_t learned_expired)
 {
 	struct ca_counters cnt;
 	char tail[160];
@@ -269,7 +272,7 @@ static void print_live_summary(struct loader *l, const struct pipeline *pl,
 		if (cnt.pkt_drops)
 			fprintf(stderr, "kernel: also dropped %llu packet records (-w)\n",
 				(unsigned long long)cnt.pkt_drops);
-		print_learned_summary(l, &cnt);
+		print_learned_summary(l, &cnt, learned_expired);
 	}
 	pipeline_print_limits(pl, stderr, false);
 }
@@ -308,6 +311,8 @@ struct live_run {
 	uint64_t chan_saved_ns;        /* when the channel table was last saved */
 	bool chan_save_failed;         /* said once */
 	uint64_t confirm_ns;           /* last round confirming learned servers */
+	uint64_t expire_ns;            /* ... and forgetting stale ones */
+	uint64_t learned_expired;      /* pending servers forgotten here */
 	struct drop_report drops;
 };
 
@@ -331,6 +336,19 @@ static void confirm_learned_servers(struct live_run *run)
 		return;
 	run->confirm_ns = now;
 	learned_live_confirm(loader_map_fd(run->l, "servers"), local_ca_server, &ca_port);
+}
+
+/* Pending learned servers nothing refreshed for the TTL: forgotten here
+ * too, not only when a packet of theirs comes (learned_live.h). */
+static void expire_learned_servers(struct live_run *run)
+{
+	uint64_t now = mono_ns();
+
+	if (now - run->expire_ns < LEARNED_CONFIRM_INTERVAL_NS)
+		return;
+	run->expire_ns = now;
+	run->learned_expired += learned_live_expire(loader_map_fd(run->l, "servers"),
+						    LEARNED_TTL_NS_DEFAULT, now);
 }
 
 /* Load the channel table earlier runs saved: channels created before
@@ -445,6 +463,7 @@ static int live_loop(struct live_run *run)
 		report_drops(run->l, &run->drops, false);
 		chan_table_save(run, false);
 		confirm_learned_servers(run);
+		expire_learned_servers(run);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
 			rc = 1;
@@ -545,6 +564,7 @@ int run_live(struct pipeline *pl, struct opts *o)
 		ifaces_label(&o->live, ifaces, sizeof(ifaces));
 		ms.records = &lc.records;
 		ms.records_bad = &lc.bad_records;
+		ms.learned_expired = &run.learned_expired;
 		if (metrics_service_start(&ms, &o->met, pl, run.l, ifaces, err, sizeof(err))) {
 			fprintf(stderr, "catrace: %s\n", err);
 			rc = EXIT_USAGE;
@@ -632,7 +652,7 @@ out_top:
 		if (traced && o->top_once && rc == 0)
 			top_print_once(&run.top);
 	} else if (traced && !o->quiet) {
-		print_live_summary(run.l, pl, &run.drops);
+		print_live_summary(run.l, pl, &run.drops, run.learned_expired);
 	}
 out_ringbuf:
 	ringbuf_source_free(run.rs);

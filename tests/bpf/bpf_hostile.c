@@ -36,7 +36,8 @@
  *   vlan-chain              three tags, a tag cut off, a non-IP inner type
  *   forged-announcement     a beacon naming a non-CA port (issue 14): only
  *                           that port's flows opening with VERSION are CA;
- *                           unconfirmed entries expire
+ *                           unconfirmed entries expire; confirmed ones
+ *                           make every flow CA
  *
  * Usage: bpf_hostile    prints PASS:/FAIL: lines; exit 0/1, 77 without root
  *        BPF_HOSTILE_DEBUG=1 also prints every record and message
@@ -46,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -54,6 +56,7 @@
 #include "catrace.skel.h"
 #include "catrace_record.h"
 #include "kstats.h"
+#include "learned_live.h"
 #include "loader.h"
 #include "output.h"
 #include "pipeline.h"
@@ -1302,6 +1305,21 @@ static int tcp_records(const struct kres *k)
 
 static struct catrace_bpf *open_loaded(uint64_t learn_ttl_ns);
 
+/* The check user space applies (a local CA server): here, one port. */
+static bool confirm_port(void *ctx, uint32_t ip, uint16_t port)
+{
+	(void)ctx;
+	return ip == SRV_IP && port == SSH_PORT + 2;
+}
+
+static uint64_t mono_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
 static void class_forged_announcement(void)
 {
 	const char *cls = "forged-announcement";
@@ -1408,9 +1426,49 @@ static void class_forged_announcement(void)
 	check(tcp_records(&ke) == 2 && ke.d.learned_expired == 0 && ke.d.learned_admitted == 1,
 	      cls, sh.name, "announced again, then a VERSION flow at once: CA (%d TCP records, %llu admitted)",
 	      tcp_records(&ke), (unsigned long long)ke.d.learned_admitted);
+	/* user space's sweep forgets a pending entry no packet comes for */
+	a.n = 0;
+	forged_beacon(&a, SSH_PORT + 1);
+	run_kernel(&sh, &a, &ke);
+	usleep(20000);
+	{
+		struct learned_count before, after;
+		unsigned gone;
+		int fd = bpf_map__fd(shortlived->maps.servers);
+
+		learned_live_count(fd, &before);
+		gone = learned_live_expire(fd, 1000000, mono_now_ns());
+		learned_live_count(fd, &after);
+		check(gone >= 1 && after.known + gone == before.known, cls, sh.name,
+		      "user space's sweep forgets a stale pending entry (%u forgotten, %llu -> %llu known)",
+		      gone, (unsigned long long)before.known, (unsigned long long)after.known);
+	}
 	ures_reset(&ke.live);
 	ring_buffer__free(sh.rb);
 	catrace_bpf__destroy(shortlived);
+
+	/* (e) confirmed by user space: every flow of the endpoint is CA, one
+	 * not seen opening included */
+	a.n = 0;
+	forged_beacon(&a, SSH_PORT + 2);
+	run_kernel(&hooks[0], &a, &ke);
+	check(learned_live_confirm(bpf_map__fd(hooks[0].skel->maps.servers), confirm_port,
+				   NULL) == 1, cls, hooks[0].name,
+	      "user space confirms the one entry its check says yes for");
+	b.n = 0;
+	cc.cport = 41007;
+	cc.sport = SSH_PORT + 2;
+	cc.cseq = 5000;
+	cc.sseq = 7000;
+	m.n = 0;
+	ca_hdr(&m, CA_PROTO_ECHO, 0, 0, 0, 0, 0);
+	circ_req(&b, &cc, m.b, m.n, 0x18);
+	circ_rsp(&b, &cc, m.b, m.n, 0x18);
+	run_kernel(&hooks[0], &b, &ke);
+	check(tcp_records(&ke) == 2 && ke.live.n == 2, cls, hooks[0].name,
+	      "confirmed: a flow not seen opening is CA (%d TCP records, %d messages)",
+	      tcp_records(&ke), ke.live.n);
+	ures_reset(&ke.live);
 }
 
 /* ---- main ---------------------------------------------------------------- */
