@@ -1,6 +1,8 @@
 /* classify: see classify.h. */
 #include "classify.h"
 
+#include "catrace_record.h"
+
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,7 @@ void classify_init(struct classify *c, uint16_t server_port, uint16_t repeater_p
 	hmap_init(&c->udp_clients, sizeof(struct endpoint_key));
 	hmap_init(&c->opening, sizeof(struct flow_key));
 	hmap_init(&c->admitted, sizeof(struct flow_key));
+	c->ttl_ns = LEARNED_TTL_NS_DEFAULT;
 }
 
 void classify_free(struct classify *c)
@@ -39,6 +42,8 @@ void classify_free(struct classify *c)
 	void *v;
 
 	for (it = 0; hmap_next(&c->opening, &it, NULL, &v);)
+		free(v);
+	for (it = 0; hmap_next(&c->servers, &it, NULL, &v);)
 		free(v);
 	hmap_free(&c->opening);
 	hmap_free(&c->admitted);
@@ -67,22 +72,31 @@ static bool is_server_port(const struct classify *c, uint16_t port)
 	return false;
 }
 
-/* What the servers map holds for a learned server. */
-#define SERVER_PENDING   ((void *)1)
-#define SERVER_CONFIRMED ((void *)2)
+/* A learned server, as the kernel's struct learned_server: when an
+ * announcement or an admitted flow last refreshed it (the capture's
+ * clock), and whether every flow of it is CA. */
+struct known_server {
+	uint64_t seen_ns;
+	bool confirmed;
+};
 
-bool classify_is_server(const struct classify *c, uint32_t ip, uint16_t port)
+static struct known_server *server_get(const struct classify *c, uint32_t ip, uint16_t port)
 {
 	struct endpoint_key k = ep(ip, port);
 
-	return hmap_get(&c->servers, &k) != NULL;
+	return hmap_get(&c->servers, &k);
+}
+
+bool classify_is_server(const struct classify *c, uint32_t ip, uint16_t port)
+{
+	return server_get(c, ip, port) != NULL;
 }
 
 static bool is_confirmed_server(const struct classify *c, uint32_t ip, uint16_t port)
 {
-	struct endpoint_key k = ep(ip, port);
+	struct known_server *s = server_get(c, ip, port);
 
-	return hmap_get(&c->servers, &k) == SERVER_CONFIRMED;
+	return s && s->confirmed;
 }
 
 static void learn(struct hmap *m, uint64_t *total, uint32_t ip, uint16_t port)
@@ -95,24 +109,68 @@ static void learn(struct hmap *m, uint64_t *total, uint32_t ip, uint16_t port)
 	 * without limit; past the bound new endpoints are not learned. */
 	if (hmap_count(m) >= CLASSIFY_MAX_LEARNED)
 		return;
-	if (hmap_put(m, &k, SERVER_PENDING, NULL))
+	if (hmap_put(m, &k, (void *)1, NULL))
 		(*total)++;
+}
+
+/* Learned (pending), or refreshed when known: returns it, NULL when it
+ * could not be. */
+static struct known_server *learn_server(struct classify *c, uint32_t ip, uint16_t port)
+{
+	struct endpoint_key k = ep(ip, port);
+	struct known_server *s = hmap_get(&c->servers, &k);
+
+	if (port == 0 || ip == 0 || ip == 0xFFFFFFFFu)
+		return NULL;
+	if (!s) {
+		/* Bounded, as learn(). */
+		if (hmap_count(&c->servers) >= CLASSIFY_MAX_LEARNED)
+			return NULL;
+		s = calloc(1, sizeof(*s));
+		if (!s || !hmap_put(&c->servers, &k, s, NULL)) {
+			free(s);
+			return NULL;
+		}
+		c->learned_total++;
+	}
+	s->seen_ns = c->now_ns;
+	return s;
 }
 
 void classify_learn_server(struct classify *c, uint32_t ip, uint16_t port)
 {
-	if (port == 0 || ip == 0 || ip == 0xFFFFFFFFu)
-		return;
-	learn(&c->servers, &c->learned_total, ip, port);
+	learn_server(c, ip, port);
 }
 
 void classify_confirm_server(struct classify *c, uint32_t ip, uint16_t port)
 {
-	struct endpoint_key k = ep(ip, port);
+	struct known_server *s = learn_server(c, ip, port);
 
-	classify_learn_server(c, ip, port);
-	if (hmap_get(&c->servers, &k))
-		hmap_put(&c->servers, &k, SERVER_CONFIRMED, NULL);
+	if (s)
+		s->confirmed = true;
+}
+
+/* The server of a pending flow, forgotten when nothing refreshed it for
+ * the TTL (the kernel's rule, bpf/catrace.bpf.c learned_verdict); the
+ * capture's time, not the clock's.  True when it was. */
+static bool server_expired(struct classify *c, const struct flow_key *k)
+{
+	struct endpoint_key ek = ep(k->srv_ip, k->srv_port);
+	struct known_server *s = hmap_get(&c->servers, &ek);
+
+	if (!s || !c->ttl_ns || c->now_ns < s->seen_ns || c->now_ns - s->seen_ns <= c->ttl_ns)
+		return false;
+	free(hmap_del(&c->servers, &ek));
+	c->learned_expired++;
+	return true;
+}
+
+static void server_refresh(struct classify *c, const struct flow_key *k)
+{
+	struct known_server *s = server_get(c, k->srv_ip, k->srv_port);
+
+	if (s)
+		s->seen_ns = c->now_ns;
 }
 
 void classify_learn_repeater_client(struct classify *c, uint32_t ip, uint16_t port)
@@ -244,8 +302,12 @@ enum classify_flow_verdict classify_judge_flow(struct classify *c, const struct 
 	uint32_t start;
 	bool ok;
 
-	if (hmap_get(&c->admitted, &cl->key))
+	if (hmap_get(&c->admitted, &cl->key)) {
+		server_refresh(c, &cl->key);  /* a live circuit keeps it known */
 		return CLASSIFY_FLOW_CA;
+	}
+	if (server_expired(c, &cl->key))
+		return CLASSIFY_FLOW_NOT_CA;
 	if (p->tcp_flags & TCPF_SYN)
 		return remember_opening(c, p, cl);
 	o = hmap_get(&c->opening, &cl->key);

@@ -47,6 +47,10 @@ struct classify {
 	uint64_t learned_total;
 	uint64_t learned_refused;   /* flows of pending servers refused */
 	uint64_t learned_admitted;  /* ... and admitted */
+	uint64_t learned_expired;   /* pending servers forgotten */
+	uint64_t now_ns;            /* the packet's time (the caller sets it) */
+	uint64_t ttl_ns;            /* pending servers live this long unrefreshed
+				     * (0: for ever) */
 };
 
 struct classified {

@@ -441,6 +441,7 @@ void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
 	flows_ready(pl);
 	pl->cur = *f;
 	pl->st.packets++;
+	pl->cls.now_ns = f->ts_ns;
 	decode_frame(pl, linktype);
 }
 

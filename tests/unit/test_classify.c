@@ -227,6 +227,38 @@ static void test_empty_flow_forgotten(void **state)
 	classify_free(&c);
 }
 
+#define SEC 1000000000ull
+
+/* Offline, as in the kernel: a pending server nothing refreshed for the
+ * TTL (the capture's time) is forgotten; an announcement or an admitted
+ * flow's packets refresh it. */
+static void test_pending_server_expires(void **state)
+{
+	struct classify c;
+	struct classify_opening o;
+	struct pkt p;
+
+	(void)state;
+	classify_init(&c, 5064, 5065);
+	c.now_ns = 1000 * SEC;
+	classify_learn_server(&c, SRV, SSH);
+	c.now_ns += 50 * SEC;
+	classify_learn_server(&c, SRV, SSH);   /* announced again */
+	c.now_ns += 50 * SEC;
+	open_flow(&c, 40010);                  /* 50 s after: still known */
+	p = seg(40010, SSH, true, TCPF_ACK, 101, version_req, sizeof(version_req));
+	assert_int_equal(judge(&c, &p, &o), CLASSIFY_FLOW_ADMITTED);
+	c.now_ns += 50 * SEC;
+	p = seg(40010, SSH, true, TCPF_ACK, 117, version_req, sizeof(version_req));
+	assert_int_equal(judge(&c, &p, &o), CLASSIFY_FLOW_CA);   /* refreshes */
+	c.now_ns += 61 * SEC;
+	p = seg(40011, SSH, true, TCPF_SYN, 100, NULL, 0);
+	assert_int_equal(judge(&c, &p, &o), CLASSIFY_FLOW_NOT_CA);
+	assert_int_equal(c.learned_expired, 1);
+	assert_false(classify_is_server(&c, SRV, SSH));
+	classify_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_version_not_at_start_refused),
 		cmocka_unit_test(test_server_version_first),
 		cmocka_unit_test(test_empty_flow_forgotten),
+		cmocka_unit_test(test_pending_server_expires),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
