@@ -102,7 +102,8 @@ ip netns exec "$NS_IOC" tcpdump -i "$VETH_IOC" -U -B 32768 -s 256 -w "$NS_TMP/re
 	>/dev/null 2>"$NS_TMP/tcpdump.err" &
 DUMP_PID=$!
 for _ in $(seq 50); do grep -q listening "$NS_TMP/tcpdump.err" && break; sleep 0.1; done
-ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -t --no-proc >"$NS_TMP/live.txt" 2>"$NS_TMP/live.err" &
+ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" -t --no-proc --metrics-file "$NS_TMP/m.prom" \
+	>"$NS_TMP/live.txt" 2>"$NS_TMP/live.err" &
 CAT_PID=$!
 for _ in $(seq 100); do grep -q "^tracing on" "$NS_TMP/live.err" && break; sleep 0.1; done
 grep -q "^tracing on" "$NS_TMP/live.err" || { echo "FAIL: forged-beacon: catrace did not attach: $(cat "$NS_TMP/live.err")"; exit 1; }
@@ -163,6 +164,12 @@ read -r captured dropped matched < <(sed -n 's/^\([0-9]*\) CA messages captured,
 refused=$(sed -n 's/^learned servers: .* \([0-9]*\) refused.*/\1/p' "$NS_TMP/live.err")
 [ "${refused:-0}" -ge 1 ] && ok "the refusal is counted ($(grep '^learned servers' "$NS_TMP/live.err"))" ||
 	bad "the refusal is counted" "$(grep '^learned servers' "$NS_TMP/live.err" || echo 'no learned servers line')"
+mref=$(sed -n 's/^catrace_learned_flows_total{.*verdict="refused"} \([0-9]*\)$/\1/p' "$NS_TMP/m.prom")
+madm=$(sed -n 's/^catrace_learned_flows_total{.*verdict="admitted"} \([0-9]*\)$/\1/p' "$NS_TMP/m.prom")
+mpend=$(sed -n 's/^catrace_learned_servers{.*state="pending"} \([0-9]*\)$/\1/p' "$NS_TMP/m.prom")
+[ "${mref:-0}" = "${refused:-x}" ] && [ "${madm:-0}" -ge 1 ] && [ "${mpend:-0}" -ge 2 ] &&
+	ok "the metrics say the same (refused $mref, admitted $madm, pending servers $mpend)" ||
+	bad "the metrics say the same" "$(grep '^catrace_learned' "$NS_TMP/m.prom" | tr '\n' '|')"
 nmon=$(grep -c '^T:calc ' "$NS_TMP/mon.out")
 ntr=$(grep -c "EventAddResponse.*pv='T:calc'" "$NS_TMP/live.txt")
 [ "$nmon" -ge 50 ] && [ "$ntr" -eq "$nmon" ] && ok "every camonitor update traced with its PV name ($ntr of $nmon)" ||
