@@ -57,12 +57,24 @@ struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
+/* Set by the loader (tests shorten it); 0: learned servers never expire. */
+const volatile __u64 cfg_learn_ttl_ns = LEARNED_TTL_NS_DEFAULT;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct ep_key);
-	__type(value, __u8);
+	__type(value, struct learned_server);
 } servers SEC(".maps");
+
+/* Flows to pending servers seen opening, until their first payload says
+ * whether they are CA (see judge_pending_flow). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tcp_dir_key);
+	__type(value, struct pending_flow);
+} pending_flows SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -274,22 +286,49 @@ static __always_inline void mark_port(__u16 port, bool server)
 		v->rep_client = 1;
 }
 
+static __always_inline void count_learned(void)
+{
+	struct ca_counters *c = cnt();
+
+	if (c)
+		c->learned++;
+}
+
+/* Repeater clients (their registration is not forgeable into anything
+ * worse than a few datagrams shown). */
 static __always_inline void learn(void *map, __u32 ip, __u16 port)
 {
 	struct ep_key k = { .ip = ip, .port = port };
-	struct ca_counters *c;
 	__u8 one = 1;
 
 	if (!port || !ip || ip == 0xFFFFFFFF)
 		return;
 	if (bpf_map_lookup_elem(map, &k))
 		return;
-	if (bpf_map_update_elem(map, &k, &one, BPF_NOEXIST) == 0) {
-		c = cnt();
-		if (c)
-			c->learned++;
+	if (bpf_map_update_elem(map, &k, &one, BPF_NOEXIST) == 0)
+		count_learned();
+	mark_port(port, false);
+}
+
+/* An announced TCP server: pending until user space confirms it.  A new
+ * announcement of a known one only keeps it from expiring: it changes
+ * nothing of what its flows are. */
+static __always_inline void learn_server(__u32 ip, __u16 port)
+{
+	struct ep_key k = { .ip = ip, .port = port };
+	struct learned_server fresh = {}, *v;
+
+	if (!port || !ip || ip == 0xFFFFFFFF)
+		return;
+	v = bpf_map_lookup_elem(&servers, &k);
+	if (v) {
+		v->seen_ns = bpf_ktime_get_ns();
+		return;
 	}
-	mark_port(port, map == (void *)&servers);
+	fresh.seen_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&servers, &k, &fresh, BPF_NOEXIST) == 0)
+		count_learned();
+	mark_port(port, true);
 }
 
 /* Like learn(), for keys that are a port alone. */
@@ -302,38 +341,114 @@ static __always_inline void learn_port(void *map, __u16 port)
 		bpf_map_update_elem(map, &k, &one, BPF_NOEXIST);
 }
 
-/* Returns 1 and the direction when the packet is CA. */
+/* What classify() says of a packet. */
+#define CLS_NOT_CA  0
+#define CLS_CA      1
+#define CLS_PENDING 2   /* a flow of a pending learned server not yet
+			 * judged: its opening decides (judge_pending_flow) */
+
+/* A flow was admitted when the kernel follows either of its directions:
+ * the state is created for a pending server's flow only when it opened
+ * like CA, and it goes with the flow. */
+static __always_inline bool flow_followed(const struct l4 *l)
+{
+	struct tcp_dir_key k = {
+		.saddr = l->saddr, .daddr = l->daddr,
+		.sport = l->sport, .dport = l->dport,
+	};
+	struct tcp_dir_key r = {
+		.saddr = l->daddr, .daddr = l->saddr,
+		.sport = l->dport, .dport = l->sport,
+	};
+
+	return bpf_map_lookup_elem(&flows, &k) || bpf_map_lookup_elem(&flows, &r);
+}
+
+/* A pending entry that neither an announcement nor an admitted flow kept
+ * alive for the TTL is forgotten: a forged announcement costs a map slot
+ * for a minute, not forever. */
+static __always_inline bool expired(struct learned_server *v, const struct ep_key *k,
+				    __u64 now)
+{
+	struct ca_counters *c;
+
+	if (!cfg_learn_ttl_ns || now - v->seen_ns <= cfg_learn_ttl_ns)
+		return false;
+	if (bpf_map_delete_elem(&servers, k) == 0) {
+		c = cnt();
+		if (c)
+			c->learned_expired++;
+	}
+	return true;
+}
+
+/* A TCP packet to or from the learned server (ip, port). */
+static __always_inline int learned_verdict(const struct l4 *l, __u32 ip, __u16 port)
+{
+	struct ep_key k = { .ip = ip, .port = port };
+	struct learned_server *v = bpf_map_lookup_elem(&servers, &k);
+	__u64 now;
+
+	if (!v)
+		return CLS_NOT_CA;
+	if (v->confirmed)
+		return CLS_CA;
+	now = bpf_ktime_get_ns();
+	if (flow_followed(l)) {
+		v->seen_ns = now;  /* a live circuit keeps its server known */
+		return CLS_CA;
+	}
+	if (expired(v, &k, now))
+		return CLS_NOT_CA;
+	return CLS_PENDING;
+}
+
+/* CLS_* and the direction.  Ports the configuration names are CA whatever
+ * their traffic; a learned server's flows only as learned_verdict says. */
 static __always_inline int classify(const struct l4 *l, __u8 *dir)
 {
 	__u32 d = port_bits(l->dport), s = port_bits(l->sport);
+	int v;
 
 	if (l->proto == IPPROTO_UDP) {
 		if (d & (PORT_SERVER | PORT_REPEATER)) {
 			*dir = REC_DIR_REQUEST;
-			return 1;
+			return CLS_CA;
 		}
 		if ((s & (PORT_SERVER | PORT_REPEATER)) ||
 		    ((d & PORT_REP_CLIENT) && is_learned(&rep_clients, l->daddr, l->dport))) {
 			*dir = REC_DIR_RESPONSE;
-			return 1;
+			return CLS_CA;
 		}
 		if (l->sport == l->dport && is_learned(&udp_clients, 0, l->dport)) {
 			*dir = REC_DIR_REQUEST;
-			return 1;
+			return CLS_CA;
 		}
-		return 0;
+		return CLS_NOT_CA;
 	}
-	if ((d & PORT_SERVER) ||
-	    ((d & PORT_LEARNED) && is_learned(&servers, l->daddr, l->dport))) {
+	if (d & PORT_SERVER) {
 		*dir = REC_DIR_REQUEST;
-		return 1;
+		return CLS_CA;
 	}
-	if ((s & PORT_SERVER) ||
-	    ((s & PORT_LEARNED) && is_learned(&servers, l->saddr, l->sport))) {
+	if (d & PORT_LEARNED) {
+		v = learned_verdict(l, l->daddr, l->dport);
+		if (v != CLS_NOT_CA) {
+			*dir = REC_DIR_REQUEST;
+			return v;
+		}
+	}
+	if (s & PORT_SERVER) {
 		*dir = REC_DIR_RESPONSE;
-		return 1;
+		return CLS_CA;
 	}
-	return 0;
+	if (s & PORT_LEARNED) {
+		v = learned_verdict(l, l->saddr, l->sport);
+		if (v != CLS_NOT_CA) {
+			*dir = REC_DIR_RESPONSE;
+			return v;
+		}
+	}
+	return CLS_NOT_CA;
 }
 
 /* ---- CA headers ---- */
@@ -435,7 +550,7 @@ static __always_inline void learn_from(const struct l4 *l, const struct hdr *h,
 
 	if (ca_rule_announced_server(&h->r, dir == REC_DIR_REQUEST,
 				     l->proto == IPPROTO_TCP, l->saddr, &ip, &port))
-		learn(&servers, ip, port);
+		learn_server(ip, port);
 }
 
 /* The flow's message boundaries are no longer known: look for them. */

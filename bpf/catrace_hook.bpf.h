@@ -813,6 +813,89 @@ static __always_inline void F(process_tcp)(const struct pkt *p, struct l4 *l,
 		tcp_stream_end(&k, st);
 }
 
+/* ---- flows of a pending learned server ---- */
+
+/* Does the segment's payload start with a VERSION header believable going
+ * this way?  Every CA circuit opens with one: libca's client sends it
+ * first (CLIENT_NAME, HOST_NAME, CREATE_CHAN follow), and rsrv may send
+ * its own as soon as it accepts, so either may be the flow's first. */
+static __always_inline bool F(starts_with_version)(const struct pkt *p,
+						   const struct l4 *l, __u8 dir)
+{
+	struct ca_raw_hdr raw = {};
+	struct hdr h = {};
+
+	if (l->len < CA_HDR_LEN || load(p, l->off, &raw, CA_HDR_LEN))
+		return false;
+	if (decode_hdr(&raw, CA_HDR_LEN, &h))
+		return false;  /* the long form: never a VERSION */
+	return h.r.cmd == CA_PROTO_VERSION && plausible(&h.r, dir == REC_DIR_REQUEST, 0);
+}
+
+/* A flow of a pending server: CA only when it starts like CA, judged
+ * for this flow alone (an attacker who opens a CA-like connection to the
+ * forged port changes nothing for anybody else's flows).  Its SYN and
+ * SYN-ACK are remembered (CLS_PENDING: no bytes, no record); its first
+ * payload, at its stream's start, must begin with a VERSION.  Then both
+ * directions are followed from their starts as for any circuit seen
+ * opening; otherwise the flow is refused (counted once) and the rest of
+ * it costs a few map look-ups a packet, nothing copied.  A flow not seen
+ * opening stays unjudged: not CA.  Not inlined: its stack would add to
+ * the deepest call chain's, which the verifier limits. */
+static __noinline int F(judge_pending_flow)(const struct pkt *p,
+						 const struct l4 *l, __u8 dir)
+{
+	bool req = dir == REC_DIR_REQUEST;
+	struct tcp_dir_key ck = {
+		.saddr = req ? l->saddr : l->daddr, .daddr = req ? l->daddr : l->saddr,
+		.sport = req ? l->sport : l->dport, .dport = req ? l->dport : l->sport,
+	};
+	struct tcp_dir_key sk = {
+		.saddr = ck.daddr, .daddr = ck.saddr, .sport = ck.dport, .dport = ck.sport,
+	};
+	struct pending_flow fresh = {}, *pf;
+	struct ca_counters *c;
+	__u32 start, cli_next, srv_next;
+	bool srv_seen, ok;
+
+	if ((l->tcp_flags & TCP_SYN) && req) {
+		fresh.cli_next = l->seq + 1;
+		bpf_map_update_elem(&pending_flows, &ck, &fresh, BPF_ANY);
+		return CLS_PENDING;
+	}
+	pf = bpf_map_lookup_elem(&pending_flows, &ck);
+	if (!pf)
+		return CLS_NOT_CA;
+	if (l->tcp_flags & TCP_SYN) {
+		pf->srv_next = l->seq + 1;
+		pf->srv_seen = 1;
+		return CLS_PENDING;
+	}
+	if (l->len == 0) {
+		if (l->tcp_flags & (TCP_FIN | TCP_RST))
+			bpf_map_delete_elem(&pending_flows, &ck);
+		return CLS_NOT_CA;
+	}
+	cli_next = pf->cli_next;
+	srv_next = pf->srv_next;
+	srv_seen = pf->srv_seen;
+	start = req ? cli_next : srv_next;
+	ok = (req || srv_seen) && l->seq == start && F(starts_with_version)(p, l, dir);
+	bpf_map_delete_elem(&pending_flows, &ck);
+	c = cnt();
+	if (!ok) {
+		if (c)
+			c->learned_refused++;
+		return CLS_NOT_CA;
+	}
+	if (c)
+		c->learned_admitted++;
+	tcp_stream_open(&ck, cli_next - 1);
+	if (srv_seen)
+		tcp_stream_open(&sk, srv_next - 1);
+	return CLS_CA;
+}
+
 /* -w: the whole packet, up to the snap length. */
 static __noinline int F(emit_packet)(const struct pkt *p, const struct l4 *l, __u8 dir)
 {
@@ -874,7 +957,19 @@ static __always_inline void F(handle)(struct pkt *p)
 	}
 	if (r == PARSE_BROKEN && c)
 		c->parse_errors++;
-	if (r != 0 || !classify(&l, &dir))
+	if (r != 0)
+		return;
+	r = classify(&l, &dir);
+	if (r == CLS_PENDING) {
+		r = F(judge_pending_flow)(p, &l, dir);
+		/* A remembered SYN goes into -w's file, so that `catrace -r`
+		 * of it judges the flow as the kernel did. */
+		if (r == CLS_PENDING && cfg_snaplen) {
+			l.ts_ns = bpf_ktime_get_ns();
+			F(emit_packet)(p, &l, dir);
+		}
+	}
+	if (r != CLS_CA)
 		return;
 	/* Cut shorter than its IPv4 length: the receiver's stack drops it,
 	 * so what it seems to say never happened (the offline decoder does

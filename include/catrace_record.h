@@ -150,6 +150,12 @@ struct ca_counters {
 	__u64 flows_created; /* TCP directions the flows map took in ... */
 	__u64 flows_ended;   /* ... and let go at FIN or RST: the rest of those
 			      * created and no longer held were evicted (LRU) */
+	/* Learned servers (see struct learned_server): flows to a pending
+	 * one that did not start like CA, those that did, entries that
+	 * expired unconfirmed. */
+	__u64 learned_refused;
+	__u64 learned_admitted;
+	__u64 learned_expired;
 };
 
 /* Learned endpoints: TCP servers, clients of a repeater. */
@@ -157,6 +163,30 @@ struct ep_key {
 	__u32 ip;      /* host byte order */
 	__u16 port;
 	__u16 pad;
+};
+
+/* A TCP server learned from an announcement (the `servers` map's value).
+ * Anybody can send a beacon or a search reply naming any address and
+ * port, so an announcement alone makes an endpoint PENDING: only its
+ * flows that start like a CA circuit are CA, each judged apart (struct
+ * pending_flow).  User space CONFIRMS it (all its flows CA, circuits open
+ * before catrace started included) when a local CA server process listens
+ * on it.  A pending entry nothing refreshed for the TTL expires. */
+struct learned_server {
+	__u64 seen_ns;     /* last announcement or admitted flow (ktime) */
+	__u8 confirmed;
+	__u8 pad[7];
+};
+
+#define LEARNED_TTL_NS_DEFAULT (60ull * 1000000000ull)
+
+/* A flow to a pending server between its SYN and its first payload,
+ * keyed by the client-to-server tcp_dir_key: where each stream starts. */
+struct pending_flow {
+	__u32 cli_next;    /* client ISN + 1 */
+	__u32 srv_next;    /* server ISN + 1, once its SYN-ACK was seen */
+	__u8 srv_seen;
+	__u8 pad[7];
 };
 
 /* One direction of a TCP flow. */

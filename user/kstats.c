@@ -33,6 +33,9 @@ static void add_counters(struct ca_counters *sum, const struct ca_counters *c)
 	sum->ca_fragments += c->ca_fragments;
 	sum->flows_created += c->flows_created;
 	sum->flows_ended += c->flows_ended;
+	sum->learned_refused += c->learned_refused;
+	sum->learned_admitted += c->learned_admitted;
+	sum->learned_expired += c->learned_expired;
 }
 
 int kstats_counters(int counters_fd, struct ca_counters *sum)

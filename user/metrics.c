@@ -124,6 +124,42 @@ static void render_messages(struct sbuf *sb, const struct metrics_input *in,
 	}
 }
 
+/* Learned servers (issue 14): announcements can be forged, so a learned
+ * server is pending until confirmed, and only its flows that open like CA
+ * are CA; what that refused is how a forged announcement shows. */
+static void render_learned(struct sbuf *sb, const struct metrics_input *in,
+			   const struct ca_counters *k)
+{
+	static const char *const verdicts[2] = { "admitted", "refused" };
+	uint64_t flows[2] = { k->learned_admitted, k->learned_refused };
+	unsigned i;
+
+	family(sb, "catrace_learned_servers", "gauge",
+	       "TCP servers learned from announcements, pending (only flows opening like CA are CA) or confirmed (a local CA server process).");
+	sbuf_puts(sb, "catrace_learned_servers{");
+	iface_label(sb, in);
+	sbuf_puts(sb, ",state=\"pending\"}");
+	put_u64(sb, in->learned_servers - in->learned_confirmed);
+	sbuf_puts(sb, "catrace_learned_servers{");
+	iface_label(sb, in);
+	sbuf_puts(sb, ",state=\"confirmed\"}");
+	put_u64(sb, in->learned_confirmed);
+	family(sb, "catrace_learned_flows_total", "counter",
+	       "TCP flows to pending learned servers: admitted (opened with VERSION) or refused (not CA, nothing traced).");
+	for (i = 0; i < 2; i++) {
+		sbuf_puts(sb, "catrace_learned_flows_total{");
+		iface_label(sb, in);
+		sbuf_printf(sb, ",verdict=\"%s\"}", verdicts[i]);
+		put_u64(sb, flows[i]);
+	}
+	family(sb, "catrace_learned_expired_total", "counter",
+	       "Pending learned servers forgotten after a minute with no announcement and no admitted flow.");
+	sbuf_puts(sb, "catrace_learned_expired_total{");
+	iface_label(sb, in);
+	sbuf_putc(sb, '}');
+	put_u64(sb, k->learned_expired + in->learned_expired_user);
+}
+
 static void render_packets(struct sbuf *sb, const struct metrics_input *in)
 {
 	const struct ca_counters *k = in->kernel;
@@ -176,6 +212,8 @@ static void render_packets(struct sbuf *sb, const struct metrics_input *in)
 	iface_label(sb, in);
 	sbuf_putc(sb, '}');
 	put_u64(sb, in->learned_endpoints);
+	if (in->live && k)
+		render_learned(sb, in, k);
 	if (in->live && in->census) {
 		family(sb, "catrace_records_total", "counter",
 		       "Message records read from the ring buffer (bad: failed validation).");

@@ -24,6 +24,10 @@ struct metrics_input {
 	uint64_t learned_endpoints;
 	uint64_t packets_not_decoded[2];   /* offline: IPv4 length short, CA fragments */
 	uint64_t flows_evicted;            /* live: TCP stream states the kernel evicted */
+	/* Live: learned TCP servers in the kernel's map, those confirmed
+	 * (the kernel counts their flows admitted, refused, and expiries). */
+	uint64_t learned_servers, learned_confirmed;
+	uint64_t learned_expired_user;     /* forgotten by user space's sweep */
 	uint64_t records, records_bad;     /* live: read from the ring buffer */
 	const struct procattr *proc;       /* live process attribution; NULL: off */
 	bool live;

@@ -1,6 +1,8 @@
 /* metrics_service: census, HTTP, file and pins; see metrics_service.h. */
 #include "metrics_service.h"
 
+#include "learned_live.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +35,16 @@ static uint64_t learned_live(struct loader *l)
 	return (uint64_t)(a > 0 ? a : 0) + (uint64_t)(b > 0 ? b : 0);
 }
 
+static void learned_servers_input(struct loader *l, struct metrics_input *in)
+{
+	struct learned_count n;
+
+	if (learned_live_count(loader_map_fd(l, "servers"), &n) == 0) {
+		in->learned_servers = n.known;
+		in->learned_confirmed = n.confirmed;
+	}
+}
+
 void metrics_service_render(void *ctx, struct sbuf *sb)
 {
 	struct metrics_service *ms = ctx;
@@ -53,8 +65,10 @@ void metrics_service_render(void *ctx, struct sbuf *sb)
 			in.flows_evicted = ev > 0 ? (uint64_t)ev : 0;
 		}
 		in.learned_endpoints = learned_live(ms->l);
+		learned_servers_input(ms->l, &in);
 		in.records = ms->records ? *ms->records : 0;
 		in.records_bad = ms->records_bad ? *ms->records_bad : 0;
+		in.learned_expired_user = ms->learned_expired ? *ms->learned_expired : 0;
 		in.proc = ms->pl->proc;
 	} else {
 		in.packets_seen = st->packets;

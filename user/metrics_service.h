@@ -32,6 +32,7 @@ struct metrics_service {
 	struct loader *l;            /* NULL when reading a file */
 	char iface[128];
 	const uint64_t *records, *records_bad;
+	const uint64_t *learned_expired;  /* pending servers user space forgot */
 	uint64_t next_file_ns;       /* CLOCK_MONOTONIC */
 	struct sbuf sb;
 	bool pinned;

@@ -280,6 +280,7 @@ static void on_flow_close(void *ctx, const struct flow_key *k)
 {
 	struct pipeline *pl = ctx;
 
+	classify_forget_flow(&pl->cls, k);
 	track_circuit_close(&pl->track, k);
 	if (pl->census)
 		census_circuit_close(pl->census, k);
@@ -324,6 +325,52 @@ static void handle_udp(struct pipeline *pl, const struct pkt *p,
  * messages (the evidence segments before this one are decoded first). */
 static bool detect_circuit(struct pipeline *pl, int linktype, const struct pkt *p);
 
+/* The handshake of a flow admitted at its first payload, given to the
+ * flow table as it came: the streams start at their SYNs, as in the
+ * kernel, which starts following the flow there. */
+static void replay_opening(struct pipeline *pl, const struct classified *cl,
+			   const struct classify_opening *o)
+{
+	struct pkt syn;
+
+	memset(&syn, 0, sizeof(syn));
+	syn.proto = IPPROTO_TCP;
+	syn.tcp_flags = TCPF_SYN;
+	syn.src_ip = cl->key.cli_ip;
+	syn.dst_ip = cl->key.srv_ip;
+	syn.sport = cl->key.cli_port;
+	syn.dport = cl->key.srv_port;
+	syn.seq = o->cli_isn;
+	flow_segment(&pl->flows, &cl->key, CA_DIR_REQUEST, &syn, cur_stamp(pl));
+	if (!o->srv_seen)
+		return;
+	syn.tcp_flags = TCPF_SYN | TCPF_ACK;
+	syn.src_ip = cl->key.srv_ip;
+	syn.dst_ip = cl->key.cli_ip;
+	syn.sport = cl->key.srv_port;
+	syn.dport = cl->key.cli_port;
+	syn.seq = o->srv_isn;
+	syn.ack = o->cli_isn + 1;
+	flow_segment(&pl->flows, &cl->key, CA_DIR_RESPONSE, &syn, cur_stamp(pl));
+}
+
+/* A TCP packet of a pending learned server's flow: is its flow CA? */
+static bool learned_flow_is_ca(struct pipeline *pl, const struct pkt *p,
+			       const struct classified *cl)
+{
+	struct classify_opening o;
+
+	switch (classify_judge_flow(&pl->cls, p, cl, &o)) {
+	case CLASSIFY_FLOW_CA:
+		return true;
+	case CLASSIFY_FLOW_ADMITTED:
+		replay_opening(pl, cl, &o);
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* The frame in pl->cur: parsed, classified, decoded. */
 static void decode_frame(struct pipeline *pl, int linktype)
 {
@@ -361,6 +408,8 @@ static void decode_frame(struct pipeline *pl, int linktype)
 		    !detect_circuit(pl, linktype, &p) || !classify_packet(&pl->cls, &p, &cl))
 			return;
 	}
+	if (cl.pending && !learned_flow_is_ca(pl, &p, &cl))
+		return;
 	pl->st.ca_packets++;
 	if (p.proto == IPPROTO_UDP)
 		handle_udp(pl, &p, &cl);
@@ -375,14 +424,15 @@ static bool detect_circuit(struct pipeline *pl, int linktype, const struct pkt *
 	unsigned i;
 
 	if (classify_looks_like_circuit_open(p->payload, p->payload_len)) {
-		/* A circuit to a server we were never told about. */
-		classify_learn_server(&pl->cls, p->dst_ip, p->dport);
+		/* A circuit to a server we were never told about: its
+		 * content is the evidence, all its flows are CA. */
+		classify_confirm_server(&pl->cls, p->dst_ip, p->dport);
 		pl->st.detected++;
 		return true;
 	}
 	if (!midstream_segment(&pl->mid, p, &pl->cur, &found))
 		return false;
-	classify_learn_server(&pl->cls, found.srv_ip, found.srv_port);
+	classify_confirm_server(&pl->cls, found.srv_ip, found.srv_port);
 	pl->st.detected++;
 	/* Each earlier evidence frame is now CA: decode it as it came, with
 	 * its own time and number (it was counted as a packet then). */
@@ -400,6 +450,7 @@ void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
 	flows_ready(pl);
 	pl->cur = *f;
 	pl->st.packets++;
+	pl->cls.now_ns = f->ts_ns;
 	decode_frame(pl, linktype);
 }
 

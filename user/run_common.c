@@ -35,6 +35,11 @@ void print_summary(const struct pipeline *pl)
 	if (s->unnamed)
 		fprintf(stderr, "%llu messages about channels whose name is unknown (pv=?: "
 			"their creation is not in the capture)\n", (unsigned long long)s->unnamed);
+	if (pl->cls.learned_refused || pl->cls.learned_admitted)
+		fprintf(stderr, "learned servers' flows: %llu admitted (opened like CA), "
+			"%llu refused (not CA: an announcement named a port that is not CA's)\n",
+			(unsigned long long)pl->cls.learned_admitted,
+			(unsigned long long)pl->cls.learned_refused);
 	if (s->bad_packets || s->bad_headers)
 		fprintf(stderr, "broken packets: %llu to or from CA ports (UDP/TCP header), "
 			"%llu with a broken Ethernet/VLAN/IPv4 header\n",

@@ -8,8 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ca_server_proc.h"
 #include "chanmem.h"
 #include "gso_split.h"
+#include "learned_live.h"
 #include "live_filter.h"
 #include "procattr.h"
 #include "record.h"
@@ -233,10 +235,30 @@ static void print_live_counts(const char *prefix, const struct pipeline *pl,
 		(unsigned long long)c->pkts_ca, (unsigned long long)c->pkts_seen, tail);
 }
 
+/* Learned servers, when there is anything to say: a forged announcement
+ * shows as refused flows. */
+static void print_learned_summary(struct loader *l, const struct ca_counters *c,
+				  uint64_t user_expired)
+{
+	struct learned_count n;
+	uint64_t expired;
+
+	if (learned_live_count(loader_map_fd(l, "servers"), &n))
+		memset(&n, 0, sizeof(n));
+	expired = c->learned_expired + user_expired;
+	if (!n.known && !c->learned_admitted && !c->learned_refused && !expired)
+		return;
+	fprintf(stderr, "learned servers: %llu known (%llu confirmed as local CA servers), "
+		"%llu flows admitted (opened like CA), %llu refused (not CA), %llu expired\n",
+		(unsigned long long)n.known, (unsigned long long)n.confirmed,
+		(unsigned long long)c->learned_admitted, (unsigned long long)c->learned_refused,
+		(unsigned long long)expired);
+}
+
 /* At the end of a run (not -q, not top): what was captured, dropped and
  * skipped, from one reading of the counters. */
 static void print_live_summary(struct loader *l, const struct pipeline *pl,
-			       struct drop_report *drops)
+			       struct drop_report *drops, uint64_t learned_expired)
 {
 	struct ca_counters cnt;
 	char tail[160];
@@ -266,6 +288,7 @@ static void print_live_summary(struct loader *l, const struct pipeline *pl,
 		if (evicted > 0)
 			fprintf(stderr, "kernel: %lld TCP stream states evicted from its table (full): "
 				"those circuits went on unsynchronised\n", evicted);
+		print_learned_summary(l, &cnt, learned_expired);
 	}
 	pipeline_print_limits(pl, stderr, false);
 }
@@ -303,8 +326,46 @@ struct live_run {
 	uint64_t top_until_ns, started_ns;
 	uint64_t chan_saved_ns;        /* when the channel table was last saved */
 	bool chan_save_failed;         /* said once */
+	uint64_t confirm_ns;           /* last round confirming learned servers */
+	uint64_t expire_ns;            /* ... and forgetting stale ones */
+	uint64_t learned_expired;      /* pending servers forgotten here */
 	struct drop_report drops;
 };
+
+/* A pending learned server that a local CA server process listens on is
+ * confirmed: all its flows CA (ca_server_proc.h says why both sockets). */
+static bool local_ca_server(void *ctx, uint32_t ip, uint16_t port)
+{
+	const uint16_t *ca_port = ctx;
+
+	return ca_server_proc_listens("/proc", ip, port, *ca_port);
+}
+
+static void confirm_learned_servers(struct live_run *run)
+{
+	uint64_t now = mono_ns();
+	uint16_t ca_port = run->pl->cls.server_port;
+
+	/* --no-proc: nothing of /proc is read; pending servers still admit
+	 * their flows that open like CA. */
+	if (run->o->no_proc || now - run->confirm_ns < LEARNED_CONFIRM_INTERVAL_NS)
+		return;
+	run->confirm_ns = now;
+	learned_live_confirm(loader_map_fd(run->l, "servers"), local_ca_server, &ca_port);
+}
+
+/* Pending learned servers nothing refreshed for the TTL: forgotten here
+ * too, not only when a packet of theirs comes (learned_live.h). */
+static void expire_learned_servers(struct live_run *run)
+{
+	uint64_t now = mono_ns();
+
+	if (now - run->expire_ns < LEARNED_CONFIRM_INTERVAL_NS)
+		return;
+	run->expire_ns = now;
+	run->learned_expired += learned_live_expire(loader_map_fd(run->l, "servers"),
+						    LEARNED_TTL_NS_DEFAULT, now);
+}
 
 /* Load the channel table earlier runs saved: channels created before
  * this run started get their names. */
@@ -417,6 +478,8 @@ static int live_loop(struct live_run *run)
 		 * lose messages without a word. */
 		report_drops(run->l, &run->drops, false);
 		chan_table_save(run, false);
+		confirm_learned_servers(run);
+		expire_learned_servers(run);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "catrace: reading the ring buffer: %s\n", strerror(-r));
 			rc = 1;
@@ -517,6 +580,7 @@ int run_live(struct pipeline *pl, struct opts *o)
 		ifaces_label(&o->live, ifaces, sizeof(ifaces));
 		ms.records = &lc.records;
 		ms.records_bad = &lc.bad_records;
+		ms.learned_expired = &run.learned_expired;
 		if (metrics_service_start(&ms, &o->met, pl, run.l, ifaces, err, sizeof(err))) {
 			fprintf(stderr, "catrace: %s\n", err);
 			rc = EXIT_USAGE;
@@ -606,7 +670,7 @@ out_top:
 	if (o->top) {
 		top_screen_stop();
 	} else if (traced && !o->quiet) {
-		print_live_summary(run.l, pl, &run.drops);
+		print_live_summary(run.l, pl, &run.drops, run.learned_expired);
 	}
 out_ringbuf:
 	ringbuf_source_free(run.rs);

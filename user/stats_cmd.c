@@ -8,6 +8,7 @@
 
 #include "ca_decode.h"
 #include "kstats.h"
+#include "learned_live.h"
 #include "metrics.h"
 #include "pins.h"
 #include "sbuf.h"
@@ -40,6 +41,12 @@ static void render_table(struct sbuf *sb, const struct catrace_meta *meta, const
 		    learned > 0 ? learned : 0);
 	sbuf_printf(sb, "not decoded: IPv4 length past the frame %llu, fragments %llu\n",
 		    (unsigned long long)k->ip_len_short, (unsigned long long)k->ca_fragments);
+	if (k->learned_admitted || k->learned_refused || k->learned_expired)
+		sbuf_printf(sb, "learned servers' flows: %llu admitted (opened like CA), "
+			    "%llu refused (not CA); %llu servers expired unconfirmed\n",
+			    (unsigned long long)k->learned_admitted,
+			    (unsigned long long)k->learned_refused,
+			    (unsigned long long)k->learned_expired);
 	sbuf_printf(sb, "%-18s %12s %12s\n", "command", "requests", "responses");
 	for (c = 0; c < CNT_CMDS; c++) {
 		const char *name = c <= CA_PROTO_LAST_CMD ? ca_cmd_const_name(c) : NULL;
@@ -67,6 +74,7 @@ int stats_main(int argc, char **argv)
 	struct pinned_fds fds;
 	struct catrace_meta meta;
 	struct metrics_input in;
+	struct learned_count ls;
 	struct ca_counters k;
 	struct sbuf sb;
 	char err[8300];
@@ -117,6 +125,10 @@ int stats_main(int argc, char **argv)
 	in.kernel = &k;
 	in.live = true;
 	in.learned_endpoints = (uint64_t)(a > 0 ? a : 0) + (uint64_t)(b > 0 ? b : 0);
+	if (learned_live_count(fds.servers, &ls) == 0) {
+		in.learned_servers = ls.known;
+		in.learned_confirmed = ls.confirmed;
+	}
 	sbuf_init(&sb);
 	if (prom)
 		metrics_render(&sb, &in);

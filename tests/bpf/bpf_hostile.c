@@ -34,6 +34,10 @@
  *   segment-inside-payload  segments that start inside a message's payload
  *   ipv4-ihl                IHL below 5, beyond the packet
  *   vlan-chain              three tags, a tag cut off, a non-IP inner type
+ *   forged-announcement     a beacon naming a non-CA port (issue 14): only
+ *                           that port's flows opening with VERSION are CA;
+ *                           unconfirmed entries expire; confirmed ones
+ *                           make every flow CA
  *
  * Usage: bpf_hostile    prints PASS:/FAIL: lines; exit 0/1, 77 without root
  *        BPF_HOSTILE_DEBUG=1 also prints every record and message
@@ -43,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -51,6 +56,7 @@
 #include "catrace.skel.h"
 #include "catrace_record.h"
 #include "kstats.h"
+#include "learned_live.h"
 #include "loader.h"
 #include "output.h"
 #include "pipeline.h"
@@ -202,29 +208,36 @@ static void ca_bytes(struct ca *c, int byte, uint32_t n)
 
 struct circ {
 	uint16_t cport;
+	uint16_t sport;      /* the server's */
 	uint32_t cseq, sseq;
 };
 
-static void circ_open(struct frames *fs, struct circ *k, uint16_t port)
+static void circ_open_to(struct frames *fs, struct circ *k, uint16_t port, uint16_t srv_port)
 {
 	k->cport = port;
+	k->sport = srv_port;
 	k->cseq = 1000;
 	k->sseq = 90000;
-	add_frame(fs, &plain, 6, CLI_IP, port, SRV_IP, CA_PORT, k->cseq++, 0x02, NULL, 0);
-	add_frame(fs, &plain, 6, SRV_IP, CA_PORT, CLI_IP, port, k->sseq++, 0x12, NULL, 0);
+	add_frame(fs, &plain, 6, CLI_IP, port, SRV_IP, srv_port, k->cseq++, 0x02, NULL, 0);
+	add_frame(fs, &plain, 6, SRV_IP, srv_port, CLI_IP, port, k->sseq++, 0x12, NULL, 0);
+}
+
+static void circ_open(struct frames *fs, struct circ *k, uint16_t port)
+{
+	circ_open_to(fs, k, port, CA_PORT);
 }
 
 static void circ_req(struct frames *fs, struct circ *k, const uint8_t *d, uint32_t n,
 		     uint8_t flags)
 {
-	add_frame(fs, &plain, 6, CLI_IP, k->cport, SRV_IP, CA_PORT, k->cseq, flags, d, n);
+	add_frame(fs, &plain, 6, CLI_IP, k->cport, SRV_IP, k->sport, k->cseq, flags, d, n);
 	k->cseq += n;
 }
 
 static void circ_rsp(struct frames *fs, struct circ *k, const uint8_t *d, uint32_t n,
 		     uint8_t flags)
 {
-	add_frame(fs, &plain, 6, SRV_IP, CA_PORT, CLI_IP, k->cport, k->sseq, flags, d, n);
+	add_frame(fs, &plain, 6, SRV_IP, k->sport, CLI_IP, k->cport, k->sseq, flags, d, n);
 	k->sseq += n;
 }
 
@@ -252,6 +265,7 @@ struct ures {
 	struct pipeline_stats st;
 	struct flow_stats fs;
 	uint64_t resyncs;
+	uint64_t learned_refused, learned_admitted;
 	struct pipeline *pl; /* while decoding */
 };
 
@@ -321,6 +335,8 @@ static void decoder_end(struct pipeline *pl, struct ures *u)
 	u->st = pl->st;
 	u->fs = pl->flows.stats;
 	u->resyncs = pipeline_resyncs(pl);
+	u->learned_refused = pl->cls.learned_refused;
+	u->learned_admitted = pl->cls.learned_admitted;
 	pipeline_free(pl);
 	u->pl = NULL;
 	if (debug)
@@ -1145,7 +1161,7 @@ static void class_segment_inside_payload(void)
 	const char *cls = "segment-inside-payload";
 	struct frames a = { .n = 0 }, b = { .n = 0 };
 	struct ca m = { .n = 0 };
-	struct circ ck = { 40009, 5000, 70000 };
+	struct circ ck = { .cport = 40009, .sport = CA_PORT, .cseq = 5000, .sseq = 70000 };
 	static struct ures u;
 	uint32_t first;
 
@@ -1309,6 +1325,249 @@ static void class_vlan_chain(void)
 		      "tagged non-IPv4: passed over, no parse error, not CA");
 }
 
+/* ---- forged announcements (issue 14) ------------------------------------- */
+
+#define SSH_PORT 22
+#define ATTACKER_IP 0x0A090003u   /* 10.9.0.3 */
+
+/* A beacon from somebody else naming the IOC's address and `port`. */
+static void forged_beacon(struct frames *fs, uint16_t port)
+{
+	struct ca m = { .n = 0 };
+
+	ca_hdr(&m, CA_PROTO_RSRV_IS_UP, 0, 13, port, 7, SRV_IP);
+	add_frame(fs, &plain, 17, ATTACKER_IP, 40000, 0x0A0900FFu, CA_REPEATER_PORT_DEFAULT,
+		  0, 0, m.b, m.n);
+}
+
+/* An SSH connection to the forged port: the server's banner first, the
+ * client's, then key exchange bytes, some of which read as CA headers. */
+static void ssh_flow(struct frames *fs, uint16_t cport)
+{
+	static const char srv[] = "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
+	static const char cli[] = "SSH-2.0-OpenSSH_9.2p1\r\n";
+	struct ca m = { .n = 0 };
+	struct circ k;
+
+	circ_open_to(fs, &k, cport, SSH_PORT);
+	circ_rsp(fs, &k, (const uint8_t *)srv, sizeof(srv) - 1, 0x18);
+	circ_req(fs, &k, (const uint8_t *)cli, sizeof(cli) - 1, 0x18);
+	ca_hdr(&m, CA_PROTO_VERSION, 0, 0, 13, 0, 0);   /* later bytes like CA */
+	ca_hdr(&m, CA_PROTO_CREATE_CHAN, 8, 0, 0, 1, 13);
+	ca_bytes(&m, 'x', 8);
+	ca_bytes(&m, 0xA5, 600);
+	circ_req(fs, &k, m.b, m.n, 0x18);
+	circ_req(fs, &k, NULL, 0, 0x11);
+}
+
+/* A CA circuit to the forged port's endpoint: opens with VERSION. */
+static void ca_flow_to(struct frames *fs, uint16_t cport, uint16_t srv_port)
+{
+	struct ca m = { .n = 0 };
+	struct circ k;
+
+	circ_open_to(fs, &k, cport, srv_port);
+	ca_hdr(&m, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
+	ca_hdr(&m, CA_PROTO_CREATE_CHAN, 8, 0, 0, 1, 13);
+	memcpy(m.b + m.n, "ai1\0\0\0\0\0", 8);
+	m.n += 8;
+	circ_req(fs, &k, m.b, m.n, 0x18);
+	m.n = 0;
+	ca_hdr(&m, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
+	ca_hdr(&m, CA_PROTO_ACCESS_RIGHTS, 0, 0, 0, 1, 3);
+	ca_hdr(&m, CA_PROTO_CREATE_CHAN, 0, DBR_DOUBLE, 1, 1, 77);
+	circ_rsp(fs, &k, m.b, m.n, 0x18);
+}
+
+/* Messages of one TCP flow (its client port) a path decoded. */
+static int msgs_of_port(const struct ures *u, uint16_t cport)
+{
+	int i, n = 0;
+
+	for (i = 0; i < u->n; i++)
+		if (u->m[i].tcp && u->m[i].key.cli_port == cport)
+			n++;
+	return n;
+}
+
+static int tcp_records(const struct kres *k)
+{
+	int i, n = 0;
+
+	for (i = 0; i < k->nrec; i++)
+		if (k->r[i].proto == 6)
+			n++;
+	return n;
+}
+
+static struct catrace_bpf *open_loaded(uint64_t learn_ttl_ns);
+
+/* The check user space applies (a local CA server): here, one port. */
+static bool confirm_port(void *ctx, uint32_t ip, uint16_t port)
+{
+	(void)ctx;
+	return ip == SRV_IP && port == SSH_PORT + 2;
+}
+
+static uint64_t mono_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void class_forged_announcement(void)
+{
+	const char *cls = "forged-announcement";
+	struct frames a = { .n = 0 }, b = { .n = 0 }, c = { .n = 0 };
+	struct catrace_bpf *shortlived;
+	struct circ cc;
+	struct ca m = { .n = 0 };
+	static struct ures u;
+	static struct kres ke;
+	struct hook sh;
+
+	/* (a) the beacon, then an SSH connection to the port it names */
+	forged_beacon(&a, SSH_PORT);
+	ssh_flow(&a, 41001);
+	run_user(&a, &u);
+	check(u.n == 1 && !msgs_of_port(&u, 41001) && u.learned_refused == 1, cls, "decoder",
+	      "beacon naming port 22, then SSH: the beacon alone decoded, the flow refused "
+	      "(%d messages, %d of the flow, %llu refused)", u.n, msgs_of_port(&u, 41001),
+	      (unsigned long long)u.learned_refused);
+	run_hooks(cls, "beacon then SSH", &a, SEES_ALL, &u);
+	EACH_HOOK(h, k)
+		check(k->nrec == 1 && tcp_records(k) == 0 && k->d.learned_refused == 1 &&
+		      k->d.learned_admitted == 0 && msgs_counted(&k->d) == 1, cls, h->name,
+		      "beacon then SSH: one record (the beacon), no TCP record, no message counted "
+		      "but the beacon, the flow refused once (%d records, %d TCP, %llu counted, %llu refused)",
+		      k->nrec, tcp_records(k), (unsigned long long)msgs_counted(&k->d),
+		      (unsigned long long)k->d.learned_refused);
+
+	/* (b) a flow opening with VERSION to that endpoint is CA; an SSH
+	 * flow after it is still not: judged per flow, not per endpoint */
+	forged_beacon(&b, SSH_PORT);
+	ca_flow_to(&b, 41002, SSH_PORT);
+	ssh_flow(&b, 41003);
+	run_user(&b, &u);
+	check(msgs_of_port(&u, 41002) == 5 && !msgs_of_port(&u, 41003) &&
+	      u.learned_admitted == 1 && u.learned_refused == 1, cls, "decoder",
+	      "a flow opening with VERSION is decoded (5 messages), the SSH flow after it is not "
+	      "(%d, %d messages; %llu admitted, %llu refused)", msgs_of_port(&u, 41002),
+	      msgs_of_port(&u, 41003), (unsigned long long)u.learned_admitted,
+	      (unsigned long long)u.learned_refused);
+	run_hooks(cls, "VERSION flow, then SSH", &b, SEES_ALL, &u);
+	EACH_HOOK(h, k)
+		check(tcp_records(k) == 2 && msgs_of_port(&k->live, 41002) == 5 &&
+		      !msgs_of_port(&k->live, 41003) && k->d.learned_admitted == 1 &&
+		      k->d.learned_refused == 1, cls, h->name,
+		      "VERSION flow: its 2 segments as records, 5 messages; the SSH flow none "
+		      "(%d TCP records, %d/%d messages, %llu admitted, %llu refused)",
+		      tcp_records(k), msgs_of_port(&k->live, 41002), msgs_of_port(&k->live, 41003),
+		      (unsigned long long)k->d.learned_admitted, (unsigned long long)k->d.learned_refused);
+
+	/* (c) a flow to that endpoint not seen opening, even one that
+	 * looks like CA, is not judged: not CA */
+	forged_beacon(&c, SSH_PORT);
+	cc.cport = 41004;
+	cc.sport = SSH_PORT;
+	cc.cseq = 5000;
+	cc.sseq = 7000;
+	ca_hdr(&m, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
+	ca_hdr(&m, CA_PROTO_ECHO, 0, 0, 0, 0, 0);
+	circ_req(&c, &cc, m.b, m.n, 0x18);
+	circ_rsp(&c, &cc, m.b, m.n, 0x18);
+	run_user(&c, &u);
+	check(u.n == 1 && !msgs_of_port(&u, 41004), cls, "decoder",
+	      "flow not seen opening: not decoded (%d messages)", u.n);
+	run_hooks(cls, "flow not seen opening", &c, SEES_ALL, &u);
+	EACH_HOOK(h, k)
+		check(tcp_records(k) == 0, cls, h->name,
+		      "flow not seen opening: no TCP record (%d)", tcp_records(k));
+
+	/* (d) expiry: with a 1 ms TTL, a beacon's entry is gone before the
+	 * flow opening with VERSION comes 20 ms later (the kernel only: the
+	 * offline decoder keeps what it learned for the capture's length) */
+	shortlived = open_loaded(1000000);
+	if (!shortlived) {
+		check(false, cls, "kernel xdp", "loading with a 1 ms TTL: %s", strerror(errno));
+		return;
+	}
+	memset(&sh, 0, sizeof(sh));
+	sh.name = "kernel xdp, 1 ms TTL";
+	sh.skel = shortlived;
+	sh.prog_fd = bpf_program__fd(shortlived->progs.catrace_xdp);
+	sh.pass_retval = XDP_PASS_;
+	sh.rb = ring_buffer__new(bpf_map__fd(shortlived->maps.events), on_record, NULL, NULL);
+	if (!sh.rb) {
+		check(false, cls, sh.name, "ring buffer: %s", strerror(errno));
+		catrace_bpf__destroy(shortlived);
+		return;
+	}
+	a.n = 0;
+	forged_beacon(&a, SSH_PORT);
+	run_kernel(&sh, &a, &ke);
+	usleep(20000);
+	b.n = 0;
+	ca_flow_to(&b, 41005, SSH_PORT);
+	run_kernel(&sh, &b, &ke);
+	check(ke.nrec == 0 && ke.d.learned_expired == 1 && ke.d.learned_admitted == 0, cls,
+	      sh.name, "20 ms after the beacon the entry has expired: the VERSION flow is not CA "
+	      "(%d records, %llu expired)", ke.nrec, (unsigned long long)ke.d.learned_expired);
+	/* and an entry kept alive by an announcement does not expire */
+	a.n = 0;
+	forged_beacon(&a, SSH_PORT);
+	ca_flow_to(&a, 41006, SSH_PORT);
+	run_kernel(&sh, &a, &ke);
+	check(tcp_records(&ke) == 2 && ke.d.learned_expired == 0 && ke.d.learned_admitted == 1,
+	      cls, sh.name, "announced again, then a VERSION flow at once: CA (%d TCP records, %llu admitted)",
+	      tcp_records(&ke), (unsigned long long)ke.d.learned_admitted);
+	/* user space's sweep forgets a pending entry no packet comes for */
+	a.n = 0;
+	forged_beacon(&a, SSH_PORT + 1);
+	run_kernel(&sh, &a, &ke);
+	usleep(20000);
+	{
+		struct learned_count before, after;
+		unsigned gone;
+		int fd = bpf_map__fd(shortlived->maps.servers);
+
+		learned_live_count(fd, &before);
+		gone = learned_live_expire(fd, 1000000, mono_now_ns());
+		learned_live_count(fd, &after);
+		check(gone >= 1 && after.known + gone == before.known, cls, sh.name,
+		      "user space's sweep forgets a stale pending entry (%u forgotten, %llu -> %llu known)",
+		      gone, (unsigned long long)before.known, (unsigned long long)after.known);
+	}
+	ures_reset(&ke.live);
+	ring_buffer__free(sh.rb);
+	catrace_bpf__destroy(shortlived);
+
+	/* (e) confirmed by user space: every flow of the endpoint is CA, one
+	 * not seen opening included */
+	a.n = 0;
+	forged_beacon(&a, SSH_PORT + 2);
+	run_kernel(&hooks[0], &a, &ke);
+	check(learned_live_confirm(bpf_map__fd(hooks[0].skel->maps.servers), confirm_port,
+				   NULL) == 1, cls, hooks[0].name,
+	      "user space confirms the one entry its check says yes for");
+	b.n = 0;
+	cc.cport = 41007;
+	cc.sport = SSH_PORT + 2;
+	cc.cseq = 5000;
+	cc.sseq = 7000;
+	m.n = 0;
+	ca_hdr(&m, CA_PROTO_ECHO, 0, 0, 0, 0, 0);
+	circ_req(&b, &cc, m.b, m.n, 0x18);
+	circ_rsp(&b, &cc, m.b, m.n, 0x18);
+	run_kernel(&hooks[0], &b, &ke);
+	check(tcp_records(&ke) == 2 && ke.live.n == 2, cls, hooks[0].name,
+	      "confirmed: a flow not seen opening is CA (%d TCP records, %d messages)",
+	      tcp_records(&ke), ke.live.n);
+	ures_reset(&ke.live);
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static int libbpf_quiet(enum libbpf_print_level l, const char *f, va_list ap)
@@ -1320,7 +1579,7 @@ static int libbpf_quiet(enum libbpf_print_level l, const char *f, va_list ap)
 
 /* Load as catrace does: the scratch map sized for every CPU, the CA ports
  * in the port array. */
-static struct catrace_bpf *open_loaded(void)
+static struct catrace_bpf *open_loaded(uint64_t learn_ttl_ns)
 {
 	struct catrace_bpf *s = catrace_bpf__open();
 	uint32_t k;
@@ -1328,6 +1587,7 @@ static struct catrace_bpf *open_loaded(void)
 
 	if (!s)
 		return NULL;
+	s->rodata->cfg_learn_ttl_ns = learn_ttl_ns;
 	if (bpf_map__set_max_entries(s->maps.seg_scratch,
 				     2 * (uint32_t)libbpf_num_possible_cpus()) ||
 	    catrace_bpf__load(s)) {
@@ -1363,7 +1623,7 @@ int main(void)
 	for (i = 0; i < 2; i++) {
 		/* Separate objects: separate flow state, as two hooks on two
 		 * interfaces would have. */
-		hooks[i].skel = open_loaded();
+		hooks[i].skel = open_loaded(LEARNED_TTL_NS_DEFAULT);
 		if (!hooks[i].skel) {
 			printf("FAIL: hostile: loading the BPF programs (verifier): %s\n", strerror(errno));
 			return 1;
@@ -1391,6 +1651,7 @@ int main(void)
 	class_segment_inside_payload();
 	class_ipv4_ihl();
 	class_vlan_chain();
+	class_forged_announcement();
 	class_flow_table_full();   /* last: it leaves the flows map full */
 
 	for (i = 0; i < 2; i++) {
