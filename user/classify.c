@@ -319,6 +319,11 @@ enum classify_flow_verdict classify_judge_flow(struct classify *c, const struct 
 		return CLASSIFY_FLOW_NOT_CA;
 	}
 	start = cl->dir == CA_DIR_REQUEST ? o->cli_isn + 1 : o->srv_isn + 1;
+	if (p->seq != start && (uint32_t)(p->seq - start) < CLASSIFY_EARLY_WINDOW &&
+	    (cl->dir == CA_DIR_REQUEST || o->srv_seen) && o->n_early < CLASSIFY_EARLY_MAX) {
+		o->n_early++;
+		return CLASSIFY_FLOW_EARLY;
+	}
 	ok = (cl->dir == CA_DIR_REQUEST || o->srv_seen) && p->seq == start &&
 	     starts_with_version(p, cl->dir);
 	*open = *o;

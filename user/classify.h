@@ -66,7 +66,14 @@ struct classify_opening {
 	uint32_t cli_isn;
 	uint32_t srv_isn;
 	bool srv_seen;           /* the server's SYN-ACK came */
+	unsigned n_early;        /* payloads ahead of the stream's start (offline) */
 };
+
+/* Offline, a capture may hold a flow's second segment before its first
+ * (reordered): a few such early payloads wait for the first one to judge
+ * the flow by, instead of refusing it. */
+#define CLASSIFY_EARLY_MAX 4
+#define CLASSIFY_EARLY_WINDOW (1u << 16)  /* bytes ahead of the start */
 
 enum classify_flow_verdict {
 	CLASSIFY_FLOW_NOT_CA,    /* refused, or not seen opening */
@@ -74,6 +81,8 @@ enum classify_flow_verdict {
 	CLASSIFY_FLOW_ADMITTED,  /* this payload opens it like CA: the caller
 				  * replays the opening (*open) first */
 	CLASSIFY_FLOW_CA,        /* admitted earlier */
+	CLASSIFY_FLOW_EARLY,     /* a payload ahead of the stream's start: the
+				  * caller keeps it until the flow is judged */
 };
 
 void classify_init(struct classify *c, uint16_t server_port, uint16_t repeater_port);

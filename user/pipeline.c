@@ -354,19 +354,77 @@ static void replay_opening(struct pipeline *pl, const struct classified *cl,
 	flow_segment(&pl->flows, &cl->key, CA_DIR_RESPONSE, &syn, cur_stamp(pl));
 }
 
+/* Keep this frame (an early payload) until its flow is judged. */
+static void early_keep(struct pipeline *pl, const struct flow_key *k)
+{
+	struct early_frame *e;
+	uint8_t *copy;
+
+	if (pl->n_early >= PIPELINE_EARLY_MAX)
+		return;  /* out of room: lost, as a refused flow's bytes are */
+	copy = malloc(pl->cur.caplen ? pl->cur.caplen : 1);
+	if (!copy)
+		return;
+	memcpy(copy, pl->cur.data, pl->cur.caplen);
+	e = &pl->early[pl->n_early++];
+	e->key = *k;
+	e->f = pl->cur;
+	e->f.data = copy;
+}
+
+/* Take out the kept frames of flow k, in the order they came; with
+ * `decode`, decode each (the flow was admitted), else drop them. */
+static void decode_frame(struct pipeline *pl, int linktype);
+
+static void early_release(struct pipeline *pl, const struct flow_key *k, bool decode,
+			  int linktype)
+{
+	struct frame now = pl->cur;
+	unsigned i, kept = 0;
+	struct early_frame mine[PIPELINE_EARLY_MAX];
+	unsigned n = 0;
+
+	for (i = 0; i < pl->n_early; i++) {
+		if (!memcmp(&pl->early[i].key, k, sizeof(*k)))
+			mine[n++] = pl->early[i];
+		else
+			pl->early[kept++] = pl->early[i];
+	}
+	pl->n_early = kept;
+	for (i = 0; i < n; i++) {
+		if (decode) {
+			pl->cur = mine[i].f;
+			decode_frame(pl, linktype);
+		}
+		free((void *)mine[i].f.data);
+	}
+	pl->cur = now;
+}
+
 /* A TCP packet of a pending learned server's flow: is its flow CA? */
 static bool learned_flow_is_ca(struct pipeline *pl, const struct pkt *p,
-			       const struct classified *cl)
+			       const struct classified *cl, int linktype)
 {
 	struct classify_opening o;
+	uint64_t refused = pl->cls.learned_refused;
 
 	switch (classify_judge_flow(&pl->cls, p, cl, &o)) {
 	case CLASSIFY_FLOW_CA:
 		return true;
 	case CLASSIFY_FLOW_ADMITTED:
 		replay_opening(pl, cl, &o);
+		/* What came early is given to the flow before this first
+		 * payload: it waits there, held, for the bytes before it, and
+		 * the other direction's messages wait with it. */
+		early_release(pl, &cl->key, true, linktype);
 		return true;
+	case CLASSIFY_FLOW_EARLY:
+		early_keep(pl, &cl->key);
+		return false;
 	default:
+		/* Refused (not a bare ACK of the handshake): what it kept goes. */
+		if (pl->cls.learned_refused != refused)
+			early_release(pl, &cl->key, false, linktype);
 		return false;
 	}
 }
@@ -408,13 +466,14 @@ static void decode_frame(struct pipeline *pl, int linktype)
 		    !detect_circuit(pl, linktype, &p) || !classify_packet(&pl->cls, &p, &cl))
 			return;
 	}
-	if (cl.pending && !learned_flow_is_ca(pl, &p, &cl))
+	if (cl.pending && !learned_flow_is_ca(pl, &p, &cl, linktype))
 		return;
 	pl->st.ca_packets++;
-	if (p.proto == IPPROTO_UDP)
+	if (p.proto == IPPROTO_UDP) {
 		handle_udp(pl, &p, &cl);
-	else
-		flow_segment(&pl->flows, &cl.key, cl.dir, &p, cur_stamp(pl));
+		return;
+	}
+	flow_segment(&pl->flows, &cl.key, cl.dir, &p, cur_stamp(pl));
 }
 
 static bool detect_circuit(struct pipeline *pl, int linktype, const struct pkt *p)
@@ -571,5 +630,7 @@ void pipeline_free(struct pipeline *pl)
 	track_free(&pl->track);
 	classify_free(&pl->cls);
 	midstream_free(&pl->mid);
+	while (pl->n_early)
+		free((void *)pl->early[--pl->n_early].f.data);
 	sbuf_free(&pl->line);
 }

@@ -40,9 +40,18 @@ struct pipeline_stats {
 	uint64_t unnamed;        /* messages about a channel whose name is unknown */
 };
 
+#define PIPELINE_EARLY_MAX 16
+
 struct pipeline {
 	struct classify cls;
 	struct midstream mid;        /* circuits joined midway on unknown ports */
+	/* Payloads of a learned server's flow that came before its first one
+	 * (a reordered capture): kept until the flow is judged. */
+	struct early_frame {
+		struct flow_key key;
+		struct frame f;          /* data owned */
+	} early[PIPELINE_EARLY_MAX];
+	unsigned n_early;
 	struct flow_table flows;
 	struct track track;
 	struct output out;

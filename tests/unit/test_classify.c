@@ -170,8 +170,44 @@ static void test_judged_per_flow(void **state)
 }
 
 /* The first payload must be at the stream's start: VERSION later in a
- * stream (after a hole, or bytes not seen) proves nothing. */
+ * stream proves nothing.  Offline, a payload ahead of the start (a
+ * reordered capture) waits for the first one; that one decides. */
 static void test_version_not_at_start_refused(void **state)
+{
+	struct classify c;
+	struct classify_opening o;
+	struct pkt p;
+	unsigned i;
+
+	(void)state;
+	classify_init(&c, 5064, 5065);
+	classify_learn_server(&c, SRV, SSH);
+	open_flow(&c, 40006);
+	p = seg(40006, SSH, true, TCPF_ACK, 101 + 24, version_req, sizeof(version_req));
+	assert_int_equal(judge(&c, &p, &o), CLASSIFY_FLOW_EARLY);
+	assert_int_equal(c.learned_refused, 0);
+	/* The first payload comes: not CA's VERSION, so refused. */
+	p = seg(40006, SSH, true, TCPF_ACK, 101, ssh_banner, sizeof(ssh_banner) - 1);
+	assert_int_equal(judge(&c, &p, &o), CLASSIFY_FLOW_NOT_CA);
+	assert_int_equal(c.learned_refused, 1);
+
+	/* Early payloads wait only so long: past the bound, refused. */
+	open_flow(&c, 40007);
+	p = seg(40007, SSH, true, TCPF_ACK, 101 + 24, version_req, sizeof(version_req));
+	for (i = 0; i < CLASSIFY_EARLY_MAX; i++)
+		assert_int_equal(judge(&c, &p, &o), CLASSIFY_FLOW_EARLY);
+	assert_int_equal(judge(&c, &p, &o), CLASSIFY_FLOW_NOT_CA);
+	assert_int_equal(c.learned_refused, 2);
+	/* Far ahead of the start is no reordering: refused at once. */
+	open_flow(&c, 40008);
+	p = seg(40008, SSH, true, TCPF_ACK, 101 + (1u << 20), version_req, sizeof(version_req));
+	assert_int_equal(judge(&c, &p, &o), CLASSIFY_FLOW_NOT_CA);
+	classify_free(&c);
+}
+
+/* Offline, a flow whose second segment came first: it waits, the first
+ * (VERSION at the start) admits the flow. */
+static void test_early_payload_then_version_admitted(void **state)
 {
 	struct classify c;
 	struct classify_opening o;
@@ -180,10 +216,12 @@ static void test_version_not_at_start_refused(void **state)
 	(void)state;
 	classify_init(&c, 5064, 5065);
 	classify_learn_server(&c, SRV, SSH);
-	open_flow(&c, 40006);
-	p = seg(40006, SSH, true, TCPF_ACK, 101 + 24, version_req, sizeof(version_req));
-	assert_int_equal(judge(&c, &p, &o), CLASSIFY_FLOW_NOT_CA);
-	assert_int_equal(c.learned_refused, 1);
+	open_flow(&c, 40009);
+	p = seg(40009, SSH, true, TCPF_ACK, 101 + 16, version_req, sizeof(version_req));
+	assert_int_equal(judge(&c, &p, &o), CLASSIFY_FLOW_EARLY);
+	p = seg(40009, SSH, true, TCPF_ACK, 101, version_req, sizeof(version_req));
+	assert_int_equal(judge(&c, &p, &o), CLASSIFY_FLOW_ADMITTED);
+	assert_int_equal(c.learned_admitted, 1);
 	classify_free(&c);
 }
 
@@ -268,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_version_opening_admitted),
 		cmocka_unit_test(test_judged_per_flow),
 		cmocka_unit_test(test_version_not_at_start_refused),
+		cmocka_unit_test(test_early_payload_then_version_admitted),
 		cmocka_unit_test(test_server_version_first),
 		cmocka_unit_test(test_empty_flow_forgotten),
 		cmocka_unit_test(test_pending_server_expires),
