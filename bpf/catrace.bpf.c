@@ -97,6 +97,15 @@ struct {
 	__type(value, struct ca_counters);
 } counters SEC(".maps");
 
+/* The state a late segment is framed with: its own, not the flow's
+ * (which has moved on); per CPU, as a packet is handled on one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcp_dir_state);
+} late_state SEC(".maps");
+
 /* Owner of pinned maps (user space only). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -651,6 +660,8 @@ static __always_inline void tcp_note_hole(struct tcp_dir_state *st, __u64 hole)
 	if (c)
 		c->gaps++;
 	st->lost = 1;
+	st->hole_start = st->next_seq;
+	st->hole_end = st->next_seq + (__u32)hole;
 	if (st->synced && st->hdr_have == 0 && hole <= st->copy + st->skip) {
 		if (hole <= st->copy) {
 			st->copy -= hole;
@@ -661,6 +672,22 @@ static __always_inline void tcp_note_hole(struct tcp_dir_state *st, __u64 hole)
 	} else {
 		forget_boundaries(st);
 	}
+}
+
+/* A segment whose bytes all lie in the latest hole came late (a later
+ * one came first): its bytes were never delivered, so they are not a
+ * retransmission.  The hole shrinks from the end it fills. */
+static __always_inline bool tcp_late_fill(struct tcp_dir_state *st, const struct seg_new *s)
+{
+	if (st->hole_start == st->hole_end || s->len == 0 ||
+	    (__s32)(s->seq - st->hole_start) < 0 ||
+	    (__s32)(s->seq + s->len - st->hole_end) > 0)
+		return false;
+	if (s->seq == st->hole_start)
+		st->hole_start += s->len;
+	else if (s->seq + s->len == st->hole_end)
+		st->hole_end = s->seq;
+	return true;
 }
 
 /* Place the segment's bytes in the stream: what is old is dropped, a hole

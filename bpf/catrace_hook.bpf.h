@@ -756,7 +756,8 @@ __noinline int F(frame_segment)(CTX_T *ctx, struct seg_scratch *e,
 	w.off = off;
 	w.end = end;
 	w.dir = dir;
-	e->b.flags = (st->lost ? REC_F_LOST : 0) | (st->boundary ? REC_F_BOUNDARY : 0);
+	e->b.flags = (st->lost ? REC_F_LOST : 0) | (st->boundary ? REC_F_BOUNDARY : 0) |
+		     (st->late ? REC_F_LATE : 0);
 	if (off < end) {
 		if (st->synced) {
 			F(walk_synced)(&w);
@@ -802,6 +803,25 @@ static __always_inline void F(process_tcp)(const struct pkt *p, struct l4 *l,
 	st = tcp_stream_state(&k, s.seq, s.len > 0 || fin);
 	if (!st)
 		return;
+	if (tcp_late_fill(st, &s)) {
+		/* Framed with a state of its own, from scratch: sent whole
+		 * for user space to frame apart from the stream. */
+		__u32 zero = 0;
+		struct tcp_dir_state *ls = bpf_map_lookup_elem(&late_state, &zero);
+
+		if (!ls)
+			return;
+		__builtin_memset(ls, 0, sizeof(*ls));
+		ls->next_seq = s.seq + s.len;
+		ls->late = 1;
+		e = F(scratch)(p);
+		if (!e)
+			return;
+		seg_start(e, p, l, dir, s.off, s.seq);
+		e->b.seg_end = s.off + s.len;
+		F(frame_segment)((CTX_T *)p->ctx, e, ls, l, dir);
+		return;
+	}
 	tcp_stream_advance(st, &s);
 	e = F(scratch)(p);
 	if (!e)

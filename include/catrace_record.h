@@ -40,6 +40,9 @@ struct ca_rec_prefix {
 #define REC_F_UNSYNCED 0x08  /* TCP: the kernel does not know the message
 			      * boundaries; the span is the segment as it
 			      * came, for user space to search */
+#define REC_F_LATE     0x10  /* TCP: a segment whose bytes fill a hole an
+			      * earlier record reported (it came after a later
+			      * one): not in stream order, framed on its own */
 
 /* One record per CA packet (a TCP segment or a UDP datagram): the packet's
  * metadata once, then its CA bytes as spans.  A span is a run of bytes
@@ -209,14 +212,18 @@ struct tcp_dir_state {
 	__u8 boundary;     /* the next record carries REC_F_BOUNDARY */
 	__u8 hdr_lost;     /* the split header's first bytes were in a
 			    * refused record: its message is dropped whole */
-	__u8 pad[7];
+	__u8 late;         /* records carry REC_F_LATE (a late segment's state) */
+	__u8 pad[2];
+	/* The latest hole reported: bytes that come for it later were
+	 * reordered, not retransmitted (hole_start == hole_end: none). */
+	__u32 hole_start, hole_end;
 	/* Bytes of a split header.  Twice the longest header, so that
 	 * appending up to 24 bytes at any fill level up to 23 stays inside
 	 * it: that is what lets the verifier accept the variable offset. */
 	__u8 hdr[48];
 };
 
-_Static_assert(sizeof(struct tcp_dir_state) == 80, "tcp_dir_state layout changed");
+_Static_assert(sizeof(struct tcp_dir_state) == 88, "tcp_dir_state layout changed");
 
 /* Bytes sent unframed after sync is lost, for user space's search (its
  * window): past them, nothing until the kernel finds a boundary. */

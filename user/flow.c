@@ -642,6 +642,33 @@ static void live_absent(struct flow_table *t, struct flow_half *h, uint32_t pos,
 	h->next_seq = pos;
 }
 
+/* A segment that came after a later one (the kernel reported its bytes
+ * as a hole, then they came): framed on its own, as deliver_late does
+ * offline, from the boundary the kernel found or by searching; the
+ * stream's own framer is not touched. */
+static void live_late(struct flow_table *t, struct flow_half *h, const struct live_seg *s)
+{
+	struct ca_stream late;
+	uint32_t pos = 0;
+	unsigned i;
+
+	t->stats.late++;
+	ca_stream_init(&late, h->stream.dir, t->keep_limit, s->boundary);
+	ca_stream_set_budget(&late, &t->stream_mem);
+	for (i = 0; i < s->n; i++) {
+		const struct live_span *sp = &s->spans[i];
+
+		if (sp->off > pos)  /* payload past the copy budget (or a gap) */
+			ca_stream_skip(&late, sp->off - pos, flow_msg, t);
+		ca_stream_feed(&late, sp->data, sp->len, flow_msg, t);
+		pos = sp->off + sp->len;
+	}
+	if (s->len > pos)
+		ca_stream_skip(&late, s->len - pos, flow_msg, t);
+	ca_stream_end(&late, "late segment", flow_msg, t);
+	ca_stream_free(&late);
+}
+
 void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 		       enum ca_dir dir, const struct live_seg *s, struct flow_stamp at)
 {
@@ -671,6 +698,10 @@ void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 	t->cur_flow = f;
 	t->stamp = at;
 
+	if (s->late) {
+		live_late(t, h, s);
+		return;
+	}
 	/* The kernel starts a direction afresh at its SYN (a boundary, no
 	 * loss): on a flow we know, with the stream elsewhere, that is the
 	 * same ports used by a new connection. */

@@ -170,6 +170,7 @@ struct live_span {
 struct live_seg {
 	uint8_t tcp_flags;
 	bool lost, boundary;
+	bool late;            /* fills a hole reported earlier: framed on its own */
 	uint32_t seq, len;
 	unsigned n;
 	const struct live_span *spans;

@@ -117,6 +117,7 @@ enum rec_result record_parse(const void *data, size_t size, struct rec_info *out
 	out->seg.tcp_flags = r.tcp_flags;
 	out->seg.lost = r.flags & REC_F_LOST;
 	out->seg.boundary = r.flags & REC_F_BOUNDARY;
+	out->seg.late = r.flags & REC_F_LATE;
 	out->seg.seq = r.seq;
 	out->seg.len = r.len;
 	out->seg.spans = out->spans;
