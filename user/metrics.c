@@ -75,6 +75,19 @@ static void iface_label(struct sbuf *sb, const struct metrics_input *in)
 	sbuf_putc(sb, '"');
 }
 
+/* One series of the interface's families: NAME{iface="..."} V, or with
+ * one more label, NAME{iface="...",KEY="VAL"} V. */
+static void iface_series(struct sbuf *sb, const struct metrics_input *in, const char *name,
+			 const char *key, const char *val, uint64_t v)
+{
+	sbuf_printf(sb, "%s{", name);
+	iface_label(sb, in);
+	if (key)
+		sbuf_printf(sb, ",%s=\"%s\"", key, val);
+	sbuf_putc(sb, '}');
+	put_u64(sb, v);
+}
+
 static const char *cmd_label(unsigned cmd, char *buf, size_t n)
 {
 	const char *name;
@@ -136,28 +149,18 @@ static void render_learned(struct sbuf *sb, const struct metrics_input *in,
 
 	family(sb, "catrace_learned_servers", "gauge",
 	       "TCP servers learned from announcements, pending (only flows opening like CA are CA) or confirmed (a local CA server process).");
-	sbuf_puts(sb, "catrace_learned_servers{");
-	iface_label(sb, in);
-	sbuf_puts(sb, ",state=\"pending\"}");
-	put_u64(sb, in->learned_servers - in->learned_confirmed);
-	sbuf_puts(sb, "catrace_learned_servers{");
-	iface_label(sb, in);
-	sbuf_puts(sb, ",state=\"confirmed\"}");
-	put_u64(sb, in->learned_confirmed);
+	iface_series(sb, in, "catrace_learned_servers", "state", "pending",
+		     in->learned_servers - in->learned_confirmed);
+	iface_series(sb, in, "catrace_learned_servers", "state", "confirmed", in->learned_confirmed);
 	family(sb, "catrace_learned_flows_total", "counter",
 	       "TCP flows to pending learned servers: admitted (opened with VERSION) or refused (not CA, nothing traced).");
 	for (i = 0; i < 2; i++) {
-		sbuf_puts(sb, "catrace_learned_flows_total{");
-		iface_label(sb, in);
-		sbuf_printf(sb, ",verdict=\"%s\"}", verdicts[i]);
-		put_u64(sb, flows[i]);
+		iface_series(sb, in, "catrace_learned_flows_total", "verdict", verdicts[i], flows[i]);
 	}
 	family(sb, "catrace_learned_expired_total", "counter",
 	       "Pending learned servers forgotten after a minute with no announcement and no admitted flow.");
-	sbuf_puts(sb, "catrace_learned_expired_total{");
-	iface_label(sb, in);
-	sbuf_putc(sb, '}');
-	put_u64(sb, k->learned_expired + in->learned_expired_user);
+	iface_series(sb, in, "catrace_learned_expired_total", NULL, NULL,
+		     k->learned_expired + in->learned_expired_user);
 }
 
 static void render_packets(struct sbuf *sb, const struct metrics_input *in)
@@ -179,18 +182,13 @@ static void render_packets(struct sbuf *sb, const struct metrics_input *in)
 	       "on CA ports but not decoded: an IPv4 length past the frame, which receivers drop "
 	       "(ip_length_short), or the first fragment of a datagram (fragment).");
 	for (i = 0; i < 5; i++) {
-		sbuf_puts(sb, "catrace_packets_total{");
-		iface_label(sb, in);
-		sbuf_printf(sb, ",result=\"%s\"}", results[i]);
-		put_u64(sb, v[i]);
+		iface_series(sb, in, "catrace_packets_total", "result", results[i], v[i]);
 	}
 	if (in->live) {
 		family(sb, "catrace_ringbuf_dropped_total", "counter",
 		       "Records the kernel could not hand over: the ring buffer was full.");
-		sbuf_puts(sb, "catrace_ringbuf_dropped_total{");
-		iface_label(sb, in);
-		sbuf_putc(sb, '}');
-		put_u64(sb, k ? k->ringbuf_drops : 0);
+		iface_series(sb, in, "catrace_ringbuf_dropped_total", NULL, NULL,
+			     k ? k->ringbuf_drops : 0);
 		family(sb, "catrace_tcp_stream_events_total", "counter",
 		       "TCP stream events in the kernel: retransmissions skipped, gaps, resynchronisations, "
 		       "stream states evicted from its full table (flow_evicted).");
@@ -199,32 +197,21 @@ static void render_packets(struct sbuf *sb, const struct metrics_input *in)
 			uint64_t ev[4] = { k->retransmits, k->gaps, k->resyncs, in->flows_evicted };
 
 			for (i = 0; i < 4; i++) {
-				sbuf_puts(sb, "catrace_tcp_stream_events_total{");
-				iface_label(sb, in);
-				sbuf_printf(sb, ",event=\"%s\"}", names[i]);
-				put_u64(sb, ev[i]);
+				iface_series(sb, in, "catrace_tcp_stream_events_total", "event",
+					     names[i], ev[i]);
 			}
 		}
 	}
 	family(sb, "catrace_learned_endpoints", "gauge",
 	       "CA servers and repeater clients learned from the traffic (search replies, beacons).");
-	sbuf_puts(sb, "catrace_learned_endpoints{");
-	iface_label(sb, in);
-	sbuf_putc(sb, '}');
-	put_u64(sb, in->learned_endpoints);
+	iface_series(sb, in, "catrace_learned_endpoints", NULL, NULL, in->learned_endpoints);
 	if (in->live && k)
 		render_learned(sb, in, k);
 	if (in->live && in->census) {
 		family(sb, "catrace_records_total", "counter",
 		       "Message records read from the ring buffer (bad: failed validation).");
-		sbuf_puts(sb, "catrace_records_total{");
-		iface_label(sb, in);
-		sbuf_puts(sb, ",result=\"ok\"}");
-		put_u64(sb, in->records);
-		sbuf_puts(sb, "catrace_records_total{");
-		iface_label(sb, in);
-		sbuf_puts(sb, ",result=\"bad\"}");
-		put_u64(sb, in->records_bad);
+		iface_series(sb, in, "catrace_records_total", "result", "ok", in->records);
+		iface_series(sb, in, "catrace_records_total", "result", "bad", in->records_bad);
 	}
 }
 
