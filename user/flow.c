@@ -198,20 +198,42 @@ static struct flow_gone *gone_holding(struct flow_half *h, uint32_t seq, uint32_
 	return NULL;
 }
 
+/* A segment that came after its hole was taken as lost (offline: given
+ * up; live: reported by the kernel): framed on its own, with a framer of
+ * its own (the stream's has moved on), from a boundary when one is known
+ * at its start.  `len` bytes of stream; the spans hold those copied, the
+ * rest being payload past a copy budget. */
+static void frame_apart(struct flow_table *t, struct flow_half *h, bool in_sync,
+			const struct live_span *spans, unsigned n, uint32_t len)
+{
+	struct ca_stream late;
+	uint32_t pos = 0;
+	unsigned i;
+
+	t->stats.late++;
+	ca_stream_init(&late, h->stream.dir, t->keep_limit, in_sync);
+	ca_stream_set_budget(&late, &t->stream_mem);
+	for (i = 0; i < n; i++) {
+		if (spans[i].off > pos)  /* payload past the copy budget (or a gap) */
+			ca_stream_skip(&late, spans[i].off - pos, flow_msg, t);
+		ca_stream_feed(&late, spans[i].data, spans[i].len, flow_msg, t);
+		pos = spans[i].off + spans[i].len;
+	}
+	if (len > pos)
+		ca_stream_skip(&late, len - pos, flow_msg, t);
+	ca_stream_end(&late, "late segment", flow_msg, t);
+	ca_stream_free(&late);
+}
+
 /* A segment whose bytes were given up as lost came after all: frame it
  * on its own (from a boundary when it starts where the hole did, at one),
  * stamped with its own packet, rather than call it a retransmission. */
 static void deliver_late(struct flow_table *t, struct flow_half *h, struct flow_gone *g,
 			 uint32_t seq, const struct pkt *p)
 {
-	struct ca_stream late;
+	struct live_span whole = { 0, p->payload_len, p->payload };
 
-	t->stats.late++;
-	ca_stream_init(&late, h->stream.dir, t->keep_limit, seq == g->start && g->at_boundary);
-	ca_stream_set_budget(&late, &t->stream_mem);
-	ca_stream_feed(&late, p->payload, p->payload_len, flow_msg, t);
-	ca_stream_end(&late, "late segment", flow_msg, t);
-	ca_stream_free(&late);
+	frame_apart(t, h, seq == g->start && g->at_boundary, &whole, 1, p->payload_len);
 	/* Its bytes are no longer missing: the hole shrinks from that end. */
 	if (seq == g->start) {
 		g->start = seq + p->payload_wire_len;
@@ -642,33 +664,6 @@ static void live_absent(struct flow_table *t, struct flow_half *h, uint32_t pos,
 	h->next_seq = pos;
 }
 
-/* A segment that came after a later one (the kernel reported its bytes
- * as a hole, then they came): framed on its own, as deliver_late does
- * offline, from the boundary the kernel found or by searching; the
- * stream's own framer is not touched. */
-static void live_late(struct flow_table *t, struct flow_half *h, const struct live_seg *s)
-{
-	struct ca_stream late;
-	uint32_t pos = 0;
-	unsigned i;
-
-	t->stats.late++;
-	ca_stream_init(&late, h->stream.dir, t->keep_limit, s->boundary);
-	ca_stream_set_budget(&late, &t->stream_mem);
-	for (i = 0; i < s->n; i++) {
-		const struct live_span *sp = &s->spans[i];
-
-		if (sp->off > pos)  /* payload past the copy budget (or a gap) */
-			ca_stream_skip(&late, sp->off - pos, flow_msg, t);
-		ca_stream_feed(&late, sp->data, sp->len, flow_msg, t);
-		pos = sp->off + sp->len;
-	}
-	if (s->len > pos)
-		ca_stream_skip(&late, s->len - pos, flow_msg, t);
-	ca_stream_end(&late, "late segment", flow_msg, t);
-	ca_stream_free(&late);
-}
-
 void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 		       enum ca_dir dir, const struct live_seg *s, struct flow_stamp at)
 {
@@ -699,7 +694,9 @@ void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 	t->stamp = at;
 
 	if (s->late) {
-		live_late(t, h, s);
+		/* Its bytes were reported as a hole: they came after a later
+		 * segment's, and are framed apart from the stream. */
+		frame_apart(t, h, s->boundary, s->spans, s->n, s->len);
 		return;
 	}
 	/* The kernel starts a direction afresh at its SYN (a boundary, no
