@@ -376,10 +376,21 @@ static void early_keep(struct pipeline *pl, const struct flow_key *k)
  * `decode`, decode each (the flow was admitted), else drop them. */
 static void decode_frame(struct pipeline *pl, int linktype);
 
+/* A frame kept from earlier, decoded now as it came (its own time and
+ * number; it was counted as a packet then); the frame being read stays
+ * the current one after. */
+static void decode_kept(struct pipeline *pl, int linktype, const struct frame *kept)
+{
+	struct frame now = pl->cur;
+
+	pl->cur = *kept;
+	decode_frame(pl, linktype);
+	pl->cur = now;
+}
+
 static void early_release(struct pipeline *pl, const struct flow_key *k, bool decode,
 			  int linktype)
 {
-	struct frame now = pl->cur;
 	unsigned i, kept = 0;
 	struct early_frame mine[PIPELINE_EARLY_MAX];
 	unsigned n = 0;
@@ -392,13 +403,10 @@ static void early_release(struct pipeline *pl, const struct flow_key *k, bool de
 	}
 	pl->n_early = kept;
 	for (i = 0; i < n; i++) {
-		if (decode) {
-			pl->cur = mine[i].f;
-			decode_frame(pl, linktype);
-		}
+		if (decode)
+			decode_kept(pl, linktype, &mine[i].f);
 		free((void *)mine[i].f.data);
 	}
-	pl->cur = now;
 }
 
 /* A TCP packet of a pending learned server's flow: is its flow CA? */
@@ -479,7 +487,6 @@ static void decode_frame(struct pipeline *pl, int linktype)
 static bool detect_circuit(struct pipeline *pl, int linktype, const struct pkt *p)
 {
 	struct midstream_found found;
-	struct frame now = pl->cur;
 	unsigned i;
 
 	if (classify_looks_like_circuit_open(p->payload, p->payload_len)) {
@@ -493,13 +500,9 @@ static bool detect_circuit(struct pipeline *pl, int linktype, const struct pkt *
 		return false;
 	classify_confirm_server(&pl->cls, found.srv_ip, found.srv_port);
 	pl->st.detected++;
-	/* Each earlier evidence frame is now CA: decode it as it came, with
-	 * its own time and number (it was counted as a packet then). */
-	for (i = 0; i < found.n; i++) {
-		pl->cur = found.frames[i];
-		decode_frame(pl, linktype);
-	}
-	pl->cur = now;
+	/* Each earlier evidence frame is now CA. */
+	for (i = 0; i < found.n; i++)
+		decode_kept(pl, linktype, &found.frames[i]);
 	midstream_release(&found);
 	return true;
 }
