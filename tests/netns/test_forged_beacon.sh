@@ -172,7 +172,10 @@ mpend=$(sed -n 's/^catrace_learned_servers{.*state="pending"} \([0-9]*\)$/\1/p' 
 	bad "the metrics say the same" "$(grep '^catrace_learned' "$NS_TMP/m.prom" | tr '\n' '|')"
 nmon=$(grep -c '^T:calc ' "$NS_TMP/mon.out")
 ntr=$(grep -c "EventAddResponse.*pv='T:calc'" "$NS_TMP/live.txt")
-[ "$nmon" -ge 50 ] && [ "$ntr" -eq "$nmon" ] && ok "every camonitor update traced with its PV name ($ntr of $nmon)" ||
+# timeout ends camonitor at any moment: an update already on the wire
+# (traced) may never be printed, so one more traced than printed is right.
+[ "$nmon" -ge 50 ] && [ "$ntr" -ge "$nmon" ] && [ "$ntr" -le $((nmon + 1)) ] &&
+	ok "every camonitor update traced with its PV name ($ntr of $nmon)" ||
 	bad "every camonitor update traced with its PV name" "$ntr traced, camonitor printed $nmon"
 admitted=$(sed -n 's/^learned servers: .* \([0-9]*\) flows admitted.*/\1/p' "$NS_TMP/live.err")
 confirmed=$(sed -n 's/^learned servers: [0-9]* known (\([0-9]*\) confirmed.*/\1/p' "$NS_TMP/live.err")
