@@ -269,6 +269,8 @@ struct l4 {
 	__u32 len;            /* payload bytes per the IP/UDP/TCP headers */
 	__u8 ip_len_lies;     /* IPv4 total length past the packet's end */
 	__u8 fragment;        /* the first fragment of a datagram (MF set) */
+	__u16 csum_field;     /* TCP: the checksum as it lies in the packet */
+	__u32 l4_off;         /* TCP: where its header starts */
 	__u64 ts_ns;          /* CA packets: when the hook saw it, for all its
 			       * records (a clock read costs ~25 ns in a VM) */
 };

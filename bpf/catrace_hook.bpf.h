@@ -156,6 +156,8 @@ static __always_inline int F(parse_tcphdr)(const struct pkt *p, struct hdr_curso
 	/* The flags byte whole, as records carry it (struct tcphdr has
 	 * them as bit-fields). */
 	l->tcp_flags = ((__u8 *)&t)[13];
+	l->csum_field = (__u16)t.check;
+	l->l4_off = c->off;
 	doff = t.doff * 4;
 	if (doff < sizeof(t) || doff > c->end - c->off)
 		return PARSE_BROKEN;
@@ -782,6 +784,92 @@ __noinline int F(frame_segment)(CTX_T *ctx, struct seg_scratch *e,
 	return 0;
 }
 
+/* ---- TCP checksums of segments coming in (ca_rule_csum_verdict) ---- */
+
+#define CSUM_CHUNK 512  /* bpf_csum_diff sums at most 512 bytes a call */
+
+struct F(csum_walk) {
+	void *ctx;
+	__u8 *buf;      /* CSUM_CHUNK bytes of scratch */
+	__u32 off, end;
+	__u64 sum;
+	__u8 failed;
+};
+
+/* Sum the next chunk: loaded into the scratch (the packet may be in
+ * fragments), its last word zero-padded, summed by the kernel's helper. */
+static long F(csum_cb)(__u32 idx, void *arg)
+{
+	struct F(csum_walk) *w = arg;
+	__s64 r;
+	__u32 n;
+
+	if (w->off >= w->end)
+		return 1;
+	n = w->end - w->off;
+	if (n > CSUM_CHUNK)
+		n = CSUM_CHUNK;
+	barrier_var(n);
+	n &= 2 * CSUM_CHUNK - 1;  /* a no-op the verifier can follow */
+	if (n == 0)
+		return 1;
+	if (n & 3)
+		*(__u32 *)(w->buf + (n & (CSUM_CHUNK - 4))) = 0;
+	if (loadc(w->ctx, w->off, w->buf, n)) {
+		w->failed = 1;
+		return 1;
+	}
+	r = bpf_csum_diff(NULL, 0, (__be32 *)w->buf, (n + 3) & ~3u, 0);
+	if (r < 0) {
+		w->failed = 1;
+		return 1;
+	}
+	w->sum += (__u32)r;
+	w->off += n;
+	return 0;
+}
+
+/* Does the segment hold only payload bytes the stream skips (the middle of
+ * a big value, past its copy budget)?  Then what it says is never read,
+ * and summing it is not worth its cost: a decoy there changes nothing (the
+ * real segment's bytes at the same places are skipped alike, and any of
+ * its bytes past the decoy's are taken as new). */
+static __always_inline bool F(only_skipped)(const struct tcp_dir_state *st,
+					    const struct l4 *l)
+{
+	return st->synced && !st->hdr_have && !st->copy && l->seq == st->next_seq &&
+	       l->len > 0 && l->len <= st->skip &&
+	       !(l->tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST));
+}
+
+/* The verdict on a segment coming in.  Going out it comes from this
+ * host's own stack: not summed.  A global function: checked once. */
+__noinline int F(tcp_csum)(CTX_T *ctx, struct seg_scratch *e, struct l4 *l)
+{
+	struct F(csum_walk) w = {};
+	__u32 tcp_len;
+
+	if (!ctx || !e || !l)
+		return CA_CSUM_UNCHECKED;
+#if !XDP
+	/* The NIC checked it already (CHECKSUM_UNNECESSARY). */
+	if (bpf_csum_level((struct __sk_buff *)ctx, BPF_CSUM_LEVEL_QUERY) >= 0)
+		return CA_CSUM_VALID;
+#endif
+	tcp_len = l->off + l->len - l->l4_off;
+	if (tcp_len < 20 || tcp_len > CA_CSUM_MAX_LEN)
+		return CA_CSUM_UNCHECKED;
+	w.ctx = ctx;
+	w.buf = e->d;
+	w.off = l->l4_off;
+	w.end = l->off + l->len;
+	bpf_loop(CA_CSUM_MAX_LEN / CSUM_CHUNK + 1, F(csum_cb), &w, 0);
+	if (w.failed || w.off != w.end)
+		return CA_CSUM_UNCHECKED;
+	return ca_rule_csum_verdict(w.sum, ca_rule_csum_pseudo(l->saddr, l->daddr, tcp_len),
+				    l->csum_field);
+}
+
 /* One TCP segment: the stream's state and sequence first (tcp_stream_*),
  * then its new bytes framed into records (frame_segment). */
 static __always_inline void F(process_tcp)(const struct pkt *p, struct l4 *l,
@@ -793,9 +881,30 @@ static __always_inline void F(process_tcp)(const struct pkt *p, struct l4 *l,
 	};
 	struct seg_new s = { .seq = l->seq, .off = l->off, .len = l->len };
 	bool fin = l->tcp_flags & (TCP_FIN | TCP_RST);
+	int csum = CA_CSUM_UNCHECKED;
 	struct tcp_dir_state *st;
 	struct seg_scratch *e;
 
+	/* A segment the stack drops says nothing: not even a SYN, FIN or
+	 * RST of it counts (a decoy at the real segment's sequence number
+	 * would otherwise hide the real one as a retransmission). */
+	if (!p->egress && !(p->gso_segs > 1)) {
+		st = bpf_map_lookup_elem(&flows, &k);
+		if (st && F(only_skipped)(st, l))
+			goto judged;
+		e = F(scratch)(p);
+		if (!e)
+			return;
+		csum = F(tcp_csum)((CTX_T *)p->ctx, e, l);
+		if (st && ca_rule_csum_drops(csum, st->csum_ok)) {
+			struct ca_counters *c = cnt();
+
+			if (c)
+				c->bad_checksum++;
+			return;
+		}
+	}
+judged:
 	if (l->tcp_flags & TCP_SYN) {
 		tcp_stream_open(&k, s.seq);
 		s.seq++;  /* the SYN takes a sequence number */
@@ -803,6 +912,8 @@ static __always_inline void F(process_tcp)(const struct pkt *p, struct l4 *l,
 	st = tcp_stream_state(&k, s.seq, s.len > 0 || fin);
 	if (!st)
 		return;
+	if (csum == CA_CSUM_VALID)
+		st->csum_ok = 1;
 	if (tcp_late_fill(st, &s)) {
 		/* Framed with a state of its own, from scratch: sent whole
 		 * for user space to frame apart from the stream. */

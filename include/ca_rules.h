@@ -238,4 +238,81 @@ static inline int ca_rule_announced_server(const struct ca_rule_hdr *h, int req,
 	return 0;
 }
 
+
+/* ---- TCP checksums: what the receiving stack would drop ----
+ *
+ * A segment with a wrong checksum never reaches the socket, so what it
+ * seems to say never happened; an attacker can send one as a decoy just
+ * before the real segment at the same sequence number (issue 14).  Both
+ * sides sum the segment's bytes as they lie in memory (16-bit words in
+ * host order: one's complement sums do not care, as long as every term is
+ * taken the same way), the pseudo-header included, and judge the sum here.
+ *
+ * Not every wrong-looking checksum is wrong: a sender that leaves the sum
+ * to its NIC (TX offload, veth, virtio) puts only the pseudo-header's sum
+ * in the field, and the capture or the receiving hook sees that.  Such a
+ * segment cannot be judged (CSUM_OFFLOADED).  And some captures hold
+ * whole directions of unfinished checksums (taken on the sending host):
+ * so a segment is dropped only in a direction whose checksums were shown
+ * to be computed (one segment with a right one before). */
+enum ca_csum_verdict {
+	CA_CSUM_UNCHECKED = 0,   /* not summed: cut short, too big, egress */
+	CA_CSUM_VALID,
+	CA_CSUM_OFFLOADED,       /* the field holds the pseudo-header's sum */
+	CA_CSUM_BAD,
+};
+
+/* Fold a running sum of 16-bit words to 16 bits (one's complement). */
+static inline ca_u16 ca_rule_csum_fold(ca_u64 s)
+{
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffu) + (s >> 16);
+	s = (s & 0xffffu) + (s >> 16);
+	s = (s & 0xffffu) + (s >> 16);
+	return (ca_u16)s;
+}
+
+/* `seg_sum`: the sum of the TCP header and payload (checksum field as
+ * sent); `pseudo_sum`: of the pseudo-header; `field`: the checksum field
+ * as it lies in memory. */
+static inline int ca_rule_csum_verdict(ca_u64 seg_sum, ca_u64 pseudo_sum, ca_u16 field)
+{
+	if (ca_rule_csum_fold(seg_sum + pseudo_sum) == 0xffff)
+		return CA_CSUM_VALID;
+	if (field == ca_rule_csum_fold(pseudo_sum))
+		return CA_CSUM_OFFLOADED;
+	return CA_CSUM_BAD;
+}
+
+/* The pseudo-header's terms, addresses and length in host order, each
+ * 16-bit word as it would lie in memory in network order. */
+static inline ca_u16 ca_rule_be16_in_memory(ca_u16 v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (ca_u16)((v >> 8) | (v << 8));
+#else
+	return v;
+#endif
+}
+
+static inline ca_u64 ca_rule_csum_pseudo(ca_u32 saddr, ca_u32 daddr, ca_u32 tcp_len)
+{
+	return (ca_u64)ca_rule_be16_in_memory((ca_u16)(saddr >> 16)) +
+	       ca_rule_be16_in_memory((ca_u16)saddr) +
+	       ca_rule_be16_in_memory((ca_u16)(daddr >> 16)) +
+	       ca_rule_be16_in_memory((ca_u16)daddr) +
+	       ca_rule_be16_in_memory(6 /* IPPROTO_TCP */) +
+	       ca_rule_be16_in_memory((ca_u16)tcp_len);
+}
+
+/* Does the stack drop this segment, as far as its direction shows? */
+static inline int ca_rule_csum_drops(int verdict, int direction_verified)
+{
+	return verdict == CA_CSUM_BAD && direction_verified;
+}
+
+/* The longest segment (TCP header and payload) the kernel sums: a jumbo
+ * frame's.  Longer ones (GSO packets) are left unchecked on both sides. */
+#define CA_CSUM_MAX_LEN 9216
+
 #endif

@@ -159,6 +159,9 @@ struct ca_counters {
 	__u64 learned_refused;
 	__u64 learned_admitted;
 	__u64 learned_expired;
+	__u64 bad_checksum;  /* TCP segments to this host with a wrong checksum,
+			      * in a direction shown to carry right ones: the
+			      * stack drops them, so they are not decoded */
 };
 
 /* Learned endpoints: TCP servers, clients of a repeater. */
@@ -213,7 +216,9 @@ struct tcp_dir_state {
 	__u8 hdr_lost;     /* the split header's first bytes were in a
 			    * refused record: its message is dropped whole */
 	__u8 late;         /* records carry REC_F_LATE (a late segment's state) */
-	__u8 pad[2];
+	__u8 csum_ok;      /* a segment with a right checksum came this way:
+			    * wrong ones are dropped (ca_rule_csum_drops) */
+	__u8 pad[1];
 	/* The latest hole reported: bytes that come for it later were
 	 * reordered, not retransmitted (hole_start == hole_end: none). */
 	__u32 hole_start, hole_end;

@@ -529,10 +529,17 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 		  enum ca_dir dir, const struct pkt *p, struct flow_stamp at)
 {
 	struct flow *f = flow_lookup(t, k);
+	int csum = pkt_tcp_csum(p);
 	struct flow_half *h;
 	bool syn = p->tcp_flags & TCPF_SYN;
 	uint32_t data_seq;
 
+	/* A segment the receiver drops said nothing, flags included: a decoy
+	 * sent before the real segment must not make it a retransmission. */
+	if (f && ca_rule_csum_drops(csum, f->half[dir].csum_ok)) {
+		t->stats.bad_checksum++;
+		return;
+	}
 	if (!f) {
 		/* Nothing to learn from a payload-less segment of a flow whose
 		 * state is gone (a late FIN or ACK). */
@@ -574,6 +581,8 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 		    !h->stream.resync_counted)
 			h->stream.state = CS_HEADER;
 	}
+	if (csum == CA_CSUM_VALID)
+		h->csum_ok = true;
 	data_seq = (p->tcp_flags & TCPF_SYN) ? p->seq + 1 : p->seq;
 
 	if (p->payload_wire_len > 0) {

@@ -64,6 +64,7 @@ struct flow_half {
 	bool seq_known;
 	bool fin;
 	bool lossy;
+	bool csum_ok;             /* a segment with a right checksum came this way */
 	uint32_t next_seq;
 	struct ooo_seg *held;     /* sorted by sequence number */
 	unsigned hole_wait;       /* packets left before a proven hole is given up */
@@ -103,6 +104,7 @@ struct flow_stats {
 	uint64_t late;            /* segments that came after their hole was given up */
 	uint64_t queued;          /* messages that waited for the other direction */
 	uint64_t queue_full;      /* times a full queue let them go out of order */
+	uint64_t bad_checksum;    /* segments the receiver's stack drops (ca_rule_csum_drops) */
 };
 
 /* Flows closed by FIN or RST are remembered this many at a time (the

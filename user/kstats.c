@@ -36,6 +36,7 @@ static void add_counters(struct ca_counters *sum, const struct ca_counters *c)
 	sum->learned_refused += c->learned_refused;
 	sum->learned_admitted += c->learned_admitted;
 	sum->learned_expired += c->learned_expired;
+	sum->bad_checksum += c->bad_checksum;
 }
 
 int kstats_counters(int counters_fd, struct ca_counters *sum)

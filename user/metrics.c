@@ -166,10 +166,10 @@ static void render_learned(struct sbuf *sb, const struct metrics_input *in,
 static void render_packets(struct sbuf *sb, const struct metrics_input *in)
 {
 	const struct ca_counters *k = in->kernel;
-	static const char *const results[5] = {
-		"seen", "ca", "parse_error", "ip_length_short", "fragment",
+	static const char *const results[6] = {
+		"seen", "ca", "parse_error", "ip_length_short", "fragment", "bad_checksum",
 	};
-	uint64_t v[5];
+	uint64_t v[6];
 	unsigned i;
 
 	v[0] = k ? k->pkts_seen : in->packets_seen;
@@ -177,11 +177,13 @@ static void render_packets(struct sbuf *sb, const struct metrics_input *in)
 	v[2] = k ? k->parse_errors : in->packet_errors;
 	v[3] = k ? k->ip_len_short : in->packets_not_decoded[0];
 	v[4] = k ? k->ca_fragments : in->packets_not_decoded[1];
+	v[5] = k ? k->bad_checksum : in->packets_not_decoded[2];
 	family(sb, "catrace_packets_total", "counter",
 	       "Packets looked at (seen), carrying CA (ca), with broken headers (parse_error), and "
 	       "on CA ports but not decoded: an IPv4 length past the frame, which receivers drop "
-	       "(ip_length_short), or the first fragment of a datagram (fragment).");
-	for (i = 0; i < 5; i++) {
+	       "(ip_length_short), the first fragment of a datagram (fragment), or a TCP segment "
+	       "with a wrong checksum (bad_checksum; receivers drop it).");
+	for (i = 0; i < 6; i++) {
 		iface_series(sb, in, "catrace_packets_total", "result", results[i], v[i]);
 	}
 	if (in->live) {

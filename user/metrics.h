@@ -22,7 +22,8 @@ struct metrics_input {
 	/* Offline there is no kernel: packets from the decoder. */
 	uint64_t packets_seen, packets_ca, packet_errors;
 	uint64_t learned_endpoints;
-	uint64_t packets_not_decoded[2];   /* offline: IPv4 length short, CA fragments */
+	uint64_t packets_not_decoded[3];   /* offline: IPv4 length short, CA fragments,
+					    * TCP segments with a wrong checksum */
 	uint64_t flows_evicted;            /* live: TCP stream states the kernel evicted */
 	/* Live: learned TCP servers in the kernel's map, those confirmed
 	 * (the kernel counts their flows admitted, refused, and expiries). */

@@ -76,6 +76,7 @@ void metrics_service_render(void *ctx, struct sbuf *sb)
 		in.packet_errors = st->bad_packets;
 		in.packets_not_decoded[0] = st->ip_len_short;
 		in.packets_not_decoded[1] = st->ca_fragments;
+		in.packets_not_decoded[2] = ms->pl->flows.stats.bad_checksum;
 		in.learned_endpoints = hmap_count(&ms->pl->cls.servers) +
 				       hmap_count(&ms->pl->cls.rep_clients);
 	}

@@ -26,6 +26,10 @@ struct pkt {
 	/* PKT_MALFORMED: the IPv4 total length runs past the frame (a
 	 * receiver drops it); addresses and ports are filled in when there. */
 	bool ip_len_short;
+	/* TCP: the segment (header and payload) when all of it was captured,
+	 * for pkt_tcp_csum; NULL when the capture cut it. */
+	const uint8_t *tcp_seg;
+	uint32_t tcp_seg_len;
 };
 
 enum pkt_result {
@@ -41,6 +45,11 @@ enum pkt_result {
 #define TCPF_SYN 0x02
 #define TCPF_RST 0x04
 #define TCPF_ACK 0x10
+
+/* The TCP segment's checksum verdict (enum ca_csum_verdict, the rule the
+ * BPF programs apply): CA_CSUM_UNCHECKED when it was not all captured or
+ * is longer than the kernel would sum. */
+int pkt_tcp_csum(const struct pkt *p);
 
 /* Link types this parser knows (DLT_ values as libpcap reports them). */
 bool pkt_linktype_supported(int dlt);

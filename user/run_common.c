@@ -44,17 +44,21 @@ void print_summary(const struct pipeline *pl)
 		fprintf(stderr, "broken packets: %llu to or from CA ports (UDP/TCP header), "
 			"%llu with a broken Ethernet/VLAN/IPv4 header\n",
 			(unsigned long long)s->bad_packets, (unsigned long long)s->bad_headers);
-	print_not_decoded("", s->ip_len_short, s->ca_fragments);
+	print_not_decoded("", s->ip_len_short, s->ca_fragments, pl->flows.stats.bad_checksum);
 }
 
-void print_not_decoded(const char *prefix, uint64_t ip_len_short, uint64_t ca_fragments)
+void print_not_decoded(const char *prefix, uint64_t ip_len_short, uint64_t ca_fragments,
+		       uint64_t bad_checksum)
 {
-	if (!ip_len_short && !ca_fragments)
-		return;
-	fprintf(stderr, "%snot decoded: %llu CA packets whose IPv4 length runs past the frame "
-		"(receivers drop them), %llu fragmented CA datagrams (IPv4 fragments are not "
-		"reassembled)\n", prefix, (unsigned long long)ip_len_short,
-		(unsigned long long)ca_fragments);
+	if (ip_len_short || ca_fragments)
+		fprintf(stderr, "%snot decoded: %llu CA packets whose IPv4 length runs past the "
+			"frame (receivers drop them), %llu fragmented CA datagrams (IPv4 fragments "
+			"are not reassembled)\n", prefix, (unsigned long long)ip_len_short,
+			(unsigned long long)ca_fragments);
+	if (bad_checksum)
+		fprintf(stderr, "%snot decoded: %llu TCP segments of CA circuits with a wrong "
+			"checksum (receivers drop them)\n", prefix,
+			(unsigned long long)bad_checksum);
 }
 
 /* Flush standard output; on failure remember why and end the run (the

@@ -131,6 +131,13 @@ static uint64_t kernel_drops(const struct ca_counters *c)
 	return c->ringbuf_drops + c->pkt_drops;
 }
 
+/* CA packets the kernel saw and did not decode: they hide what they
+ * carry. */
+static uint64_t undecoded(const struct ca_counters *c)
+{
+	return c->ca_fragments + c->ip_len_short + c->bad_checksum;
+}
+
 /* Records the kernel could not hand over, reported as they happen: at
  * most one line a second, whatever the rate of drops. */
 struct drop_report {
@@ -158,15 +165,15 @@ static void report_drops(struct loader *l, struct drop_report *d, bool force)
 			(double)(now - d->at_ns) / 1e9);
 	/* CA packets the kernel saw but cannot decode hide what they carry
 	 * (a WRITE sent in IPv4 fragments): said as they come, like drops. */
-	if (cnt.ca_fragments + cnt.ip_len_short > d->undecoded)
+	if (undecoded(&cnt) > d->undecoded)
 		fprintf(stderr, "catrace: %llu CA packets not decoded in the last %.1f s "
-			"(IPv4 fragments, or an IPv4 length past the frame): what they carry is "
-			"not shown\n", (unsigned long long)(cnt.ca_fragments + cnt.ip_len_short -
-							     d->undecoded),
+			"(IPv4 fragments, an IPv4 length past the frame, a wrong TCP checksum): "
+			"what they carry is not shown\n",
+			(unsigned long long)(undecoded(&cnt) - d->undecoded),
 			(double)(now - d->at_ns) / 1e9);
 	d->reported = n;
 	d->msgs = cnt.msgs_dropped;
-	d->undecoded = cnt.ca_fragments + cnt.ip_len_short;
+	d->undecoded = undecoded(&cnt);
 	d->at_ns = now;
 }
 
@@ -283,7 +290,7 @@ static void print_live_summary(struct loader *l, const struct pipeline *pl,
 		if (cnt.pkt_drops)
 			fprintf(stderr, "kernel: also dropped %llu packet records (-w)\n",
 				(unsigned long long)cnt.pkt_drops);
-		print_not_decoded("kernel: ", cnt.ip_len_short, cnt.ca_fragments);
+		print_not_decoded("kernel: ", cnt.ip_len_short, cnt.ca_fragments, cnt.bad_checksum);
 		evicted = loader_flows_evicted(l, &cnt);
 		if (evicted > 0)
 			fprintf(stderr, "kernel: %lld TCP stream states evicted from its table (full): "

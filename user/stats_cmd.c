@@ -39,8 +39,10 @@ static void render_table(struct sbuf *sb, const struct catrace_meta *meta, const
 		    (unsigned long long)k->parse_errors, (unsigned long long)k->resyncs,
 		    (unsigned long long)k->retransmits, (unsigned long long)k->gaps,
 		    learned > 0 ? learned : 0);
-	sbuf_printf(sb, "not decoded: IPv4 length past the frame %llu, fragments %llu\n",
-		    (unsigned long long)k->ip_len_short, (unsigned long long)k->ca_fragments);
+	sbuf_printf(sb, "not decoded: IPv4 length past the frame %llu, fragments %llu, "
+		    "wrong TCP checksum %llu\n",
+		    (unsigned long long)k->ip_len_short, (unsigned long long)k->ca_fragments,
+		    (unsigned long long)k->bad_checksum);
 	if (k->learned_admitted || k->learned_refused || k->learned_expired)
 		sbuf_printf(sb, "learned servers' flows: %llu admitted (opened like CA), "
 			    "%llu refused (not CA); %llu servers expired unconfirmed\n",

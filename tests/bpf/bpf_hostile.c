@@ -34,6 +34,8 @@
  *   segment-inside-payload  segments that start inside a message's payload
  *   ipv4-ihl                IHL below 5, beyond the packet
  *   vlan-chain              three tags, a tag cut off, a non-IP inner type
+ *   bad-checksum            a decoy with a wrong TCP checksum before the real
+ *                           segment (issue 14): dropped as the stack drops it
  *   forged-announcement     a beacon naming a non-CA port (issue 14): only
  *                           that port's flows opening with VERSION are CA;
  *                           unconfirmed entries expire; confirmed ones
@@ -101,6 +103,25 @@ struct shape {
 
 static const struct shape plain;
 
+/* TCP frames get a right checksum while set (the bad-checksum class);
+ * otherwise they carry zero, which no direction takes as a right one. */
+static bool fill_tcp_csum;
+
+/* RFC 1071 over the pseudo-header and the segment (field zeroed). */
+static uint16_t tcp_csum(const uint8_t *seg, uint32_t n, uint32_t src, uint32_t dst)
+{
+	uint32_t sum = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 + n, i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		if (i != 16)
+			sum += (uint32_t)(seg[i] << 8 | seg[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)seg[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
 static void put16(uint8_t *p, unsigned v)
 {
 	p[0] = (uint8_t)(v >> 8);
@@ -160,6 +181,8 @@ static void add_frame(struct frames *fs, const struct shape *sh, int proto,
 		memcpy(f->d + l4 + l4len, pl, plen);
 	f->len = l4 + l4len + plen;
 	f->cap = f->len - (uint32_t)sh->cut;
+	if (proto == 6 && fill_tcp_csum)
+		put16(f->d + l4 + 16, tcp_csum(f->d + l4, l4len + plen, src, dst));
 }
 
 static void add_raw(struct frames *fs, const uint8_t *d, uint32_t n)
@@ -698,6 +721,91 @@ static void class_late_segment(void)
 		      "the late WRITE is decoded live, whole, not taken for a retransmission "
 		      "(%d messages, %llu retransmits)", k->live.n,
 		      (unsigned long long)k->d.retransmits);
+	}
+}
+
+/* A decoy with a wrong TCP checksum at the real segment's sequence number,
+ * then the real one (issue 14): the receiving stack drops the decoy and
+ * applies the real WRITE.  Both paths must decode the real one, not the
+ * decoy, and not take the real one for a retransmission.  Checked on the
+ * hooks that see packets coming in (XDP, tc ingress); tc egress sees this
+ * host's own stack, whose checksums are not summed. */
+static void class_bad_checksum(void)
+{
+	const char *cls = "bad-checksum";
+	static struct frames a;
+	struct ca m1 = { .n = 0 }, decoy = { .n = 0 }, real = { .n = 0 }, m3 = { .n = 0 };
+	struct hook in[2];
+	struct kres k;
+	struct circ ck;
+	static struct ures u;
+	const char *want = "2222.5", *fake = "1111.5";
+	uint8_t v[8];
+	uint64_t bits;
+	double d;
+	int i, j, writes, real_seen;
+
+	a.n = 0;
+	fill_tcp_csum = true;
+	circ_open(&a, &ck, 40041);
+	ca_hdr(&m1, CA_PROTO_READ_NOTIFY, 0, DBR_DOUBLE, 1, 7, 1);
+	ca_hdr(&decoy, CA_PROTO_WRITE, 8, DBR_DOUBLE, 1, 7, 2);
+	ca_hdr(&real, CA_PROTO_WRITE, 8, DBR_DOUBLE, 1, 7, 2);
+	d = 1111.5;
+	memcpy(&bits, &d, 8);
+	for (j = 0; j < 8; j++)
+		v[j] = (uint8_t)(bits >> (56 - 8 * j));
+	memcpy(decoy.b + decoy.n, v, 8);
+	decoy.n += 8;
+	d = 2222.5;
+	memcpy(&bits, &d, 8);
+	for (j = 0; j < 8; j++)
+		v[j] = (uint8_t)(bits >> (56 - 8 * j));
+	memcpy(real.b + real.n, v, 8);
+	real.n += 8;
+	ca_hdr(&m3, CA_PROTO_READ_NOTIFY, 0, DBR_DOUBLE, 1, 7, 3);
+	circ_req(&a, &ck, m1.b, m1.n, 0x08);
+	circ_req(&a, &ck, decoy.b, decoy.n, 0x08);
+	a.f[a.n - 1].d[a.f[a.n - 1].len - 1] ^= 0x01;  /* the value changed after summing */
+	ck.cseq -= decoy.n;
+	circ_req(&a, &ck, real.b, real.n, 0x08);
+	circ_req(&a, &ck, m3.b, m3.n, 0x08);
+	fill_tcp_csum = false;
+
+	run_user(&a, &u);
+	for (j = 0, writes = 0, real_seen = 0; j < u.n; j++)
+		if (u.m[j].h.cmd == CA_PROTO_WRITE) {
+			writes++;
+			real_seen += u.m[j].json && strstr(u.m[j].json, want) &&
+				     !strstr(u.m[j].json, fake);
+		}
+	check(u.n == 3 && writes == 1 && real_seen == 1 && u.fs.bad_checksum == 1 &&
+	      u.fs.retransmitted == 0, cls, "decoder",
+	      "the decoy is dropped as the stack drops it, the real WRITE decoded "
+	      "(%d messages, %d writes, real value %s, %llu bad checksums, %llu retransmissions)",
+	      u.n, writes, real_seen ? "shown" : "not shown",
+	      (unsigned long long)u.fs.bad_checksum, (unsigned long long)u.fs.retransmitted);
+
+	in[0] = hooks[0];
+	in[1] = hooks[1];
+	in[1].name = "kernel tc ingress";
+	in[1].prog_fd = bpf_program__fd(hooks[1].skel->progs.catrace_tc_ingress);
+	for (i = 0; i < 2; i++) {
+		run_kernel(&in[i], &a, &k);
+		kernel_basics(cls, "decoy then real WRITE", &in[i], &k, a.n);
+		for (j = 0, writes = 0, real_seen = 0; j < k.live.n; j++)
+			if (k.live.m[j].h.cmd == CA_PROTO_WRITE) {
+				writes++;
+				real_seen += k.live.m[j].json && strstr(k.live.m[j].json, want) &&
+					     !strstr(k.live.m[j].json, fake);
+			}
+		check(k.live.n == 3 && writes == 1 && real_seen == 1 && k.d.bad_checksum == 1 &&
+		      k.d.retransmits == 0 && compare(cls, in[i].name, &u, &k.live) == 0, cls,
+		      in[i].name, "the decoy is dropped, the real WRITE decoded live as offline "
+		      "(%d messages, %d writes, real value %s, %llu bad checksums, %llu retransmits)",
+		      k.live.n, writes, real_seen ? "shown" : "not shown",
+		      (unsigned long long)k.d.bad_checksum, (unsigned long long)k.d.retransmits);
+		ures_reset(&k.live);
 	}
 }
 
@@ -1705,6 +1813,7 @@ int main(void)
 	class_vlan_chain();
 	class_forged_announcement();
 	class_late_segment();
+	class_bad_checksum();
 	class_flow_table_full();   /* last: it leaves the flows map full */
 
 	for (i = 0; i < 2; i++) {

@@ -16,6 +16,7 @@
 
 #include <pcap/dlt.h>
 
+#include "ca_rules.h"
 #include "pkt.h"
 #include "wire.h"
 
@@ -593,6 +594,89 @@ static void test_tcp_doff(void **state)
 	}
 }
 
+/* ---- TCP checksums ------------------------------------------------------------ */
+
+/* RFC 1071 the textbook way (big-endian words), independent of pkt.c's
+ * in-memory sum: the checksum field's value for segment `seg`. */
+static uint16_t rfc1071_tcp(const uint8_t *seg, size_t n, uint32_t src, uint32_t dst)
+{
+	uint32_t sum = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 +
+		       (uint32_t)n;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		if (i != 16)  /* the field itself counts as zero */
+			sum += (uint32_t)(seg[i] << 8 | seg[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)seg[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* The verdict on frame f (Ethernet, IPv4 with no options, TCP) with its
+ * first `caplen` bytes captured. */
+static int csum_verdict(const struct wire *f, size_t caplen)
+{
+	uint8_t *c = malloc(caplen);
+	const char *why;
+	struct pkt p;
+	int v;
+
+	assert_non_null(c);
+	memcpy(c, f->b, caplen);
+	assert_int_equal(pkt_parse(DLT_EN10MB, c, (uint32_t)caplen, (uint32_t)f->n, &p, &why),
+			 PKT_OK);
+	v = pkt_tcp_csum(&p);
+	free(c);
+	return v;
+}
+
+static void set_field(struct wire *f, uint16_t v)
+{
+	f->b[14 + 20 + 16] = (uint8_t)(v >> 8);
+	f->b[14 + 20 + 17] = (uint8_t)v;
+}
+
+static void test_tcp_checksum(void **state)
+{
+	size_t n;
+
+	(void)state;
+	/* Odd and even lengths, one past a 4-byte word and not. */
+	for (n = 0; n < 12; n++) {
+		struct wire f = { .n = 0 };
+		uint8_t *seg = f.b + 14 + 20;
+		uint16_t right, pseudo;
+		uint32_t ps;
+
+		wire_eth(&f, 0x0800);
+		ip_tcp(&f, n, 5);
+		right = rfc1071_tcp(seg, 20 + n, SRC_IP, DST_IP);
+		set_field(&f, right);
+		assert_int_equal(csum_verdict(&f, f.n), CA_CSUM_VALID);
+		/* One payload bit flipped (or the header's, with no payload). */
+		f.b[f.n - 1] ^= 0x04;
+		assert_int_equal(csum_verdict(&f, f.n), CA_CSUM_BAD);
+		f.b[f.n - 1] ^= 0x04;
+		set_field(&f, (uint16_t)(right + 1));
+		assert_int_equal(csum_verdict(&f, f.n), CA_CSUM_BAD);
+		/* What a sender leaving the sum to its NIC writes: the
+		 * pseudo-header's sum, not complemented. */
+		ps = (SRC_IP >> 16) + (SRC_IP & 0xffff) + (DST_IP >> 16) + (DST_IP & 0xffff) + 6 +
+		     (uint32_t)(20 + n);
+		while (ps >> 16)
+			ps = (ps & 0xffff) + (ps >> 16);
+		pseudo = (uint16_t)ps;
+		set_field(&f, pseudo);
+		assert_int_equal(csum_verdict(&f, f.n), CA_CSUM_OFFLOADED);
+		/* A capture that cut the segment cannot judge it. */
+		set_field(&f, (uint16_t)(right + 1));
+		if (n > 0)
+			assert_int_equal(csum_verdict(&f, f.n - 1), CA_CSUM_UNCHECKED);
+	}
+}
+
 static void test_ethernet_padding(void **state)
 {
 	struct wire f = { .n = 0 };
@@ -735,6 +819,7 @@ int main(void)
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_udp_length),
 		cmocka_unit_test(test_tcp_doff),
+		cmocka_unit_test(test_tcp_checksum),
 		cmocka_unit_test(test_ethernet_padding),
 		cmocka_unit_test(test_snaplen),
 		cmocka_unit_test(test_ip_length_beyond_wire),

