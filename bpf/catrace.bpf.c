@@ -83,6 +83,14 @@ struct {
 	__type(value, __u8);
 } rep_clients SEC(".maps");
 
+/* Datagrams of CA traffic whose first fragment came (struct frag_key). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct frag_key);
+	__type(value, __u8);
+} frag_ids SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -246,7 +254,9 @@ struct hdr_cursor {
 #define PARSE_FRAGMENT (-3)  /* the first fragment of a TCP or UDP datagram:
 			      * its ports are known, its payload is not whole */
 #define PARSE_SKIP   (-2)  /* well formed, nothing for catrace: not IPv4,
-			    * a fragment, neither TCP nor UDP */
+			    * neither TCP nor UDP */
+#define PARSE_FRAG_LATER (-4)  /* a later fragment of a TCP or UDP datagram:
+				* no ports, its identity in l (frag_key) */
 
 /* An 802.1Q / 802.1ad tag, after the MAC addresses: the UAPI headers do
  * not have it. */
@@ -269,6 +279,7 @@ struct l4 {
 	__u32 len;            /* payload bytes per the IP/UDP/TCP headers */
 	__u8 ip_len_lies;     /* IPv4 total length past the packet's end */
 	__u8 fragment;        /* the first fragment of a datagram (MF set) */
+	__u16 ip_id;          /* fragments: the IPv4 identification */
 	__u16 csum_field;     /* TCP: the checksum as it lies in the packet */
 	__u32 l4_off;         /* TCP: where its header starts */
 	__u64 ts_ns;          /* CA packets: when the hook saw it, for all its

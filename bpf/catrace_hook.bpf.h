@@ -102,14 +102,16 @@ static __always_inline int F(parse_iphdr)(const struct pkt *p, struct hdr_cursor
 		return PARSE_BROKEN;
 	if (ip.protocol != IPPROTO_TCP && ip.protocol != IPPROTO_UDP)
 		return PARSE_SKIP;
-	/* Fragments are not decodable alone.  Later ones carry no ports to
-	 * tell CA by; the first one does, and is counted. */
-	if (ip.frag_off & bpf_htons(IP_OFFSET))
-		return PARSE_SKIP;
-	l->fragment = !!(ip.frag_off & bpf_htons(IP_MF));
+	/* Fragments are not decodable alone: user space puts the datagram
+	 * back together.  Later ones carry no ports to tell CA by; the first
+	 * one does. */
 	l->proto = ip.protocol;
 	l->saddr = bpf_ntohl(ip.saddr);
 	l->daddr = bpf_ntohl(ip.daddr);
+	l->ip_id = bpf_ntohs(ip.id);
+	if (ip.frag_off & bpf_htons(IP_OFFSET))
+		return PARSE_FRAG_LATER;
+	l->fragment = !!(ip.frag_off & bpf_htons(IP_MF));
 	c->end = c->off + tot;
 	if (c->end > p->len) {
 		c->end = p->len;
@@ -1071,6 +1073,73 @@ static __noinline int F(emit_packet)(const struct pkt *p, const struct l4 *l, __
 	return 0;
 }
 
+/* A fragment as a packet record, whole whatever the snap length, built in
+ * the segment scratch (sized on every run, unlike -w's): the record's
+ * header, then the packet. */
+static __noinline int F(emit_fragment)(const struct pkt *p, const struct l4 *l, __u8 dir)
+{
+	struct ca_pkt_record *r;
+	struct seg_scratch *e;
+	struct ca_counters *c;
+	__u64 n;
+
+	if (!p || !l)
+		return 0;
+	e = F(scratch)(p);
+	if (!e)
+		return 0;
+	n = p->len;
+	if (n > REC_SEG_DATA_MAX)
+		n = REC_SEG_DATA_MAX;  /* an IPv4 packet is at most 64 KiB */
+	barrier_var(n);
+	if (n < 1 || n > REC_SEG_DATA_MAX)
+		return 0;
+	if (load(p, 0, e->d + sizeof(*r), n))
+		return 0;
+	r = (struct ca_pkt_record *)e->d;
+	__builtin_memset(r, 0, sizeof(*r));
+	r->version = CATRACE_REC_VERSION;
+	r->rec_len = sizeof(*r) + n;
+	r->kind = REC_KIND_PACKET;
+	r->dir = dir;
+	r->flags = (p->egress ? REC_F_EGRESS : 0) | REC_F_FRAGMENT;
+	r->ts_ns = l->ts_ns;
+	r->ifindex = p->ifindex;
+	r->wire_len = p->len;
+	r->cap_len = n;
+	if (bpf_ringbuf_output(&events, e->d, sizeof(*r) + n,
+			       wake_before_output(sizeof(*r) + n))) {
+		c = cnt();
+		if (c)
+			c->pkt_drops++;
+	}
+	return 0;
+}
+
+/* A fragment of a CA datagram goes to user space whole, to be put back
+ * together with the others as the receiver does: the first (it has the
+ * ports) when they are CA's, the later ones when their first came. */
+static __always_inline void F(fragment)(const struct pkt *p, struct l4 *l, bool first)
+{
+	struct frag_key k = {
+		.saddr = l->saddr, .daddr = l->daddr, .id = l->ip_id, .proto = l->proto,
+	};
+	struct ca_counters *c = cnt();
+	__u8 dir = 0, one = 1;
+
+	if (first) {
+		if (!classify(l, &dir))
+			return;
+		if (c)
+			c->ca_fragments++;
+		bpf_map_update_elem(&frag_ids, &k, &one, BPF_ANY);
+	} else if (!bpf_map_lookup_elem(&frag_ids, &k)) {
+		return;
+	}
+	l->ts_ns = bpf_ktime_get_ns();
+	F(emit_fragment)(p, l, dir);
+}
+
 static __always_inline void F(handle)(struct pkt *p)
 {
 	struct ca_counters *c = cnt();
@@ -1081,9 +1150,8 @@ static __always_inline void F(handle)(struct pkt *p)
 	if (c)
 		c->pkts_seen++;
 	r = F(parse_packet)(p, &l);
-	if (r == PARSE_FRAGMENT) {
-		if (classify(&l, &dir) && c)
-			c->ca_fragments++;
+	if (r == PARSE_FRAGMENT || r == PARSE_FRAG_LATER) {
+		F(fragment)(p, &l, r == PARSE_FRAGMENT);
 		return;
 	}
 	if (r == PARSE_BROKEN && c)

@@ -43,6 +43,19 @@ struct ca_rec_prefix {
 #define REC_F_LATE     0x10  /* TCP: a segment whose bytes fill a hole an
 			      * earlier record reported (it came after a later
 			      * one): not in stream order, framed on its own */
+#define REC_F_FRAGMENT 0x20  /* packet records: an IPv4 fragment of a CA
+			      * datagram, sent whole (snap length or not) for
+			      * user space to put the datagram back together */
+
+/* IPv4 datagrams of CA traffic in fragments: the first fragment (it has
+ * the ports) leaves its identity in the `frag_ids` map, so that the later
+ * ones (no ports) are known as CA too. */
+struct frag_key {
+	__u32 saddr, daddr;   /* host order */
+	__u16 id;
+	__u8 proto;
+	__u8 pad;
+};
 
 /* One record per CA packet (a TCP segment or a UDP datagram): the packet's
  * metadata once, then its CA bytes as spans.  A span is a run of bytes

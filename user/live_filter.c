@@ -85,6 +85,17 @@ bool live_filter_match(const struct live_filter *f, const struct rec_info *ri)
 	return pcap_offline_filter(f->prog, &h, fr) != 0;
 }
 
+bool live_filter_match_frame(const struct live_filter *f, const uint8_t *frame, uint32_t len)
+{
+	struct pcap_pkthdr h;
+
+	if (!f->prog)
+		return true;
+	memset(&h, 0, sizeof(h));
+	h.caplen = h.len = len;
+	return pcap_offline_filter(f->prog, &h, frame) != 0;
+}
+
 void live_filter_free(struct live_filter *f)
 {
 	if (f->prog) {

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct rec_info;
 
@@ -22,6 +23,9 @@ struct live_filter {
 /* 0, or -1 with a one-line reason in err. */
 int live_filter_compile(struct live_filter *f, const char *expr, char *err, size_t errlen);
 bool live_filter_match(const struct live_filter *f, const struct rec_info *ri);
+/* A whole Ethernet frame the kernel sent (an IPv4 fragment): filtered as
+ * -r filters the frames of a capture. */
+bool live_filter_match_frame(const struct live_filter *f, const uint8_t *frame, uint32_t len);
 void live_filter_free(struct live_filter *f);
 
 #endif

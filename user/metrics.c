@@ -181,11 +181,15 @@ static void render_packets(struct sbuf *sb, const struct metrics_input *in)
 	family(sb, "catrace_packets_total", "counter",
 	       "Packets looked at (seen), carrying CA (ca), with broken headers (parse_error), and "
 	       "on CA ports but not decoded: an IPv4 length past the frame, which receivers drop "
-	       "(ip_length_short), the first fragment of a datagram (fragment), or a TCP segment "
-	       "with a wrong checksum (bad_checksum; receivers drop it).");
+	       "(ip_length_short), or a TCP segment with a wrong checksum (bad_checksum; receivers "
+	       "drop it); and the first fragments of CA datagrams (fragment).");
 	for (i = 0; i < 6; i++) {
 		iface_series(sb, in, "catrace_packets_total", "result", results[i], v[i]);
 	}
+	family(sb, "catrace_ip_reassembled_total", "counter",
+	       "Fragmented CA datagrams put back together and decoded (the rest of "
+	       "catrace_packets_total{result=\"fragment\"} never came whole).");
+	iface_series(sb, in, "catrace_ip_reassembled_total", NULL, NULL, in->reassembled);
 	if (in->live) {
 		family(sb, "catrace_ringbuf_dropped_total", "counter",
 		       "Records the kernel could not hand over: the ring buffer was full.");

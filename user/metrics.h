@@ -25,6 +25,7 @@ struct metrics_input {
 	uint64_t packets_not_decoded[3];   /* offline: IPv4 length short, CA fragments,
 					    * TCP segments with a wrong checksum */
 	uint64_t flows_evicted;            /* live: TCP stream states the kernel evicted */
+	uint64_t reassembled;              /* fragmented CA datagrams put back together */
 	/* Live: learned TCP servers in the kernel's map, those confirmed
 	 * (the kernel counts their flows admitted, refused, and expiries). */
 	uint64_t learned_servers, learned_confirmed;

@@ -56,6 +56,7 @@ void metrics_service_render(void *ctx, struct sbuf *sb)
 	in.iface = ms->iface;
 	in.census = ms->pl->census;
 	in.pv_limit = ms->o.pv_limit;
+	in.reassembled = ms->pl->st.ca_reassembled;
 	if (ms->l) {
 		in.live = true;
 		if (loader_counters(ms->l, &k) == 0) {

@@ -9,6 +9,7 @@
 
 #include <fnmatch.h>
 #include <netinet/in.h>
+#include <pcap/dlt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,6 +26,7 @@ void pipeline_init(struct pipeline *pl, FILE *fp)
 	pl->detect_circuits = true;
 	classify_init(&pl->cls, CA_SERVER_PORT_DEFAULT, CA_REPEATER_PORT_DEFAULT);
 	midstream_init(&pl->mid);
+	ipfrag_init(&pl->frags);
 	track_init(&pl->track);
 	output_init(&pl->out);
 	sbuf_init(&pl->line);
@@ -375,6 +377,7 @@ static void early_keep(struct pipeline *pl, const struct flow_key *k)
 /* Take out the kept frames of flow k, in the order they came; with
  * `decode`, decode each (the flow was admitted), else drop them. */
 static void decode_frame(struct pipeline *pl, int linktype);
+static void reassemble(struct pipeline *pl, const struct pkt *p, bool live);
 
 /* A frame kept from earlier, decoded now as it came (its own time and
  * number; it was counted as a packet then); the frame being read stays
@@ -437,6 +440,65 @@ static bool learned_flow_is_ca(struct pipeline *pl, const struct pkt *p,
 	}
 }
 
+/* Live: a datagram put back together, decoded as the kernel's records of
+ * a whole one would be.  Its TCP bytes are framed on their own (the
+ * kernel's stream never had them: it reported them as a hole). */
+static void decode_reassembled_live(struct pipeline *pl, const uint8_t *ip, uint32_t n)
+{
+	struct classified cl;
+	const char *why;
+	struct pkt p;
+
+	memset(&p, 0, sizeof(p));
+	if (pkt_parse_ipv4(ip, n, n, &p, &why) != PKT_OK || !classify_packet(&pl->cls, &p, &cl))
+		return;
+	pl->st.ca_reassembled++;
+	pl->st.ca_packets++;
+	if (p.proto == IPPROTO_UDP) {
+		handle_udp(pl, &p, &cl);
+	} else if (p.payload_len > 0) {
+		struct live_span sp = { .off = 0, .len = p.payload_len, .data = p.payload };
+		struct live_seg s = {
+			/* Its FIN or RST is not the kernel's stream's. */
+			.tcp_flags = p.tcp_flags & ~(TCPF_FIN | TCPF_RST | TCPF_SYN),
+			.late = true,
+			.seq = (p.tcp_flags & TCPF_SYN) ? p.seq + 1 : p.seq,
+			.len = p.payload_len,
+			.n = 1,
+			.spans = &sp,
+		};
+
+		flow_live_segment(&pl->flows, &cl.key, cl.dir, &s, cur_stamp(pl));
+	}
+}
+
+/* A fragment: held until its datagram is whole (as the receiver's stack
+ * holds it), then the datagram is decoded at the packet that completed
+ * it.  One the capture cut short cannot be put back together. */
+static void reassemble(struct pipeline *pl, const struct pkt *p, bool live)
+{
+	uint8_t *whole;
+	uint32_t n;
+
+	if (!p->frag_ip ||
+	    ipfrag_add(&pl->frags, p->frag_ip, p->frag_len, pl->cur.ts_ns, &whole, &n) !=
+		    IPFRAG_COMPLETE)
+		return;
+	if (live) {
+		decode_reassembled_live(pl, whole, n);
+	} else {
+		struct frame f = pl->cur;
+		uint64_t ca_before = pl->st.ca_packets;
+
+		f.data = whole;
+		f.caplen = f.len = n;
+		decode_kept(pl, DLT_IPV4, &f);
+		if (pl->st.ca_packets > ca_before)
+			pl->st.ca_reassembled++;
+	}
+	free(whole);
+}
+
 /* The frame in pl->cur: parsed, classified, decoded. */
 static void decode_frame(struct pipeline *pl, int linktype)
 {
@@ -451,6 +513,7 @@ static void decode_frame(struct pipeline *pl, int linktype)
 		pl->st.fragments++;
 		if (p.sport && classify_packet(&pl->cls, &p, &cl))
 			pl->st.ca_fragments++;
+		reassemble(pl, &p, false);
 		return;
 	}
 	if (r == PKT_MALFORMED && p.ip_len_short) {
@@ -575,6 +638,21 @@ void pipeline_segment(struct pipeline *pl, const struct rec_info *ri, uint64_t t
 	}
 }
 
+void pipeline_fragment(struct pipeline *pl, const uint8_t *frame, uint32_t len, uint64_t ts_ns)
+{
+	const char *why;
+	struct pkt p;
+
+	flows_ready(pl);
+	pl->cur.ts_ns = ts_ns;
+	pl->cur.number++;
+	pl->st.packets++;
+	if (pkt_parse(DLT_EN10MB, frame, len, len, &p, &why) != PKT_FRAGMENT)
+		return;
+	pl->st.fragments++;
+	reassemble(pl, &p, true);
+}
+
 void pipeline_finish(struct pipeline *pl)
 {
 	flows_ready(pl);
@@ -631,6 +709,7 @@ void pipeline_free(struct pipeline *pl)
 		pl->census = NULL;
 	}
 	track_free(&pl->track);
+	ipfrag_free(&pl->frags);
 	classify_free(&pl->cls);
 	midstream_free(&pl->mid);
 	while (pl->n_early)

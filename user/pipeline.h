@@ -13,6 +13,7 @@
 #include "classify.h"
 #include "midstream.h"
 #include "flow.h"
+#include "ipfrag.h"
 #include "output.h"
 #include "pcap_source.h"
 #include "procattr.h"
@@ -33,7 +34,8 @@ struct pipeline_stats {
 	uint64_t bad_headers;    /* frames whose link or IPv4 header is broken
 				  * (ports unknown: maybe CA, maybe not) */
 	uint64_t fragments;
-	uint64_t ca_fragments;   /* first fragments on CA ports: not decoded */
+	uint64_t ca_fragments;   /* first fragments on CA ports */
+	uint64_t ca_reassembled; /* CA datagrams put back together and decoded */
 	uint64_t ip_len_short;   /* CA packets whose IPv4 length runs past the
 				  * frame: receivers drop them, not decoded */
 	uint64_t detected;       /* circuits found by their content */
@@ -53,6 +55,7 @@ struct pipeline {
 	} early[PIPELINE_EARLY_MAX];
 	unsigned n_early;
 	struct flow_table flows;
+	struct ipfrag frags;         /* IPv4 fragments waiting for the rest */
 	struct track track;
 	struct output out;
 	struct sbuf line;
@@ -92,6 +95,9 @@ void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f);
  * tracker, filters and output as decoded frames. */
 struct rec_info;
 void pipeline_segment(struct pipeline *pl, const struct rec_info *ri, uint64_t ts_ns);
+/* Live: an IPv4 fragment of CA traffic the kernel sent whole (an Ethernet
+ * frame): held until its datagram is whole, then decoded. */
+void pipeline_fragment(struct pipeline *pl, const uint8_t *frame, uint32_t len, uint64_t ts_ns);
 /* Count what goes by (metrics, reports): a census following up to
  * pv_capacity PVs.  False when out of memory. */
 bool pipeline_census_start(struct pipeline *pl, unsigned pv_capacity, bool follow_activity);

@@ -236,6 +236,10 @@ enum pkt_result pkt_parse_ipv4(const uint8_t *ip, uint32_t cap, uint32_t wire,
 	p->dst_ip = rd_be32(ip + 16);
 	if (frag & 0x3fff) {  /* MF set or a non-zero offset */
 		*why = "IPv4 fragment";
+		if (cap >= tot) {
+			p->frag_ip = ip;
+			p->frag_len = tot;
+		}
 		if (!(frag & 0x1fff))   /* the first: it has the ports */
 			parse_ends(ip, cap, ihl, p);
 		return PKT_FRAGMENT;

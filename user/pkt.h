@@ -30,6 +30,10 @@ struct pkt {
 	 * for pkt_tcp_csum; NULL when the capture cut it. */
 	const uint8_t *tcp_seg;
 	uint32_t tcp_seg_len;
+	/* PKT_FRAGMENT: the fragment's IPv4 packet when all of it was
+	 * captured (for reassembly), else NULL. */
+	const uint8_t *frag_ip;
+	uint32_t frag_len;
 };
 
 enum pkt_result {

@@ -35,6 +35,7 @@ static enum rec_result parse_packet(const uint8_t *data, size_t size, struct rec
 	out->pkt_caplen = r.cap_len;
 	out->pkt_wirelen = r.wire_len;
 	out->gso_size = r.gso_size;
+	out->fragment = r.flags & REC_F_FRAGMENT;
 	return REC_OK;
 }
 

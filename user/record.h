@@ -21,6 +21,7 @@ struct rec_info {
 	const uint8_t *pkt;    /* its bytes, pointing into the record */
 	uint32_t pkt_caplen, pkt_wirelen;
 	uint16_t gso_size;     /* egress GSO packet: wire segment size */
+	bool fragment;         /* an IPv4 fragment of CA traffic, whole */
 	/* segment */
 	struct flow_key key;   /* client end first */
 	enum ca_dir dir;

@@ -44,17 +44,25 @@ void print_summary(const struct pipeline *pl)
 		fprintf(stderr, "broken packets: %llu to or from CA ports (UDP/TCP header), "
 			"%llu with a broken Ethernet/VLAN/IPv4 header\n",
 			(unsigned long long)s->bad_packets, (unsigned long long)s->bad_headers);
-	print_not_decoded("", s->ip_len_short, s->ca_fragments, pl->flows.stats.bad_checksum);
+	print_not_decoded("", s->ip_len_short, s->ca_fragments, s->ca_reassembled,
+			  pl->flows.stats.bad_checksum);
 }
 
 void print_not_decoded(const char *prefix, uint64_t ip_len_short, uint64_t ca_fragments,
-		       uint64_t bad_checksum)
+		       uint64_t reassembled, uint64_t bad_checksum)
 {
-	if (ip_len_short || ca_fragments)
+	/* A datagram whose first fragment never came is not known as CA's:
+	 * what the first fragments promised and did not deliver is lost. */
+	uint64_t never_whole = ca_fragments > reassembled ? ca_fragments - reassembled : 0;
+
+	if (reassembled)
+		fprintf(stderr, "%s%llu fragmented CA datagrams put back together and decoded\n",
+			prefix, (unsigned long long)reassembled);
+	if (ip_len_short || never_whole)
 		fprintf(stderr, "%snot decoded: %llu CA packets whose IPv4 length runs past the "
-			"frame (receivers drop them), %llu fragmented CA datagrams (IPv4 fragments "
-			"are not reassembled)\n", prefix, (unsigned long long)ip_len_short,
-			(unsigned long long)ca_fragments);
+			"frame (receivers drop them), %llu fragmented CA datagrams never whole "
+			"(fragments missing, overlapping or cut by the capture)\n", prefix,
+			(unsigned long long)ip_len_short, (unsigned long long)never_whole);
 	if (bad_checksum)
 		fprintf(stderr, "%snot decoded: %llu TCP segments of CA circuits with a wrong "
 			"checksum (receivers drop them)\n", prefix,

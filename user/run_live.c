@@ -74,6 +74,10 @@ static void decode_record(void *ctx, const void *data, size_t size)
 		return;
 	}
 	if (ri.packet) {
+		/* Filtered fragment by fragment, as -r filters a capture's. */
+		if (ri.fragment && live_filter_match_frame(&lc->filter, ri.pkt, ri.pkt_caplen))
+			pipeline_fragment(lc->pl, ri.pkt, ri.pkt_caplen,
+					  ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns);
 		if (!lc->w)
 			return;
 		lc->pkt_ts_ns = ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns;
@@ -110,7 +114,11 @@ static void on_live_record(void *ctx, const void *data, size_t size)
 
 	if (size >= sizeof(r)) {
 		memcpy(&r, data, sizeof(r));
-		if (r.version == CATRACE_REC_VERSION && r.kind == REC_KIND_SEG) {
+		/* A fragment's datagram is decoded in time order with the
+		 * segments (the header's first fields are the same). */
+		if (r.version == CATRACE_REC_VERSION &&
+		    (r.kind == REC_KIND_SEG ||
+		     (r.kind == REC_KIND_PACKET && (r.flags & REC_F_FRAGMENT)))) {
 			reorder_push(&lc->ro, r.ts_ns, data, size, decode_record, lc);
 			return;
 		}
@@ -133,9 +141,18 @@ static uint64_t kernel_drops(const struct ca_counters *c)
 
 /* CA packets the kernel saw and did not decode: they hide what they
  * carry. */
-static uint64_t undecoded(const struct ca_counters *c)
+static uint64_t undecoded(const struct ca_counters *c, uint64_t frag_failed)
 {
-	return c->ca_fragments + c->ip_len_short + c->bad_checksum;
+	return frag_failed + c->ip_len_short + c->bad_checksum;
+}
+
+/* Fragmented datagrams given up (all CA's: the kernel sends no others),
+ * as they are given up: one still waiting for its rest is not lost yet. */
+static uint64_t frag_failed(const struct pipeline *pl)
+{
+	const struct ipfrag_stats *s = &pl->frags.st;
+
+	return s->given_up + s->overlapping + s->bad;
 }
 
 /* Records the kernel could not hand over, reported as they happen: at
@@ -147,7 +164,8 @@ struct drop_report {
 	uint64_t at_ns;      /* when last looked */
 };
 
-static void report_drops(struct loader *l, struct drop_report *d, bool force)
+static void report_drops(struct loader *l, struct drop_report *d, bool force,
+			 uint64_t failed)
 {
 	uint64_t now = mono_ns(), n;
 	struct ca_counters cnt;
@@ -165,15 +183,16 @@ static void report_drops(struct loader *l, struct drop_report *d, bool force)
 			(double)(now - d->at_ns) / 1e9);
 	/* CA packets the kernel saw but cannot decode hide what they carry
 	 * (a WRITE sent in IPv4 fragments): said as they come, like drops. */
-	if (undecoded(&cnt) > d->undecoded)
+	if (undecoded(&cnt, failed) > d->undecoded)
 		fprintf(stderr, "catrace: %llu CA packets not decoded in the last %.1f s "
-			"(IPv4 fragments, an IPv4 length past the frame, a wrong TCP checksum): "
+			"(IPv4 fragments never whole, an IPv4 length past the frame, a wrong TCP "
+			"checksum): "
 			"what they carry is not shown\n",
-			(unsigned long long)(undecoded(&cnt) - d->undecoded),
+			(unsigned long long)(undecoded(&cnt, failed) - d->undecoded),
 			(double)(now - d->at_ns) / 1e9);
 	d->reported = n;
 	d->msgs = cnt.msgs_dropped;
-	d->undecoded = undecoded(&cnt);
+	d->undecoded = undecoded(&cnt, failed);
 	d->at_ns = now;
 }
 
@@ -272,7 +291,7 @@ static void print_live_summary(struct loader *l, const struct pipeline *pl,
 	long long evicted;
 	int n;
 
-	report_drops(l, drops, true);
+	report_drops(l, drops, true, frag_failed(pl));
 	if (loader_counters(l, &cnt) == 0) {
 		n = snprintf(tail, sizeof(tail), "%llu printed", (unsigned long long)pl->st.printed);
 		/* What attribution could not name is said, not left to guess. */
@@ -290,7 +309,8 @@ static void print_live_summary(struct loader *l, const struct pipeline *pl,
 		if (cnt.pkt_drops)
 			fprintf(stderr, "kernel: also dropped %llu packet records (-w)\n",
 				(unsigned long long)cnt.pkt_drops);
-		print_not_decoded("kernel: ", cnt.ip_len_short, cnt.ca_fragments, cnt.bad_checksum);
+		print_not_decoded("kernel: ", cnt.ip_len_short, cnt.ca_fragments,
+				  pl->st.ca_reassembled, cnt.bad_checksum);
 		evicted = loader_flows_evicted(l, &cnt);
 		if (evicted > 0)
 			fprintf(stderr, "kernel: %lld TCP stream states evicted from its table (full): "
@@ -483,7 +503,7 @@ static int live_loop(struct live_run *run)
 		}
 		/* Lost data is said even with -q: a quiet service must not
 		 * lose messages without a word. */
-		report_drops(run->l, &run->drops, false);
+		report_drops(run->l, &run->drops, false, frag_failed(run->pl));
 		chan_table_save(run, false);
 		confirm_learned_servers(run);
 		expire_learned_servers(run);

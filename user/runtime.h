@@ -59,7 +59,7 @@ void stdout_buffer_big(void);
 void print_summary(const struct pipeline *pl);
 /* Packets on CA ports that are not decoded, and why: one line when any. */
 void print_not_decoded(const char *prefix, uint64_t ip_len_short, uint64_t ca_fragments,
-		       uint64_t bad_checksum);
+		       uint64_t reassembled, uint64_t bad_checksum);
 void flush_stdout(struct pipeline *pl);
 bool stdout_failed(struct pipeline *pl);
 /* Whether message lines are printed: not with --no-print, top, or -w

