@@ -767,7 +767,7 @@ static void class_bad_checksum(void)
 	static struct frames a;
 	struct ca m1 = { .n = 0 }, decoy = { .n = 0 }, real = { .n = 0 }, m3 = { .n = 0 };
 	struct hook in[2];
-	struct kres k;
+	static struct kres k;   /* run_kernel frees what it held: start zeroed */
 	struct circ ck;
 	static struct ures u;
 	const char *want = "2222.5", *fake = "1111.5";
