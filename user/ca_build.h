@@ -1,0 +1,109 @@
+/* ca_build: one JSON object (the schema `catrace --json` and --json=full
+ * print) -> one CA message as it goes on the wire, with where and when it
+ * travels.  The encoder half of `catrace build`; no I/O.
+ *
+ * What a field may say, and what an omitted one becomes:
+ *   - header: "cmd" (number) or "command" (a name: "ReadNotifyRequest",
+ *     "READ_NOTIFY", ...); "dtype" or "data_type" (a number or a name,
+ *     "TIME_DOUBLE"); "count" or "data_count"; "p1", "p2" or the names
+ *     --json gives them for the command ("cid", "sid", "ioid",
+ *     "subscriptionid", "version", "reply", "status" as a number or an
+ *     ECA name); "size" (default: the payload's length); "extended"
+ *     (default: when size or count does not fit the 16-bit fields).
+ *     The raw numbers win over the names when both are given, as --json
+ *     prints both.
+ *   - payload: "payload" (hex, written as is: padding included, never
+ *     padded further, so --json=full is lossless); else the value of a
+ *     SEARCH / CREATE_CHAN request from "pv", of CLIENT_NAME / HOST_NAME
+ *     from "name", of a DBR value from "data" (or "value": the key --json
+ *     prints) with "alarm"/"severity", padded to 8 bytes; else empty.
+ *     A size larger than the payload gives a message cut short (a lying
+ *     size): it is written as it is.
+ *   - where: "proto" ("tcp"/"udp"; default udp for SEARCH, NOT_FOUND,
+ *     beacons and repeater messages, else tcp), "dir" ("request"/
+ *     "response"; default request), "src"/"dst" (IPv4; default
+ *     127.0.0.1), "sport"/"dport" (default: the client's 40000, the
+ *     server's 5064, the repeater's 5065 for beacons and registrations).
+ *   - when: "ts" (seconds with up to nine decimals, read exactly; default
+ *     the previous message's time plus a microsecond), "frame" (messages
+ *     with the same frame number in a row go into one packet), "seq"
+ *     (TCP: the sequence number of the message's first byte; default: the
+ *     circuit's next), "handshake" (false: the circuit's first message
+ *     gets no SYN exchange before it).
+ *
+ * Ranges: a numeric field given as {"range": [LO, HI]} makes HI-LO+1
+ * messages with LO, LO+1, ... HI; {"range": [LO, HI], "random": N,
+ * "seed": S} makes N with values drawn in [LO, HI] (the same ones for the
+ * same seed).  Several ranged fields in one line advance together; the
+ * line gives as many messages as its longest range.
+ */
+#ifndef CATRACE_CA_BUILD_H
+#define CATRACE_CA_BUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ca_decode.h"
+#include "json.h"
+
+#define CA_BUILD_MAX_PAYLOAD (16u << 20)
+#define CA_BUILD_MAX_VARIANTS 10000000u
+#define CA_BUILD_CLIENT_PORT 40000u
+
+struct build_msg {
+	uint64_t ts_ns;
+	bool has_ts;
+	uint64_t frame;
+	bool has_frame;
+	bool tcp;
+	enum ca_dir dir;
+	uint32_t src_ip, dst_ip;
+	uint16_t sport, dport;
+	uint32_t seq;
+	bool has_seq;
+	bool handshake;         /* default true */
+	uint8_t *bytes;         /* header + payload, owned */
+	size_t len;
+};
+
+/* Encode obj into *out (free with build_msg_free).  0, or -1 with a
+ * one-line reason ("\"dtype\": unknown DBR type 'TIME_DUBLE'") in err. */
+int build_msg_from_json(const struct json_val *obj, struct build_msg *out,
+			char *err, size_t errlen);
+void build_msg_free(struct build_msg *m);
+
+/* The ranged fields of one line. */
+struct build_range_field {
+	struct json_val *slot;   /* the member's value, a number while expanding */
+	struct json_val orig;    /* the {"range":...} object, restored at the end */
+	char text[24];
+	int64_t lo, hi;
+	uint64_t n;              /* variants this field gives */
+	bool random;
+	uint64_t rng;
+};
+
+#define BUILD_MAX_RANGES 8
+
+struct build_ranges {
+	struct build_range_field f[BUILD_MAX_RANGES];
+	unsigned n_fields;
+	uint64_t n;              /* messages the line makes (1 without ranges) */
+};
+
+/* Find the ranged fields of obj and replace them with numbers: variant i
+ * is set by build_ranges_set.  0, or -1 with a reason in err (a bad range
+ * spec).  build_ranges_restore puts the original objects back (call it
+ * before json_free; also after a failure). */
+int build_ranges_prepare(struct json_val *obj, struct build_ranges *r,
+			 char *err, size_t errlen);
+void build_ranges_set(struct build_ranges *r, uint64_t i);
+void build_ranges_restore(struct build_ranges *r);
+
+/* Parse an IPv4 dotted quad (host order); false if not one. */
+bool build_parse_ip(const char *s, uint32_t *ip);
+/* Parse "S[.F]" seconds with up to nine decimals into ns, exactly. */
+bool build_parse_ts(const char *s, uint64_t *ns);
+
+#endif
