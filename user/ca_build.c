@@ -568,6 +568,36 @@ static int read_when(struct rd *r, struct build_msg *m)
 	return bad ? -1 : 0;
 }
 
+/* What libca puts in the fields a line leaves out: its protocol version,
+ * "don't reply" on UDP searches, the server port in beacons. */
+static void protocol_defaults(struct hdr_in *hi, bool req)
+{
+	switch (hi->cmd) {
+	case CA_PROTO_VERSION:
+		if (!hi->has_count)
+			hi->count = CA_BUILD_MINOR_VERSION;
+		break;
+	case CA_PROTO_SEARCH:
+		if (req && !hi->has_dtype)
+			hi->dtype = CA_DONT_REPLY;
+		if (req && !hi->has_count)
+			hi->count = CA_BUILD_MINOR_VERSION;
+		break;
+	case CA_PROTO_CREATE_CHAN:
+		if (req && !hi->has_p2)
+			hi->p2 = CA_BUILD_MINOR_VERSION;
+		break;
+	case CA_PROTO_RSRV_IS_UP:
+		if (!hi->has_dtype)
+			hi->dtype = CA_BUILD_MINOR_VERSION;
+		if (!hi->has_count)
+			hi->count = CA_SERVER_PORT_DEFAULT;
+		break;
+	default:
+		break;
+	}
+}
+
 static int read_header(struct rd *r, struct hdr_in *hi)
 {
 	const struct json_val *cmdv = json_get(r->obj, "cmd");
@@ -624,6 +654,8 @@ static int read_header(struct rd *r, struct hdr_in *hi)
 						     &hi->p2, &bad)
 					 : get_uint(r, a.p2, UINT32_MAX, &hi->p2, &bad);
 	hi->has_size = get_uint(r, "size", UINT32_MAX, &hi->size, &bad);
+	if (!bad)
+		protocol_defaults(hi, req);
 	return bad ? -1 : 0;
 }
 
@@ -693,6 +725,7 @@ int build_msg_from_json(const struct json_val *obj, struct build_msg *out,
 	struct hdr_in hi;
 	uint8_t *pl = NULL, *b;
 	size_t pl_len = 0, hl;
+	int64_t cut_hdr = -1;
 	bool extended;
 
 	memset(out, 0, sizeof(*out));
@@ -702,6 +735,10 @@ int build_msg_from_json(const struct json_val *obj, struct build_msg *out,
 		return empty_datagram(&r, out);
 	if (read_header(&r, &hi) < 0 || read_where(&r, &hi, out) < 0 || read_when(&r, out) < 0)
 		return -1;
+	if (json_get(obj, "hdr_len") &&
+	    !json_int(json_get(obj, "hdr_len"), 0, CA_EXT_HDR_LEN, &cut_hdr))
+		return fail(err, errlen, "\"hdr_len\": an integer from 0 to %d expected",
+			    CA_EXT_HDR_LEN);
 	if (read_payload(&r, &hi, out->dir == CA_DIR_REQUEST, &pl, &pl_len) < 0)
 		return -1;
 	if (!hi.has_size)
@@ -737,6 +774,14 @@ int build_msg_from_json(const struct json_val *obj, struct build_msg *out,
 	free(pl);
 	out->bytes = b;
 	out->len = hl + pl_len;
+	/* A message cut inside its header (--json=full says how much of it
+	 * there was): only those bytes, no payload. */
+	if (cut_hdr >= 0) {
+		if ((size_t)cut_hdr >= hl)
+			return fail(err, errlen, "\"hdr_len\": %lld is not shorter than the header (%zu)",
+				    (long long)cut_hdr, hl);
+		out->len = (size_t)cut_hdr;
+	}
 	return 0;
 }
 

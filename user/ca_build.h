@@ -9,7 +9,12 @@
  *     --json gives them for the command ("cid", "sid", "ioid",
  *     "subscriptionid", "version", "reply", "status" as a number or an
  *     ECA name); "size" (default: the payload's length); "extended"
- *     (default: when size or count does not fit the 16-bit fields).
+ *     (default: when size or count does not fit the 16-bit fields);
+ *     "hdr_len" (less than the header: a message cut inside its header,
+ *     only that many bytes are written).  Left out, the protocol version
+ *     (VERSION's count, a CREATE_CHAN request's p2, a SEARCH request's
+ *     count, a beacon's) is libca's 13, a SEARCH request's reply flag is
+ *     "don't reply" (5), a beacon's server port 5064; others are 0.
  *     The raw numbers win over the names when both are given, as --json
  *     prints both.
  *   - payload: "payload" (hex, written as is: padding included, never
@@ -50,6 +55,7 @@
 #define CA_BUILD_MAX_PAYLOAD (16u << 20)
 #define CA_BUILD_MAX_VARIANTS 10000000u
 #define CA_BUILD_CLIENT_PORT 40000u
+#define CA_BUILD_MINOR_VERSION 13u   /* CA_MINOR_PROTOCOL_REVISION of libca 4.13 */
 
 struct build_msg {
 	uint64_t ts_ns;
