@@ -235,7 +235,8 @@ static int append(struct builder *b, const struct build_msg *m)
 		b->buf = p;
 		b->cap = nc;
 	}
-	memcpy(b->buf + b->len, m->bytes, m->len);
+	if (m->len)  /* an empty datagram has no bytes at all */
+		memcpy(b->buf + b->len, m->bytes, m->len);
 	b->len += m->len;
 	return 0;
 }

@@ -335,9 +335,10 @@ static bool parse_array(struct jp *j, struct json_val *v)
 		v->items = items;
 		memset(&v->items[v->n], 0, sizeof(v->items[0]));
 		skip_ws(j);
-		if (!parse_value(j, &v->items[v->n]))
+		/* Counted first: an item that fails half-built is freed with
+		 * the array. */
+		if (!parse_value(j, &v->items[v->n++]))
 			return false;
-		v->n++;
 		skip_ws(j);
 		if (j->p < j->end && *j->p == ',') {
 			j->p++;
