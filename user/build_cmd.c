@@ -46,6 +46,7 @@ struct circuit {
 	uint32_t cli_ip, srv_ip;
 	uint16_t cli_port, srv_port;
 	uint32_t next[2];        /* by enum ca_dir: request = client's */
+	bool hole[2];            /* a hole before the next message */
 };
 
 struct builder {
@@ -59,6 +60,7 @@ struct builder {
 	bool pending;
 	struct build_msg head;   /* addressing of the pending packet (no bytes) */
 	uint32_t seq;            /* of its first byte */
+	bool head_after_hole;    /* it starts after a hole in its stream */
 	uint8_t *buf;
 	size_t len, cap;
 	uint8_t *frame;          /* one frame */
@@ -170,11 +172,39 @@ static int handshake(struct builder *b, const struct build_msg *m, struct circui
 	return put_frame(b, ts, &s, NULL, 0);
 }
 
+/* After a packet that follows a hole: the peer acknowledges it at once,
+ * in as many bare ACKs as catrace waits for before it gives up the hole
+ * (flow.c, FLOW_HOLE_PATIENCE, plus one), as a capture that missed
+ * segments shows the peer did.  Then the messages after the hole come out
+ * at their own packets, as they did from the capture the line came from. */
+#define BUILD_HOLE_ACKS 9
+
+static int ack_past_hole(struct builder *b, const struct build_msg *m, uint32_t peer_seq,
+			 uint32_t end)
+{
+	struct frame_spec s;
+	int i;
+
+	for (i = 0; i < BUILD_HOLE_ACKS; i++) {
+		s = spec_of(b, m);
+		s.src_ip = m->dst_ip;
+		s.dst_ip = m->src_ip;
+		s.sport = m->dport;
+		s.dport = m->sport;
+		s.seq = peer_seq;
+		s.ack = end;
+		s.flags = TCPF_ACK;
+		if (put_frame(b, m->ts_ns, &s, NULL, 0))
+			return -1;
+	}
+	return 0;
+}
+
 static int flush_pending(struct builder *b)
 {
 	const struct build_msg *m = &b->head;
 	size_t off = 0, max = m->tcp ? FRAME_BUILD_MAX_TCP_PAYLOAD : FRAME_BUILD_MAX_UDP_PAYLOAD;
-	uint32_t ack = 0;
+	uint32_t ack = 0, s_end = b->seq + (uint32_t)b->len;
 
 	if (!b->pending)
 		return 0;
@@ -206,6 +236,8 @@ static int flush_pending(struct builder *b)
 		off += n;
 	} while (off < b->len);
 	b->len = 0;
+	if (m->tcp && b->head_after_hole)
+		return ack_past_hole(b, m, ack, s_end);
 	return 0;
 }
 
@@ -244,6 +276,7 @@ static int append(struct builder *b, const struct build_msg *m)
 static int add_msg(struct builder *b, struct build_msg *m)
 {
 	uint32_t seq = 0;
+	bool after_hole = false;
 
 	if (!m->has_ts)
 		m->ts_ns = b->have_ts ? b->last_ts + 1000 : 1000000000ull;
@@ -263,8 +296,10 @@ static int add_msg(struct builder *b, struct build_msg *m)
 			if (flush_pending(b) || handshake(b, m, c, m->ts_ns))
 				return -1;
 		}
-		seq = m->has_seq ? m->seq : c->next[m->dir];
-		c->next[m->dir] = seq + (uint32_t)m->len;
+		seq = m->has_seq ? m->seq : c->next[m->dir] + m->gap;
+		after_hole = m->gap || c->hole[m->dir];
+		c->next[m->dir] = seq + (uint32_t)m->len + m->tail_gap;
+		c->hole[m->dir] = m->tail_gap > 0;
 	}
 	if (!same_packet(b, m, seq)) {
 		if (flush_pending(b))
@@ -273,6 +308,7 @@ static int add_msg(struct builder *b, struct build_msg *m)
 		b->head = *m;
 		b->head.bytes = NULL;
 		b->seq = seq;
+		b->head_after_hole = after_hole;
 	}
 	b->messages++;
 	return append(b, m);

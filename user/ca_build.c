@@ -545,6 +545,7 @@ static int read_where(struct rd *r, const struct hdr_in *hi, struct build_msg *m
 static int read_when(struct rd *r, struct build_msg *m)
 {
 	const struct json_val *ts = json_get(r->obj, "ts"), *hs = json_get(r->obj, "handshake");
+	const struct json_val *rs = json_get(r->obj, "resync");
 	bool bad = false;
 	uint64_t u;
 
@@ -559,6 +560,15 @@ static int read_when(struct rd *r, struct build_msg *m)
 		m->seq = (uint32_t)u;
 		m->has_seq = true;
 	}
+	/* The first message after a hole says so (resync): a hole before it
+	 * makes the decoder find it the same way again.  Its size is not
+	 * known; any will do, as the decoder resynchronises on the header. */
+	if (rs && rs->type != JSON_BOOL)
+		return fail(r->err, r->errlen, "\"resync\": true or false expected");
+	if (get_uint(r, "gap", UINT32_MAX / 2, &u, &bad))
+		m->gap = (uint32_t)u;
+	else if (!bad && rs && rs->b)
+		m->gap = CA_BUILD_RESYNC_GAP;
 	m->handshake = true;
 	if (hs) {
 		if (hs->type != JSON_BOOL)
@@ -774,6 +784,8 @@ int build_msg_from_json(const struct json_val *obj, struct build_msg *out,
 	free(pl);
 	out->bytes = b;
 	out->len = hl + pl_len;
+	if (json_get(obj, "truncated") && out->tcp && hi.size > pl_len && cut_hdr < 0)
+		out->tail_gap = (uint32_t)(hi.size - pl_len);
 	/* A message cut inside its header (--json=full says how much of it
 	 * there was): only those bytes, no payload. */
 	if (cut_hdr >= 0) {

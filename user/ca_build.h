@@ -34,7 +34,13 @@
  *     with the same frame number in a row go into one packet), "seq"
  *     (TCP: the sequence number of the message's first byte; default: the
  *     circuit's next), "handshake" (false: the circuit's first message
- *     gets no SYN exchange before it).
+ *     gets no SYN exchange before it), "gap" (TCP: that many bytes of the
+ *     stream missing before the message, a hole in the sequence numbers;
+ *     default 8 when "resync" is true, as --json=full prints for the first
+ *     message found after a hole, else 0).  A message that says
+ *     "truncated" (--json=full: bytes of it were missing from the
+ *     capture) is followed by a hole as long as the payload bytes it lacks,
+ *     so the next message starts where its header says.
  *
  * Ranges: a numeric field given as {"range": [LO, HI]} makes HI-LO+1
  * messages with LO, LO+1, ... HI; {"range": [LO, HI], "random": N,
@@ -55,6 +61,7 @@
 #define CA_BUILD_MAX_PAYLOAD (16u << 20)
 #define CA_BUILD_MAX_VARIANTS 10000000u
 #define CA_BUILD_CLIENT_PORT 40000u
+#define CA_BUILD_RESYNC_GAP 8u
 #define CA_BUILD_MINOR_VERSION 13u   /* CA_MINOR_PROTOCOL_REVISION of libca 4.13 */
 
 struct build_msg {
@@ -69,6 +76,8 @@ struct build_msg {
 	uint32_t seq;
 	bool has_seq;
 	bool handshake;         /* default true */
+	uint32_t gap;           /* TCP bytes missing before the message */
+	uint32_t tail_gap;      /* TCP bytes missing after it (its cut payload) */
 	uint8_t *bytes;         /* header + payload, owned */
 	size_t len;
 };

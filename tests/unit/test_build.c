@@ -233,6 +233,22 @@ static void test_where_and_when(void **state)
 	assert_false(build_parse_ts("1.1234567891", &ns));
 	assert_false(build_parse_ts("1e3", &ns));
 	assert_false(build_parse_ts("-1", &ns));
+	/* Holes: before the first message after one (resync), after one
+	 * whose bytes the capture missed (truncated). */
+	build("{\"cmd\":0,\"resync\":true}", &m, NULL);
+	assert_int_equal(m.gap, CA_BUILD_RESYNC_GAP);
+	assert_int_equal(m.tail_gap, 0);
+	build_msg_free(&m);
+	build("{\"cmd\":0,\"resync\":true,\"gap\":100}", &m, NULL);
+	assert_int_equal(m.gap, 100);
+	build_msg_free(&m);
+	build("{\"cmd\":1,\"size\":4000,\"payload\":\"0000\",\"truncated\":\"cut\"}", &m, NULL);
+	assert_int_equal(m.tail_gap, 3998);
+	build_msg_free(&m);
+	build("{\"cmd\":1,\"size\":4000,\"payload\":\"0000\"}", &m, NULL);
+	assert_int_equal(m.tail_gap, 0);  /* a lying size: no hole */
+	build_msg_free(&m);
+	build("{\"cmd\":0,\"resync\":1}", &m, "\"resync\": true or false");
 	build("{\"cmd\":0,\"ts\":-1}", &m, "\"ts\"");
 	build("{\"cmd\":0,\"src\":\"1.2.3\"}", &m, "not an IPv4 address");
 	build("{\"cmd\":0,\"sport\":65536}", &m, "\"sport\"");
