@@ -435,6 +435,183 @@ static int put_elem(struct rd *r, unsigned kind, const struct json_val *e, size_
 		    dbr_type_name(kind));
 }
 
+/* A TIME type's stamp from "stamp_unix" (Unix seconds with up to nine
+ * decimals, what --json prints beside the ISO "stamp"): EPICS counts from
+ * 1990. */
+static int put_stamp(struct rd *r, uint8_t *p)
+{
+	const struct json_val *v = json_get(r->obj, "stamp_unix");
+	uint64_t ns, sec;
+
+	if (!v)
+		return 0;
+	if (v->type != JSON_NUM || !build_parse_ts(v->s, &ns) ||
+	    ns / 1000000000u < EPICS_EPOCH_UNIX ||
+	    ns / 1000000000u - EPICS_EPOCH_UNIX > UINT32_MAX)
+		return fail(r->err, r->errlen,
+			    "\"stamp_unix\": Unix seconds from 1990 to 2126 expected");
+	sec = ns / 1000000000u - EPICS_EPOCH_UNIX;
+	wr32(p, (uint32_t)sec);
+	wr32(p + 4, (uint32_t)(ns % 1000000000u));
+	return 0;
+}
+
+static const char *const limit_names[8] = {
+	"upper_disp_limit", "lower_disp_limit", "upper_alarm_limit", "upper_warning_limit",
+	"lower_warning_limit", "lower_alarm_limit", "upper_ctrl_limit", "lower_ctrl_limit",
+};
+
+/* A limit: a number, or null (--json's NaN) */
+static int put_limit(struct rd *r, unsigned kind, const char *key, uint8_t *p)
+{
+	const struct json_val *v = json_get(r->obj, key);
+	struct json_val nan_v;
+
+	if (!v)
+		return 0;
+	if (v->type == JSON_NULL) {
+		if (kind != DBR_FLOAT && kind != DBR_DOUBLE)
+			return fail(r->err, r->errlen, "\"%s\": null is only for FLOAT and DOUBLE", key);
+		memset(&nan_v, 0, sizeof(nan_v));
+		nan_v.type = JSON_NUM;
+		nan_v.num = NAN;
+		v = &nan_v;
+	}
+	if (put_elem(r, kind, v, 0, p) < 0)
+		return fail(r->err, r->errlen, "\"%s\": a number that fits %s expected", key,
+			    dbr_type_name(kind));
+	return 0;
+}
+
+/* The GR and CTRL metadata (db_access.h dbr_gr_*, dbr_ctrl_*) from the
+ * names --json prints: units, precision and the limits of numeric types,
+ * the state names of ENUM ones; what is not given stays zero. */
+static int put_graphics(struct rd *r, unsigned t, uint8_t *b)
+{
+	unsigned kind = value_kind(t), i, nlim = t >= DBR_CTRL_STRING ? 8 : 6;
+	bool prec = kind == DBR_FLOAT || kind == DBR_DOUBLE;
+	size_t units_off = prec ? 8 : 4, esz = dbr_elem_size(t);
+	const struct json_val *v;
+
+	if (kind == DBR_STRING)
+		return 0;  /* GR_STRING and CTRL_STRING are STS_STRINGs */
+	if (kind == DBR_ENUM) {
+		v = json_get(r->obj, "enum_strings");
+		if (!v)
+			return 0;
+		if (v->type != JSON_ARR || v->n > MAX_ENUM_STATES)
+			return fail(r->err, r->errlen, "\"enum_strings\": at most %d strings expected",
+				    MAX_ENUM_STATES);
+		wr16(b + 4, (uint32_t)v->n);
+		for (i = 0; i < v->n; i++) {
+			if (v->items[i].type != JSON_STR || v->items[i].len >= MAX_ENUM_STRING_SIZE)
+				return fail(r->err, r->errlen,
+					    "\"enum_strings\"[%u]: a string of at most %d bytes expected",
+					    i, MAX_ENUM_STRING_SIZE - 1);
+			memcpy(b + 6 + i * MAX_ENUM_STRING_SIZE, v->items[i].s, v->items[i].len);
+		}
+		return 0;
+	}
+	v = json_get(r->obj, "units");
+	if (v) {
+		if (v->type != JSON_STR || v->len >= MAX_UNITS_SIZE)
+			return fail(r->err, r->errlen, "\"units\": a string of at most %d bytes expected",
+				    MAX_UNITS_SIZE - 1);
+		memcpy(b + units_off, v->s, v->len);
+	}
+	if (prec) {
+		int64_t pr;
+
+		v = json_get(r->obj, "precision");
+		if (v && !json_int(v, INT16_MIN, INT16_MAX, &pr))
+			return fail(r->err, r->errlen, "\"precision\": a 16-bit integer expected");
+		if (v)
+			wr16(b + 4, (uint32_t)pr);
+	}
+	for (i = 0; i < nlim; i++)
+		if (put_limit(r, kind, limit_names[i], b + units_off + MAX_UNITS_SIZE + i * esz) < 0)
+			return -1;
+	return 0;
+}
+
+/* An EVENT_ADD request's payload: the (unused) low, high and to floats,
+ * then the mask of events wanted (default VALUE|ALARM, what camonitor
+ * asks for). */
+static int payload_event_add(struct rd *r, uint8_t **pl, size_t *len)
+{
+	static const char *const keys[3] = { "low", "high", "to" };
+	uint64_t mask = 5;
+	bool bad = false;
+	uint8_t *b;
+	unsigned i;
+
+	get_uint(r, "mask", UINT16_MAX, &mask, &bad);
+	if (bad)
+		return -1;
+	b = calloc(1, 16);
+	if (!b)
+		return fail(r->err, r->errlen, "out of memory");
+	for (i = 0; i < 3; i++)
+		if (put_limit(r, DBR_FLOAT, keys[i], b + 4 * i) < 0) {
+			free(b);
+			return -1;
+		}
+	wr16(b + 12, (uint32_t)mask);
+	*pl = b;
+	*len = 16;
+	return 0;
+}
+
+/* An ERROR's payload: the header of the request it refuses
+ * ("original_request", the fields --json prints there), then the message
+ * text, NUL-terminated, padded to 8. */
+static int payload_error(struct rd *r, uint8_t **pl, size_t *len)
+{
+	static const char *const keys[6] = { "cmd", "size", "dtype", "count", "p1", "p2" };
+	static const uint64_t max[6] = {
+		UINT16_MAX, UINT16_MAX, UINT16_MAX, UINT16_MAX, UINT32_MAX, UINT32_MAX,
+	};
+	const struct json_val *orig = json_get(r->obj, "original_request");
+	struct rd o = { orig, r->err, r->errlen };
+	uint64_t f[6] = { 0 };
+	const char *msg;
+	bool bad = false;
+	size_t n, total;
+	unsigned i;
+	uint8_t *b;
+
+	msg = get_str(r, "error_message", &bad);
+	if (bad)
+		return -1;
+	if (orig && orig->type != JSON_OBJ)
+		return fail(r->err, r->errlen, "\"original_request\": an object expected");
+	for (i = 0; orig && i < 6; i++) {
+		get_uint(&o, keys[i], max[i], &f[i], &bad);
+		if (bad)
+			return fail(r->err, r->errlen,
+				    "\"original_request\": \"%s\": an integer up to %llu expected",
+				    keys[i], (unsigned long long)max[i]);
+	}
+	n = msg ? strlen(msg) : 0;
+	if (n > CA_MAX_NAME_LEN * 4)
+		return fail(r->err, r->errlen, "\"error_message\": too long");
+	total = CA_HDR_LEN + (size_t)ca_pad8(n + 1);
+	b = calloc(1, total);
+	if (!b)
+		return fail(r->err, r->errlen, "out of memory");
+	wr16(b, (uint32_t)f[0]);
+	wr16(b + 2, (uint32_t)f[1]);
+	wr16(b + 4, (uint32_t)f[2]);
+	wr16(b + 6, (uint32_t)f[3]);
+	wr32(b + 8, (uint32_t)f[4]);
+	wr32(b + 12, (uint32_t)f[5]);
+	if (n)
+		memcpy(b + CA_HDR_LEN, msg, n);
+	*pl = b;
+	*len = total;
+	return 0;
+}
+
 /* "data": [..] as a value of type t: the metadata (alarm, severity; zero
  * otherwise) and the elements, padded to 8. */
 static int payload_from_data(struct rd *r, const struct json_val *data, unsigned t,
@@ -464,6 +641,11 @@ static int payload_from_data(struct rd *r, const struct json_val *data, unsigned
 	if (off >= 4) {  /* every type with metadata starts with status, severity */
 		wr16(b, (uint32_t)st);
 		wr16(b + 2, (uint32_t)sev);
+	}
+	if ((t >= DBR_TIME_STRING && t < DBR_GR_STRING && put_stamp(r, b + 4) < 0) ||
+	    (t >= DBR_GR_STRING && t < DBR_PUT_ACKT && put_graphics(r, t, b) < 0)) {
+		free(b);
+		return -1;
 	}
 	for (i = 0; i < n; i++)
 		if (put_elem(r, value_kind(t), &items[i], i, b + off + i * esz) < 0) {
@@ -688,6 +870,23 @@ static int read_payload(struct rd *r, struct hdr_in *hi, bool req, uint8_t **pl,
 			return -1;
 		return s ? payload_from_name(r, "pv", s, pl, len) : 0;
 	}
+	if (req && hi->cmd == CA_PROTO_EVENT_ADD)
+		return payload_event_add(r, pl, len);
+	if (!req && hi->cmd == CA_PROTO_ERROR)
+		return payload_error(r, pl, len);
+	if (!req && hi->cmd == CA_PROTO_SEARCH) {
+		uint64_t ver;
+
+		/* A search reply carries the server's minor version. */
+		if (!get_uint(r, "version", UINT16_MAX, &ver, &bad))
+			return bad ? -1 : 0;
+		*pl = calloc(1, 8);
+		if (!*pl)
+			return fail(r->err, r->errlen, "out of memory");
+		wr16(*pl, (uint32_t)ver);
+		*len = 8;
+		return 0;
+	}
 	if (hi->cmd == CA_PROTO_CLIENT_NAME || hi->cmd == CA_PROTO_HOST_NAME) {
 		s = get_str(r, "name", &bad);
 		if (bad)
@@ -727,6 +926,36 @@ static int empty_datagram(struct rd *r, struct build_msg *out)
 	return 0;
 }
 
+/* A payload built from names (or none) is fitted to the size the line
+ * gives, zero-filled or cut: --json's lines give sizes but not every byte
+ * (an ERROR's copy of the request), and libca sends a single DBR_STRING
+ * shorter than its 40 bytes; so the messages after keep their places.
+ * Only a raw "payload" can disagree with its size (a lying size). */
+static int fit_to_size(uint8_t **pl, size_t *len, uint64_t size)
+{
+	uint8_t *p;
+
+	if (size <= *len) {
+		*len = (size_t)size;
+		return 0;
+	}
+	if (size > CA_BUILD_MAX_PAYLOAD) {
+		free(*pl);
+		*pl = NULL;
+		return -1;
+	}
+	p = realloc(*pl, (size_t)size);
+	if (!p) {
+		free(*pl);
+		*pl = NULL;
+		return -1;
+	}
+	memset(p + *len, 0, (size_t)size - *len);
+	*pl = p;
+	*len = (size_t)size;
+	return 0;
+}
+
 int build_msg_from_json(const struct json_val *obj, struct build_msg *out,
 			char *err, size_t errlen)
 {
@@ -753,6 +982,10 @@ int build_msg_from_json(const struct json_val *obj, struct build_msg *out,
 		return -1;
 	if (!hi.has_size)
 		hi.size = pl_len;
+	else if (!json_get(obj, "payload") && hi.size != pl_len &&
+		 fit_to_size(&pl, &pl_len, hi.size) < 0)
+		return fail(err, errlen, "\"size\": %llu bytes: out of memory",
+			    (unsigned long long)hi.size);
 	if (ext && ext->type != JSON_BOOL) {
 		free(pl);
 		return fail(err, errlen, "\"extended\": true or false expected");

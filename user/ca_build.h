@@ -18,12 +18,16 @@
  *     The raw numbers win over the names when both are given, as --json
  *     prints both.
  *   - payload: "payload" (hex, written as is: padding included, never
- *     padded further, so --json=full is lossless); else the value of a
- *     SEARCH / CREATE_CHAN request from "pv", of CLIENT_NAME / HOST_NAME
- *     from "name", of a DBR value from "data" (or "value": the key --json
- *     prints) with "alarm"/"severity", padded to 8 bytes; else empty.
- *     A size larger than the payload gives a message cut short (a lying
- *     size): it is written as it is.
+ *     padded further, so --json=full is lossless; a size larger than it
+ *     gives a message cut short, a lying size, written as it is); else
+ *     built from the names --json prints: a SEARCH / CREATE_CHAN
+ *     request's "pv", CLIENT_NAME / HOST_NAME's "name", a search reply's
+ *     "version", an EVENT_ADD request's "mask" (and "low", "high", "to"),
+ *     an ERROR's "original_request" and "error_message", a DBR value's
+ *     "data" (or "value") with "alarm", "severity", "stamp_unix" (TIME),
+ *     "units", "precision", the limits (null: NaN) and "enum_strings"
+ *     (GR, CTRL), padded to 8 bytes, then fitted to "size" when it is
+ *     given (zero-filled, or cut: libca sends a lone DBR_STRING short).
  *   - where: "proto" ("tcp"/"udp"; default udp for SEARCH, NOT_FOUND,
  *     beacons and repeater messages, else tcp), "dir" ("request"/
  *     "response"; default request), "src"/"dst" (IPv4; default

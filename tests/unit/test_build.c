@@ -125,7 +125,7 @@ static void test_extended(void **state)
 	 * 65,536, which needs the extended one. */
 	snprintf(line, sizeof(line), "{\"cmd\":4,\"dtype\":6,\"count\":8192,\"size\":65536}");
 	build(line, &m, NULL);
-	assert_int_equal(m.len, 24);
+	assert_int_equal(m.len, 24 + 65536);  /* no payload given: zeros */
 	assert_int_equal(m.bytes[2], 0xff);
 	assert_int_equal(m.bytes[3], 0xff);
 	assert_int_equal(m.bytes[7], 0);
@@ -133,10 +133,10 @@ static void test_extended(void **state)
 	assert_int_equal(m.bytes[22], 0x20);  /* count 0x00002000 */
 	build_msg_free(&m);
 	build("{\"cmd\":4,\"size\":65520,\"count\":70000}", &m, NULL);
-	assert_int_equal(m.len, 24);          /* the count alone needs it */
+	assert_int_equal(m.len, 24 + 65520);  /* the count alone needs it */
 	build_msg_free(&m);
 	build("{\"cmd\":4,\"size\":8,\"extended\":true}", &m, NULL);
-	assert_int_equal(m.len, 24);          /* asked for: a small one too */
+	assert_int_equal(m.len, 24 + 8);      /* asked for: a small one too */
 	build_msg_free(&m);
 	build("{\"cmd\":4,\"size\":65535,\"extended\":false}", &m, "needs it");
 }
@@ -174,6 +174,55 @@ static void test_payloads(void **state)
 	assert_int_equal(m.bytes[16], 0xff);
 	assert_int_equal(m.bytes[17], 0xfe);
 	assert_int_equal(m.bytes[18], 0x7f);
+	build_msg_free(&m);
+	/* --json's metadata: a time stamp, GR limits (null: NaN), units,
+	 * precision; enum strings. */
+	build("{\"command\":\"ReadNotifyResponse\",\"data_type\":\"TIME_LONG\",\"data\":[1],"
+	      "\"stamp_unix\":631152001.000000002}", &m, NULL);
+	assert_int_equal(m.bytes[16 + 7], 1);    /* secPastEpoch 1 */
+	assert_int_equal(m.bytes[16 + 11], 2);   /* nsec 2 */
+	build_msg_free(&m);
+	build("{\"command\":\"ReadNotifyResponse\",\"data_type\":\"CTRL_DOUBLE\",\"data\":[0],"
+	      "\"units\":\"V\",\"precision\":2,\"upper_disp_limit\":10.0,"
+	      "\"upper_alarm_limit\":null,\"lower_ctrl_limit\":-1}", &m, NULL);
+	assert_int_equal(m.len, 16 + 88);
+	assert_int_equal(m.bytes[16 + 5], 2);          /* precision */
+	assert_int_equal(m.bytes[16 + 8], 'V');        /* units */
+	assert_int_equal(m.bytes[16 + 16], 0x40);      /* 10.0 = 0x4024... */
+	assert_int_equal(m.bytes[16 + 17], 0x24);
+	assert_int_equal(m.bytes[16 + 32] & 0x7f, 0x7f);  /* NaN: exponent all ones */
+	assert_int_equal(m.bytes[16 + 72], 0xbf);      /* -1.0 = 0xbff0... */
+	build_msg_free(&m);
+	build("{\"command\":\"ReadNotifyResponse\",\"data_type\":\"GR_ENUM\",\"data\":[1],"
+	      "\"enum_strings\":[\"Off\",\"On\"]}", &m, NULL);
+	assert_int_equal(m.bytes[16 + 5], 2);          /* no_str */
+	assert_string_equal((const char *)m.bytes + 16 + 6 + 26, "On");
+	build_msg_free(&m);
+	build("{\"command\":\"ReadNotifyResponse\",\"data_type\":\"GR_LONG\",\"data\":[1],"
+	      "\"upper_disp_limit\":null}", &m, "null is only for FLOAT and DOUBLE");
+	/* An EVENT_ADD request's mask (default VALUE|ALARM); an ERROR's copy
+	 * of the request and its text. */
+	build("{\"command\":\"EventAddRequest\",\"mask\":4}", &m, NULL);
+	assert_int_equal(m.len, 16 + 16);
+	assert_int_equal(m.bytes[16 + 13], 4);
+	build_msg_free(&m);
+	build("{\"command\":\"EventAddRequest\"}", &m, NULL);
+	assert_int_equal(m.bytes[16 + 13], 5);
+	build_msg_free(&m);
+	build("{\"command\":\"ErrorResponse\",\"original_request\":{\"cmd\":15,\"count\":4096},"
+	      "\"error_message\":\"too big\"}", &m, NULL);
+	assert_int_equal(m.len, 16 + 16 + 8);
+	assert_int_equal(m.bytes[16 + 1], 15);
+	assert_int_equal(m.bytes[16 + 6], 0x10);
+	assert_string_equal((const char *)m.bytes + 32, "too big");
+	build_msg_free(&m);
+	/* A payload from names is fitted to the given size: cut (libca's
+	 * short DBR_STRING) or zero-filled. */
+	build("{\"command\":\"WriteRequest\",\"data\":[\"1.5\"],\"size\":8}", &m, NULL);
+	assert_int_equal(m.len, 16 + 8);
+	build_msg_free(&m);
+	build("{\"command\":\"ReadNotifyResponse\",\"size\":24}", &m, NULL);
+	assert_int_equal(m.len, 16 + 24);
 	build_msg_free(&m);
 	build("{\"command\":\"WriteRequest\",\"data_type\":\"SHORT\",\"data\":[40000]}", &m,
 	      "fits SHORT");
