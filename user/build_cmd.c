@@ -293,7 +293,12 @@ static int add_msg(struct builder *b, struct build_msg *m)
 		if (fresh && m->has_seq)
 			c->next[m->dir] = m->seq;
 		if (fresh && m->handshake) {
-			if (flush_pending(b) || handshake(b, m, c, m->ts_ns))
+			if (flush_pending(b))
+				return -1;
+			/* Looked up again: nothing may have moved the table, but
+			 * a pointer into a growable array is not kept across calls. */
+			c = circuit_of(b, m, &fresh);
+			if (handshake(b, m, c, m->ts_ns))
 				return -1;
 		}
 		seq = m->has_seq ? m->seq : c->next[m->dir] + m->gap;
