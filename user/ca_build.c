@@ -534,6 +534,22 @@ static int put_graphics(struct rd *r, unsigned t, uint8_t *b)
 	return 0;
 }
 
+/* DBR_STSACK_STRING: the transient acknowledgement flag and the
+ * acknowledged severity after status and severity. */
+static int put_acks(struct rd *r, uint8_t *b)
+{
+	uint64_t ackt = 0, acks = 0;
+	bool bad = false;
+
+	get_uint(r, "ackt", UINT16_MAX, &ackt, &bad);
+	get_named(r, "acks", UINT16_MAX, severity_by_name, "alarm severity", &acks, &bad);
+	if (bad)
+		return -1;
+	wr16(b + 4, (uint32_t)ackt);
+	wr16(b + 6, (uint32_t)acks);
+	return 0;
+}
+
 /* An EVENT_ADD request's payload: the (unused) low, high and to floats,
  * then the mask of events wanted (default VALUE|ALARM, what camonitor
  * asks for). */
@@ -643,7 +659,8 @@ static int payload_from_data(struct rd *r, const struct json_val *data, unsigned
 		wr16(b + 2, (uint32_t)sev);
 	}
 	if ((t >= DBR_TIME_STRING && t < DBR_GR_STRING && put_stamp(r, b + 4) < 0) ||
-	    (t >= DBR_GR_STRING && t < DBR_PUT_ACKT && put_graphics(r, t, b) < 0)) {
+	    (t >= DBR_GR_STRING && t < DBR_PUT_ACKT && put_graphics(r, t, b) < 0) ||
+	    (t == DBR_STSACK_STRING && put_acks(r, b) < 0)) {
 		free(b);
 		return -1;
 	}
@@ -1017,7 +1034,9 @@ int build_msg_from_json(const struct json_val *obj, struct build_msg *out,
 	free(pl);
 	out->bytes = b;
 	out->len = hl + pl_len;
-	if (json_get(obj, "truncated") && out->tcp && hi.size > pl_len && cut_hdr < 0)
+	/* "data_cut": the decoder kept only the first 16 MiB on purpose. */
+	if ((json_get(obj, "truncated") || json_get(obj, "data_cut")) && out->tcp &&
+	    hi.size > pl_len && cut_hdr < 0)
 		out->tail_gap = (uint32_t)(hi.size - pl_len);
 	/* A message cut inside its header (--json=full says how much of it
 	 * there was): only those bytes, no payload. */

@@ -42,8 +42,8 @@
  *     stream missing before the message, a hole in the sequence numbers;
  *     default 8 when "resync" is true, as --json=full prints for the first
  *     message found after a hole, else 0).  A message that says
- *     "truncated" (--json=full: bytes of it were missing from the
- *     capture) is followed by a hole as long as the payload bytes it lacks,
+ *     "truncated" or "data_cut" (--json=full: bytes of it were missing
+ *     from the capture, or past the 16 MiB the decoder keeps) is followed by a hole as long as the payload bytes it lacks,
  *     so the next message starts where its header says.
  *
  * Ranges: a numeric field given as {"range": [LO, HI]} makes HI-LO+1

@@ -198,6 +198,12 @@ static void test_payloads(void **state)
 	assert_int_equal(m.bytes[16 + 5], 2);          /* no_str */
 	assert_string_equal((const char *)m.bytes + 16 + 6 + 26, "On");
 	build_msg_free(&m);
+	build("{\"command\":\"ReadNotifyResponse\",\"data_type\":\"STSACK_STRING\",\"data\":[\"x\"],"
+	      "\"ackt\":1,\"acks\":\"MAJOR\"}", &m, NULL);
+	assert_int_equal(m.bytes[16 + 5], 1);
+	assert_int_equal(m.bytes[16 + 7], 2);          /* MAJOR */
+	assert_int_equal(m.bytes[16 + 8], 'x');
+	build_msg_free(&m);
 	build("{\"command\":\"ReadNotifyResponse\",\"data_type\":\"GR_LONG\",\"data\":[1],"
 	      "\"upper_disp_limit\":null}", &m, "null is only for FLOAT and DOUBLE");
 	/* An EVENT_ADD request's mask (default VALUE|ALARM); an ERROR's copy
