@@ -203,6 +203,15 @@ else
 	bad "range: random with a seed" "$(sort "$tmp/r1" | uniq -c | tr '\n' ' ')"
 fi
 
+# Ranged names: one search per PV, T:ai1 .. T:ai50, with cids 1 .. 50.
+echo '{"command":"SEARCH","pv":{"format":"T:ai%d","range":[1,50]},"cid":{"range":[1,50]}}' |
+	"$CATRACE" build -w "$tmp/f.pcap" 2> "$tmp/err"
+if [ "$("$CATRACE" -r "$tmp/f.pcap" 2> /dev/null | grep -c "SearchRequest(pv='T:ai\([0-9]*\)', cid=\1,")" = 50 ]; then
+	ok "range: formatted PV names"
+else
+	bad "range: formatted PV names" "$(head -1 "$tmp/err") $("$CATRACE" -r "$tmp/f.pcap" 2>/dev/null | head -1)"
+fi
+
 # Errors: exit 1, one line naming the input's line and what is wrong.
 expect_build_error() {  # NAME PATTERN INPUT
 	local name=$1 pat=$2 rc

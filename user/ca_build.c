@@ -1073,14 +1073,29 @@ static int range_spec(struct build_range_field *f, const char *key, char *err, s
 {
 	const struct json_val *o = &f->orig, *rg = json_get(o, "range");
 	const struct json_val *rnd = json_get(o, "random"), *seed = json_get(o, "seed");
+	const struct json_val *fmt = json_get(o, "format");
 	uint64_t s = 0;
 	size_t i;
 
 	for (i = 0; i < o->n; i++) {
 		const char *k = o->members[i].key;
 
-		if (strcmp(k, "range") && strcmp(k, "random") && strcmp(k, "seed"))
+		if (strcmp(k, "range") && strcmp(k, "random") && strcmp(k, "seed") &&
+		    strcmp(k, "format"))
 			return fail(err, errlen, "\"%s\": unknown range key \"%.40s\"", key, k);
+	}
+	if (fmt) {
+		const char *pct = fmt->type == JSON_STR ? strchr(fmt->s, '%') : NULL;
+
+		/* One %d, nothing else for printf to read: the format is data. */
+		if (!pct || pct[1] != 'd' || strchr(pct + 2, '%') || strlen(fmt->s) != fmt->len ||
+		    fmt->len > CA_MAX_NAME_LEN)
+			return fail(err, errlen, "\"%s\": \"format\": a string with one %%d expected",
+				    key);
+		f->str = malloc(fmt->len + 24);
+		if (!f->str)
+			return fail(err, errlen, "out of memory");
+		f->fmt_pre = (size_t)(pct - fmt->s);
 	}
 	if (!rg || rg->type != JSON_ARR || rg->n != 2 ||
 	    !json_int(&rg->items[0], INT64_MIN, INT64_MAX, &f->lo) ||
@@ -1136,6 +1151,10 @@ int build_ranges_prepare(struct json_val *obj, struct build_ranges *r,
 			build_ranges_restore(r);
 			return -1;
 		}
+		if (f->str) {
+			v->type = JSON_STR;
+			v->s = f->str;
+		}
 		if (f->n > r->n)
 			r->n = f->n;
 	}
@@ -1157,6 +1176,13 @@ void build_ranges_set(struct build_ranges *r, uint64_t i)
 		else
 			off = (i % f->n);
 		v = (int64_t)((uint64_t)f->lo + off);
+		if (f->str) {
+			const char *fmt = json_get(&f->orig, "format")->s;
+
+			f->slot->len = (size_t)sprintf(f->str, "%.*s%lld%s", (int)f->fmt_pre, fmt,
+						       (long long)v, fmt + f->fmt_pre + 2);
+			continue;
+		}
 		f->slot->len = (size_t)snprintf(f->text, sizeof(f->text), "%lld", (long long)v);
 		f->slot->num = (double)v;
 	}
@@ -1166,7 +1192,10 @@ void build_ranges_restore(struct build_ranges *r)
 {
 	unsigned k;
 
-	for (k = 0; k < r->n_fields; k++)
+	for (k = 0; k < r->n_fields; k++) {
 		*r->f[k].slot = r->f[k].orig;
+		free(r->f[k].str);
+		r->f[k].str = NULL;
+	}
 	r->n_fields = 0;
 }

@@ -49,8 +49,10 @@
  * Ranges: a numeric field given as {"range": [LO, HI]} makes HI-LO+1
  * messages with LO, LO+1, ... HI; {"range": [LO, HI], "random": N,
  * "seed": S} makes N with values drawn in [LO, HI] (the same ones for the
- * same seed).  Several ranged fields in one line advance together; the
- * line gives as many messages as its longest range.
+ * same seed).  With "format": "T:ai%d" the field is a string, the value
+ * put in place of the %d (many PV names).  Several ranged fields in one
+ * line advance together; the line gives as many messages as its longest
+ * range.
  */
 #ifndef CATRACE_CA_BUILD_H
 #define CATRACE_CA_BUILD_H
@@ -97,6 +99,8 @@ struct build_range_field {
 	struct json_val *slot;   /* the member's value, a number while expanding */
 	struct json_val orig;    /* the {"range":...} object, restored at the end */
 	char text[24];
+	char *str;               /* with "format": the string made, owned */
+	size_t fmt_pre;          /* bytes of the format before its %d */
 	int64_t lo, hi;
 	uint64_t n;              /* variants this field gives */
 	bool random;

@@ -356,6 +356,32 @@ static void test_ranges(void **state)
 	assert_true(first[0] != first[1] || first[1] != first[2]);
 }
 
+/* A ranged string: the value in place of the format's %d. */
+static void test_range_format(void **state)
+{
+	const char *line = "{\"command\":\"SEARCH\",\"pv\":{\"format\":\"A%d:b\",\"range\":[-1,1]}}";
+	struct json_val v;
+	struct json_err je;
+	struct build_ranges r;
+	struct build_msg m;
+	char err[128];
+
+	(void)state;
+	assert_true(json_parse(line, strlen(line), &v, &je));
+	assert_int_equal(build_ranges_prepare(&v, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.n, 3);
+	build_ranges_set(&r, 0);
+	assert_string_equal(json_get(&v, "pv")->s, "A-1:b");
+	build_ranges_set(&r, 2);
+	assert_string_equal(json_get(&v, "pv")->s, "A1:b");
+	assert_int_equal(build_msg_from_json(&v, &m, err, sizeof(err)), 0);
+	assert_memory_equal(m.bytes + 16, "A1:b\0\0\0\0", 8);
+	build_msg_free(&m);
+	build_ranges_restore(&r);
+	assert_int_equal(json_get(&v, "pv")->type, JSON_OBJ);
+	json_free(&v);
+}
+
 static void test_range_errors(void **state)
 {
 	static const char *const bad[][2] = {
@@ -366,6 +392,10 @@ static void test_range_errors(void **state)
 		{ "{\"p1\":{\"range\":[1,2],\"seed\":2}}", "goes with \"random\"" },
 		{ "{\"p1\":{\"range\":[1,2],\"random\":0}}", "a count of values" },
 		{ "{\"p1\":{\"range\":[0,100000000]}}", "more than" },
+		{ "{\"p1\":{\"range\":[1,2],\"format\":\"x%s\"}}", "one %d" },
+		{ "{\"p1\":{\"range\":[1,2],\"format\":\"%d%d\"}}", "one %d" },
+		{ "{\"p1\":{\"range\":[2,1],\"format\":\"x%d\"}}", "LO <= HI" },
+		{ "{\"p1\":{\"range\":[1,2],\"format\":3}}", "one %d" },
 	};
 	struct json_val v;
 	struct json_err je;
@@ -457,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_payloads),
 		cmocka_unit_test(test_where_and_when),
 		cmocka_unit_test(test_ranges),
+		cmocka_unit_test(test_range_format),
 		cmocka_unit_test(test_range_errors),
 		cmocka_unit_test(test_frames),
 	};
