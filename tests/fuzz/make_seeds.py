@@ -791,6 +791,11 @@ JSON_SEEDS = [
     '{"ts":1.5,"frame":2,"src":"127.0.0.1","sport":33737,"dst":"127.0.0.1","dport":5065,'
     '"proto":"udp","datagram":"empty"}',
     '{"command":"ClientNameRequest","name":"operator"}',
+    '{"command":"SEARCH","pv":{"format":"T:ai%d","range":[1,5]},"cid":{"range":[1,5]}}',
+    '{"command":"ReadNotifyResponse","data_type":"CTRL_DOUBLE","data":[0],"units":"V",'
+    '"precision":2,"upper_disp_limit":null,"stamp_unix":1796398030.875223536}',
+    '{"command":"ErrorResponse","original_request":{"cmd":15,"count":4096},'
+    '"error_message":"too big"}',
     r'[1, {"a": [true, false, null]}, "\ud83d\ude00", -0.0e-0]',
 ]
 
