@@ -628,6 +628,13 @@ static int payload_error(struct rd *r, uint8_t **pl, size_t *len)
 	return 0;
 }
 
+/* A CHAR array given as text ("data": "hello", as caput -S writes a long
+ * string): its bytes and a NUL, one element each. */
+static bool is_char_text(const struct json_val *data, unsigned t)
+{
+	return data->type == JSON_STR && t < DBR_PUT_ACKT && value_kind(t) == DBR_CHAR;
+}
+
 /* "data": [..] as a value of type t: the metadata (alarm, severity; zero
  * otherwise) and the elements, padded to 8. */
 static int payload_from_data(struct rd *r, const struct json_val *data, unsigned t,
@@ -635,7 +642,9 @@ static int payload_from_data(struct rd *r, const struct json_val *data, unsigned
 {
 	const struct json_val one[1] = { *data };
 	const struct json_val *items = data->type == JSON_ARR ? data->items : one;
-	size_t n = data->type == JSON_ARR ? data->n : 1, i, esz = dbr_elem_size(t);
+	bool text = is_char_text(data, t);
+	size_t n = data->type == JSON_ARR ? data->n : text ? data->len + 1 : 1, i;
+	size_t esz = dbr_elem_size(t);
 	long off = dbr_value_offset(t);
 	uint64_t total;
 	uint64_t st = 0, sev = 0;
@@ -664,7 +673,9 @@ static int payload_from_data(struct rd *r, const struct json_val *data, unsigned
 		free(b);
 		return -1;
 	}
-	for (i = 0; i < n; i++)
+	if (text)
+		memcpy(b + off, data->s, data->len);  /* the NUL is calloc's */
+	for (i = 0; i < n && !text; i++)
 		if (put_elem(r, value_kind(t), &items[i], i, b + off + i * esz) < 0) {
 			free(b);
 			return -1;
@@ -916,7 +927,8 @@ static int read_payload(struct rd *r, struct hdr_in *hi, bool req, uint8_t **pl,
 			hi->has_dtype = true;
 		}
 		if (!hi->has_count) {
-			hi->count = data->type == JSON_ARR ? data->n : 1;
+			hi->count = data->type == JSON_ARR ? data->n
+				    : is_char_text(data, (unsigned)hi->dtype) ? data->len + 1 : 1;
 			hi->has_count = true;
 		}
 		return payload_from_data(r, data, (unsigned)hi->dtype, pl, len);

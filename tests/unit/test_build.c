@@ -234,6 +234,12 @@ static void test_payloads(void **state)
 	      "fits SHORT");
 	build("{\"command\":\"WriteRequest\",\"data_type\":\"STRING\",\"data\":[1]}", &m,
 	      "a string of at most 39");
+	/* A CHAR array as text: the bytes and a NUL. */
+	build("{\"command\":\"WriteRequest\",\"data_type\":\"CHAR\",\"data\":\"hi there\"}", &m, NULL);
+	assert_int_equal(m.bytes[7], 9);      /* count */
+	assert_int_equal(m.len, 16 + 16);
+	assert_string_equal((const char *)m.bytes + 16, "hi there");
+	build_msg_free(&m);
 	build("{\"command\":\"ClientNameRequest\",\"name\":\"operator\"}", &m, NULL);
 	assert_int_equal(m.len, 16 + 16);
 	build_msg_free(&m);
