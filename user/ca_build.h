@@ -24,7 +24,8 @@
  *     request's "pv", CLIENT_NAME / HOST_NAME's "name", a search reply's
  *     "version", an EVENT_ADD request's "mask" (and "low", "high", "to"),
  *     an ERROR's "original_request" and "error_message", a DBR value's
- *     "data" (or "value") with "alarm", "severity", "stamp_unix" (TIME),
+ *     "data" (or "value"; text for a CHAR array) with "alarm", "severity",
+ *     "stamp_unix" (TIME),
  *     "units", "precision", the limits (null: NaN) and "enum_strings"
  *     (GR, CTRL), padded to 8 bytes, then fitted to "size" when it is
  *     given (zero-filled, or cut: libca sends a lone DBR_STRING short).
