@@ -51,6 +51,8 @@ expect_error write-needs-live 2 '-w writes live captures' -- -r "$S01" -w /tmp/x
 # Options that contradict each other: one line each, exit 2.
 expect_error r-twice 2 '-r given twice' -- -r "$tmp/a.pcap" -r "$tmp/b.pcap"
 expect_error json-and-format 2 '--json and --format exclude each other' -- --json --format '{cmd}' -r "$tmp/a.pcap"
+expect_error json-bad-form 2 "--json=xml: unknown form" -- --json=xml -r "$S01"
+expect_error build-bad-option 2 "catrace build: unknown option .--frobnicate." -- build --frobnicate -w -
 expect_error noxdp-and-xdpmode 2 '--no-xdp and --xdp-mode exclude each other' -- --no-xdp --xdp-mode generic -i lo
 expect_error headers-only-offline 2 '--headers-only sets what the kernel copies live' -- --headers-only -r "$tmp/a.pcap"
 expect_error value-bytes-offline 2 '--value-bytes sets what the kernel copies live' -- --value-bytes 100 -r "$tmp/a.pcap"

@@ -35,5 +35,5 @@ while IFS= read -r line; do
 	esac
 done <"$probe/smoke.log"
 n=$(grep -c '^fuzz .*: OK$' "$probe/smoke.log")
-[ "$n" -eq 3 ] || { [ $rc -ne 0 ] || echo "FAIL: fuzz smoke: $n of 3 harnesses reported"; rc=1; }
+[ "$n" -eq 4 ] || { [ $rc -ne 0 ] || echo "FAIL: fuzz smoke: $n of 4 harnesses reported"; rc=1; }
 exit $rc

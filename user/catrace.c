@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build_cmd.h"
 #include "runtime.h"
 #include "stats_cmd.h"
 
@@ -18,6 +19,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "stats") == 0)
 		return stats_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "build") == 0)
+		return build_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "top") == 0) {
 		top = true;
 		argc--;

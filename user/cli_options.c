@@ -54,6 +54,8 @@ static const char usage_text[] =
 "\n"
 "Output:\n"
 "  --json               JSON lines, one object per message\n"
+"  --json=full          the same with every byte of each message, for\n"
+"                       catrace build (lossless)\n"
 "  --format TEMPLATE    custom lines: {timestamp} {src} {sport} {dst} {dport}\n"
 "                       {proto} {frame} {command} {cmd} {pv} {size} {dtype}\n"
 "                       {count} {p1} {p2} {value} {status} {severity} {user}\n"
@@ -138,7 +140,7 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{ "json", no_argument, NULL, OPT_JSON },
+	{ "json", optional_argument, NULL, OPT_JSON },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "nano", no_argument, NULL, OPT_NANO },
 	{ "max-elements", required_argument, NULL, OPT_MAXEL },
@@ -444,6 +446,10 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 		case OPT_JSON:
 			pl->out.style = OUT_JSON;
 			o->json_opt = true;
+			if (optarg && !strcmp(optarg, "full"))
+				pl->out.full = true;
+			else if (optarg)
+				die_usage("--json=%s: unknown form (--json or --json=full)", optarg);
 			break;
 		case OPT_FORMAT: {
 			const char *bad = output_check_template(optarg);

@@ -911,6 +911,49 @@ static void put_json_head(struct sbuf *sb, const struct msg_ctx *c,
 	sbuf_end(sb, p);
 }
 
+/* --json=full: what plain --json leaves out and `catrace build` needs to
+ * give back the same bytes: the payload as it was (padding and all, only
+ * the bytes kept: a size larger than it says the message was cut), and
+ * for a message cut inside its header the header bytes there were (their
+ * values are not known past the command: build writes zeros).  The header
+ * fields themselves are already all there (size, dtype, count, p1, p2,
+ * extended). */
+static void put_json_full(struct sbuf *sb, const struct ca_msg *m)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+	char *p;
+
+	if (m->h.hdr_len < CA_HDR_LEN) {
+		sbuf_puts(sb, ",\"hdr_len\":");
+		sbuf_printf(sb, "%u", (unsigned)m->h.hdr_len);
+	}
+	sbuf_puts(sb, ",\"payload\":\"");
+	p = sbuf_room(sb, m->payload_len * 2 + 1);
+	if (!p)
+		return;
+	for (i = 0; i < m->payload_len; i++) {
+		*p++ = hex[m->payload[i] >> 4];
+		*p++ = hex[m->payload[i] & 15];
+	}
+	*p++ = '"';
+	sbuf_end(sb, p);
+}
+
+void output_format_empty_datagram(struct output *o, struct sbuf *sb, const struct msg_ctx *c)
+{
+	char src[FMT_IPV4_MAX + 1], dst[FMT_IPV4_MAX + 1];
+
+	(void)o;
+	*fmt_ipv4(src, c->src_ip) = '\0';
+	*fmt_ipv4(dst, c->dst_ip) = '\0';
+	sbuf_printf(sb, "{\"ts\":%llu.%09llu,\"frame\":%llu,\"src\":\"%s\",\"sport\":%u,"
+		    "\"dst\":\"%s\",\"dport\":%u,\"proto\":\"udp\",\"datagram\":\"empty\"}",
+		    (unsigned long long)(c->ts_ns / 1000000000u),
+		    (unsigned long long)(c->ts_ns % 1000000000u), (unsigned long long)c->frame,
+		    src, (unsigned)c->sport, dst, (unsigned)c->dport);
+}
+
 /* "A:P->A:P Name(" */
 static void put_text_head(struct sbuf *sb, const struct msg_ctx *c,
 			  const char *name)
@@ -963,6 +1006,8 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		if (m->h.hdr_len >= CA_HDR_LEN)
 			fw_command_fields(&w, o, c, m);
 		fw_problem(&w, m);
+		if (o->full)
+			put_json_full(sb, m);
 		output_put_procs(sb, OUT_JSON, c, m);
 		sbuf_putc(sb, '}');
 	} else {

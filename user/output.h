@@ -50,6 +50,9 @@ struct output {
 	bool nano;              /* 9 decimals in text times */
 	size_t max_elements;
 	const char *tmpl;       /* --format template, or NULL */
+	/* --json=full: every byte of each message too, so `catrace build`
+	 * can rebuild it (see put_json_full). */
+	bool full;
 	/* state for relative times */
 	bool have_first;
 	uint64_t first_ns, prev_ns;
@@ -59,6 +62,10 @@ void output_init(struct output *o);
 /* Append one message (a whole line, without the newline). */
 void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		   const struct ca_msg *m);
+/* --json=full's line for an empty UDP datagram (a registration with the
+ * repeater): {"ts":..,"frame":..,"src":..,"sport":..,"dst":..,"dport":..,
+ * "proto":"udp","datagram":"empty"}. */
+void output_format_empty_datagram(struct output *o, struct sbuf *sb, const struct msg_ctx *c);
 /* The time stamp that starts a text line (with its space; nothing for -t),
  * for other line formats (the write audit). */
 void output_put_time(struct output *o, struct sbuf *sb, uint64_t ts_ns);

@@ -42,7 +42,7 @@ static void flows_ready(struct pipeline *pl)
 		return;
 	/* Enough payload for the biggest metadata and the elements shown;
 	 * with no element limit, keep up to 16 MiB of each message. */
-	if (pl->out.max_elements == 0)
+	if (pl->out.max_elements == 0 || pl->out.full)
 		keep = 16u << 20;
 	else if (pl->out.max_elements * 40 + 1024 > keep)
 		keep = pl->out.max_elements * 40 + 1024;
@@ -195,6 +195,46 @@ static struct flow_stamp cur_stamp(const struct pipeline *pl)
 	return at;
 }
 
+/* pl->line and its newline out; false (and the run done) when that fails. */
+static bool write_line(struct pipeline *pl)
+{
+	sbuf_putc(&pl->line, '\n');
+	/* With a big stdio buffer, fwrite may take the whole line while the
+	 * flush it did on the way failed: the error flag tells, and errno
+	 * still says why. */
+	if (fwrite(sbuf_str(&pl->line), 1, pl->line.len, pl->fp) != pl->line.len ||
+	    ferror(pl->fp)) {
+		/* Nobody reads any more (EPIPE), or the disk is full: stop. */
+		pl->out_errno = errno ? errno : EIO;
+		pl->done = true;
+		return false;
+	}
+	return true;
+}
+
+/* --json=full: an empty datagram to the repeater registers its sender
+ * (libca's way) without being a CA message; the line for it lets `catrace
+ * build` put it back, so the repeater's answers decode the same.  Not
+ * with filters: they select messages. */
+static void emit_empty_datagram(struct pipeline *pl, const struct pkt *p)
+{
+	struct msg_ctx c;
+
+	if (!pl->out.full || pl->out.style != OUT_JSON || pl->out.tmpl || pl->writes ||
+	    pl->hook_only || pl->done || pl->n_cmds || pl->n_pv_globs)
+		return;
+	memset(&c, 0, sizeof(c));
+	c.ts_ns = pl->cur.ts_ns;
+	c.frame = pl->cur.number;
+	c.src_ip = p->src_ip;
+	c.dst_ip = p->dst_ip;
+	c.sport = p->sport;
+	c.dport = p->dport;
+	sbuf_reset(&pl->line);
+	output_format_empty_datagram(&pl->out, &pl->line, &c);
+	write_line(pl);
+}
+
 /* One message, stamped with the packet that carried its last byte. */
 static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		 struct ca_msg *m, struct flow_stamp at)
@@ -255,17 +295,8 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		audit_format(&pl->out, &pl->line, &c, track_client(&pl->track, k), m);
 	else
 		output_format(&pl->out, &pl->line, &c, m);
-	sbuf_putc(&pl->line, '\n');
-	/* With a big stdio buffer, fwrite may take the whole line while the
-	 * flush it did on the way failed: the error flag tells, and errno
-	 * still says why. */
-	if (fwrite(sbuf_str(&pl->line), 1, pl->line.len, pl->fp) != pl->line.len ||
-	    ferror(pl->fp)) {
-		/* Nobody reads any more (EPIPE), or the disk is full: stop. */
-		pl->out_errno = errno ? errno : EIO;
-		pl->done = true;
+	if (!write_line(pl))
 		return;
-	}
 	pl->st.printed++;
 	if (pl->max_count && pl->st.printed >= pl->max_count)
 		pl->done = true;
@@ -313,8 +344,11 @@ static void handle_udp(struct pipeline *pl, const struct pkt *p,
 	if (p->dport == pl->cls.repeater_port &&
 	    (p->payload_wire_len == 0 ||
 	     (p->payload_len >= 2 && p->payload[0] == 0 &&
-	      p->payload[1] == CA_PROTO_REPEATER_REGISTER)))
+	      p->payload[1] == CA_PROTO_REPEATER_REGISTER))) {
 		classify_learn_repeater_client(&pl->cls, p->src_ip, p->sport);
+		if (p->payload_wire_len == 0)
+			emit_empty_datagram(pl, p);
+	}
 	if (cl->role == ROLE_SERVER && cl->dir == CA_DIR_REQUEST &&
 	    p->dport != p->sport)
 		classify_learn_udp_client(&pl->cls, p->sport);

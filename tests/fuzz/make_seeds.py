@@ -774,13 +774,39 @@ def find_captures(args):
     return files
 
 
+# fuzz_json: lines as `catrace build` reads them (--json=full's schema and
+# hand-written ones: names, human values, ranges, the empty datagram).
+JSON_SEEDS = [
+    '{"ts":1796398031.184084000,"frame":7,"src":"10.201.7.2","sport":60878,'
+    '"dst":"10.201.7.1","dport":5064,"proto":"tcp","cmd":18,"command":"CreateChanRequest",'
+    '"dir":"request","size":8,"dtype":0,"count":0,"p1":1,"p2":13,"pv":"T:ao","cid":1,'
+    '"version":13,"payload":"543a616f00000000"}',
+    '{"command":"ReadNotifyResponse","data_type":"TIME_DOUBLE","data":[3.14,-1e300],'
+    '"severity":"MINOR","alarm":"HIGH","status":"ECA_NORMAL","ioid":1}',
+    r'{"command":"WriteNotifyRequest","data_type":"STRING","data":["h\u00e9llo"],"sid":7}',
+    '{"command":"SEARCH","pv":"T:ai","cid":{"range":[1,1000]}}',
+    '{"command":"EventAddResponse","subscriptionid":{"range":[10,20],"random":3,"seed":1}}',
+    '{"cmd":4,"dtype":6,"count":8192,"size":65536,"extended":true,"payload":"00"}',
+    '{"cmd":1,"hdr_len":6,"handshake":false,"seq":4294967295}',
+    '{"ts":1.5,"frame":2,"src":"127.0.0.1","sport":33737,"dst":"127.0.0.1","dport":5065,'
+    '"proto":"udp","datagram":"empty"}',
+    '{"command":"ClientNameRequest","name":"operator"}',
+    '{"command":"SEARCH","pv":{"format":"T:ai%d","range":[1,5]},"cid":{"range":[1,5]}}',
+    '{"command":"ReadNotifyResponse","data_type":"CTRL_DOUBLE","data":[0],"units":"V",'
+    '"precision":2,"upper_disp_limit":null,"stamp_unix":1796398030.875223536}',
+    '{"command":"ErrorResponse","original_request":{"cmd":15,"count":4096},'
+    '"error_message":"too big"}',
+    r'[1, {"a": [true, false, null]}, "\ud83d\ude00", -0.0e-0]',
+]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--out', default='.output/fuzz')
     ap.add_argument('captures', nargs='*')
     a = ap.parse_args()
 
-    dirs = {k: os.path.join(a.out, 'seeds_' + k) for k in ('pipeline', 'pcap', 'record')}
+    dirs = {k: os.path.join(a.out, 'seeds_' + k) for k in ('pipeline', 'pcap', 'record', 'json')}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
         for n in os.listdir(d):
@@ -853,6 +879,9 @@ def main():
 
     for i, s in enumerate(crafted_records()):
         write_unique(dirs['record'], 'crafted-%02d' % i, s, seen['record'])
+
+    for i, s in enumerate(JSON_SEEDS):
+        write_unique(dirs['json'], 'line-%02d' % i, s.encode(), seen['json'])
 
     for k, d in dirs.items():
         names = os.listdir(d)
