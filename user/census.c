@@ -177,26 +177,25 @@ static bool server_evict_idlest(struct census *c)
 	return true;
 }
 
+static bool server_idle(const void *v, void *ctx)
+{
+	const struct census_server *s = v;
+	const struct census *c = ctx;
+
+	return !s->circuits && s->last_seen_ns < c->now_ns - CENSUS_SERVER_IDLE_NS;
+}
+
+static void server_forget_cb(void *v, void *ctx)
+{
+	server_forget(ctx, v);
+}
+
 /* Servers with no circuit, silent for CENSUS_SERVER_IDLE_NS. */
 static void servers_expire(struct census *c)
 {
-	struct census_server *dead[64];
-	size_t it, n, i;
-	void *v;
-
 	if (c->now_ns < CENSUS_SERVER_IDLE_NS)
 		return;
-	do {
-		n = 0;
-		for (it = 0; n < 64 && hmap_next(&c->servers, &it, NULL, &v);) {
-			struct census_server *s = v;
-
-			if (!s->circuits && s->last_seen_ns < c->now_ns - CENSUS_SERVER_IDLE_NS)
-				dead[n++] = s;
-		}
-		for (i = 0; i < n; i++)
-			server_forget(c, dead[i]);
-	} while (n == 64);
+	hmap_forget_if(&c->servers, server_idle, server_forget_cb, c);
 }
 
 /* The server's entry, made on first sight (forgetting the idlest when

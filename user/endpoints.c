@@ -36,22 +36,27 @@ static void forget(struct endpoints *e, struct endpoint *ep)
 	e->forgotten++;
 }
 
-/* Forget every endpoint last heard before `before` (in batches: the map
- * must not change while it is walked). */
+struct older_than {
+	struct endpoints *e;
+	uint64_t before;
+};
+
+static bool heard_before(const void *v, void *ctx)
+{
+	return ((const struct endpoint *)v)->last_ns < ((struct older_than *)ctx)->before;
+}
+
+static void forget_cb(void *v, void *ctx)
+{
+	forget(((struct older_than *)ctx)->e, v);
+}
+
+/* Forget every endpoint last heard before `before`. */
 static void forget_older(struct endpoints *e, uint64_t before)
 {
-	struct endpoint *dead[64];
-	size_t it, n, i;
-	void *v;
+	struct older_than o = { e, before };
 
-	do {
-		n = 0;
-		for (it = 0; n < 64 && hmap_next(&e->map, &it, NULL, &v);)
-			if (((struct endpoint *)v)->last_ns < before)
-				dead[n++] = v;
-		for (i = 0; i < n; i++)
-			forget(e, dead[i]);
-	} while (n == 64);
+	hmap_forget_if(&e->map, heard_before, forget_cb, &o);
 }
 
 void endpoints_expire(struct endpoints *e, uint64_t now_ns)

@@ -197,3 +197,22 @@ bool hmap_next(const struct hmap *m, size_t *iter, const void **key, void **val)
 	}
 	return false;
 }
+
+size_t hmap_forget_if(struct hmap *m, bool (*doomed)(const void *val, void *ctx),
+		      void (*forget)(void *val, void *ctx), void *ctx)
+{
+	enum { BATCH = 64 };
+	void *batch[BATCH], *v;
+	size_t it, n, i, total = 0;
+
+	do {
+		n = 0;
+		for (it = 0; n < BATCH && hmap_next(m, &it, NULL, &v);)
+			if (doomed(v, ctx))
+				batch[n++] = v;
+		for (i = 0; i < n; i++)
+			forget(batch[i], ctx);
+		total += n;
+	} while (n == BATCH);
+	return total;
+}

@@ -39,6 +39,12 @@ size_t hmap_count(const struct hmap *m);
  * while iterating; deleting the current entry is not supported either. */
 bool hmap_next(const struct hmap *m, size_t *iter, const void **key, void **val);
 
+/* Let go of every value `doomed` picks: `forget` is called for each and
+ * must take it out of the map (it may free it).  The map is walked in
+ * batches, never changed while walked.  Returns how many went. */
+size_t hmap_forget_if(struct hmap *m, bool (*doomed)(const void *val, void *ctx),
+		      void (*forget)(void *val, void *ctx), void *ctx);
+
 /* Key helper for the many maps keyed by one 32-bit id. */
 static inline void *hmap_get_u32(const struct hmap *m, uint32_t k) { return hmap_get(m, &k); }
 static inline bool hmap_put_u32(struct hmap *m, uint32_t k, void *v, void **old) { return hmap_put(m, &k, v, old); }

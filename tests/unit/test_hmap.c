@@ -279,12 +279,60 @@ static void test_wide_keys(void **state)
 	hmap_free(&m);
 }
 
+/* hmap_forget_if: every value picked goes, whatever the batch size, and
+ * no other. */
+struct forget_ctx {
+	struct hmap *m;
+	unsigned forgotten;
+};
+
+static bool is_odd(const void *v, void *ctx)
+{
+	(void)ctx;
+	return (*(const uint32_t *)v) & 1;
+}
+
+static void forget_one(void *v, void *ctx)
+{
+	struct forget_ctx *f = ctx;
+
+	assert_ptr_equal(hmap_del(f->m, v), v);   /* the key is the value */
+	free(v);
+	f->forgotten++;
+}
+
+static void test_forget_if(void **state)
+{
+	struct hmap m;
+	struct forget_ctx f = { &m, 0 };
+	uint32_t i, *v;
+
+	(void)state;
+	hmap_init(&m, sizeof(uint32_t));
+	for (i = 0; i < 1000; i++) {
+		v = malloc(sizeof(*v));
+		assert_non_null(v);
+		*v = i;
+		assert_true(hmap_put(&m, v, v, NULL));
+	}
+	assert_int_equal(hmap_forget_if(&m, is_odd, forget_one, &f), 500);
+	assert_int_equal(f.forgotten, 500);
+	assert_int_equal(hmap_count(&m), 500);
+	for (i = 0; i < 1000; i++)
+		assert_true((hmap_get(&m, &i) != NULL) == !(i & 1));
+	assert_int_equal(hmap_forget_if(&m, is_odd, forget_one, &f), 0);
+	for (i = 0; i < 1000; i += 2)
+		free(hmap_del(&m, &i));
+	hmap_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_insert_delete_random),
 		cmocka_unit_test(test_churn_small),
 		cmocka_unit_test(test_wide_keys),
+		cmocka_unit_test(test_forget_if),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
