@@ -16,51 +16,26 @@ circuit to the IOC, at the sequence number its socket uses next:
 
 Usage: ca_decoy.py decoy|fragments IFACE HOST PV VALUE [DECOY]
 Exit 0 when every answer came, 1 otherwise.  Needs root (AF_PACKET)."""
+import os
 import socket
 import struct
 import sys
 import time
 
-VERSION, WRITE, READ_NOTIFY, CREATE_CHAN = 0, 4, 15, 18
-CLIENT_NAME, HOST_NAME = 20, 21
-DBR_DOUBLE = 6
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from ca_wire import (CLIENT_NAME, CREATE_CHAN, DBR_DOUBLE, HOST_NAME, READ_NOTIFY,  # noqa: E402
+                     VERSION, WRITE, csum, msg, next_msg)
+
 ETH_P_ALL = 0x0003
 
 
-def pad8(b):
-    return b + b"\0" * (-len(b) % 8)
-
-
-def msg(cmd, payload=b"", dtype=0, count=0, p1=0, p2=0):
-    payload = pad8(payload)
-    return struct.pack("!HHHHII", cmd, len(payload), dtype, count, p1, p2) + payload
-
-
-def recv_exact(sock, n):
-    b = b""
-    while len(b) < n:
-        chunk = sock.recv(n - len(b))
-        if not chunk:
-            raise EOFError("the IOC closed the circuit")
-        b += chunk
-    return b
-
-
 def wait_for(sock, cmd):
+    """(dtype, count, p1, p2, payload) of the next message `cmd`."""
     while True:
-        c, size, dtype, count, p1, p2 = struct.unpack("!HHHHII", recv_exact(sock, 16))
-        body = recv_exact(sock, size)
-        if c == cmd:
-            return dtype, count, p1, p2, body
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+        m = next_msg(sock)
+        if m[0] == cmd:
+            return m[1:]
 
 
 def last_sent(sniff, sport):

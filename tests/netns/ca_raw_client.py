@@ -12,42 +12,15 @@ DBR_DOUBLE, and prints what the IOC answers:
     write error status=376
 Exit 0 when every answer came, 1 otherwise."""
 import argparse
+import os
 import socket
 import struct
 import sys
 
-VERSION, WRITE, ERROR, CREATE_CHAN, WRITE_NOTIFY = 0, 4, 11, 18, 19
-CLIENT_NAME, HOST_NAME, ACCESS_RIGHTS = 20, 21, 22
-DBR_DOUBLE = 6
-MINOR = 13
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def pad8(b):
-    return b + b"\0" * (-len(b) % 8)
-
-
-def msg(cmd, payload=b"", dtype=0, count=0, p1=0, p2=0):
-    payload = pad8(payload)
-    return struct.pack("!HHHHII", cmd, len(payload), dtype, count, p1, p2) + payload
-
-
-def name(s):
-    return pad8(s.encode() + b"\0")
-
-
-def recv_exact(sock, n):
-    b = b""
-    while len(b) < n:
-        chunk = sock.recv(n - len(b))
-        if not chunk:
-            raise EOFError("the IOC closed the circuit")
-        b += chunk
-    return b
-
-
-def next_msg(sock):
-    cmd, size, dtype, count, p1, p2 = struct.unpack("!HHHHII", recv_exact(sock, 16))
-    return cmd, dtype, count, p1, p2, recv_exact(sock, size)
+from ca_wire import (ACCESS_RIGHTS, CLIENT_NAME, CREATE_CHAN, DBR_DOUBLE, ERROR,  # noqa: E402
+                     HOST_NAME, MINOR, VERSION, WRITE, WRITE_NOTIFY, msg, name, next_msg)
 
 
 def wait_for(sock, cmd):
