@@ -90,6 +90,16 @@ bool ca_cmd_obsolete(unsigned cmd);
 
 /* ECA status name ("ECA_NORMAL") for a wire status value; NULL if none. */
 const char *ca_eca_name(uint32_t status);
+/* The i-th known ECA code and its name; false past the last (for listing
+ * the dictionary). */
+bool ca_eca_at(size_t i, uint32_t *code, const char **name);
+/* The request or response name of a command ("ReadNotifyRequest"); NULL
+ * for obsolete and unknown codes. */
+const char *ca_cmd_dir_name(unsigned cmd, enum ca_dir dir);
+/* ACCESS_RIGHTS: "NONE", "READ", "WRITE", "READ|WRITE"; NULL above 3. */
+const char *ca_access_name(uint32_t rights);
+/* Monitor mask bit 0..3: "VALUE", "LOG", "ALARM", "PROPERTY"; else NULL. */
+const char *ca_mask_bit_name(unsigned bit);
 
 /* Round up to the 8-byte message alignment without overflow. */
 static inline uint64_t ca_pad8(uint64_t n)

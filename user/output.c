@@ -178,10 +178,10 @@ static void fw_name_payload(struct fw *w, const char *key, const struct ca_msg *
 
 static void fw_rights(struct fw *w, uint32_t r)
 {
-	static const char *const names[] = { "NONE", "READ", "WRITE", "READ|WRITE" };
+	const char *nm = ca_access_name(r);
 
-	if (r < 4)
-		fw_sym(w, "access_rights", names[r]);
+	if (nm)
+		fw_sym(w, "access_rights", nm);
 	else
 		fw_uint(w, "access_rights", r);
 }
@@ -224,13 +224,14 @@ static void fw_error_orig(struct fw *w, const struct ca_msg *m)
  * write it: mask_names=VALUE|ALARM. */
 static void fw_mask_names(struct fw *w, unsigned mask)
 {
-	static const char *const names[] = { "VALUE", "LOG", "ALARM", "PROPERTY" };
 	char buf[64];
-	size_t n = 0, i;
+	size_t n = 0;
+	unsigned i;
 
 	for (i = 0; i < 4; i++)
 		if (mask & (1u << i))
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "|" : "", names[i]);
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "|" : "",
+					      ca_mask_bit_name(i));
 	if (mask & ~0xfu)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s0x%x", n ? "|" : "", mask & ~0xfu);
 	if (!n)
