@@ -250,6 +250,10 @@ size_t ca_walk_datagram(const uint8_t *data, size_t avail, size_t wire_len,
 		memset(&m, 0, sizeof(m));
 		m.dir = dir;
 		m.tcp = false;
+		m.at_known = true;
+		m.at = (uint32_t)off;
+		ca_msg_set_raw_hdr(&m, data + off,
+				   left < CA_EXT_HDR_LEN ? left : CA_EXT_HDR_LEN);
 		if (ca_hdr_parse(data + off, left, &m.h) == CA_HDR_SHORT) {
 			if (off >= avail)
 				break;  /* nothing captured of this one */
@@ -272,6 +276,7 @@ size_t ca_walk_datagram(const uint8_t *data, size_t avail, size_t wire_len,
 			n++;
 			break;
 		}
+		m.raw_hdr_len = m.h.hdr_len;
 		m.payload = data + off + m.h.hdr_len;
 		if ((uint64_t)m.h.size <= left - m.h.hdr_len) {
 			m.payload_len = m.h.size;

@@ -48,7 +48,26 @@ struct ca_msg {
 	bool tcp;
 	unsigned flags;
 	char problem[96];        /* why truncated/malformed, for the output */
+	/* The header as it came (the 16-bit count of an extended header is
+	 * nowhere else); raw_hdr_len 0 when the framer no longer had it. */
+	uint8_t raw_hdr[CA_EXT_HDR_LEN];
+	uint8_t raw_hdr_len;
+	/* Where the message's first byte is, for field offsets: on TCP its
+	 * sequence number, on UDP its offset in the datagram.  Not known
+	 * after a resync (the bytes came from the search window). */
+	bool at_known;
+	uint32_t at;
 };
+
+/* Keep the first n (<= 24) header bytes as they came. */
+static inline void ca_msg_set_raw_hdr(struct ca_msg *m, const uint8_t *p, size_t n)
+{
+	if (n > sizeof(m->raw_hdr))
+		n = sizeof(m->raw_hdr);
+	for (size_t i = 0; i < n; i++)
+		m->raw_hdr[i] = p[i];
+	m->raw_hdr_len = (uint8_t)n;
+}
 
 /* Outcome of reading a header from a buffer. */
 enum ca_hdr_status {

@@ -149,6 +149,30 @@ static bool in_unread(struct input *in, const uint8_t *d, size_t n)
 
 /* ---- framing ---- */
 
+void ca_stream_seq(struct ca_stream *s, uint32_t seq)
+{
+	s->seq0 = seq - (uint32_t)s->pos_end;
+	s->seq_known = true;
+}
+
+/* Where the bytes in_peek shows begin: known only when they are the
+ * caller's segment (bytes handed back came from the search window). */
+static bool in_pos(const struct ca_stream *s, const struct input *in,
+		   const uint8_t *d, uint64_t *pos)
+{
+	if (in->back_pos < in->back_len || !in->seg_begin)
+		return false;
+	*pos = s->pos_seg + (uint64_t)(d - in->seg_begin);
+	return true;
+}
+
+/* The message's first byte as a sequence number, when both are known. */
+static void set_at(const struct ca_stream *s, struct ca_msg *m, bool known, uint64_t pos)
+{
+	m->at_known = known && s->seq_known;
+	m->at = s->seq0 + (uint32_t)pos;
+}
+
 static void emit(struct ca_stream *s, struct ca_msg *m, ca_msg_fn fn, void *ctx)
 {
 	m->flags |= s->next_flags;
@@ -271,6 +295,8 @@ static void start_message(struct ca_stream *s, const struct ca_hdr *h)
 {
 	memset(&s->cur, 0, sizeof(s->cur));
 	s->cur.h = *h;
+	ca_msg_set_raw_hdr(&s->cur, s->hdr, s->hdr_have);
+	set_at(s, &s->cur, s->cur_at_known, s->cur_at);
 	s->cur.dir = s->dir;
 	s->cur.tcp = true;
 	s->keep_len = 0;
@@ -332,7 +358,12 @@ static void step_header(struct ca_stream *s, struct input *in, ca_msg_fn fn,
 	const uint8_t *d;
 	size_t n = in_peek(in, &d);
 	struct ca_hdr h;
+	bool at_known;
+	uint64_t at = 0;
 
+	if (s->hdr_have == 0) {
+		s->cur_at_known = in_pos(s, in, d, &s->cur_at);
+	}
 	if (s->hdr_have == 0 && ca_hdr_parse(d, n, &h) == CA_HDR_OK) {
 		if (header_breaks_sync(s, &h)) {
 			break_sync(s, &h, fn, ctx);
@@ -350,6 +381,9 @@ static void step_header(struct ca_stream *s, struct input *in, ca_msg_fn fn,
 			m.h = h;
 			m.dir = s->dir;
 			m.tcp = true;
+			ca_msg_set_raw_hdr(&m, d, h.hdr_len);
+			at_known = in_pos(s, in, d, &at);
+			set_at(s, &m, at_known, at);
 			m.payload = d + h.hdr_len;
 			m.payload_len = h.size;
 			emit(s, &m, fn, ctx);
@@ -359,6 +393,8 @@ static void step_header(struct ca_stream *s, struct input *in, ca_msg_fn fn,
 		/* The header is all here: take it in one go. */
 		if (s->probation)
 			s->probation--;
+		memcpy(s->hdr, d, h.hdr_len);
+		s->hdr_have = h.hdr_len;
 		in_skip(in, h.hdr_len);
 		start_message(s, &h);
 		return;
@@ -566,7 +602,9 @@ void ca_stream_feed(struct ca_stream *s, const uint8_t *d, size_t n,
 {
 	struct input in = { .seg = d, .seg_n = n, .seg_begin = d };
 
+	s->pos_seg = s->pos_end;
 	run(s, &in, fn, ctx);
+	s->pos_end += n;
 }
 
 /* Searching, and no byte will follow those in the window (a hole, or the
@@ -590,7 +628,15 @@ static void resync_final(struct ca_stream *s, ca_msg_fn fn, void *ctx)
 	}
 }
 
+static void stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx);
+
 void ca_stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx)
+{
+	stream_gap(s, n, fn, ctx);
+	s->pos_end += n;
+}
+
+static void stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx)
 {
 	if (n == 0)
 		return;
@@ -617,7 +663,7 @@ void ca_stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx)
 		if (s->state != CS_RESYNC) {
 			/* Back in sync on the bytes before the hole: the hole
 			 * now falls on the framer as it stands. */
-			ca_stream_gap(s, n, fn, ctx);
+			stream_gap(s, n, fn, ctx);
 			return;
 		}
 		/* Bytes on both sides of a hole are not contiguous. */
@@ -652,6 +698,8 @@ void ca_stream_end(struct ca_stream *s, const char *why, ca_msg_fn fn, void *ctx
 		if (s->hdr_have >= 2)
 			m.h.cmd = (uint16_t)(s->hdr[0] << 8 | s->hdr[1]);
 		m.h.hdr_len = (uint8_t)s->hdr_have;
+		ca_msg_set_raw_hdr(&m, s->hdr, s->hdr_have);
+		set_at(s, &m, s->cur_at_known, s->cur_at);
 		mark_problem(&m, CA_MSG_TRUNCATED,
 			     "stream ended inside a header (%llu bytes)",
 			     (unsigned long long)s->hdr_have);
@@ -670,6 +718,7 @@ bool ca_stream_skip(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx)
 		ca_stream_gap(s, n, fn, ctx);
 		return false;
 	}
+	s->pos_end += n;
 	s->payload_left -= n;
 	/* The kept prefix must stay contiguous: nothing more of it. */
 	s->keep_stopped = true;

@@ -42,6 +42,12 @@ struct msg_ctx {
 	const struct track_client *who;
 	/* The local processes at the circuit's ends (live), or NULL. */
 	const struct proc_owner *proc_client, *proc_server;
+	/* Where the payload (UDP datagram, or the TCP segment that carried
+	 * the message's last byte) is in frame `frame`: data_len captured
+	 * bytes from data_off, the first with sequence number data_seq (TCP).
+	 * have_data false: no frame to point into (live records). */
+	bool have_data;
+	uint32_t data_off, data_len, data_seq;
 };
 
 struct output {

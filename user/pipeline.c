@@ -188,8 +188,23 @@ static void name_ends(struct pipeline *pl, const struct flow_key *k, bool tcp,
 /* The packet being read, as a message's stamp. */
 static struct flow_stamp cur_stamp(const struct pipeline *pl)
 {
-	struct flow_stamp at = { pl->cur.ts_ns, pl->cur.number };
+	struct flow_stamp at = { .ts_ns = pl->cur.ts_ns, .frame = pl->cur.number };
 
+	return at;
+}
+
+/* The packet being read with where its payload is, for field offsets. */
+static struct flow_stamp pkt_stamp(const struct pipeline *pl, const struct pkt *p)
+{
+	struct flow_stamp at = cur_stamp(pl);
+
+	if (p->payload && p->payload >= pl->cur.data &&
+	    p->payload <= pl->cur.data + pl->cur.caplen) {
+		at.have_data = true;
+		at.data_off = (uint32_t)(p->payload - pl->cur.data);
+		at.data_len = p->payload_len;
+		at.data_seq = p->proto == IPPROTO_TCP ? p->seq : 0;
+	}
 	return at;
 }
 
@@ -212,6 +227,10 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 	c.ts_ns = at.ts_ns;
 	c.frame = at.frame;
 	c.tcp = tcp;
+	c.have_data = at.have_data;
+	c.data_off = at.data_off;
+	c.data_len = at.data_len;
+	c.data_seq = at.data_seq;
 	if (m->dir == CA_DIR_REQUEST) {
 		c.src_ip = k->cli_ip;
 		c.sport = k->cli_port;
@@ -291,19 +310,20 @@ static void on_flow_close(void *ctx, const struct flow_key *k)
 struct udp_ctx {
 	struct pipeline *pl;
 	const struct flow_key *key;
+	struct flow_stamp at;
 };
 
 static void on_udp_msg(void *ctx, struct ca_msg *m)
 {
 	struct udp_ctx *u = ctx;
 
-	emit(u->pl, u->key, false, m, cur_stamp(u->pl));
+	emit(u->pl, u->key, false, m, u->at);
 }
 
 static void handle_udp(struct pipeline *pl, const struct pkt *p,
 		       const struct classified *cl)
 {
-	struct udp_ctx u = { pl, &cl->key };
+	struct udp_ctx u = { pl, &cl->key, pkt_stamp(pl, p) };
 
 	/* Registration with a repeater: libca sends an empty datagram,
 	 * others a REPEATER_REGISTER.  The repeater then answers from a
@@ -481,7 +501,7 @@ static void decode_frame(struct pipeline *pl, int linktype)
 		handle_udp(pl, &p, &cl);
 		return;
 	}
-	flow_segment(&pl->flows, &cl.key, cl.dir, &p, cur_stamp(pl));
+	flow_segment(&pl->flows, &cl.key, cl.dir, &p, pkt_stamp(pl, &p));
 }
 
 static bool detect_circuit(struct pipeline *pl, int linktype, const struct pkt *p)
