@@ -57,6 +57,13 @@ expect_error value-bytes-offline 2 '--value-bytes sets what the kernel copies li
 expect_error six-t 2 '-t: at most five' -- -tttttt -r "$tmp/a.pcap"
 expect_error empty-pv 2 '--pv: an empty pattern' -- --pv '' -r "$tmp/a.pcap"
 expect_error writes-and-format 2 '--writes and --format exclude each other' -- -r "$S01" --writes --format '{pv}'
+expect_error tree-and-json 2 '-V prints below text lines: not with --json \(use --json=fields\)' -- -r "$S01" -V --json
+expect_error tree-and-json-fields 2 '-V prints below text lines: not with --json=fields' -- -r "$S01" -V --json=fields
+expect_error hex-and-format 2 '-X prints below text lines: not with --format' -- -r "$S01" -X --format '{pv}'
+expect_error tree-and-writes 2 '-V prints below text lines: not with --writes' -- -r "$S01" -V --writes
+expect_error json-bad-mode 2 '--json=nope: the forms are' -- -r "$S01" --json=nope
+expect_error json-fields-and-format 2 '--json and --format exclude each other' -- -r "$S01" --json=fields --format '{pv}'
+expect_error fields-bad-arg 2 "catrace fields: unknown argument '--xml'" -- fields --xml
 EPICS_CA_SERVER_PORT=abc expect_error bad-env 2 'EPICS_CA_SERVER_PORT: .abc.' -- -r "$S01"
 
 # A link type we do not decode: a pcap header for 802.11 (105), no packets.
@@ -179,7 +186,13 @@ if [[ $v =~ ^catrace\ ([^ ]+)\ \(libbpf\ [0-9]+\.[0-9]+\)$ ]] && [[ ${BASH_REMAT
 else
 	bad version "'$v' is not 'catrace $want... (libbpf X.Y)'"
 fi
-[ "$("$CATRACE" -V)" = "$v" ] && ok version-short || bad version-short "-V differs from --version"
+# -V is the field tree (tshark's -V), not the version: the version is
+# --version alone.
+if [ -r "$S01" ] && "$CATRACE" -q -r "$S01" -V -c 1 | grep -q 'ca.command \[@42 len 2\] 00 00'; then
+	ok "-V: the field tree"
+else
+	bad "-V" "no field tree under the first line"
+fi
 
 # Offline, --no-proc changes nothing: captures are never attributed.
 if [ -r "$S01" ]; then

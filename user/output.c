@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "fields_out.h"
 #include "procattr.h"
 #include "fmt.h"
 #include "track.h"
@@ -946,7 +947,9 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		o->first_ns = o->prev_ns = c->ts_ns;
 	}
 
-	if (o->tmpl) {
+	if (o->json_fields) {
+		fields_out_json(sb, o->max_elements, c, m);
+	} else if (o->tmpl) {
 		put_template(o, sb, c, m);
 	} else if (o->style == OUT_JSON) {
 		put_json_head(sb, c, m, name);
@@ -978,6 +981,8 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		fw_problem(&w, m);
 		sbuf_putc(sb, ')');
 		output_put_procs(sb, OUT_TEXT, c, m);
+		if (o->tree || o->hexdump)
+			fields_out_text(sb, o->max_elements, c, m, o->tree, o->hexdump);
 	}
 	o->prev_ns = c->ts_ns;
 }

@@ -56,6 +56,9 @@ struct output {
 	bool nano;              /* 9 decimals in text times */
 	size_t max_elements;
 	const char *tmpl;       /* --format template, or NULL */
+	bool tree;              /* -V: each line followed by its field tree */
+	bool hexdump;           /* -X: and by the message's bytes */
+	bool json_fields;       /* --json=fields: one object of fields each */
 	/* state for relative times */
 	bool have_first;
 	uint64_t first_ns, prev_ns;
