@@ -101,7 +101,19 @@ struct input {
 	const uint8_t *seg_begin;  /* where the caller's segment began */
 	uint8_t *back;        /* handed-back bytes (owned), read from back_pos */
 	size_t back_len, back_pos;
+	/* Stream positions: of the segment's first byte, of back[0].  The
+	 * bytes handed back are the search window's tail, which ends where
+	 * reading stands, so they follow on from what comes next. */
+	uint64_t seg_at, back_at;
 };
+
+/* The stream position of the next byte to read. */
+static uint64_t in_next_at(const struct input *in)
+{
+	if (in->back_pos < in->back_len)
+		return in->back_at + in->back_pos;
+	return in->seg_begin ? in->seg_at + (uint64_t)(in->seg - in->seg_begin) : in->seg_at;
+}
 
 /* The next contiguous bytes to read. */
 static size_t in_peek(const struct input *in, const uint8_t **p)
@@ -132,11 +144,14 @@ static bool in_unread(struct input *in, const uint8_t *d, size_t n)
 	size_t left = in->back_len - in->back_pos;
 	uint8_t *nb;
 
+	uint64_t at = in_next_at(in);
+
 	if (n == 0)
 		return true;
 	nb = malloc(n + left);
 	if (!nb)
 		return false;
+	in->back_at = at - n;
 	memcpy(nb, d, n);
 	if (left)
 		memcpy(nb + n, in->back + in->back_pos, left);
@@ -153,17 +168,6 @@ void ca_stream_seq(struct ca_stream *s, uint32_t seq)
 {
 	s->seq0 = seq - (uint32_t)s->pos_end;
 	s->seq_known = true;
-}
-
-/* Where the bytes in_peek shows begin: known only when they are the
- * caller's segment (bytes handed back came from the search window). */
-static bool in_pos(const struct ca_stream *s, const struct input *in,
-		   const uint8_t *d, uint64_t *pos)
-{
-	if (in->back_pos < in->back_len || !in->seg_begin)
-		return false;
-	*pos = s->pos_seg + (uint64_t)(d - in->seg_begin);
-	return true;
 }
 
 /* The message's first byte as a sequence number, when both are known. */
@@ -358,11 +362,10 @@ static void step_header(struct ca_stream *s, struct input *in, ca_msg_fn fn,
 	const uint8_t *d;
 	size_t n = in_peek(in, &d);
 	struct ca_hdr h;
-	bool at_known;
-	uint64_t at = 0;
 
 	if (s->hdr_have == 0) {
-		s->cur_at_known = in_pos(s, in, d, &s->cur_at);
+		s->cur_at = in_next_at(in);
+		s->cur_at_known = true;
 	}
 	if (s->hdr_have == 0 && ca_hdr_parse(d, n, &h) == CA_HDR_OK) {
 		if (header_breaks_sync(s, &h)) {
@@ -382,8 +385,7 @@ static void step_header(struct ca_stream *s, struct input *in, ca_msg_fn fn,
 			m.dir = s->dir;
 			m.tcp = true;
 			ca_msg_set_raw_hdr(&m, d, h.hdr_len);
-			at_known = in_pos(s, in, d, &at);
-			set_at(s, &m, at_known, at);
+			set_at(s, &m, true, in_next_at(in));
 			m.payload = d + h.hdr_len;
 			m.payload_len = h.size;
 			emit(s, &m, fn, ctx);
@@ -600,7 +602,7 @@ static void run(struct ca_stream *s, struct input *in, ca_msg_fn fn, void *ctx)
 void ca_stream_feed(struct ca_stream *s, const uint8_t *d, size_t n,
 		    ca_msg_fn fn, void *ctx)
 {
-	struct input in = { .seg = d, .seg_n = n, .seg_begin = d };
+	struct input in = { .seg = d, .seg_n = n, .seg_begin = d, .seg_at = s->pos_end };
 
 	s->pos_seg = s->pos_end;
 	run(s, &in, fn, ctx);
@@ -613,7 +615,7 @@ void ca_stream_feed(struct ca_stream *s, const uint8_t *d, size_t n,
  * throw away whole messages that came between two holes. */
 static void resync_final(struct ca_stream *s, ca_msg_fn fn, void *ctx)
 {
-	struct input in = { .seg = NULL, .seg_n = 0, .seg_begin = NULL };
+	struct input in = { .seg = NULL, .seg_n = 0, .seg_begin = NULL, .seg_at = s->pos_end };
 	size_t o;
 
 	for (o = 0; o < s->rlen; o++) {
