@@ -707,6 +707,13 @@ static enum dis_type field_type(const struct dis_field *f, bool *is_char)
 	}
 }
 
+bool dis_field_is_text(const struct dis_field *f)
+{
+	bool is_char;
+
+	return field_type(f, &is_char) == DIS_STRING;
+}
+
 /* The number of a numeric field in the form JSON and text share. */
 static void put_number(struct sbuf *sb, enum dis_type t, const uint8_t *p,
 		       uint32_t len, bool json)

@@ -100,6 +100,8 @@ void dis_field_value_json(const struct dis_msg *dm, const struct dis_field *f,
 			  struct sbuf *sb);
 void dis_field_hvalue(const struct dis_msg *dm, const struct dis_field *f,
 		      struct sbuf *sb, bool *known);
+/* Whether the field is text (its value a JSON string of its characters). */
+bool dis_field_is_text(const struct dis_field *f);
 /* Its bytes as lower-case hex, no separators. */
 void dis_field_hex(const struct dis_msg *dm, const struct dis_field *f, struct sbuf *sb);
 

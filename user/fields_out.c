@@ -208,7 +208,11 @@ static void put_field_json(struct sbuf *sb, const struct dis_msg *dm,
 	sbuf_printf(sb, ",\"length\":%u,\"value\":", f->len);
 	dis_field_value_json(dm, f, sb);
 	sbuf_puts(sb, ",\"hvalue\":");
-	{
+	known = true;
+	if (dis_field_is_text(f) && f->have == f->len) {
+		/* Text means itself: the characters, unquoted. */
+		dis_field_value_json(dm, f, sb);
+	} else {
 		struct sbuf hv;
 
 		sbuf_init(&hv);
