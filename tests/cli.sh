@@ -63,6 +63,7 @@ expect_error hex-and-format 2 '-X prints below text lines: not with --format' --
 expect_error tree-and-writes 2 '-V prints below text lines: not with --writes' -- -r "$S01" -V --writes
 expect_error json-bad-mode 2 '--json=nope: the forms are' -- -r "$S01" --json=nope
 expect_error json-fields-and-format 2 '--json and --format exclude each other' -- -r "$S01" --json=fields --format '{pv}'
+expect_error all-layers-alone 2 '--all-layers adds the frame.s headers to -V or --json=fields' -- -r "$S01" --all-layers
 expect_error fields-bad-arg 2 "catrace fields: unknown argument '--xml'" -- fields --xml
 EPICS_CA_SERVER_PORT=abc expect_error bad-env 2 'EPICS_CA_SERVER_PORT: .abc.' -- -r "$S01"
 
@@ -186,6 +187,19 @@ if [[ $v =~ ^catrace\ ([^ ]+)\ \(libbpf\ [0-9]+\.[0-9]+\)$ ]] && [[ ${BASH_REMAT
 else
 	bad version "'$v' is not 'catrace $want... (libbpf X.Y)'"
 fi
+# catrace fields --json: a JSON document describing ca.command, with the
+# command dictionary by direction.
+if "$CATRACE" fields --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+ids = {f["id"]: f for f in d["fields"]}
+assert ids["ca.command"]["dict"] == "command", ids["ca.command"]
+assert d["dicts"]["command"]["requests"]["15"] == "ReadNotifyRequest"
+assert d["dicts"]["command"]["responses"]["1"] == "EventAddResponse"
+assert d["dicts"]["eca"]["1"] == "ECA_NORMAL"
+assert d["dicts"]["dbr_type"]["20"] == "TIME_DOUBLE"
+'; then ok "fields --json"; else bad "fields --json" "not the description expected"; fi
+
 # -V is the field tree (tshark's -V), not the version: the version is
 # --version alone.
 if [ -r "$S01" ] && "$CATRACE" -q -r "$S01" -V -c 1 | grep -q 'ca.command \[@42 len 2\] 00 00'; then

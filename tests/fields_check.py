@@ -4,7 +4,9 @@
 
     tests/fields_check.py CATRACE CAPTURE...
 
-For every message of every capture:
+For every message of every capture (--json=fields --all-layers):
+  - the frame's header fields (Ethernet, IPv4, UDP/TCP) follow one another
+    from the frame's first byte and equal the frame's bytes there;
   - each field whose "offset" is given is read again from the frame (the
     pcap read here, independently of catrace) at offset/length, and must
     equal the field's "raw" bytes; each TCP field's "seq" is read again
@@ -95,13 +97,32 @@ def stream_read(segs, seq, n):
 def check_capture(catrace, path, desc, dicts):
     frames = read_pcap(path)
     streams = tcp_streams(frames)
-    out = subprocess.run([catrace, '-q', '-r', path, '--json=fields', '--max-elements', '0'],
+    out = subprocess.run([catrace, '-q', '-r', path, '--json=fields', '--all-layers',
+                          '--max-elements', '0'],
                          check=True, capture_output=True).stdout.decode()
     errors = []
     nfields = nread = nseq = 0
     for line in out.splitlines():
         m = json.loads(line)
         where = 'frame %d %s' % (m['frame'], m['command'])
+        # The frame's headers: from its first byte on, layer after layer.
+        at = 0
+        for layer, hfields in m['layers'].items():
+            if layer == 'ca':
+                continue
+            for f in hfields:
+                nfields += 1
+                if f['id'] not in desc or not f['id'].startswith(layer + '.'):
+                    errors.append('%s: header field %s (layer %s) not described' % (where, f['id'], layer))
+                if f['offset'] != at:
+                    errors.append('%s: %s at %s, previous header field ended at %d' %
+                                  (where, f['id'], f['offset'], at))
+                at = f['offset'] + f['length']
+                got = frames[m['frame']][f['offset']:at].hex()
+                nread += 1
+                if got != f['raw']:
+                    errors.append('%s: %s at %d: frame has %s, field says %s' %
+                                  (where, f['id'], f['offset'], got, f['raw']))
         fields = m['layers']['ca']
         at = 0
         for f in fields:

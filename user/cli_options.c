@@ -60,6 +60,8 @@ static const char usage_text[] =
 "                       each field's offset in the frame and stream, length,\n"
 "                       meaning and raw bytes\n"
 "  -X                   below each line, the message's bytes in hex and ASCII\n"
+"  --all-layers         with -V or --json=fields: the frame's Ethernet, IPv4 and\n"
+"                       UDP/TCP header fields too\n"
 "  --format TEMPLATE    custom lines: {timestamp} {src} {sport} {dst} {dport}\n"
 "                       {proto} {frame} {command} {cmd} {pv} {size} {dtype}\n"
 "                       {count} {p1} {p2} {value} {status} {severity} {user}\n"
@@ -141,11 +143,12 @@ enum {
 	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT, OPT_NO_PRINT, OPT_METRICS, OPT_METRICS_FILE,
 	OPT_INTERVAL, OPT_PIN, OPT_PV_LIMIT, OPT_SUMMARY, OPT_SUMMARY_TOP, OPT_SUMMARY_SIGMA,
 	OPT_SUMMARY_HZ, OPT_EVENTS, OPT_ONCE, OPT_SORT, OPT_ROWS, OPT_SINCE_START,
-	OPT_WRITES, OPT_NOPROC, OPT_CHANFILE, OPT_NOCHANFILE, OPT_VERSION,
+	OPT_WRITES, OPT_NOPROC, OPT_CHANFILE, OPT_NOCHANFILE, OPT_VERSION, OPT_ALL_LAYERS,
 };
 
 static const struct option long_opts[] = {
 	{ "json", optional_argument, NULL, OPT_JSON },
+	{ "all-layers", no_argument, NULL, OPT_ALL_LAYERS },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "nano", no_argument, NULL, OPT_NANO },
 	{ "max-elements", required_argument, NULL, OPT_MAXEL },
@@ -462,6 +465,9 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 		case 'X':
 			pl->out.hexdump = true;
 			break;
+		case OPT_ALL_LAYERS:
+			pl->out.all_layers = true;
+			break;
 		case OPT_FORMAT: {
 			const char *bad = output_check_template(optarg);
 
@@ -546,6 +552,8 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 				      : pl->out.tmpl ? "--format" : "--writes");
 	if (pl->out.json_fields && pl->writes)
 		die_usage("--json=fields and --writes exclude each other");
+	if (pl->out.all_layers && !pl->out.tree && !pl->out.json_fields)
+		die_usage("--all-layers adds the frame's headers to -V or --json=fields: give one");
 	if (o->print && o->no_print)
 		die_usage("--print and --no-print exclude each other");
 	if (o->live.no_xdp && o->xdp_mode_opt)

@@ -27,7 +27,13 @@ enum {
 	F_ASTATUS, F_ASEV, F_STAMP, F_DBR_PAD, F_PREC, F_PREC_PAD, F_UNITS,
 	F_LIMIT0, F_LIMIT1, F_LIMIT2, F_LIMIT3, F_LIMIT4, F_LIMIT5, F_LIMIT6,
 	F_LIMIT7, F_NO_STR, F_ENUM_STR, F_ENUM_UNUSED, F_ACKT, F_ACKS, F_VALUE,
-	F_MORE, F_N
+	F_MORE,
+	F_LINK_HDR, F_ETH_DST, F_ETH_SRC, F_ETH_VLAN_TPID, F_ETH_VLAN_TCI, F_ETH_TYPE,
+	F_IP_VHL, F_IP_DSF, F_IP_LEN, F_IP_ID, F_IP_FRAG, F_IP_TTL, F_IP_PROTO,
+	F_IP_CSUM, F_IP_SRC, F_IP_DST, F_IP_OPT,
+	F_UDP_SPORT, F_UDP_DPORT, F_UDP_LEN, F_UDP_CSUM,
+	F_TCP_SPORT, F_TCP_DPORT, F_TCP_SEQ, F_TCP_ACK, F_TCP_OFF_FLAGS, F_TCP_WIN,
+	F_TCP_CSUM, F_TCP_URG, F_TCP_OPT, F_N
 };
 
 #define D(i, id_, name_, type_, dict_, size_, array_) \
@@ -108,6 +114,37 @@ const struct dis_desc dis_descs[F_N] = {
 	D(F_ACKS, "ca.dbr.acks", "Highest unacknowledged severity", DIS_ENUM, DIS_DICT_ALARM_SEVERITY, 2, false),
 	D(F_VALUE, "ca.dbr.value", "Value element", DIS_DBR_VALUE, 0, 0, true),
 	D(F_MORE, "ca.dbr.more_values", "Further value elements (not dissected one by one)", DIS_BYTES, 0, 0, false),
+	/* The frame's headers (--all-layers). */
+	D(F_LINK_HDR, "link.header", "Link-layer header (cooked or loopback)", DIS_BYTES, 0, 0, false),
+	D(F_ETH_DST, "eth.dst", "Destination MAC", DIS_MAC, 0, 6, false),
+	D(F_ETH_SRC, "eth.src", "Source MAC", DIS_MAC, 0, 6, false),
+	D(F_ETH_VLAN_TPID, "eth.vlan_tpid", "VLAN tag protocol ID", DIS_UINT, 0, 2, true),
+	D(F_ETH_VLAN_TCI, "eth.vlan_tci", "VLAN tag control (priority, DEI, VLAN ID)", DIS_UINT, 0, 2, true),
+	D(F_ETH_TYPE, "eth.type", "EtherType", DIS_UINT, 0, 2, false),
+	D(F_IP_VHL, "ip.version_ihl", "Version and header length (words)", DIS_UINT, 0, 1, false),
+	D(F_IP_DSF, "ip.dsfield", "Differentiated services", DIS_UINT, 0, 1, false),
+	D(F_IP_LEN, "ip.len", "Total length", DIS_UINT, 0, 2, false),
+	D(F_IP_ID, "ip.id", "Identification", DIS_UINT, 0, 2, false),
+	D(F_IP_FRAG, "ip.flags_frag", "Flags and fragment offset", DIS_UINT, 0, 2, false),
+	D(F_IP_TTL, "ip.ttl", "Time to live", DIS_UINT, 0, 1, false),
+	D(F_IP_PROTO, "ip.proto", "Protocol", DIS_UINT, 0, 1, false),
+	D(F_IP_CSUM, "ip.checksum", "Header checksum", DIS_UINT, 0, 2, false),
+	D(F_IP_SRC, "ip.src", "Source address", DIS_IPV4, 0, 4, false),
+	D(F_IP_DST, "ip.dst", "Destination address", DIS_IPV4, 0, 4, false),
+	D(F_IP_OPT, "ip.options", "Options", DIS_BYTES, 0, 0, false),
+	D(F_UDP_SPORT, "udp.srcport", "Source port", DIS_UINT, 0, 2, false),
+	D(F_UDP_DPORT, "udp.dstport", "Destination port", DIS_UINT, 0, 2, false),
+	D(F_UDP_LEN, "udp.length", "Length", DIS_UINT, 0, 2, false),
+	D(F_UDP_CSUM, "udp.checksum", "Checksum", DIS_UINT, 0, 2, false),
+	D(F_TCP_SPORT, "tcp.srcport", "Source port", DIS_UINT, 0, 2, false),
+	D(F_TCP_DPORT, "tcp.dstport", "Destination port", DIS_UINT, 0, 2, false),
+	D(F_TCP_SEQ, "tcp.seq", "Sequence number", DIS_UINT, 0, 4, false),
+	D(F_TCP_ACK, "tcp.ack", "Acknowledgement number", DIS_UINT, 0, 4, false),
+	D(F_TCP_OFF_FLAGS, "tcp.hdr_len_flags", "Header length (words) and flags", DIS_UINT, 0, 2, false),
+	D(F_TCP_WIN, "tcp.window", "Window", DIS_UINT, 0, 2, false),
+	D(F_TCP_CSUM, "tcp.checksum", "Checksum", DIS_UINT, 0, 2, false),
+	D(F_TCP_URG, "tcp.urgent", "Urgent pointer", DIS_UINT, 0, 2, false),
+	D(F_TCP_OPT, "tcp.options", "Options", DIS_BYTES, 0, 0, false),
 };
 
 const size_t dis_n_descs = F_N;
@@ -118,7 +155,7 @@ const char *dis_type_name(enum dis_type t)
 		[DIS_UINT] = "uint", [DIS_INT] = "int", [DIS_FLOAT] = "float",
 		[DIS_DOUBLE] = "double", [DIS_ENUM] = "enum", [DIS_FLAGS] = "flags",
 		[DIS_IPV4] = "ipv4", [DIS_STRING] = "string", [DIS_STAMP] = "timestamp",
-		[DIS_BYTES] = "bytes", [DIS_DBR_VALUE] = "dbr_value",
+		[DIS_BYTES] = "bytes", [DIS_DBR_VALUE] = "dbr_value", [DIS_MAC] = "mac",
 	};
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
@@ -639,6 +676,93 @@ bool dissect_msg(struct dis_msg *dm, const struct ca_msg *m, size_t max_elements
 	return !dm->oom;
 }
 
+/* pcap link types (DLT_*), by number: this file reads bytes, not pcap. */
+enum { LT_NULL = 0, LT_EN10MB = 1, LT_RAW = 101, LT_LOOP = 108,
+       LT_LINUX_SLL = 113, LT_IPV4 = 228, LT_LINUX_SLL2 = 276 };
+
+/* Where the IPv4 header begins, the link fields added. */
+static uint32_t add_link(struct builder *b, int linktype)
+{
+	const struct dis_msg *dm = b->dm;
+	uint32_t o = 0;
+	int32_t tag = 0;
+
+	switch (linktype) {
+	case LT_EN10MB:
+		o = add(b, F_ETH_DST, 0, 6);
+		o = add(b, F_ETH_SRC, o, 6);
+		/* 802.1Q / 802.1ad tags, as many as the bytes show (pkt.c
+		 * refuses frames with more than it decodes). */
+		while (o + 4 <= dm->have && tag < 8 &&
+		       (rd_be16(dm->bytes + o) == 0x8100 || rd_be16(dm->bytes + o) == 0x88a8)) {
+			o = add_idx(b, F_ETH_VLAN_TPID, o, 2, tag, 0);
+			o = add_idx(b, F_ETH_VLAN_TCI, o, 2, tag++, 0);
+		}
+		return add(b, F_ETH_TYPE, o, 2);
+	case LT_LINUX_SLL:
+		return add(b, F_LINK_HDR, 0, 16);
+	case LT_LINUX_SLL2:
+		return add(b, F_LINK_HDR, 0, 20);
+	case LT_NULL:
+	case LT_LOOP:
+		return add(b, F_LINK_HDR, 0, 4);
+	default:	/* RAW, IPV4: the frame starts with IPv4 */
+		return 0;
+	}
+}
+
+bool dissect_headers(struct dis_msg *dm, int linktype, const uint8_t *frame,
+		     uint32_t upto)
+{
+	struct builder b = { dm, upto, 0 };
+	uint32_t ip, o, l4;
+	unsigned proto;
+
+	memset(dm, 0, sizeof(*dm));
+	dm->bytes = malloc(upto ? upto : 1);
+	if (!dm->bytes) {
+		dm->oom = true;
+		return false;
+	}
+	memcpy(dm->bytes, frame, upto);
+	dm->have = dm->total = upto;
+	ip = add_link(&b, linktype);
+	if (ip + 20 > upto)	/* the CA payload is after a whole header */
+		return !dm->oom;
+	l4 = ip + (uint32_t)(frame[ip] & 15) * 4;
+	proto = frame[ip + 9];
+	o = add(&b, F_IP_VHL, ip, 1);
+	o = add(&b, F_IP_DSF, o, 1);
+	o = add(&b, F_IP_LEN, o, 2);
+	o = add(&b, F_IP_ID, o, 2);
+	o = add(&b, F_IP_FRAG, o, 2);
+	o = add(&b, F_IP_TTL, o, 1);
+	o = add(&b, F_IP_PROTO, o, 1);
+	o = add(&b, F_IP_CSUM, o, 2);
+	o = add(&b, F_IP_SRC, o, 4);
+	o = add(&b, F_IP_DST, o, 4);
+	if (l4 > o)
+		o = add(&b, F_IP_OPT, o, l4 - o);
+	if (proto == 17) {
+		o = add(&b, F_UDP_SPORT, o, 2);
+		o = add(&b, F_UDP_DPORT, o, 2);
+		o = add(&b, F_UDP_LEN, o, 2);
+		add(&b, F_UDP_CSUM, o, 2);
+	} else if (proto == 6) {
+		o = add(&b, F_TCP_SPORT, o, 2);
+		o = add(&b, F_TCP_DPORT, o, 2);
+		o = add(&b, F_TCP_SEQ, o, 4);
+		o = add(&b, F_TCP_ACK, o, 4);
+		o = add(&b, F_TCP_OFF_FLAGS, o, 2);
+		o = add(&b, F_TCP_WIN, o, 2);
+		o = add(&b, F_TCP_CSUM, o, 2);
+		o = add(&b, F_TCP_URG, o, 2);
+		if (o < upto)
+			add(&b, F_TCP_OPT, o, upto - o);
+	}
+	return !dm->oom;
+}
+
 void dis_msg_free(struct dis_msg *dm)
 {
 	free(dm->bytes);
@@ -772,7 +896,7 @@ void dis_field_value_json(const struct dis_msg *dm, const struct dis_field *f,
 		put_text(sb, p, f->have, true);
 		return;
 	}
-	if (t == DIS_BYTES) {
+	if (t == DIS_BYTES || t == DIS_MAC) {
 		sbuf_putc(sb, '"');
 		dis_field_hex(dm, f, sb);
 		sbuf_putc(sb, '"');
@@ -814,6 +938,53 @@ static void put_flags(struct sbuf *sb, const struct dis_field *f, uint64_t v, bo
 		sbuf_puts(sb, "NONE");
 }
 
+/* The packet header fields whose meaning is not their number. */
+static bool put_header_meaning(struct sbuf *sb, const struct dis_field *f, const uint8_t *p)
+{
+	static const char *const tcp_flags[] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG",
+						 "ECE", "CWR" };
+	unsigned v, i;
+	bool any = false;
+
+	switch (f->d - dis_descs) {
+	case F_ETH_TYPE:
+	case F_ETH_VLAN_TPID:
+		v = rd_be16(p);
+		sbuf_printf(sb, "0x%04x%s", v, v == 0x0800 ? " (IPv4)" : v == 0x8100 ? " (802.1Q)" :
+			    v == 0x88a8 ? " (802.1ad)" : "");
+		return true;
+	case F_ETH_VLAN_TCI:
+		v = rd_be16(p);
+		sbuf_printf(sb, "VLAN %u, priority %u", v & 0xfff, v >> 13);
+		return true;
+	case F_IP_VHL:
+		sbuf_printf(sb, "version %u, header %u bytes", p[0] >> 4, (p[0] & 15) * 4u);
+		return true;
+	case F_IP_FRAG:
+		v = rd_be16(p);
+		sbuf_printf(sb, "%s%soffset %u", v & 0x4000 ? "DF, " : "", v & 0x2000 ? "MF, " : "",
+			    (v & 0x1fff) * 8);
+		return true;
+	case F_IP_PROTO:
+		sbuf_printf(sb, "%u%s", p[0], p[0] == 6 ? " (TCP)" : p[0] == 17 ? " (UDP)" : "");
+		return true;
+	case F_TCP_OFF_FLAGS:
+		v = rd_be16(p);
+		sbuf_printf(sb, "header %u bytes, ", (v >> 12) * 4);
+		for (i = 0; i < 8; i++) {
+			if (v & (1u << i)) {
+				sbuf_printf(sb, "%s%s", any ? "|" : "", tcp_flags[i]);
+				any = true;
+			}
+		}
+		if (!any)
+			sbuf_puts(sb, "no flags");
+		return true;
+	default:
+		return false;
+	}
+}
+
 void dis_field_hvalue(const struct dis_msg *dm, const struct dis_field *f,
 		      struct sbuf *sb, bool *known)
 {
@@ -834,6 +1005,8 @@ void dis_field_hvalue(const struct dis_msg *dm, const struct dis_field *f,
 		sbuf_printf(sb, "%u of %u bytes captured", f->have, f->len);
 		return;
 	}
+	if (put_header_meaning(sb, f, p))
+		return;
 	switch (t) {
 	case DIS_BYTES:
 		sbuf_printf(sb, "%u byte%s", f->len, f->len == 1 ? "" : "s");
@@ -855,6 +1028,9 @@ void dis_field_hvalue(const struct dis_msg *dm, const struct dis_field *f,
 		return;
 	case DIS_IPV4:
 		sbuf_put_ipv4(sb, rd_be32(p));
+		return;
+	case DIS_MAC:
+		sbuf_printf(sb, "%02x:%02x:%02x:%02x:%02x:%02x", p[0], p[1], p[2], p[3], p[4], p[5]);
 		return;
 	case DIS_STAMP: {
 		char *q = sbuf_room(sb, FMT_ISO_UTC_MAX);

@@ -31,6 +31,7 @@ enum dis_type {
 	DIS_STAMP,    /* epicsTimeStamp: seconds since 1990, nanoseconds */
 	DIS_BYTES,    /* opaque: padding, unused slots, bytes not captured */
 	DIS_DBR_VALUE,/* of the message's DBR value type (limits, elements) */
+	DIS_MAC,      /* Ethernet address */
 };
 
 /* The dictionaries enum and flag fields name their values with. */
@@ -92,6 +93,13 @@ struct dis_msg {
  * out of memory. */
 bool dissect_msg(struct dis_msg *out, const struct ca_msg *m, size_t max_elements);
 void dis_msg_free(struct dis_msg *dm);
+
+/* The link, IPv4 and UDP/TCP headers of a frame of this link type (a
+ * pcap DLT), as fields at their frame offsets, up to `upto` (the CA
+ * payload's offset); the frame holds at least upto bytes.  Each field's
+ * id says its layer ("eth.src", "ip.ttl", "tcp.seq"). */
+bool dissect_headers(struct dis_msg *out, int linktype, const uint8_t *frame,
+		     uint32_t upto);
 
 /* The field's value as JSON (a number, a string; bytes as hex) and its
  * meaning as text (the dictionary's name, a date, the number), appended.

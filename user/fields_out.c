@@ -153,14 +153,53 @@ static void put_hexdump(struct sbuf *sb, const struct dis_msg *dm)
 			    (unsigned long long)dm->have, (unsigned long long)dm->total);
 }
 
-void fields_out_text(struct sbuf *sb, size_t max_elements, const struct msg_ctx *c,
-		     const struct ca_msg *m, bool tree, bool hex)
+/* A layer's name from its fields' ids: "eth.src" -> "eth". */
+static size_t layer_len(const char *id)
 {
+	const char *dot = strchr(id, '.');
+
+	return dot ? (size_t)(dot - id) : strlen(id);
+}
+
+static bool same_layer(const char *a, const char *b)
+{
+	size_t n = layer_len(a);
+
+	return n == layer_len(b) && !strncmp(a, b, n);
+}
+
+/* The frame's headers, as a tree with a line per layer. */
+static void put_headers_text(struct sbuf *sb, const struct msg_ctx *c)
+{
+	struct dis_msg hm;
+	size_t i;
+
+	if (!c->frame_data || !c->have_data) {
+		sbuf_puts(sb, "\n  (headers: not the frame being read)");
+		return;
+	}
+	if (dissect_headers(&hm, c->linktype, c->frame_data, c->data_off)) {
+		for (i = 0; i < hm.n; i++) {
+			struct pos p = { W_FRAME, hm.f[i].off, false, 0 };
+
+			if (!i || !same_layer(hm.f[i].d->id, hm.f[i - 1].d->id))
+				sbuf_printf(sb, "\n  %.*s", (int)layer_len(hm.f[i].d->id),
+					    hm.f[i].d->id);
+			put_field_text(sb, &hm, &hm.f[i], &p);
+		}
+	}
+	dis_msg_free(&hm);
+}
+
+void fields_out_text(struct sbuf *sb, const struct output *o, const struct msg_ctx *c,
+		     const struct ca_msg *m)
+{
+	bool tree = o->tree, hex = o->hexdump;
 	struct dis_msg dm;
 	struct pos mp;
 	size_t i;
 
-	if (!dissect_msg(&dm, m, tree ? max_elements : 1)) {
+	if (!dissect_msg(&dm, m, tree ? o->max_elements : 1)) {
 		sbuf_puts(sb, "\n    (out of memory dissecting this message)");
 		dis_msg_free(&dm);
 		return;
@@ -177,6 +216,10 @@ void fields_out_text(struct sbuf *sb, size_t max_elements, const struct msg_ctx 
 	if (dm.have < dm.total)
 		sbuf_printf(sb, " (%llu captured)", (unsigned long long)dm.have);
 	if (tree) {
+		if (o->all_layers) {
+			put_headers_text(sb, c);
+			sbuf_puts(sb, "\n  ca");
+		}
 		for (i = 0; i < dm.n; i++) {
 			struct pos p = field_pos(c, m, dm.f[i].off, dm.f[i].len);
 
@@ -249,9 +292,39 @@ static void put_field_json(struct sbuf *sb, const struct dis_msg *dm,
 	sbuf_putc(sb, '}');
 }
 
-void fields_out_json(struct sbuf *sb, size_t max_elements, const struct msg_ctx *c,
+/* The frame's headers as layers: "eth":[...],"ip":[...],"tcp":[...], */
+static void put_headers_json(struct sbuf *sb, const struct msg_ctx *c)
+{
+	struct dis_msg hm;
+	size_t i;
+
+	if (!c->frame_data || !c->have_data)
+		return;
+	if (dissect_headers(&hm, c->linktype, c->frame_data, c->data_off)) {
+		for (i = 0; i < hm.n; i++) {
+			struct pos p = { W_FRAME, hm.f[i].off, false, 0 };
+			bool first = !i || !same_layer(hm.f[i].d->id, hm.f[i - 1].d->id);
+
+			if (first) {
+				if (i)
+					sbuf_puts(sb, "],");
+				sbuf_printf(sb, "\"%.*s\":[", (int)layer_len(hm.f[i].d->id),
+					    hm.f[i].d->id);
+			} else {
+				sbuf_putc(sb, ',');
+			}
+			put_field_json(sb, &hm, &hm.f[i], &p);
+		}
+		if (hm.n)
+			sbuf_puts(sb, "],");
+	}
+	dis_msg_free(&hm);
+}
+
+void fields_out_json(struct sbuf *sb, const struct output *o, const struct msg_ctx *c,
 		     const struct ca_msg *m)
 {
+	size_t max_elements = o->max_elements;
 	struct dis_msg dm;
 	struct pos mp = field_pos(c, m, 0, 0);
 	const char *name = ca_command_name(&m->h, m->dir, m->tcp);
@@ -292,7 +365,10 @@ void fields_out_json(struct sbuf *sb, size_t max_elements, const struct msg_ctx 
 		sbuf_puts(sb, ",\"truncated\":");
 		sbuf_put_jsonstr(sb, m->problem, strlen(m->problem));
 	}
-	sbuf_puts(sb, ",\"layers\":{\"ca\":[");
+	sbuf_puts(sb, ",\"layers\":{");
+	if (o->all_layers)
+		put_headers_json(sb, c);
+	sbuf_puts(sb, "\"ca\":[");
 	for (i = 0; i < dm.n; i++) {
 		struct pos p = field_pos(c, m, dm.f[i].off, dm.f[i].len);
 

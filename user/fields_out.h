@@ -13,12 +13,14 @@
 #include "output.h"
 #include "sbuf.h"
 
-/* After the message's line: "\n" and its field tree (tree), its bytes in
- * hex and ASCII (hex); no final newline. */
-void fields_out_text(struct sbuf *sb, size_t max_elements, const struct msg_ctx *c,
-		     const struct ca_msg *m, bool tree, bool hex);
-/* One JSON object for the message, its fields under "layers". */
-void fields_out_json(struct sbuf *sb, size_t max_elements, const struct msg_ctx *c,
+/* After the message's line: "\n" and its field tree (o->tree), its bytes
+ * in hex and ASCII (o->hexdump); no final newline.  With o->all_layers,
+ * the frame's headers before the CA fields. */
+void fields_out_text(struct sbuf *sb, const struct output *o, const struct msg_ctx *c,
+		     const struct ca_msg *m);
+/* One JSON object for the message, its fields under "layers" (the
+ * frame's headers too with o->all_layers). */
+void fields_out_json(struct sbuf *sb, const struct output *o, const struct msg_ctx *c,
 		     const struct ca_msg *m);
 /* The fields' descriptions and the dictionaries, as one JSON document. */
 void fields_describe_json(struct sbuf *sb);

@@ -948,7 +948,7 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 	}
 
 	if (o->json_fields) {
-		fields_out_json(sb, o->max_elements, c, m);
+		fields_out_json(sb, o, c, m);
 	} else if (o->tmpl) {
 		put_template(o, sb, c, m);
 	} else if (o->style == OUT_JSON) {
@@ -982,7 +982,7 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		sbuf_putc(sb, ')');
 		output_put_procs(sb, OUT_TEXT, c, m);
 		if (o->tree || o->hexdump)
-			fields_out_text(sb, o->max_elements, c, m, o->tree, o->hexdump);
+			fields_out_text(sb, o, c, m);
 	}
 	o->prev_ns = c->ts_ns;
 }

@@ -48,6 +48,11 @@ struct msg_ctx {
 	 * have_data false: no frame to point into (live records). */
 	bool have_data;
 	uint32_t data_off, data_len, data_seq;
+	/* That frame's bytes (at least data_off of them) and link type, when
+	 * it is the frame being read; NULL otherwise (a message completed by
+	 * a segment held earlier, live). */
+	const uint8_t *frame_data;
+	int linktype;
 };
 
 struct output {
@@ -59,6 +64,7 @@ struct output {
 	bool tree;              /* -V: each line followed by its field tree */
 	bool hexdump;           /* -X: and by the message's bytes */
 	bool json_fields;       /* --json=fields: one object of fields each */
+	bool all_layers;        /* --all-layers: the frame's headers too */
 	/* state for relative times */
 	bool have_first;
 	uint64_t first_ns, prev_ns;

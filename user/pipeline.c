@@ -231,6 +231,13 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 	c.data_off = at.data_off;
 	c.data_len = at.data_len;
 	c.data_seq = at.data_seq;
+	/* The headers can be shown when the message's frame is the one being
+	 * read (its bytes are there). */
+	if (at.have_data && pl->cur.data && at.frame == pl->cur.number &&
+	    at.data_off <= pl->cur.caplen) {
+		c.frame_data = pl->cur.data;
+		c.linktype = pl->cur_linktype;
+	}
 	if (m->dir == CA_DIR_REQUEST) {
 		c.src_ip = k->cli_ip;
 		c.sport = k->cli_port;
@@ -466,6 +473,7 @@ static void decode_frame(struct pipeline *pl, int linktype)
 	const char *why;
 	struct pkt p;
 
+	pl->cur_linktype = linktype;
 	r = pkt_parse(linktype, f->data, f->caplen, f->len, &p, &why);
 	if (r == PKT_FRAGMENT) {
 		pl->st.fragments++;

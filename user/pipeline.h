@@ -80,8 +80,9 @@ struct pipeline {
 	/* Metrics and summaries (NULL: not wanted, no cost). */
 	struct census *census;
 
-	/* the frame being decoded */
+	/* the frame being decoded, and its link type */
 	struct frame cur;
+	int cur_linktype;
 	struct pipeline_stats st;
 };
 

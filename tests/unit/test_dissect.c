@@ -473,6 +473,53 @@ static void test_descriptors(void **state)
 	}
 }
 
+/* The frame's headers: Ethernet with a VLAN tag, IPv4 with options, TCP
+ * with options, each field at its frame offset, up to the payload. */
+static void test_headers_vlan_tcp(void **state)
+{
+	struct wire w = { .n = 0 };
+	struct dis_msg hm;
+	struct sbuf sb;
+	bool known;
+	size_t i;
+	uint32_t at = 0;
+
+	(void)state;
+	wire_eth(&w, 0x8100);
+	wire_vlan(&w, 0x2007, 0x0800);
+	wire_ipv4(&w, 6, 24 + 24, 6, 0x4000, 0x0a000001, 0x0a000002);
+	wire_tcp(&w, 5064, 40000, 0x01020304, 6, 0x18);
+	assert_int_equal(w.n, 18 + 24 + 24);
+	assert_true(dissect_headers(&hm, 1, w.b, (uint32_t)w.n));
+	for (i = 0; i < hm.n; i++) {   /* from the first byte, no gap */
+		assert_int_equal(hm.f[i].off, at);
+		at += hm.f[i].len;
+	}
+	assert_int_equal(at, w.n);
+	assert_string_equal(hm.f[2].d->id, "eth.vlan_tpid");
+	assert_string_equal(hm.f[3].d->id, "eth.vlan_tci");
+	assert_int_equal(hm.f[3].off, 14);
+	assert_string_equal(hm.f[4].d->id, "eth.type");
+	assert_string_equal(hm.f[5].d->id, "ip.version_ihl");
+	assert_int_equal(hm.f[5].off, 18);
+	assert_string_equal(hm.f[15].d->id, "ip.options");
+	assert_int_equal(hm.f[15].len, 4);
+	assert_string_equal(hm.f[18].d->id, "tcp.seq");
+	assert_int_equal(hm.f[18].off, 18 + 24 + 4);
+	sbuf_init(&sb);
+	dis_field_hvalue(&hm, &hm.f[20], &sb, &known);
+	assert_string_equal(sbuf_str(&sb), "header 24 bytes, PSH|ACK");
+	sbuf_reset(&sb);
+	dis_field_hvalue(&hm, &hm.f[3], &sb, &known);
+	assert_string_equal(sbuf_str(&sb), "VLAN 7, priority 1");
+	sbuf_reset(&sb);
+	dis_field_hvalue(&hm, &hm.f[0], &sb, &known);
+	assert_string_equal(sbuf_str(&sb), "00:1b:21:3c:4d:5e");
+	sbuf_free(&sb);
+	assert_string_equal(hm.f[hm.n - 1].d->id, "tcp.options");
+	dis_msg_free(&hm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_no_raw_header),
 		cmocka_unit_test(test_all_types_tile),
 		cmocka_unit_test(test_descriptors),
+		cmocka_unit_test(test_headers_vlan_tcp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
