@@ -7,8 +7,9 @@
 For every message of every capture (--json=fields --all-layers):
   - the frame's header fields (Ethernet, IPv4, UDP/TCP) follow one another
     from the frame's first byte and equal the frame's bytes there;
-  - each field whose "offset" is given is read again from the frame (the
-    pcap read here, independently of catrace) at offset/length, and must
+  - each field whose "offset" is given is read again from its frame (the
+    message's, or the one "frame" names; the pcap is read here,
+    independently of catrace) at offset/length, and must
     equal the field's "raw" bytes; each TCP field's "seq" is read again
     from its stream (the segments of that direction, by sequence number,
     whichever frames hold them) and must equal them too;
@@ -140,12 +141,20 @@ def check_capture(catrace, path, desc, dicts):
                 errors.append('%s: %s at %d, previous field ended at %d' % (where, fid, f['msg_offset'], at))
             at = f['msg_offset'] + f['length']
             if f['offset'] is not None:
-                frame = frames[m['frame']]
+                frame = frames[f.get('frame', m['frame'])]
                 got = frame[f['offset']:f['offset'] + f['length']].hex()
                 nread += 1
                 if got != f['raw']:
                     errors.append('%s: %s at %d: frame has %s, field says %s' %
                                   (where, fid, f['offset'], got, f['raw']))
+            if 'first_frame' in f and f['raw']:
+                # Spanning segments: its first bytes are where it says.
+                nread += 1
+                frame = frames[f['first_frame']]
+                got = frame[f['first_offset']:f['first_offset'] + 1].hex()
+                if got != f['raw'][:2]:
+                    errors.append('%s: %s begins in frame %d at %d: %s there, field says %s' %
+                                  (where, fid, f['first_frame'], f['first_offset'], got, f['raw'][:2]))
             if 'seq' in f and f['raw']:
                 segs = streams.get((m['src'], m['sport'], m['dst'], m['dport']), {})
                 got = stream_read(segs, f['seq'], len(f['raw']) // 2)

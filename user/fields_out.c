@@ -5,6 +5,7 @@
 
 #include "dissect.h"
 #include "fmt.h"
+#include "segmap.h"
 
 /* Where a field's bytes are. */
 enum where {
@@ -17,15 +18,35 @@ enum where {
 
 struct pos {
 	enum where w;
-	uint32_t frame_off;
+	uint64_t frame;          /* W_FRAME: which (W_SPANS: of the first byte) */
+	uint32_t frame_off;      /* there; W_SPANS: when first_known */
+	bool first_known;
 	bool seq_known;
 	uint32_t seq;
 };
 
+/* A field before the segment that completed its message: in the segment
+ * that holds its first byte, if that one is remembered. */
+static void earlier_pos(struct pos *p, const struct msg_ctx *c, uint32_t len)
+{
+	struct seg_pos sp;
+	uint32_t d;
+
+	if (!seg_ring_find(c->segs, p->seq, &sp))
+		return;
+	d = p->seq - sp.seq;
+	p->frame = sp.frame;
+	p->frame_off = sp.data_off + d;
+	if (len <= sp.len - d)
+		p->w = W_FRAME;
+	else
+		p->first_known = true;
+}
+
 static struct pos field_pos(const struct msg_ctx *c, const struct ca_msg *m,
 			    uint32_t off, uint32_t len)
 {
-	struct pos p = { W_UNKNOWN, 0, false, 0 };
+	struct pos p = { W_UNKNOWN, c->frame, 0, false, false, 0 };
 	int64_t rel;
 
 	if (!m->at_known)
@@ -41,6 +62,7 @@ static struct pos field_pos(const struct msg_ctx *c, const struct ca_msg *m,
 	rel = m->tcp ? (int64_t)(int32_t)(p.seq - c->data_seq) : (int64_t)m->at + off;
 	if (rel < 0) {
 		p.w = rel + (int64_t)len > 0 ? W_SPANS : W_EARLIER;
+		earlier_pos(&p, c, len);
 		return p;
 	}
 	if ((uint64_t)rel + len > c->data_len) {
@@ -63,18 +85,25 @@ static void pad_to(struct sbuf *sb, size_t line_start, size_t col)
 		sbuf_putc(sb, ' ');
 }
 
-static void put_pos_text(struct sbuf *sb, const struct pos *p, const struct dis_field *f)
+static void put_pos_text(struct sbuf *sb, const struct msg_ctx *c, const struct pos *p,
+			 const struct dis_field *f)
 {
 	sbuf_putc(sb, '[');
 	switch (p->w) {
 	case W_FRAME:
+		if (p->frame != c->frame)
+			sbuf_printf(sb, "frame %llu ", (unsigned long long)p->frame);
 		sbuf_printf(sb, "@%u", p->frame_off);
 		break;
 	case W_EARLIER:
 		sbuf_puts(sb, "earlier segment");
 		break;
 	case W_SPANS:
-		sbuf_puts(sb, "spans segments");
+		if (p->first_known)
+			sbuf_printf(sb, "spans segments from frame %llu @%u",
+				    (unsigned long long)p->frame, p->frame_off);
+		else
+			sbuf_puts(sb, "spans segments");
 		break;
 	case W_NOT_CAPTURED:
 		sbuf_puts(sb, "not in frame");
@@ -102,7 +131,7 @@ static void put_raw_text(struct sbuf *sb, const struct dis_msg *dm, const struct
 		sbuf_puts(sb, " ...");
 }
 
-static void put_field_text(struct sbuf *sb, const struct dis_msg *dm,
+static void put_field_text(struct sbuf *sb, const struct msg_ctx *c, const struct dis_msg *dm,
 			   const struct dis_field *f, const struct pos *p)
 {
 	size_t start;
@@ -123,7 +152,7 @@ static void put_field_text(struct sbuf *sb, const struct dis_msg *dm,
 	}
 	pad_to(sb, start, 64);
 	sbuf_printf(sb, "%s ", f->d->id);
-	put_pos_text(sb, p, f);
+	put_pos_text(sb, c, p, f);
 	put_raw_text(sb, dm, f);
 }
 
@@ -180,12 +209,12 @@ static void put_headers_text(struct sbuf *sb, const struct msg_ctx *c)
 	}
 	if (dissect_headers(&hm, c->linktype, c->frame_data, c->data_off)) {
 		for (i = 0; i < hm.n; i++) {
-			struct pos p = { W_FRAME, hm.f[i].off, false, 0 };
+			struct pos p = { W_FRAME, c->frame, hm.f[i].off, false, false, 0 };
 
 			if (!i || !same_layer(hm.f[i].d->id, hm.f[i - 1].d->id))
 				sbuf_printf(sb, "\n  %.*s", (int)layer_len(hm.f[i].d->id),
 					    hm.f[i].d->id);
-			put_field_text(sb, &hm, &hm.f[i], &p);
+			put_field_text(sb, c, &hm, &hm.f[i], &p);
 		}
 	}
 	dis_msg_free(&hm);
@@ -206,7 +235,10 @@ void fields_out_text(struct sbuf *sb, const struct output *o, const struct msg_c
 	}
 	mp = field_pos(c, m, 0, 0);
 	sbuf_printf(sb, "\n  Frame %llu", (unsigned long long)c->frame);
-	if (mp.w == W_FRAME)
+	if (mp.w == W_FRAME && mp.frame != c->frame)
+		sbuf_printf(sb, ", CA message begun in frame %llu at offset %u",
+			    (unsigned long long)mp.frame, mp.frame_off);
+	else if (mp.w == W_FRAME)
 		sbuf_printf(sb, ", CA message at offset %u", mp.frame_off);
 	else if (mp.w == W_EARLIER || mp.w == W_SPANS)
 		sbuf_puts(sb, ", CA message begun in an earlier segment");
@@ -223,7 +255,7 @@ void fields_out_text(struct sbuf *sb, const struct output *o, const struct msg_c
 		for (i = 0; i < dm.n; i++) {
 			struct pos p = field_pos(c, m, dm.f[i].off, dm.f[i].len);
 
-			put_field_text(sb, &dm, &dm.f[i], &p);
+			put_field_text(sb, c, &dm, &dm.f[i], &p);
 		}
 	}
 	if (hex)
@@ -233,7 +265,7 @@ void fields_out_text(struct sbuf *sb, const struct output *o, const struct msg_c
 
 /* ---- JSON ---- */
 
-static void put_field_json(struct sbuf *sb, const struct dis_msg *dm,
+static void put_field_json(struct sbuf *sb, const struct msg_ctx *c, const struct dis_msg *dm,
 			   const struct dis_field *f, const struct pos *p)
 {
 	bool known;
@@ -244,6 +276,9 @@ static void put_field_json(struct sbuf *sb, const struct dis_msg *dm,
 	sbuf_put_jsonstr(sb, f->d->name, strlen(f->d->name));
 	if (f->index >= 0)
 		sbuf_printf(sb, ",\"index\":%d", f->index);
+	/* offset is in the message's frame unless "frame" names another. */
+	if (p->w == W_FRAME && p->frame != c->frame)
+		sbuf_printf(sb, ",\"frame\":%llu", (unsigned long long)p->frame);
 	if (p->w == W_FRAME)
 		sbuf_printf(sb, ",\"offset\":%u", p->frame_off);
 	else
@@ -280,6 +315,9 @@ static void put_field_json(struct sbuf *sb, const struct dis_msg *dm,
 		break;
 	case W_SPANS:
 		sbuf_puts(sb, ",\"in\":\"spans_segments\"");
+		if (p->first_known)
+			sbuf_printf(sb, ",\"first_frame\":%llu,\"first_offset\":%u",
+				    (unsigned long long)p->frame, p->frame_off);
 		break;
 	case W_NOT_CAPTURED:
 		sbuf_puts(sb, ",\"in\":\"not_captured\"");
@@ -302,7 +340,7 @@ static void put_headers_json(struct sbuf *sb, const struct msg_ctx *c)
 		return;
 	if (dissect_headers(&hm, c->linktype, c->frame_data, c->data_off)) {
 		for (i = 0; i < hm.n; i++) {
-			struct pos p = { W_FRAME, hm.f[i].off, false, 0 };
+			struct pos p = { W_FRAME, c->frame, hm.f[i].off, false, false, 0 };
 			bool first = !i || !same_layer(hm.f[i].d->id, hm.f[i - 1].d->id);
 
 			if (first) {
@@ -313,7 +351,7 @@ static void put_headers_json(struct sbuf *sb, const struct msg_ctx *c)
 			} else {
 				sbuf_putc(sb, ',');
 			}
-			put_field_json(sb, &hm, &hm.f[i], &p);
+			put_field_json(sb, c, &hm, &hm.f[i], &p);
 		}
 		if (hm.n)
 			sbuf_puts(sb, "],");
@@ -349,7 +387,10 @@ void fields_out_json(struct sbuf *sb, const struct output *o, const struct msg_c
 		dis_msg_free(&dm);
 		return;
 	}
-	sbuf_printf(sb, ",\"msg\":{\"offset\":");
+	sbuf_puts(sb, ",\"msg\":{");
+	if (mp.w == W_FRAME && mp.frame != c->frame)
+		sbuf_printf(sb, "\"frame\":%llu,", (unsigned long long)mp.frame);
+	sbuf_puts(sb, "\"offset\":");
 	if (mp.w == W_FRAME)
 		sbuf_printf(sb, "%u", mp.frame_off);
 	else
@@ -374,7 +415,7 @@ void fields_out_json(struct sbuf *sb, const struct output *o, const struct msg_c
 
 		if (i)
 			sbuf_putc(sb, ',');
-		put_field_json(sb, &dm, &dm.f[i], &p);
+		put_field_json(sb, c, &dm, &dm.f[i], &p);
 	}
 	sbuf_puts(sb, "]}}");
 	dis_msg_free(&dm);

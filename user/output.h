@@ -25,6 +25,7 @@ struct proc_owner;
 /* Where a message was seen, and what it concerns. */
 struct track_client;
 struct dbr_enum_names;
+struct seg_ring;
 
 struct msg_ctx {
 	uint64_t ts_ns;
@@ -53,6 +54,9 @@ struct msg_ctx {
 	 * a segment held earlier, live). */
 	const uint8_t *frame_data;
 	int linktype;
+	/* Where the direction's recent segments were (TCP, with field
+	 * output), or NULL. */
+	const struct seg_ring *segs;
 };
 
 struct output {

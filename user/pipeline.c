@@ -28,6 +28,7 @@ void pipeline_init(struct pipeline *pl, FILE *fp)
 	track_init(&pl->track);
 	output_init(&pl->out);
 	sbuf_init(&pl->line);
+	segmap_init(&pl->segs);
 	/* Flows are set up lazily (pipeline_flows_ready) so that
 	 * --max-elements can size what a message keeps. */
 }
@@ -238,6 +239,8 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		c.frame_data = pl->cur.data;
 		c.linktype = pl->cur_linktype;
 	}
+	if (tcp)
+		c.segs = segmap_ring(&pl->segs, k, m->dir);
 	if (m->dir == CA_DIR_REQUEST) {
 		c.src_ip = k->cli_ip;
 		c.sport = k->cli_port;
@@ -308,6 +311,7 @@ static void on_flow_close(void *ctx, const struct flow_key *k)
 
 	classify_forget_flow(&pl->cls, k);
 	track_circuit_close(&pl->track, k);
+	segmap_forget(&pl->segs, k);
 	if (pl->census)
 		census_circuit_close(pl->census, k);
 	if (pl->proc)
@@ -509,6 +513,15 @@ static void decode_frame(struct pipeline *pl, int linktype)
 		handle_udp(pl, &p, &cl);
 		return;
 	}
+	if ((pl->out.tree || pl->out.json_fields) && p.payload_len) {
+		/* Fields of a message that began in this segment can then say
+		 * which frame holds them. */
+		struct flow_stamp at = pkt_stamp(pl, &p);
+		struct seg_pos sp = { p.seq, p.payload_len, at.data_off, at.frame };
+
+		if (at.have_data)
+			segmap_note(&pl->segs, &cl.key, cl.dir, &sp);
+	}
 	flow_segment(&pl->flows, &cl.key, cl.dir, &p, pkt_stamp(pl, &p));
 }
 
@@ -659,6 +672,7 @@ void pipeline_free(struct pipeline *pl)
 		pl->census = NULL;
 	}
 	track_free(&pl->track);
+	segmap_free(&pl->segs);
 	classify_free(&pl->cls);
 	midstream_free(&pl->mid);
 	while (pl->n_early)

@@ -17,6 +17,7 @@
 #include "pcap_source.h"
 #include "procattr.h"
 #include "sbuf.h"
+#include "segmap.h"
 #include "track.h"
 
 #define PIPELINE_MAX_PV_GLOBS 64
@@ -79,6 +80,9 @@ struct pipeline {
 
 	/* Metrics and summaries (NULL: not wanted, no cost). */
 	struct census *census;
+
+	/* Where recent segments were (-V, --json=fields only). */
+	struct segmap segs;
 
 	/* the frame being decoded, and its link type */
 	struct frame cur;
