@@ -3,6 +3,11 @@
 `catrace fields --json`.
 
     tests/fields_check.py CATRACE CAPTURE...
+    tests/fields_check.py --live LIVE.json CATRACE CAPTURE
+
+--live: LIVE.json holds what `catrace -i --json=fields` printed while
+CAPTURE was taken beside it; its TCP fields are read back at their
+sequence numbers in the capture's streams (live messages have no frame).
 
 For every message of every capture (--json=fields --all-layers):
   - the frame's header fields (Ethernet, IPv4, UDP/TCP) follow one another
@@ -95,12 +100,18 @@ def stream_read(segs, seq, n):
     return bytes(out)
 
 
-def check_capture(catrace, path, desc, dicts):
+def check_capture(catrace, path, desc, dicts, live=None):
+    """live: a file of catrace -i --json=fields lines, checked against the
+    capture taken beside it (path) instead of catrace -r path."""
     frames = read_pcap(path)
     streams = tcp_streams(frames)
-    out = subprocess.run([catrace, '-q', '-r', path, '--json=fields', '--all-layers',
-                          '--max-elements', '0'],
-                         check=True, capture_output=True).stdout.decode()
+    if live:
+        with open(live) as f:
+            out = f.read()
+    else:
+        out = subprocess.run([catrace, '-q', '-r', path, '--json=fields', '--all-layers',
+                              '--max-elements', '0'],
+                             check=True, capture_output=True).stdout.decode()
     errors = []
     nfields = nread = nseq = 0
     for line in out.splitlines():
@@ -109,7 +120,7 @@ def check_capture(catrace, path, desc, dicts):
         # The frame's headers: from its first byte on, layer after layer.
         at = 0
         for layer, hfields in m['layers'].items():
-            if layer == 'ca':
+            if layer == 'ca' or live:
                 continue
             for f in hfields:
                 nfields += 1
@@ -140,14 +151,14 @@ def check_capture(catrace, path, desc, dicts):
             if f['msg_offset'] != at:
                 errors.append('%s: %s at %d, previous field ended at %d' % (where, fid, f['msg_offset'], at))
             at = f['msg_offset'] + f['length']
-            if f['offset'] is not None:
+            if f['offset'] is not None and not live:
                 frame = frames[f.get('frame', m['frame'])]
                 got = frame[f['offset']:f['offset'] + f['length']].hex()
                 nread += 1
                 if got != f['raw']:
                     errors.append('%s: %s at %d: frame has %s, field says %s' %
                                   (where, fid, f['offset'], got, f['raw']))
-            if 'first_frame' in f and f['raw']:
+            if 'first_frame' in f and f['raw'] and not live:
                 # Spanning segments: its first bytes are where it says.
                 nread += 1
                 frame = frames[f['first_frame']]
@@ -182,9 +193,10 @@ def check_capture(catrace, path, desc, dicts):
                         errors.append('%s: %s flag %r not in its dictionary' % (where, fid, part))
         if fields and at != m['msg']['length']:
             errors.append('%s: fields end at %d, message is %d bytes' % (where, at, m['msg']['length']))
-    name = path.rsplit('/', 1)[-1]
-    if errors or not nread:
-        print('FAIL: fields-check %s: %d problems%s' % (name, len(errors), '' if nread else ', no field read back'))
+    name = (live or path).rsplit('/', 1)[-1]
+    checked = nseq if live else nread
+    if errors or not checked:
+        print('FAIL: fields-check %s: %d problems%s' % (name, len(errors), '' if checked else ', no field read back'))
         for e in errors[:15]:
             print('    ' + e)
         return False
@@ -194,13 +206,18 @@ def check_capture(catrace, path, desc, dicts):
 
 
 def main():
-    catrace = sys.argv[1]
+    args = sys.argv[1:]
+    live = None
+    if args and args[0] == '--live':
+        live = args[1]
+        args = args[2:]
+    catrace = args[0]
     d = json.loads(subprocess.run([catrace, 'fields', '--json'], check=True,
                                   capture_output=True).stdout)
     desc = {f['id']: f for f in d['fields']}
     ok = True
-    for path in sys.argv[2:]:
-        ok = check_capture(catrace, path, desc, d['dicts']) and ok
+    for path in args[1:]:
+        ok = check_capture(catrace, path, desc, d['dicts'], live) and ok
     sys.exit(0 if ok else 1)
 
 
