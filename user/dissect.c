@@ -885,6 +885,22 @@ void dis_field_hex(const struct dis_msg *dm, const struct dis_field *f, struct s
 	}
 }
 
+/* Bytes a field of its type has; 0 for variable ones.  A field the
+ * message's end clipped shorter (a size field that lies) has no number. */
+static uint32_t natural_size(const struct dis_field *f)
+{
+	if (f->d->type == DIS_DBR_VALUE)
+		return (uint32_t)dbr_vkind_size((enum dbr_vkind)f->kind);
+	return f->d->size;
+}
+
+static bool clipped(const struct dis_field *f)
+{
+	uint32_t n = natural_size(f);
+
+	return n && f->len < n;
+}
+
 void dis_field_value_json(const struct dis_msg *dm, const struct dis_field *f,
 			  struct sbuf *sb)
 {
@@ -902,7 +918,7 @@ void dis_field_value_json(const struct dis_msg *dm, const struct dis_field *f,
 		sbuf_putc(sb, '"');
 		return;
 	}
-	if (f->have < f->len) {	/* a number cut short has no value */
+	if (f->have < f->len || clipped(f)) {	/* a number cut short has no value */
 		sbuf_puts(sb, "null");
 		return;
 	}
@@ -1003,6 +1019,11 @@ void dis_field_hvalue(const struct dis_msg *dm, const struct dis_field *f,
 	}
 	if (f->have < f->len) {
 		sbuf_printf(sb, "%u of %u bytes captured", f->have, f->len);
+		return;
+	}
+	if (clipped(f)) {
+		sbuf_printf(sb, "%u of its %u bytes before the message ends", f->len,
+			    natural_size(f));
 		return;
 	}
 	if (put_header_meaning(sb, f, p))

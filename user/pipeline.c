@@ -234,7 +234,7 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 	c.data_seq = at.data_seq;
 	/* The headers can be shown when the message's frame is the one being
 	 * read (its bytes are there). */
-	if (at.have_data && pl->cur.data && at.frame == pl->cur.number &&
+	if (at.have_data && pl->cur_valid && at.frame == pl->cur.number &&
 	    at.data_off <= pl->cur.caplen) {
 		c.frame_data = pl->cur.data;
 		c.linktype = pl->cur_linktype;
@@ -413,10 +413,13 @@ static void decode_frame(struct pipeline *pl, int linktype);
 static void decode_kept(struct pipeline *pl, int linktype, const struct frame *kept)
 {
 	struct frame now = pl->cur;
+	bool valid = pl->cur_valid;
 
 	pl->cur = *kept;
+	pl->cur_valid = true;
 	decode_frame(pl, linktype);
 	pl->cur = now;
+	pl->cur_valid = valid;
 }
 
 static void early_release(struct pipeline *pl, const struct flow_key *k, bool decode,
@@ -554,7 +557,11 @@ void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
 	pl->cur = *f;
 	pl->st.packets++;
 	pl->cls.now_ns = f->ts_ns;
+	/* The frame's bytes are the caller's until it returns: messages a
+	 * later call (or the end) completes must not point into them. */
+	pl->cur_valid = true;
 	decode_frame(pl, linktype);
+	pl->cur_valid = false;
 }
 
 /* The datagram's bytes, put back together from its spans (the kernel

@@ -87,6 +87,7 @@ struct pipeline {
 	/* the frame being decoded, and its link type */
 	struct frame cur;
 	int cur_linktype;
+	bool cur_valid;          /* cur.data may be read: a frame is being decoded */
 	struct pipeline_stats st;
 };
 

@@ -322,6 +322,33 @@ static void test_error(void **state)
 	unbuild(&b);
 }
 
+/* A size that lies (4 bytes for a DOUBLE): the element the message's end
+ * clips has no value, and nothing is read past the message. */
+static void test_clipped_element(void **state)
+{
+	struct wire w = { .n = 0 };
+	struct built b;
+
+	(void)state;
+	wire_ca_hdr(&w, CA_PROTO_READ_NOTIFY, 4, 6, 1, 1, 1);
+	wire_u32(&w, 0x3ff80000u);
+	build(&b, &w, CA_DIR_RESPONSE, true, SIZE_MAX, 0);
+	expect_tiled(&b);
+	expect_whole(&b, 6, "ca.dbr.value", 16, 4);
+	expect_json(&b, 6, "null");
+	expect_hvalue(&b, 6, "4 of its 8 bytes before the message ends", true);
+	unbuild(&b);
+	/* A time stamp clipped the same way. */
+	w.n = 0;
+	wire_ca_hdr(&w, CA_PROTO_READ_NOTIFY, 8, 20, 1, 1, 1);
+	wire_u32(&w, 0);
+	wire_u32(&w, 1000);
+	build(&b, &w, CA_DIR_RESPONSE, true, SIZE_MAX, 0);
+	expect_whole(&b, 8, "ca.dbr.stamp", 20, 4);
+	expect_json(&b, 8, "null");
+	unbuild(&b);
+}
+
 /* Enum values no dictionary names: the number, and known false. */
 static void test_unknown_enum(void **state)
 {
@@ -530,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_gr_float),
 		cmocka_unit_test(test_search_request),
 		cmocka_unit_test(test_error),
+		cmocka_unit_test(test_clipped_element),
 		cmocka_unit_test(test_unknown_enum),
 		cmocka_unit_test(test_event_add_request),
 		cmocka_unit_test(test_partial_header),
