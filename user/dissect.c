@@ -42,7 +42,7 @@ enum {
 const struct dis_desc dis_descs[F_N] = {
 	/* The header. */
 	D(F_CMD, "ca.command", "Command", DIS_ENUM, DIS_DICT_COMMAND, 2, false),
-	D(F_SIZE, "ca.payload_size", "Payload size (0xffff: extended header)", DIS_UINT, 0, 2, false),
+	D(F_SIZE, "ca.payload_size", "Payload size", DIS_UINT, 0, 2, false),
 	D(F_DTYPE, "ca.data_type", "Data type", DIS_ENUM, DIS_DICT_DBR_TYPE, 2, false),
 	D(F_COUNT, "ca.data_count", "Data count", DIS_UINT, 0, 2, false),
 	D(F_DTYPE_RAW, "ca.data_type_field", "Data type field (unused here)", DIS_UINT, 0, 2, false),
@@ -983,6 +983,11 @@ static bool put_header_meaning(struct sbuf *sb, const struct dis_field *f, const
 		return true;
 	case F_IP_PROTO:
 		sbuf_printf(sb, "%u%s", p[0], p[0] == 6 ? " (TCP)" : p[0] == 17 ? " (UDP)" : "");
+		return true;
+	case F_SIZE:
+		if (rd_be16(p) != CA_EXT_SIZE_MARK)
+			return false;
+		sbuf_puts(sb, "0xffff: extended header, sizes after parameter 2");
 		return true;
 	case F_TCP_OFF_FLAGS:
 		v = rd_be16(p);

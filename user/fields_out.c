@@ -304,7 +304,11 @@ static void put_field_json(struct sbuf *sb, const struct msg_ctx *c, const struc
 		sbuf_puts(sb, ",\"unknown\":true");
 	sbuf_puts(sb, ",\"raw\":\"");
 	dis_field_hex(dm, f, sb);
-	sbuf_printf(sb, "\",\"msg_offset\":%u", f->off);
+	sbuf_putc(sb, '"');
+	/* CA fields: where in the message too (header layers' offsets are
+	 * the frame's already). */
+	if (strncmp(f->d->id, "ca.", 3) == 0)
+		sbuf_printf(sb, ",\"msg_offset\":%u", f->off);
 	if (p->seq_known)
 		sbuf_printf(sb, ",\"seq\":%u", p->seq);
 	if (f->have < f->len)
