@@ -326,6 +326,9 @@ static void put_field_json(struct sbuf *sb, const struct msg_ctx *c, const struc
 	case W_NOT_CAPTURED:
 		sbuf_puts(sb, ",\"in\":\"not_captured\"");
 		break;
+	case W_UNKNOWN:	/* live (no frame), or after a lost boundary */
+		sbuf_puts(sb, ",\"in\":\"unknown\"");
+		break;
 	default:
 		break;
 	}
