@@ -831,6 +831,13 @@ static enum dis_type field_type(const struct dis_field *f, bool *is_char)
 	}
 }
 
+/* The field's captured bytes (f->have of them); a field with none may lie
+ * past the buffer, where not even a pointer may point. */
+static const uint8_t *field_bytes(const struct dis_msg *dm, const struct dis_field *f)
+{
+	return f->have ? dm->bytes + f->off : dm->bytes;
+}
+
 bool dis_field_is_text(const struct dis_field *f)
 {
 	bool is_char;
@@ -876,7 +883,7 @@ static void put_number(struct sbuf *sb, enum dis_type t, const uint8_t *p,
 void dis_field_hex(const struct dis_msg *dm, const struct dis_field *f, struct sbuf *sb)
 {
 	static const char hx[] = "0123456789abcdef";
-	const uint8_t *p = dm->bytes + f->off;
+	const uint8_t *p = field_bytes(dm, f);
 	uint32_t i;
 
 	for (i = 0; i < f->have; i++) {
@@ -904,7 +911,7 @@ static bool clipped(const struct dis_field *f)
 void dis_field_value_json(const struct dis_msg *dm, const struct dis_field *f,
 			  struct sbuf *sb)
 {
-	const uint8_t *p = dm->bytes + f->off;
+	const uint8_t *p = field_bytes(dm, f);
 	bool is_char;
 	enum dis_type t = field_type(f, &is_char);
 
@@ -1009,7 +1016,7 @@ static bool put_header_meaning(struct sbuf *sb, const struct dis_field *f, const
 void dis_field_hvalue(const struct dis_msg *dm, const struct dis_field *f,
 		      struct sbuf *sb, bool *known)
 {
-	const uint8_t *p = dm->bytes + f->off;
+	const uint8_t *p = field_bytes(dm, f);
 	bool is_char;
 	enum dis_type t = field_type(f, &is_char);
 	uint64_t v;

@@ -199,7 +199,8 @@ static struct flow_stamp pkt_stamp(const struct pipeline *pl, const struct pkt *
 {
 	struct flow_stamp at = cur_stamp(pl);
 
-	if (p->payload && p->payload >= pl->cur.data &&
+	/* Live records have no frame: their payload is in the record. */
+	if (pl->cur_valid && pl->cur.data && p->payload && p->payload >= pl->cur.data &&
 	    p->payload <= pl->cur.data + pl->cur.caplen) {
 		at.have_data = true;
 		at.data_off = (uint32_t)(p->payload - pl->cur.data);
