@@ -11,7 +11,7 @@
 enum where {
 	W_FRAME,     /* all in the frame, at frame_off */
 	W_EARLIER,   /* in an earlier segment of the stream */
-	W_SPANS,     /* begins in an earlier segment, ends in this one */
+	W_SPANS,     /* begins in an earlier segment, ends in a later one */
 	W_NOT_CAPTURED,  /* past what the capture (or the kernel) kept */
 	W_UNKNOWN,   /* the message's position is not known (resync, live) */
 };
@@ -37,10 +37,12 @@ static void earlier_pos(struct pos *p, const struct msg_ctx *c, uint32_t len)
 	d = p->seq - sp.seq;
 	p->frame = sp.frame;
 	p->frame_off = sp.data_off + d;
-	if (len <= sp.len - d)
+	if (len <= sp.len - d) {
 		p->w = W_FRAME;
-	else
+	} else {
+		p->w = W_SPANS;	/* into later segments, this one or not */
 		p->first_known = true;
+	}
 }
 
 static struct pos field_pos(const struct msg_ctx *c, const struct ca_msg *m,
