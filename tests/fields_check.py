@@ -3,8 +3,11 @@
 `catrace fields --json`.
 
     tests/fields_check.py CATRACE CAPTURE...
+    tests/fields_check.py --snap N CATRACE CAPTURE...
     tests/fields_check.py --live LIVE.json CATRACE CAPTURE
 
+--snap N: each capture is first cut to N bytes a frame (as tcpdump -s N
+would have taken it), so that cut fields are checked too.
 --live: LIVE.json holds what `catrace -i --json=fields` printed while
 CAPTURE was taken beside it; its TCP fields are read back at their
 sequence numbers in the capture's streams (live messages have no frame).
@@ -29,9 +32,11 @@ For every message of every capture (--json=fields --all-layers):
 Prints PASS:/FAIL: lines, one per capture, and exits non-zero on failure.
 """
 import json
+import os
 import struct
 import subprocess
 import sys
+import tempfile
 
 
 def read_pcap(path):
@@ -54,6 +59,24 @@ def read_pcap(path):
         frames[n] = data[off + 16:off + 16 + caplen]
         off += 16 + caplen
     return frames
+
+
+def snap_copy(path, snap, out):
+    """Write path's frames cut to snap bytes each (their wire length kept)
+    to out, a classic pcap in the input's byte order."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    end = '<' if data[:4] in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1') else '>'
+    res = bytearray(data[:24])
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, caplen, wire = struct.unpack(end + 'IIII', data[off:off + 16])
+        cut = min(caplen, snap)
+        res += struct.pack(end + 'IIII', sec, frac, cut, wire)
+        res += data[off + 16:off + 16 + cut]
+        off += 16 + caplen
+    out.write(bytes(res))
+    out.flush()
 
 
 def ipv4(b):
@@ -208,8 +231,12 @@ def check_capture(catrace, path, desc, dicts, live=None):
 def main():
     args = sys.argv[1:]
     live = None
+    snap = None
     if args and args[0] == '--live':
         live = args[1]
+        args = args[2:]
+    if args and args[0] == '--snap':
+        snap = int(args[1])
         args = args[2:]
     catrace = args[0]
     d = json.loads(subprocess.run([catrace, 'fields', '--json'], check=True,
@@ -217,6 +244,14 @@ def main():
     desc = {f['id']: f for f in d['fields']}
     ok = True
     for path in args[1:]:
+        if snap:
+            name = os.path.basename(path).replace('.pcap', '-snap%d.pcap' % snap)
+            with tempfile.TemporaryDirectory() as tmp:
+                cut = os.path.join(tmp, name)
+                with open(cut, 'wb') as out:
+                    snap_copy(path, snap, out)
+                ok = check_capture(catrace, cut, desc, d['dicts']) and ok
+            continue
         ok = check_capture(catrace, path, desc, d['dicts'], live) and ok
     sys.exit(0 if ok else 1)
 

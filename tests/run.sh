@@ -63,6 +63,7 @@ suite "audit" python3 tests/audit_check.py --catrace "$CATRACE" --captures "$CAP
 # --json=fields read back: every field's bytes at its offset in the frame
 # and at its sequence number in the stream; described by `catrace fields`.
 suite "fields" python3 tests/fields_check.py "$CATRACE" "$CAPTURES"/*.pcap
+suite "fields (cut by a snap length)" python3 tests/fields_check.py --snap 90 "$CATRACE" "$CAPTURES"/*.pcap
 # Captures with loss (issue 16): the tools' own test, then lossy copies of
 # three captures scored against the issue's goals.
 suite "loss tools" tests/loss/selftest.sh

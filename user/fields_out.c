@@ -12,7 +12,7 @@ enum where {
 	W_FRAME,     /* all in the frame, at frame_off */
 	W_EARLIER,   /* in an earlier segment of the stream */
 	W_SPANS,     /* begins in an earlier segment, ends in a later one */
-	W_NOT_CAPTURED,  /* past what the capture (or the kernel) kept */
+	W_NOT_CAPTURED,  /* after what the capture kept of the frame */
 	W_UNKNOWN,   /* the message's position is not known (resync, live) */
 };
 
@@ -67,7 +67,9 @@ static struct pos field_pos(const struct msg_ctx *c, const struct ca_msg *m,
 		earlier_pos(&p, c, len);
 		return p;
 	}
-	if ((uint64_t)rel + len > c->data_len) {
+	/* A field the capture cut begins here all the same ("captured" says
+	 * how much of it there is); one past the cut has no place. */
+	if ((uint64_t)rel + len > c->data_len && (uint64_t)rel >= c->data_len) {
 		p.w = W_NOT_CAPTURED;
 		return p;
 	}
@@ -108,7 +110,7 @@ static void put_pos_text(struct sbuf *sb, const struct msg_ctx *c, const struct 
 			sbuf_puts(sb, "spans segments");
 		break;
 	case W_NOT_CAPTURED:
-		sbuf_puts(sb, "not in frame");
+		sbuf_puts(sb, "cut by the capture");
 		break;
 	case W_UNKNOWN:
 		sbuf_printf(sb, "msg+%u", f->off);
