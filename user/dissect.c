@@ -962,7 +962,8 @@ static void put_flags(struct sbuf *sb, const struct dis_field *f, uint64_t v, bo
 }
 
 /* The packet header fields whose meaning is not their number. */
-static bool put_header_meaning(struct sbuf *sb, const struct dis_field *f, const uint8_t *p)
+static bool put_header_meaning(struct sbuf *sb, const struct dis_msg *dm,
+			       const struct dis_field *f, const uint8_t *p)
 {
 	static const char *const tcp_flags[] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG",
 						 "ECE", "CWR" };
@@ -995,6 +996,12 @@ static bool put_header_meaning(struct sbuf *sb, const struct dis_field *f, const
 		if (rd_be16(p) != CA_EXT_SIZE_MARK)
 			return false;
 		sbuf_puts(sb, "0xffff: extended header, sizes after parameter 2");
+		return true;
+	case F_COUNT:
+		/* The 16-bit count of an extended header is not the count. */
+		if (f->off != 6 || dm->have < 4 || rd_be16(dm->bytes + 2) != CA_EXT_SIZE_MARK)
+			return false;
+		sbuf_printf(sb, "%u (extended header: the count is after parameter 2)", rd_be16(p));
 		return true;
 	case F_TCP_OFF_FLAGS:
 		v = rd_be16(p);
@@ -1038,7 +1045,7 @@ void dis_field_hvalue(const struct dis_msg *dm, const struct dis_field *f,
 			    natural_size(f));
 		return;
 	}
-	if (put_header_meaning(sb, f, p))
+	if (put_header_meaning(sb, dm, f, p))
 		return;
 	switch (t) {
 	case DIS_BYTES:
