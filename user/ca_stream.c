@@ -142,9 +142,8 @@ static void in_skip(struct input *in, size_t n)
 static bool in_unread(struct input *in, const uint8_t *d, size_t n)
 {
 	size_t left = in->back_len - in->back_pos;
-	uint8_t *nb;
-
 	uint64_t at = in_next_at(in);
+	uint8_t *nb;
 
 	if (n == 0)
 		return true;
@@ -170,10 +169,11 @@ void ca_stream_seq(struct ca_stream *s, uint32_t seq)
 	s->seq_known = true;
 }
 
-/* The message's first byte as a sequence number, when both are known. */
-static void set_at(const struct ca_stream *s, struct ca_msg *m, bool known, uint64_t pos)
+/* The message's first byte, at stream position pos, as a sequence number
+ * (when the caller said where the stream is). */
+static void set_at(const struct ca_stream *s, struct ca_msg *m, uint64_t pos)
 {
-	m->at_known = known && s->seq_known;
+	m->at_known = s->seq_known;
 	m->at = s->seq0 + (uint32_t)pos;
 }
 
@@ -300,7 +300,7 @@ static void start_message(struct ca_stream *s, const struct ca_hdr *h)
 	memset(&s->cur, 0, sizeof(s->cur));
 	s->cur.h = *h;
 	ca_msg_set_raw_hdr(&s->cur, s->hdr, s->hdr_have);
-	set_at(s, &s->cur, s->cur_at_known, s->cur_at);
+	set_at(s, &s->cur, s->cur_at);
 	s->cur.dir = s->dir;
 	s->cur.tcp = true;
 	s->keep_len = 0;
@@ -363,10 +363,8 @@ static void step_header(struct ca_stream *s, struct input *in, ca_msg_fn fn,
 	size_t n = in_peek(in, &d);
 	struct ca_hdr h;
 
-	if (s->hdr_have == 0) {
+	if (s->hdr_have == 0)
 		s->cur_at = in_next_at(in);
-		s->cur_at_known = true;
-	}
 	if (s->hdr_have == 0 && ca_hdr_parse(d, n, &h) == CA_HDR_OK) {
 		if (header_breaks_sync(s, &h)) {
 			break_sync(s, &h, fn, ctx);
@@ -385,7 +383,7 @@ static void step_header(struct ca_stream *s, struct input *in, ca_msg_fn fn,
 			m.dir = s->dir;
 			m.tcp = true;
 			ca_msg_set_raw_hdr(&m, d, h.hdr_len);
-			set_at(s, &m, true, in_next_at(in));
+			set_at(s, &m, in_next_at(in));
 			m.payload = d + h.hdr_len;
 			m.payload_len = h.size;
 			emit(s, &m, fn, ctx);
@@ -604,7 +602,6 @@ void ca_stream_feed(struct ca_stream *s, const uint8_t *d, size_t n,
 {
 	struct input in = { .seg = d, .seg_n = n, .seg_begin = d, .seg_at = s->pos_end };
 
-	s->pos_seg = s->pos_end;
 	run(s, &in, fn, ctx);
 	s->pos_end += n;
 }
@@ -701,7 +698,7 @@ void ca_stream_end(struct ca_stream *s, const char *why, ca_msg_fn fn, void *ctx
 			m.h.cmd = (uint16_t)(s->hdr[0] << 8 | s->hdr[1]);
 		m.h.hdr_len = (uint8_t)s->hdr_have;
 		ca_msg_set_raw_hdr(&m, s->hdr, s->hdr_have);
-		set_at(s, &m, s->cur_at_known, s->cur_at);
+		set_at(s, &m, s->cur_at);
 		mark_problem(&m, CA_MSG_TRUNCATED,
 			     "stream ended inside a header (%llu bytes)",
 			     (unsigned long long)s->hdr_have);

@@ -73,9 +73,7 @@ struct ca_stream {
 	/* Stream positions, for where each message starts: bytes fed, gaps
 	 * and skips all count, so position + seq0 is a sequence number. */
 	uint64_t pos_end;        /* position after everything given so far */
-	uint64_t pos_seg;        /* position of the current feed's first byte */
-	bool cur_at_known;       /* the message in progress: where it began */
-	uint64_t cur_at;
+	uint64_t cur_at;         /* where the message in progress began */
 	bool seq_known;
 	uint32_t seq0;           /* sequence number of position 0 */
 };
