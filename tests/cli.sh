@@ -51,7 +51,8 @@ expect_error write-needs-live 2 '-w writes live captures' -- -r "$S01" -w /tmp/x
 # Options that contradict each other: one line each, exit 2.
 expect_error r-twice 2 '-r given twice' -- -r "$tmp/a.pcap" -r "$tmp/b.pcap"
 expect_error json-and-format 2 '--json and --format exclude each other' -- --json --format '{cmd}' -r "$tmp/a.pcap"
-expect_error json-bad-form 2 "--json=xml: unknown form" -- --json=xml -r "$S01"
+expect_error json-bad-form 2 "--json=xml: the forms are --json, --json=full and --json=fields" -- --json=xml -r "$S01"
+expect_error json-full-and-fields 2 "--json=full and --json=fields exclude each other" -- --json=full --json=fields -r "$S01"
 expect_error build-bad-option 2 "catrace build: unknown option .--frobnicate." -- build --frobnicate -w -
 expect_error noxdp-and-xdpmode 2 '--no-xdp and --xdp-mode exclude each other' -- --no-xdp --xdp-mode generic -i lo
 expect_error headers-only-offline 2 '--headers-only sets what the kernel copies live' -- --headers-only -r "$tmp/a.pcap"
@@ -59,6 +60,14 @@ expect_error value-bytes-offline 2 '--value-bytes sets what the kernel copies li
 expect_error six-t 2 '-t: at most five' -- -tttttt -r "$tmp/a.pcap"
 expect_error empty-pv 2 '--pv: an empty pattern' -- --pv '' -r "$tmp/a.pcap"
 expect_error writes-and-format 2 '--writes and --format exclude each other' -- -r "$S01" --writes --format '{pv}'
+expect_error tree-and-json 2 '-V prints below text lines: not with --json \(use --json=fields\)' -- -r "$S01" -V --json
+expect_error tree-and-json-fields 2 '-V prints below text lines: not with --json=fields' -- -r "$S01" -V --json=fields
+expect_error hex-and-format 2 '-X prints below text lines: not with --format' -- -r "$S01" -X --format '{pv}'
+expect_error tree-and-writes 2 '-V prints below text lines: not with --writes' -- -r "$S01" -V --writes
+expect_error json-bad-mode 2 '--json=nope: the forms are' -- -r "$S01" --json=nope
+expect_error json-fields-and-format 2 '--json and --format exclude each other' -- -r "$S01" --json=fields --format '{pv}'
+expect_error all-layers-alone 2 '--all-layers adds the frame.s headers to -V or --json=fields' -- -r "$S01" --all-layers
+expect_error fields-bad-arg 2 "catrace fields: unknown argument '--xml'" -- fields --xml
 EPICS_CA_SERVER_PORT=abc expect_error bad-env 2 'EPICS_CA_SERVER_PORT: .abc.' -- -r "$S01"
 
 # A link type we do not decode: a pcap header for 802.11 (105), no packets.
@@ -181,7 +190,26 @@ if [[ $v =~ ^catrace\ ([^ ]+)\ \(libbpf\ [0-9]+\.[0-9]+\)$ ]] && [[ ${BASH_REMAT
 else
 	bad version "'$v' is not 'catrace $want... (libbpf X.Y)'"
 fi
-[ "$("$CATRACE" -V)" = "$v" ] && ok version-short || bad version-short "-V differs from --version"
+# catrace fields --json: a JSON document describing ca.command, with the
+# command dictionary by direction.
+if "$CATRACE" fields --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+ids = {f["id"]: f for f in d["fields"]}
+assert ids["ca.command"]["dict"] == "command", ids["ca.command"]
+assert d["dicts"]["command"]["requests"]["15"] == "ReadNotifyRequest"
+assert d["dicts"]["command"]["responses"]["1"] == "EventAddResponse"
+assert d["dicts"]["eca"]["1"] == "ECA_NORMAL"
+assert d["dicts"]["dbr_type"]["20"] == "TIME_DOUBLE"
+'; then ok "fields --json"; else bad "fields --json" "not the description expected"; fi
+
+# -V is the field tree (tshark's -V), not the version: the version is
+# --version alone.
+if [ -r "$S01" ] && "$CATRACE" -q -r "$S01" -V -c 1 | grep -q 'ca.command \[@42 len 2\] 00 00'; then
+	ok "-V: the field tree"
+else
+	bad "-V" "no field tree under the first line"
+fi
 
 # Offline, --no-proc changes nothing: captures are never attributed.
 if [ -r "$S01" ]; then

@@ -62,6 +62,10 @@ suite "build" tests/build.sh
 [ "$OFFLINE" = 1 ] || suite "bpf" tests/bpf.sh
 suite "reference" python3 tests/refcheck.py --catrace "$CATRACE" --captures "$CAPTURES"
 suite "audit" python3 tests/audit_check.py --catrace "$CATRACE" --captures "$CAPTURES"
+# --json=fields read back: every field's bytes at its offset in the frame
+# and at its sequence number in the stream; described by `catrace fields`.
+suite "fields" python3 tests/fields_check.py "$CATRACE" "$CAPTURES"/*.pcap
+suite "fields (cut by a snap length)" python3 tests/fields_check.py --snap 90 "$CATRACE" "$CAPTURES"/*.pcap
 # Captures with loss (issue 16): the tools' own test, then lossy copies of
 # three captures scored against the issue's goals.
 suite "loss tools" tests/loss/selftest.sh
@@ -75,6 +79,7 @@ if [ -n "$SHARED_CAPTURES" ]; then
 	suite "golden (shared captures)" tests/golden.sh tests/golden/shared/TESTLIST "$SHARED_CAPTURES"
 	suite "reference (shared captures)" python3 tests/refcheck.py --catrace "$CATRACE" --captures "$SHARED_CAPTURES"
 	suite "audit (shared captures)" python3 tests/audit_check.py --catrace "$CATRACE" --captures "$SHARED_CAPTURES"
+	suite "fields (shared captures)" python3 tests/fields_check.py "$CATRACE" "$SHARED_CAPTURES"/*.pcap
 fi
 [ -x tests/install.sh ] && suite "install" tests/install.sh
 [ -x tests/robustness.sh ] && suite "robustness" tests/robustness.sh

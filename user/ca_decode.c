@@ -140,6 +140,13 @@ static const struct {
 	[CA_PROTO_SERVER_DISCONN] = { "ServerDisconnRequest", "ServerDisconnResponse" },
 };
 
+const char *ca_cmd_dir_name(unsigned cmd, enum ca_dir dir)
+{
+	if (cmd > CA_PROTO_LAST_CMD)
+		return NULL;
+	return dir == CA_DIR_REQUEST ? cmd_names[cmd].req : cmd_names[cmd].resp;
+}
+
 bool ca_is_cancel_confirm(const struct ca_hdr *h, enum ca_dir dir)
 {
 	return h->cmd == CA_PROTO_EVENT_ADD && dir == CA_DIR_RESPONSE && h->size == 0;
@@ -178,6 +185,31 @@ static const struct {
 	{ 458, "ECA_NOTTHREADED" }, { 464, "ECA_16KARRAYCLIENT" }, { 472, "ECA_CONNSEQTMO" },
 	{ 480, "ECA_UNRESPTMO" },
 };
+
+bool ca_eca_at(size_t i, uint32_t *code, const char **name)
+{
+	if (i >= sizeof(eca_names) / sizeof(eca_names[0]))
+		return false;
+	*code = eca_names[i].code;
+	*name = eca_names[i].name;
+	return true;
+}
+
+/* ACCESS_RIGHTS parameter 2: bit 0 read, bit 1 write (caProto.h). */
+static const char *const access_names[] = { "NONE", "READ", "WRITE", "READ|WRITE" };
+
+const char *ca_access_name(uint32_t rights)
+{
+	return rights < 4 ? access_names[rights] : NULL;
+}
+
+/* db_access.h DBE_* bits, lowest first. */
+static const char *const mask_bit_names[] = { "VALUE", "LOG", "ALARM", "PROPERTY" };
+
+const char *ca_mask_bit_name(unsigned bit)
+{
+	return bit < 4 ? mask_bit_names[bit] : NULL;
+}
 
 const char *ca_eca_name(uint32_t status)
 {
@@ -218,6 +250,10 @@ size_t ca_walk_datagram(const uint8_t *data, size_t avail, size_t wire_len,
 		memset(&m, 0, sizeof(m));
 		m.dir = dir;
 		m.tcp = false;
+		m.at_known = true;
+		m.at = (uint32_t)off;
+		ca_msg_set_raw_hdr(&m, data + off,
+				   left < CA_EXT_HDR_LEN ? left : CA_EXT_HDR_LEN);
 		if (ca_hdr_parse(data + off, left, &m.h) == CA_HDR_SHORT) {
 			if (off >= avail)
 				break;  /* nothing captured of this one */
@@ -240,6 +276,7 @@ size_t ca_walk_datagram(const uint8_t *data, size_t avail, size_t wire_len,
 			n++;
 			break;
 		}
+		m.raw_hdr_len = m.h.hdr_len;
 		m.payload = data + off + m.h.hdr_len;
 		if ((uint64_t)m.h.size <= left - m.h.hdr_len) {
 			m.payload_len = m.h.size;

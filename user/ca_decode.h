@@ -48,7 +48,26 @@ struct ca_msg {
 	bool tcp;
 	unsigned flags;
 	char problem[96];        /* why truncated/malformed, for the output */
+	/* The header as it came (the 16-bit count of an extended header is
+	 * nowhere else); raw_hdr_len 0 when the framer no longer had it. */
+	uint8_t raw_hdr[CA_EXT_HDR_LEN];
+	uint8_t raw_hdr_len;
+	/* Where the message's first byte is, for field offsets: on TCP its
+	 * sequence number, on UDP its offset in the datagram.  Not known
+	 * after a resync (the bytes came from the search window). */
+	bool at_known;
+	uint32_t at;
 };
+
+/* Keep the first n (<= 24) header bytes as they came. */
+static inline void ca_msg_set_raw_hdr(struct ca_msg *m, const uint8_t *p, size_t n)
+{
+	if (n > sizeof(m->raw_hdr))
+		n = sizeof(m->raw_hdr);
+	for (size_t i = 0; i < n; i++)
+		m->raw_hdr[i] = p[i];
+	m->raw_hdr_len = (uint8_t)n;
+}
 
 /* Outcome of reading a header from a buffer. */
 enum ca_hdr_status {
@@ -90,6 +109,16 @@ bool ca_cmd_obsolete(unsigned cmd);
 
 /* ECA status name ("ECA_NORMAL") for a wire status value; NULL if none. */
 const char *ca_eca_name(uint32_t status);
+/* The i-th known ECA code and its name; false past the last (for listing
+ * the dictionary). */
+bool ca_eca_at(size_t i, uint32_t *code, const char **name);
+/* The request or response name of a command ("ReadNotifyRequest"); NULL
+ * for obsolete and unknown codes. */
+const char *ca_cmd_dir_name(unsigned cmd, enum ca_dir dir);
+/* ACCESS_RIGHTS: "NONE", "READ", "WRITE", "READ|WRITE"; NULL above 3. */
+const char *ca_access_name(uint32_t rights);
+/* Monitor mask bit 0..3: "VALUE", "LOG", "ALARM", "PROPERTY"; else NULL. */
+const char *ca_mask_bit_name(unsigned bit);
 
 /* Round up to the 8-byte message alignment without overflow. */
 static inline uint64_t ca_pad8(uint64_t n)

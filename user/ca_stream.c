@@ -101,7 +101,19 @@ struct input {
 	const uint8_t *seg_begin;  /* where the caller's segment began */
 	uint8_t *back;        /* handed-back bytes (owned), read from back_pos */
 	size_t back_len, back_pos;
+	/* Stream positions: of the segment's first byte, of back[0].  The
+	 * bytes handed back are the search window's tail, which ends where
+	 * reading stands, so they follow on from what comes next. */
+	uint64_t seg_at, back_at;
 };
+
+/* The stream position of the next byte to read. */
+static uint64_t in_next_at(const struct input *in)
+{
+	if (in->back_pos < in->back_len)
+		return in->back_at + in->back_pos;
+	return in->seg_begin ? in->seg_at + (uint64_t)(in->seg - in->seg_begin) : in->seg_at;
+}
 
 /* The next contiguous bytes to read. */
 static size_t in_peek(const struct input *in, const uint8_t **p)
@@ -130,6 +142,7 @@ static void in_skip(struct input *in, size_t n)
 static bool in_unread(struct input *in, const uint8_t *d, size_t n)
 {
 	size_t left = in->back_len - in->back_pos;
+	uint64_t at = in_next_at(in);
 	uint8_t *nb;
 
 	if (n == 0)
@@ -137,6 +150,7 @@ static bool in_unread(struct input *in, const uint8_t *d, size_t n)
 	nb = malloc(n + left);
 	if (!nb)
 		return false;
+	in->back_at = at - n;
 	memcpy(nb, d, n);
 	if (left)
 		memcpy(nb + n, in->back + in->back_pos, left);
@@ -148,6 +162,20 @@ static bool in_unread(struct input *in, const uint8_t *d, size_t n)
 }
 
 /* ---- framing ---- */
+
+void ca_stream_seq(struct ca_stream *s, uint32_t seq)
+{
+	s->seq0 = seq - (uint32_t)s->pos_end;
+	s->seq_known = true;
+}
+
+/* The message's first byte, at stream position pos, as a sequence number
+ * (when the caller said where the stream is). */
+static void set_at(const struct ca_stream *s, struct ca_msg *m, uint64_t pos)
+{
+	m->at_known = s->seq_known;
+	m->at = s->seq0 + (uint32_t)pos;
+}
 
 static void emit(struct ca_stream *s, struct ca_msg *m, ca_msg_fn fn, void *ctx)
 {
@@ -271,6 +299,8 @@ static void start_message(struct ca_stream *s, const struct ca_hdr *h)
 {
 	memset(&s->cur, 0, sizeof(s->cur));
 	s->cur.h = *h;
+	ca_msg_set_raw_hdr(&s->cur, s->hdr, s->hdr_have);
+	set_at(s, &s->cur, s->cur_at);
 	s->cur.dir = s->dir;
 	s->cur.tcp = true;
 	s->keep_len = 0;
@@ -333,6 +363,8 @@ static void step_header(struct ca_stream *s, struct input *in, ca_msg_fn fn,
 	size_t n = in_peek(in, &d);
 	struct ca_hdr h;
 
+	if (s->hdr_have == 0)
+		s->cur_at = in_next_at(in);
 	if (s->hdr_have == 0 && ca_hdr_parse(d, n, &h) == CA_HDR_OK) {
 		if (header_breaks_sync(s, &h)) {
 			break_sync(s, &h, fn, ctx);
@@ -350,6 +382,8 @@ static void step_header(struct ca_stream *s, struct input *in, ca_msg_fn fn,
 			m.h = h;
 			m.dir = s->dir;
 			m.tcp = true;
+			ca_msg_set_raw_hdr(&m, d, h.hdr_len);
+			set_at(s, &m, in_next_at(in));
 			m.payload = d + h.hdr_len;
 			m.payload_len = h.size;
 			emit(s, &m, fn, ctx);
@@ -359,6 +393,8 @@ static void step_header(struct ca_stream *s, struct input *in, ca_msg_fn fn,
 		/* The header is all here: take it in one go. */
 		if (s->probation)
 			s->probation--;
+		memcpy(s->hdr, d, h.hdr_len);
+		s->hdr_have = h.hdr_len;
 		in_skip(in, h.hdr_len);
 		start_message(s, &h);
 		return;
@@ -564,9 +600,10 @@ static void run(struct ca_stream *s, struct input *in, ca_msg_fn fn, void *ctx)
 void ca_stream_feed(struct ca_stream *s, const uint8_t *d, size_t n,
 		    ca_msg_fn fn, void *ctx)
 {
-	struct input in = { .seg = d, .seg_n = n, .seg_begin = d };
+	struct input in = { .seg = d, .seg_n = n, .seg_begin = d, .seg_at = s->pos_end };
 
 	run(s, &in, fn, ctx);
+	s->pos_end += n;
 }
 
 /* Searching, and no byte will follow those in the window (a hole, or the
@@ -575,7 +612,7 @@ void ca_stream_feed(struct ca_stream *s, const uint8_t *d, size_t n,
  * throw away whole messages that came between two holes. */
 static void resync_final(struct ca_stream *s, ca_msg_fn fn, void *ctx)
 {
-	struct input in = { .seg = NULL, .seg_n = 0, .seg_begin = NULL };
+	struct input in = { .seg = NULL, .seg_n = 0, .seg_begin = NULL, .seg_at = s->pos_end };
 	size_t o;
 
 	for (o = 0; o < s->rlen; o++) {
@@ -590,7 +627,15 @@ static void resync_final(struct ca_stream *s, ca_msg_fn fn, void *ctx)
 	}
 }
 
+static void stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx);
+
 void ca_stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx)
+{
+	stream_gap(s, n, fn, ctx);
+	s->pos_end += n;
+}
+
+static void stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx)
 {
 	if (n == 0)
 		return;
@@ -617,7 +662,7 @@ void ca_stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx)
 		if (s->state != CS_RESYNC) {
 			/* Back in sync on the bytes before the hole: the hole
 			 * now falls on the framer as it stands. */
-			ca_stream_gap(s, n, fn, ctx);
+			stream_gap(s, n, fn, ctx);
 			return;
 		}
 		/* Bytes on both sides of a hole are not contiguous. */
@@ -652,6 +697,8 @@ void ca_stream_end(struct ca_stream *s, const char *why, ca_msg_fn fn, void *ctx
 		if (s->hdr_have >= 2)
 			m.h.cmd = (uint16_t)(s->hdr[0] << 8 | s->hdr[1]);
 		m.h.hdr_len = (uint8_t)s->hdr_have;
+		ca_msg_set_raw_hdr(&m, s->hdr, s->hdr_have);
+		set_at(s, &m, s->cur_at);
 		mark_problem(&m, CA_MSG_TRUNCATED,
 			     "stream ended inside a header (%llu bytes)",
 			     (unsigned long long)s->hdr_have);
@@ -670,6 +717,7 @@ bool ca_stream_skip(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx)
 		ca_stream_gap(s, n, fn, ctx);
 		return false;
 	}
+	s->pos_end += n;
 	s->payload_left -= n;
 	/* The kept prefix must stay contiguous: nothing more of it. */
 	s->keep_stopped = true;

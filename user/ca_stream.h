@@ -69,6 +69,13 @@ struct ca_stream {
 	uint64_t resyncs;        /* times sync was lost and searched for */
 
 	struct ca_stream_budget *budget;  /* NULL: unlimited */
+
+	/* Stream positions, for where each message starts: bytes fed, gaps
+	 * and skips all count, so position + seq0 is a sequence number. */
+	uint64_t pos_end;        /* position after everything given so far */
+	uint64_t cur_at;         /* where the message in progress began */
+	bool seq_known;
+	uint32_t seq0;           /* sequence number of position 0 */
 };
 
 /* After a resync the next messages must look right too, or the boundary
@@ -82,6 +89,9 @@ void ca_stream_free(struct ca_stream *s);
 void ca_stream_set_budget(struct ca_stream *s, struct ca_stream_budget *b);
 void ca_stream_feed(struct ca_stream *s, const uint8_t *d, size_t n,
 		    ca_msg_fn fn, void *ctx);
+/* The next byte given (fed, or a gap's first) has sequence number seq:
+ * messages then say where they begin (ca_msg.at). */
+void ca_stream_seq(struct ca_stream *s, uint32_t seq);
 /* n bytes of the stream are missing from the capture. */
 void ca_stream_gap(struct ca_stream *s, uint64_t n, ca_msg_fn fn, void *ctx);
 /* n payload bytes were skipped on purpose by whoever copied the stream

@@ -7,8 +7,33 @@
 #include <string.h>
 
 #include "build_cmd.h"
+#include "fields_out.h"
 #include "runtime.h"
 #include "stats_cmd.h"
+
+/* `catrace fields [--json]`: every field -V and --json=fields print, with
+ * its type, length, range and dictionary, from the dissector's tables. */
+static int fields_main(int argc, char **argv)
+{
+	struct sbuf sb;
+	int i, rc = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") != 0) {
+			fprintf(stderr, "catrace fields: unknown argument '%s' (usage: catrace fields [--json])\n",
+				argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	sbuf_init(&sb);
+	fields_describe_json(&sb);
+	if (sb.oom || fwrite(sbuf_str(&sb), 1, sb.len, stdout) != sb.len || fflush(stdout)) {
+		fprintf(stderr, "catrace fields: cannot write the description\n");
+		rc = 1;
+	}
+	sbuf_free(&sb);
+	return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -21,6 +46,8 @@ int main(int argc, char **argv)
 		return stats_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "build") == 0)
 		return build_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "fields") == 0)
+		return fields_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "top") == 0) {
 		top = true;
 		argc--;

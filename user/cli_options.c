@@ -56,6 +56,14 @@ static const char usage_text[] =
 "  --json               JSON lines, one object per message\n"
 "  --json=full          the same with every byte of each message, for\n"
 "                       catrace build (lossless)\n"
+"  --json=fields        JSON lines of every field of each message: id, name,\n"
+"                       offset in the frame, length, value, hvalue, raw bytes\n"
+"  -V                   below each line, the message's field tree (as tshark -V):\n"
+"                       each field's offset in the frame and stream, length,\n"
+"                       meaning and raw bytes\n"
+"  -X                   below each line, the message's bytes in hex and ASCII\n"
+"  --all-layers         with -V or --json=fields: the frame's Ethernet, IPv4 and\n"
+"                       UDP/TCP header fields too\n"
 "  --format TEMPLATE    custom lines: {timestamp} {src} {sport} {dst} {dport}\n"
 "                       {proto} {frame} {command} {cmd} {pv} {size} {dtype}\n"
 "                       {count} {p1} {p2} {value} {status} {severity} {user}\n"
@@ -90,6 +98,7 @@ static const char usage_text[] =
 "  --pin DIR            pin the counter maps under DIR (bpffs, e.g.\n"
 "                       /sys/fs/bpf/catrace) for `catrace stats --pin DIR`\n"
 "  catrace stats [--pin DIR]  print a running catrace's kernel counters\n"
+"  catrace fields --json      describe every field -V and --json=fields print\n"
 "\n"
 "Reports:\n"
 "  --summary            at exit and on SIGUSR1, on stderr: the most searched\n"
@@ -118,7 +127,7 @@ static const char usage_text[] =
 "                       SearchRequest, READ_NOTIFY) or codes, comma-separated\n"
 "  -c COUNT             stop after COUNT messages\n"
 "\n"
-"  -h, --help           this text;  -V, --version   the version\n"
+"  -h, --help           this text;  --version   the version\n"
 "\n"
 "Examples:\n"
 "  catrace -i eth0\n"
@@ -136,11 +145,12 @@ enum {
 	OPT_VALUEBYTES, OPT_HEADERSONLY, OPT_PRINT, OPT_NO_PRINT, OPT_METRICS, OPT_METRICS_FILE,
 	OPT_INTERVAL, OPT_PIN, OPT_PV_LIMIT, OPT_SUMMARY, OPT_SUMMARY_TOP, OPT_SUMMARY_SIGMA,
 	OPT_SUMMARY_HZ, OPT_EVENTS, OPT_ONCE, OPT_SORT, OPT_ROWS, OPT_SINCE_START,
-	OPT_WRITES, OPT_NOPROC, OPT_CHANFILE, OPT_NOCHANFILE,
+	OPT_WRITES, OPT_NOPROC, OPT_CHANFILE, OPT_NOCHANFILE, OPT_VERSION, OPT_ALL_LAYERS,
 };
 
 static const struct option long_opts[] = {
 	{ "json", optional_argument, NULL, OPT_JSON },
+	{ "all-layers", no_argument, NULL, OPT_ALL_LAYERS },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "nano", no_argument, NULL, OPT_NANO },
 	{ "max-elements", required_argument, NULL, OPT_MAXEL },
@@ -175,7 +185,7 @@ static const struct option long_opts[] = {
 	{ "channels-file", required_argument, NULL, OPT_CHANFILE },
 	{ "no-channels-file", no_argument, NULL, OPT_NOCHANFILE },
 	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
+	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -293,7 +303,7 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 	o->chan_file = getenv("CATRACE_CHANNELS_FILE");
 	if (!o->chan_file || !*o->chan_file)
 		o->chan_file = CHANMEM_DEFAULT_PATH;
-	while ((c = getopt_long(argc, argv, "+:r:i:c:B:w:s:C:G:W:Z:UtqvhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:r:i:c:B:w:s:C:G:W:Z:UtqvhVX", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (o->read_file)
@@ -448,8 +458,20 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 			o->json_opt = true;
 			if (optarg && !strcmp(optarg, "full"))
 				pl->out.full = true;
+			else if (optarg && !strcmp(optarg, "fields"))
+				pl->out.json_fields = true;
 			else if (optarg)
-				die_usage("--json=%s: unknown form (--json or --json=full)", optarg);
+				die_usage("--json=%s: the forms are --json, --json=full and --json=fields",
+					  optarg);
+			break;
+		case 'V':
+			pl->out.tree = true;
+			break;
+		case 'X':
+			pl->out.hexdump = true;
+			break;
+		case OPT_ALL_LAYERS:
+			pl->out.all_layers = true;
 			break;
 		case OPT_FORMAT: {
 			const char *bad = output_check_template(optarg);
@@ -507,7 +529,7 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
-		case 'V':
+		case OPT_VERSION:
 			printf("catrace %s (libbpf %u.%u)\n", CATRACE_VERSION,
 			       libbpf_major_version(), libbpf_minor_version());
 			exit(0);
@@ -526,6 +548,19 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 	/* Options that contradict each other: one line, no guessing. */
 	if (o->json_opt && pl->out.tmpl)
 		die_usage("--json and --format exclude each other");
+	/* The tree and the dump follow text lines; --json=fields is their
+	 * JSON form. */
+	if ((pl->out.tree || pl->out.hexdump) && (o->json_opt || pl->out.tmpl || pl->writes))
+		die_usage("%s prints below text lines: not with %s", pl->out.tree ? "-V" : "-X",
+			  o->json_opt ? (pl->out.json_fields ? "--json=fields (it holds the fields already)"
+							     : "--json (use --json=fields)")
+				      : pl->out.tmpl ? "--format" : "--writes");
+	if (pl->out.json_fields && pl->writes)
+		die_usage("--json=fields and --writes exclude each other");
+	if (pl->out.json_fields && pl->out.full)
+		die_usage("--json=full and --json=fields exclude each other");
+	if (pl->out.all_layers && !pl->out.tree && !pl->out.json_fields)
+		die_usage("--all-layers adds the frame's headers to -V or --json=fields: give one");
 	if (o->print && o->no_print)
 		die_usage("--print and --no-print exclude each other");
 	if (o->live.no_xdp && o->xdp_mode_opt)

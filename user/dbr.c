@@ -17,11 +17,23 @@
 #include "ca_rules.h"
 #include "fmt.h"
 
-/* Value types: the seven of the grid, then the u16 of PUT_ACKT/PUT_ACKS. */
-enum vkind { VK_STRING, VK_SHORT, VK_FLOAT, VK_ENUM, VK_CHAR, VK_LONG,
-	     VK_DOUBLE, VK_USHORT };
-
-enum family { FAM_PLAIN, FAM_STS, FAM_TIME, FAM_GR, FAM_CTRL, FAM_ACK };
+/* The value kinds and families of dbr.h, by their short names here. */
+#define vkind dbr_vkind
+#define family dbr_family
+#define VK_STRING DBR_VK_STRING
+#define VK_SHORT DBR_VK_SHORT
+#define VK_FLOAT DBR_VK_FLOAT
+#define VK_ENUM DBR_VK_ENUM
+#define VK_CHAR DBR_VK_CHAR
+#define VK_LONG DBR_VK_LONG
+#define VK_DOUBLE DBR_VK_DOUBLE
+#define VK_USHORT DBR_VK_USHORT
+#define FAM_PLAIN DBR_FAM_PLAIN
+#define FAM_STS DBR_FAM_STS
+#define FAM_TIME DBR_FAM_TIME
+#define FAM_GR DBR_FAM_GR
+#define FAM_CTRL DBR_FAM_CTRL
+#define FAM_ACK DBR_FAM_ACK
 
 #define DBR_GRID_LAST 34	/* last type of the 5 x 7 grid (CTRL_DOUBLE) */
 
@@ -60,6 +72,13 @@ static const char *const alarm_severity_names[] = {
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* dbr_gr_* / dbr_ctrl_* limits in wire order (GR has the first six). */
+static const char *const limit_names[8] = {
+	"upper_disp_limit", "lower_disp_limit", "upper_alarm_limit",
+	"upper_warning_limit", "lower_warning_limit", "lower_alarm_limit",
+	"upper_ctrl_limit", "lower_ctrl_limit",
+};
+
 const char *dbr_type_name(unsigned type)
 {
 	return type <= DBR_LAST_TYPE ? type_names[type] : NULL;
@@ -74,6 +93,29 @@ const char *alarm_severity_name(unsigned v)
 {
 	return v < ARRAY_SIZE(alarm_severity_names) ?
 		alarm_severity_names[v] : NULL;
+}
+
+static enum vkind type_vkind(unsigned type);
+static enum family type_family(unsigned type);
+
+enum dbr_vkind dbr_value_kind(unsigned type)
+{
+	return type_vkind(type);
+}
+
+enum dbr_family dbr_type_family(unsigned type)
+{
+	return type_family(type);
+}
+
+size_t dbr_vkind_size(enum dbr_vkind k)
+{
+	return vkind_sizes[k];
+}
+
+const char *dbr_limit_name(unsigned i)
+{
+	return i < ARRAY_SIZE(limit_names) ? limit_names[i] : NULL;
 }
 
 static enum vkind type_vkind(unsigned type)
@@ -319,11 +361,6 @@ static bool put_stamp(struct out *o, const struct bytes_view *r)
 	return true;
 }
 
-static const char *const limit_names[8] = {
-	"upper_disp_limit", "lower_disp_limit", "upper_alarm_limit",
-	"upper_warning_limit", "lower_warning_limit", "lower_alarm_limit",
-	"upper_ctrl_limit", "lower_ctrl_limit",
-};
 
 /* dbr_gr_* / dbr_ctrl_* of a numeric type: after status and severity,
  * FLOAT and DOUBLE have precision (i16) and a 2-byte pad, then all have

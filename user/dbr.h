@@ -51,6 +51,20 @@ bool dbr_is_enum(unsigned type);
 bool dbr_enum_names_parse(unsigned type, const uint8_t *payload, size_t len,
 			  struct dbr_enum_names *out);
 
+/* Value kinds: the seven of the 5 x 7 grid (type % 7), then the u16 of
+ * PUT_ACKT/PUT_ACKS.  Families: type / 7 on the grid, then the rest. */
+enum dbr_vkind { DBR_VK_STRING, DBR_VK_SHORT, DBR_VK_FLOAT, DBR_VK_ENUM,
+		 DBR_VK_CHAR, DBR_VK_LONG, DBR_VK_DOUBLE, DBR_VK_USHORT };
+enum dbr_family { DBR_FAM_PLAIN, DBR_FAM_STS, DBR_FAM_TIME, DBR_FAM_GR,
+		  DBR_FAM_CTRL, DBR_FAM_ACK };
+/* For a type <= DBR_LAST_TYPE. */
+enum dbr_vkind dbr_value_kind(unsigned type);
+enum dbr_family dbr_type_family(unsigned type);
+size_t dbr_vkind_size(enum dbr_vkind k);
+/* The i-th limit of a GR (0..5) or CTRL (0..7) struct, "upper_disp_limit"
+ * ...; NULL past the last. */
+const char *dbr_limit_name(unsigned i);
+
 const char *alarm_status_name(unsigned v);
 const char *alarm_severity_name(unsigned v);
 

@@ -204,7 +204,7 @@ static struct flow_gone *gone_holding(struct flow_half *h, uint32_t seq, uint32_
  * at its start.  `len` bytes of stream; the spans hold those copied, the
  * rest being payload past a copy budget. */
 static void frame_apart(struct flow_table *t, struct flow_half *h, bool in_sync,
-			const struct live_span *spans, unsigned n, uint32_t len)
+			uint32_t seq, const struct live_span *spans, unsigned n, uint32_t len)
 {
 	struct ca_stream late;
 	uint32_t pos = 0;
@@ -213,6 +213,7 @@ static void frame_apart(struct flow_table *t, struct flow_half *h, bool in_sync,
 	t->stats.late++;
 	ca_stream_init(&late, h->stream.dir, t->keep_limit, in_sync);
 	ca_stream_set_budget(&late, &t->stream_mem);
+	ca_stream_seq(&late, seq);
 	for (i = 0; i < n; i++) {
 		if (spans[i].off > pos)  /* payload past the copy budget (or a gap) */
 			ca_stream_skip(&late, spans[i].off - pos, flow_msg, t);
@@ -233,7 +234,7 @@ static void deliver_late(struct flow_table *t, struct flow_half *h, struct flow_
 {
 	struct live_span whole = { 0, p->payload_len, p->payload };
 
-	frame_apart(t, h, seq == g->start && g->at_boundary, &whole, 1, p->payload_len);
+	frame_apart(t, h, seq == g->start && g->at_boundary, seq, &whole, 1, p->payload_len);
 	/* Its bytes are no longer missing: the hole shrinks from that end. */
 	if (seq == g->start) {
 		g->start = seq + p->payload_wire_len;
@@ -258,10 +259,12 @@ static void deliver(struct flow_table *t, struct flow_half *h, uint32_t seq,
 		h->lossy = true;
 		gone_note(h, h->next_seq, seq);
 		t->stamp = h->last_stamp;
+		ca_stream_seq(&h->stream, h->next_seq);
 		ca_stream_gap(&h->stream, (uint64_t)hole, flow_msg, t);
 		t->stamp = now;
 	}
 	h->last_stamp = t->stamp;
+	ca_stream_seq(&h->stream, seq);
 	ca_stream_feed(&h->stream, d, cap_len, flow_msg, t);
 	if (wire_len > cap_len)  /* the snap length cut the segment */
 		ca_stream_gap(&h->stream, wire_len - cap_len, flow_msg, t);
@@ -705,7 +708,7 @@ void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 	if (s->late) {
 		/* Its bytes were reported as a hole: they came after a later
 		 * segment's, and are framed apart from the stream. */
-		frame_apart(t, h, s->boundary, s->spans, s->n, s->len);
+		frame_apart(t, h, s->boundary, s->seq, s->spans, s->n, s->len);
 		return;
 	}
 	/* The kernel starts a direction afresh at its SYN (a boundary, no
@@ -740,6 +743,7 @@ void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 		}
 		if (seq_diff(pos, h->next_seq) < 0)
 			continue;  /* cannot happen: spans are checked in order */
+		ca_stream_seq(&h->stream, pos);
 		ca_stream_feed(&h->stream, sp->data, sp->len, flow_msg, t);
 		h->next_seq = pos + sp->len;
 	}

@@ -46,6 +46,11 @@ struct queued_msg;
 struct flow_stamp {
 	uint64_t ts_ns;
 	uint64_t frame;
+	/* Where that packet's TCP payload is in its frame (captured bytes
+	 * data_len from data_off, the first with sequence number data_seq),
+	 * for field offsets; have_data false when there is no frame (live). */
+	bool have_data;
+	uint32_t data_off, data_len, data_seq;
 };
 
 /* Holes given up on (their bytes declared lost), remembered so that their

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "fields_out.h"
 #include "procattr.h"
 #include "fmt.h"
 #include "track.h"
@@ -178,10 +179,10 @@ static void fw_name_payload(struct fw *w, const char *key, const struct ca_msg *
 
 static void fw_rights(struct fw *w, uint32_t r)
 {
-	static const char *const names[] = { "NONE", "READ", "WRITE", "READ|WRITE" };
+	const char *nm = ca_access_name(r);
 
-	if (r < 4)
-		fw_sym(w, "access_rights", names[r]);
+	if (nm)
+		fw_sym(w, "access_rights", nm);
 	else
 		fw_uint(w, "access_rights", r);
 }
@@ -224,13 +225,14 @@ static void fw_error_orig(struct fw *w, const struct ca_msg *m)
  * write it: mask_names=VALUE|ALARM. */
 static void fw_mask_names(struct fw *w, unsigned mask)
 {
-	static const char *const names[] = { "VALUE", "LOG", "ALARM", "PROPERTY" };
 	char buf[64];
-	size_t n = 0, i;
+	size_t n = 0;
+	unsigned i;
 
 	for (i = 0; i < 4; i++)
 		if (mask & (1u << i))
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "|" : "", names[i]);
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "|" : "",
+					      ca_mask_bit_name(i));
 	if (mask & ~0xfu)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s0x%x", n ? "|" : "", mask & ~0xfu);
 	if (!n)
@@ -988,7 +990,9 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		o->first_ns = o->prev_ns = c->ts_ns;
 	}
 
-	if (o->tmpl) {
+	if (o->json_fields) {
+		fields_out_json(sb, o, c, m);
+	} else if (o->tmpl) {
 		put_template(o, sb, c, m);
 	} else if (o->style == OUT_JSON) {
 		put_json_head(sb, c, m, name);
@@ -1022,6 +1026,8 @@ void output_format(struct output *o, struct sbuf *sb, const struct msg_ctx *c,
 		fw_problem(&w, m);
 		sbuf_putc(sb, ')');
 		output_put_procs(sb, OUT_TEXT, c, m);
+		if (o->tree || o->hexdump)
+			fields_out_text(sb, o, c, m);
 	}
 	o->prev_ns = c->ts_ns;
 }

@@ -25,6 +25,7 @@ struct proc_owner;
 /* Where a message was seen, and what it concerns. */
 struct track_client;
 struct dbr_enum_names;
+struct seg_ring;
 
 struct msg_ctx {
 	uint64_t ts_ns;
@@ -42,6 +43,20 @@ struct msg_ctx {
 	const struct track_client *who;
 	/* The local processes at the circuit's ends (live), or NULL. */
 	const struct proc_owner *proc_client, *proc_server;
+	/* Where the payload (UDP datagram, or the TCP segment that carried
+	 * the message's last byte) is in frame `frame`: data_len captured
+	 * bytes from data_off, the first with sequence number data_seq (TCP).
+	 * have_data false: no frame to point into (live records). */
+	bool have_data;
+	uint32_t data_off, data_len, data_seq;
+	/* That frame's bytes (at least data_off of them) and link type, when
+	 * it is the frame being read; NULL otherwise (a message completed by
+	 * a segment held earlier, live). */
+	const uint8_t *frame_data;
+	int linktype;
+	/* Where the direction's recent segments were (TCP, with field
+	 * output), or NULL. */
+	const struct seg_ring *segs;
 };
 
 struct output {
@@ -53,6 +68,10 @@ struct output {
 	/* --json=full: every byte of each message too, so `catrace build`
 	 * can rebuild it (see put_json_full). */
 	bool full;
+	bool tree;              /* -V: each line followed by its field tree */
+	bool hexdump;           /* -X: and by the message's bytes */
+	bool json_fields;       /* --json=fields: one object of fields each */
+	bool all_layers;        /* --all-layers: the frame's headers too */
 	/* state for relative times */
 	bool have_first;
 	uint64_t first_ns, prev_ns;

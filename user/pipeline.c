@@ -30,6 +30,7 @@ void pipeline_init(struct pipeline *pl, FILE *fp)
 	track_init(&pl->track);
 	output_init(&pl->out);
 	sbuf_init(&pl->line);
+	segmap_init(&pl->segs);
 	/* Flows are set up lazily (pipeline_flows_ready) so that
 	 * --max-elements can size what a message keeps. */
 }
@@ -190,7 +191,7 @@ static void name_ends(struct pipeline *pl, const struct flow_key *k, bool tcp,
 /* The packet being read, as a message's stamp. */
 static struct flow_stamp cur_stamp(const struct pipeline *pl)
 {
-	struct flow_stamp at = { pl->cur.ts_ns, pl->cur.number };
+	struct flow_stamp at = { .ts_ns = pl->cur.ts_ns, .frame = pl->cur.number };
 
 	return at;
 }
@@ -235,6 +236,22 @@ static void emit_empty_datagram(struct pipeline *pl, const struct pkt *p)
 	write_line(pl);
 }
 
+/* The packet being read with where its payload is, for field offsets. */
+static struct flow_stamp pkt_stamp(const struct pipeline *pl, const struct pkt *p)
+{
+	struct flow_stamp at = cur_stamp(pl);
+
+	/* Live records have no frame: their payload is in the record. */
+	if (pl->cur_valid && pl->cur.data && p->payload && p->payload >= pl->cur.data &&
+	    p->payload <= pl->cur.data + pl->cur.caplen) {
+		at.have_data = true;
+		at.data_off = (uint32_t)(p->payload - pl->cur.data);
+		at.data_len = p->payload_len;
+		at.data_seq = p->proto == IPPROTO_TCP ? p->seq : 0;
+	}
+	return at;
+}
+
 /* One message, stamped with the packet that carried its last byte. */
 static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		 struct ca_msg *m, struct flow_stamp at)
@@ -254,6 +271,19 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 	c.ts_ns = at.ts_ns;
 	c.frame = at.frame;
 	c.tcp = tcp;
+	c.have_data = at.have_data;
+	c.data_off = at.data_off;
+	c.data_len = at.data_len;
+	c.data_seq = at.data_seq;
+	/* The headers can be shown when the message's frame is the one being
+	 * read (its bytes are there). */
+	if (at.have_data && pl->cur_valid && at.frame == pl->cur.number &&
+	    at.data_off <= pl->cur.caplen) {
+		c.frame_data = pl->cur.data;
+		c.linktype = pl->cur_linktype;
+	}
+	if (tcp)
+		c.segs = segmap_ring(&pl->segs, k, m->dir);
 	if (m->dir == CA_DIR_REQUEST) {
 		c.src_ip = k->cli_ip;
 		c.sport = k->cli_port;
@@ -315,6 +345,7 @@ static void on_flow_close(void *ctx, const struct flow_key *k)
 
 	classify_forget_flow(&pl->cls, k);
 	track_circuit_close(&pl->track, k);
+	segmap_forget(&pl->segs, k);
 	if (pl->census)
 		census_circuit_close(pl->census, k);
 	if (pl->proc)
@@ -324,19 +355,20 @@ static void on_flow_close(void *ctx, const struct flow_key *k)
 struct udp_ctx {
 	struct pipeline *pl;
 	const struct flow_key *key;
+	struct flow_stamp at;
 };
 
 static void on_udp_msg(void *ctx, struct ca_msg *m)
 {
 	struct udp_ctx *u = ctx;
 
-	emit(u->pl, u->key, false, m, cur_stamp(u->pl));
+	emit(u->pl, u->key, false, m, u->at);
 }
 
 static void handle_udp(struct pipeline *pl, const struct pkt *p,
 		       const struct classified *cl)
 {
-	struct udp_ctx u = { pl, &cl->key };
+	struct udp_ctx u = { pl, &cl->key, pkt_stamp(pl, p) };
 
 	/* Registration with a repeater: libca sends an empty datagram,
 	 * others a REPEATER_REGISTER.  The repeater then answers from a
@@ -419,10 +451,13 @@ static void reassemble(struct pipeline *pl, const struct pkt *p, bool live);
 static void decode_kept(struct pipeline *pl, int linktype, const struct frame *kept)
 {
 	struct frame now = pl->cur;
+	bool valid = pl->cur_valid;
 
 	pl->cur = *kept;
+	pl->cur_valid = true;
 	decode_frame(pl, linktype);
 	pl->cur = now;
+	pl->cur_valid = valid;
 }
 
 static void early_release(struct pipeline *pl, const struct flow_key *k, bool decode,
@@ -542,6 +577,7 @@ static void decode_frame(struct pipeline *pl, int linktype)
 	const char *why;
 	struct pkt p;
 
+	pl->cur_linktype = linktype;
 	r = pkt_parse(linktype, f->data, f->caplen, f->len, &p, &why);
 	if (r == PKT_FRAGMENT) {
 		pl->st.fragments++;
@@ -578,7 +614,16 @@ static void decode_frame(struct pipeline *pl, int linktype)
 		handle_udp(pl, &p, &cl);
 		return;
 	}
-	flow_segment(&pl->flows, &cl.key, cl.dir, &p, cur_stamp(pl));
+	if ((pl->out.tree || pl->out.json_fields) && p.payload_len) {
+		/* Fields of a message that began in this segment can then say
+		 * which frame holds them. */
+		struct flow_stamp at = pkt_stamp(pl, &p);
+		struct seg_pos sp = { p.seq, p.payload_len, at.data_off, at.frame };
+
+		if (at.have_data)
+			segmap_note(&pl->segs, &cl.key, cl.dir, &sp);
+	}
+	flow_segment(&pl->flows, &cl.key, cl.dir, &p, pkt_stamp(pl, &p));
 }
 
 static bool detect_circuit(struct pipeline *pl, int linktype, const struct pkt *p)
@@ -610,7 +655,11 @@ void pipeline_frame(struct pipeline *pl, int linktype, const struct frame *f)
 	pl->cur = *f;
 	pl->st.packets++;
 	pl->cls.now_ns = f->ts_ns;
+	/* The frame's bytes are the caller's until it returns: messages a
+	 * later call (or the end) completes must not point into them. */
+	pl->cur_valid = true;
 	decode_frame(pl, linktype);
+	pl->cur_valid = false;
 }
 
 /* The datagram's bytes, put back together from its spans (the kernel
@@ -744,6 +793,7 @@ void pipeline_free(struct pipeline *pl)
 	}
 	track_free(&pl->track);
 	ipfrag_free(&pl->frags);
+	segmap_free(&pl->segs);
 	classify_free(&pl->cls);
 	midstream_free(&pl->mid);
 	while (pl->n_early)

@@ -18,6 +18,7 @@
 #include "pcap_source.h"
 #include "procattr.h"
 #include "sbuf.h"
+#include "segmap.h"
 #include "track.h"
 
 #define PIPELINE_MAX_PV_GLOBS 64
@@ -83,8 +84,13 @@ struct pipeline {
 	/* Metrics and summaries (NULL: not wanted, no cost). */
 	struct census *census;
 
-	/* the frame being decoded */
+	/* Where recent segments were (-V, --json=fields only). */
+	struct segmap segs;
+
+	/* the frame being decoded, and its link type */
 	struct frame cur;
+	int cur_linktype;
+	bool cur_valid;          /* cur.data may be read: a frame is being decoded */
 	struct pipeline_stats st;
 };
 

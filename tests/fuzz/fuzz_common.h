@@ -32,6 +32,8 @@ struct fuzz_ctx {
 	struct pipeline pl;
 	struct output alt;          /* the other style, formatted by the hook */
 	struct sbuf alt_line;
+	struct output fields;       /* --json=fields --all-layers, by the hook */
+	bool do_fields;             /* ... for this input */
 	uint64_t checked_printed;   /* pl.st.printed when pl.line was last checked */
 	int strict_payload;         /* check payload_len <= h.size */
 };
@@ -349,7 +351,18 @@ static void fuzz_check_pipeline_line(struct fuzz_ctx *fc)
 	if (fc->pl.out.tmpl && fuzz_skip_template_oracle)
 		return;
 	/* pipeline appended the '\n' that ends the line */
-	if (fc->pl.line.len) {
+	if (fc->pl.line.len && fc->pl.out.tree) {
+		/* -V -X: the line, then the tree's and the dump's lines. */
+		const char *p = fc->pl.line.buf, *end = p + fc->pl.line.len, *nl;
+
+		for (; p < end; p = nl + 1) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl)
+				nl = end;
+			fuzz_check_line("-V line has a byte outside printable ASCII", p,
+					(size_t)(nl - p));
+		}
+	} else if (fc->pl.line.len) {
 		fuzz_check_line("pipeline output line has a byte outside printable ASCII",
 				fc->pl.line.buf, fc->pl.line.len - 1);
 		if (fc->pl.out.style == OUT_JSON && !fc->pl.out.tmpl)
@@ -381,6 +394,17 @@ static void fuzz_hook(void *ctx, const struct flow_key *k, const struct msg_ctx 
 			sbuf_str(&fc->alt_line), fc->alt_line.len);
 	if (fc->alt.style == OUT_JSON)
 		fuzz_check_json(sbuf_str(&fc->alt_line), fc->alt_line.len);
+	/* The messages' fields too: valid JSON, whatever the bytes.  For an
+	 * eighth of the inputs (not the seeds, whose captures are big): a
+	 * field list is ten times a line's bytes, and checking it on every
+	 * input slows the fuzzer sixfold. */
+	if (!fc->do_fields)
+		return;
+	sbuf_reset(&fc->alt_line);
+	output_format(&fc->fields, &fc->alt_line, c, m);
+	fuzz_check_line("--json=fields line has a byte outside printable ASCII",
+			sbuf_str(&fc->alt_line), fc->alt_line.len);
+	fuzz_check_json(sbuf_str(&fc->alt_line), fc->alt_line.len);
 }
 
 /* Everything --format accepts, plus an unknown token and a stray brace. */
@@ -400,9 +424,11 @@ static const char *const fuzz_cmd_lists[4][3] = {
 static const char *const fuzz_globs[4] = { "*", "*:*", "[A-Z]*", "?*a[!b]*" };
 
 /* Two configuration bytes:
- *   c0 bits 0-1: pipeline style (0 text, 1 JSON, 2 --format template,
+ *   c0 bits 0-1: pipeline style (0 text, with -V -X --all-layers when bit
+ *                5 is set; 1 JSON, 2 --format template,
  *                3 --writes: the audit, in JSON when bit 5 is set)
- *      bits 2-4: time stamps (tcpdump -t..-ttttt; 5-7 wrap)
+ *      bits 2-4: time stamps (tcpdump -t..-ttttt; 5-7 wrap); 1 (-t) also
+ *                have the hook format --json=fields --all-layers
  *      bit  5:   --nano
  *      bits 6-7: --max-elements 10 (default), 0 (no limit), 1, 1000
  *   c1 bit  0:   --no-detect
@@ -411,7 +437,7 @@ static const char *const fuzz_globs[4] = { "*", "*:*", "[A-Z]*", "?*a[!b]*" };
  *      bit  3:   --port 5066 and --port 1
  *   (c1 bits 4-7 only pick the filter lists.)
  * The hook formats every message again in JSON, or in text when the
- * pipeline prints JSON. */
+ * pipeline prints JSON, and as --json=fields --all-layers. */
 static void fuzz_setup(struct fuzz_ctx *fc, uint8_t c0, uint8_t c1)
 {
 	struct pipeline *pl = &fc->pl;
@@ -426,6 +452,11 @@ static void fuzz_setup(struct fuzz_ctx *fc, uint8_t c0, uint8_t c1)
 	fc->strict_payload = 1;
 	pipeline_init(pl, fuzz_devnull);
 	output_init(&fc->alt);
+	output_init(&fc->fields);
+	fc->fields.style = OUT_JSON;
+	fc->fields.json_fields = true;
+	fc->fields.all_layers = true;
+	fc->do_fields = ((c0 >> 2) & 7) == 1;
 	sbuf_init(&fc->alt_line);
 
 	switch (c0 & 3) {
@@ -441,6 +472,8 @@ static void fuzz_setup(struct fuzz_ctx *fc, uint8_t c0, uint8_t c1)
 			pl->out.style = OUT_JSON;
 		break;
 	default:
+		if ((c0 >> 5) & 1)
+			pl->out.tree = pl->out.hexdump = pl->out.all_layers = true;
 		break;
 	}
 	fc->alt.style = pl->out.style == OUT_JSON && !pl->out.tmpl ? OUT_TEXT : OUT_JSON;
@@ -450,6 +483,10 @@ static void fuzz_setup(struct fuzz_ctx *fc, uint8_t c0, uint8_t c1)
 	fc->alt.ts = pl->out.ts;
 	fc->alt.nano = pl->out.nano;
 	fc->alt.max_elements = pl->out.max_elements;
+	/* Elements are fields alike: a few are enough, and thousands per
+	 * message would slow the fuzzer down for nothing. */
+	fc->fields.max_elements = pl->out.max_elements && pl->out.max_elements < 16 ?
+				  pl->out.max_elements : 16;
 
 	if (c1 & 1)
 		pl->detect_circuits = false;

@@ -46,6 +46,10 @@ struct rec {
 	uint8_t *payload;
 	size_t payload_len;
 	char problem[96];
+	bool at_known;
+	uint32_t at;
+	uint8_t raw_hdr[CA_EXT_HDR_LEN];
+	uint8_t raw_hdr_len;
 };
 
 struct recs {
@@ -70,6 +74,10 @@ static void on_msg(void *ctx, struct ca_msg *m)
 	e->tcp = m->tcp;
 	e->flags = m->flags;
 	memcpy(e->problem, m->problem, sizeof(e->problem));
+	e->at_known = m->at_known;
+	e->at = m->at;
+	memcpy(e->raw_hdr, m->raw_hdr, sizeof(e->raw_hdr));
+	e->raw_hdr_len = m->raw_hdr_len;
 	assert_true(m->payload_len <= m->h.size);
 	e->payload_len = m->payload_len;
 	if (m->payload_len) {
@@ -919,6 +927,50 @@ static void test_messages_between_two_holes(void **state)
 	recs_free(&r);
 }
 
+/* Where messages begin, as sequence numbers, and their raw headers:
+ * whole in one segment, split across segments (header and payload), after
+ * a gap that ends a payload, and found again by a resync (the bytes the
+ * search hands back keep their positions). */
+static void test_message_positions(void **state)
+{
+	struct ca_stream s;
+	struct recs r = { 0 };
+	struct wire w = { .n = 0 };
+	uint8_t junk[5] = { 0xff, 0xfe, 0xfd, 0xfc, 0xfb };
+
+	(void)state;
+	ca_stream_init(&s, CA_DIR_RESPONSE, 1 << 16, 1);
+	ca_stream_seq(&s, 1000);
+	wire_ca_hdr(&w, CA_PROTO_ECHO, 0, 0, 0, 0, 0);               /* 1000 */
+	wire_ca_ext_hdr(&w, CA_PROTO_READ_NOTIFY, 8, 6, 1, 1, 2);   /* 1016 */
+	wire_fill(&w, 0, 8);
+	feed(&s, w.b, 20, &r);           /* the second header split */
+	feed(&s, w.b + 20, w.n - 20, &r);
+	assert_int_equal(r.n, 2);
+	assert_true(r.v[0].at_known);
+	assert_int_equal(r.v[0].at, 1000);
+	assert_int_equal(r.v[0].raw_hdr_len, 16);
+	assert_true(r.v[1].at_known);
+	assert_int_equal(r.v[1].at, 1016);
+	assert_int_equal(r.v[1].raw_hdr_len, 24);
+	assert_memory_equal(r.v[1].raw_hdr, w.b + 16, 24);
+	/* A gap of 5 bytes, then junk to resync over, then an ECHO. */
+	ca_stream_gap(&s, 5, on_msg, &r);            /* 1048..1053 */
+	w.n = 0;
+	memcpy(wire_room(&w, sizeof(junk)), junk, sizeof(junk));  /* 1053 */
+	wire_ca_hdr(&w, CA_PROTO_ECHO, 0, 0, 0, 0, 0);            /* 1058 */
+	wire_ca_hdr(&w, CA_PROTO_ECHO, 0, 0, 0, 0, 0);            /* 1074 */
+	wire_ca_hdr(&w, CA_PROTO_ECHO, 0, 0, 0, 0, 0);            /* 1090 */
+	feed(&s, w.b, w.n, &r);
+	ca_stream_end(&s, "end", on_msg, &r);
+	assert_true(r.n >= 3);
+	assert_true(r.v[2].at_known);
+	assert_int_equal(r.v[2].at, 1058);
+	assert_int_equal(r.v[r.n - 1].at, 1090);
+	ca_stream_free(&s);
+	recs_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -934,6 +986,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_end_mid_payload, fx_setup, fx_teardown),
 		cmocka_unit_test(test_lone_message_segment_after_hole),
 		cmocka_unit_test(test_messages_between_two_holes),
+		cmocka_unit_test(test_message_positions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -152,7 +152,7 @@ static void seg(struct flow_table *t, const struct flow_key *k, enum ca_dir dir,
 	p.payload = copy;
 	p.payload_len = (uint32_t)len;
 	p.payload_wire_len = (uint32_t)len;
-	flow_segment(t, k, dir, &p, (struct flow_stamp){ 0, 0 });
+	flow_segment(t, k, dir, &p, (struct flow_stamp){ .ts_ns = 0 });
 	memset(copy, 0xEE, len);
 	free(copy);
 }
@@ -165,7 +165,7 @@ static void syn(struct flow_table *t, const struct flow_key *k, enum ca_dir dir,
 	memset(&p, 0, sizeof(p));
 	p.tcp_flags = dir == CA_DIR_REQUEST ? TCPF_SYN : (TCPF_SYN | TCPF_ACK);
 	p.seq = isn;
-	flow_segment(t, k, dir, &p, (struct flow_stamp){ 0, 0 });
+	flow_segment(t, k, dir, &p, (struct flow_stamp){ .ts_ns = 0 });
 }
 
 /* A payload-less segment with flags (FIN, RST) at stream offset off. */
@@ -177,7 +177,7 @@ static void ctl(struct flow_table *t, const struct flow_key *k, enum ca_dir dir,
 	memset(&p, 0, sizeof(p));
 	p.tcp_flags = flags | TCPF_ACK;
 	p.seq = isn + 1 + (uint32_t)off;
-	flow_segment(t, k, dir, &p, (struct flow_stamp){ 0, 0 });
+	flow_segment(t, k, dir, &p, (struct flow_stamp){ .ts_ns = 0 });
 }
 
 /* The recorded messages from index `from` are request messages first..last
@@ -789,7 +789,7 @@ static void test_snaplen_cut(void **state)
 	p.payload = copy;
 	p.payload_len = 10;
 	p.payload_wire_len = 131 - 90;
-	flow_segment(&t, &KEY_A, CA_DIR_REQUEST, &p, (struct flow_stamp){ 0, 0 });
+	flow_segment(&t, &KEY_A, CA_DIR_REQUEST, &p, (struct flow_stamp){ .ts_ns = 0 });
 	free(copy);
 	send_seg(&t, 1000, &w, 3);
 	send_seg(&t, 1000, &w, 4);

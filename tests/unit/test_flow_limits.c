@@ -62,7 +62,7 @@ static void segment(struct flow_table *t, const struct flow_key *k, uint8_t flag
 	p.payload = d;
 	p.payload_len = n;
 	p.payload_wire_len = n;
-	flow_segment(t, k, CA_DIR_RESPONSE, &p, (struct flow_stamp){ 0, 0 });
+	flow_segment(t, k, CA_DIR_RESPONSE, &p, (struct flow_stamp){ .ts_ns = 0 });
 }
 
 /* A READ_NOTIFY reply's extended header announcing `size` bytes of

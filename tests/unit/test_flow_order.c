@@ -62,7 +62,7 @@ static void send_bytes(struct flow_table *t, enum ca_dir dir, const uint8_t *d, 
 {
 	struct pkt p;
 	uint8_t *copy = malloc(len ? len : 1);
-	struct flow_stamp at = { ms * MS, frame };
+	struct flow_stamp at = { .ts_ns = ms * MS, .frame = frame };
 
 	assert_non_null(copy);
 	if (len)
@@ -90,7 +90,7 @@ static void send(struct flow_table *t, enum ca_dir dir, const struct wire *w, si
 static void handshake(struct flow_table *t)
 {
 	struct pkt p;
-	struct flow_stamp at = { 0, 0 };
+	struct flow_stamp at = { .ts_ns = 0 };
 
 	memset(&p, 0, sizeof(p));
 	p.proto = 6;
