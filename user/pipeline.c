@@ -556,12 +556,18 @@ static void reassemble(struct pipeline *pl, const struct pkt *p, bool live)
 	if (live) {
 		decode_reassembled_live(pl, whole, n);
 	} else {
-		struct frame f = pl->cur;
+		struct frame now = pl->cur;
+		bool valid = pl->cur_valid;
 		uint64_t ca_before = pl->st.ca_packets;
 
-		f.data = whole;
-		f.caplen = f.len = n;
-		decode_kept(pl, DLT_IPV4, &f);
+		/* Decoded at the fragment that completed it; its bytes are in
+		 * no frame of the capture, so fields give no frame offsets. */
+		pl->cur.data = whole;
+		pl->cur.caplen = pl->cur.len = n;
+		pl->cur_valid = false;
+		decode_frame(pl, DLT_IPV4);
+		pl->cur = now;
+		pl->cur_valid = valid;
 		if (pl->st.ca_packets > ca_before)
 			pl->st.ca_reassembled++;
 	}
