@@ -27,6 +27,52 @@ static inline uint64_t rd_be64(const uint8_t *p)
 	return (uint64_t)rd_be32(p) << 32 | rd_be32(p + 4);
 }
 
+/* And the other way, for bytes we build (frames, messages). */
+static inline void wr_be16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void wr_be32(uint8_t *p, uint32_t v)
+{
+	wr_be16(p, v >> 16);
+	wr_be16(p + 2, v);
+}
+
+/* The Internet checksum (RFC 1071): a running sum of big-endian 16-bit
+ * words, an odd last byte padded with zero (wide enough for 64 KB without
+ * folding as it goes), then folded and complemented. */
+static inline uint64_t inet_sum(uint64_t sum, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	return sum;
+}
+
+static inline uint16_t inet_fold(uint64_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* A hex digit's value, -1 for any other character. */
+static inline int hex_digit_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 struct bytes_view {
 	const uint8_t *p;
 	size_t len;

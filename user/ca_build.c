@@ -1,5 +1,6 @@
 /* ca_build: see ca_build.h. */
 #include "ca_build.h"
+#include "bytes.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -306,17 +307,6 @@ static struct alias aliases_for(unsigned cmd, bool req)
 
 /* ---- payloads ---- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int payload_from_hex(struct rd *r, const struct json_val *v, uint8_t **out, size_t *len)
 {
 	size_t i, n;
@@ -333,7 +323,7 @@ static int payload_from_hex(struct rd *r, const struct json_val *v, uint8_t **ou
 	if (!b)
 		return fail(r->err, r->errlen, "out of memory");
 	for (i = 0; i < n; i++) {
-		int hi = hexval(v->s[2 * i]), lo = hexval(v->s[2 * i + 1]);
+		int hi = hex_digit_value(v->s[2 * i]), lo = hex_digit_value(v->s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			free(b);

@@ -152,6 +152,12 @@ bool ca_is_cancel_confirm(const struct ca_hdr *h, enum ca_dir dir)
 	return h->cmd == CA_PROTO_EVENT_ADD && dir == CA_DIR_RESPONSE && h->size == 0;
 }
 
+bool ca_msg_carries_value(const struct ca_msg *m)
+{
+	return ca_rule_carries_value(m->h.cmd, m->dir == CA_DIR_REQUEST) &&
+	       !ca_is_cancel_confirm(&m->h, m->dir);
+}
+
 const char *ca_command_name(const struct ca_hdr *h, enum ca_dir dir, bool tcp)
 {
 	(void)tcp;

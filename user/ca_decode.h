@@ -103,6 +103,9 @@ bool ca_hdr_plausible(const struct ca_hdr *h, enum ca_dir dir, bool tcp,
 const char *ca_command_name(const struct ca_hdr *h, enum ca_dir dir, bool tcp);
 /* An empty EVENT_ADD from the server: it confirms an EVENT_CANCEL. */
 bool ca_is_cancel_confirm(const struct ca_hdr *h, enum ca_dir dir);
+/* Does the message's payload hold a DBR value (a read or monitor reply, a
+ * write)?  A cancel confirmation carries none. */
+bool ca_msg_carries_value(const struct ca_msg *m);
 /* Protocol constant name: "READ_NOTIFY", "RSRV_IS_UP"...; NULL if unknown. */
 const char *ca_cmd_const_name(unsigned cmd);
 bool ca_cmd_obsolete(unsigned cmd);

@@ -1,5 +1,6 @@
 /* chanmem: see chanmem.h. */
 #include "chanmem.h"
+#include "bytes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -149,17 +150,6 @@ static bool parse_u32(const char *s, uint32_t *v)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* %XX-unescape s into out (at most CA_MAX_NAME_LEN bytes); its length,
  * or -1 when malformed or too long. */
 static int unescape_name(const char *s, char *out)
@@ -170,7 +160,7 @@ static int unescape_name(const char *s, char *out)
 		int c = (unsigned char)*s++;
 
 		if (c == '%') {
-			int h = hexval(s[0]), l = h < 0 ? -1 : hexval(s[1]);
+			int h = hex_digit_value(s[0]), l = h < 0 ? -1 : hex_digit_value(s[1]);
 
 			if (l < 0)
 				return -1;

@@ -430,24 +430,6 @@ static uint32_t add_name(struct builder *b, unsigned desc, uint32_t po)
 	return add(b, desc, po, b->end - po);
 }
 
-static bool carries_value(const struct ca_msg *m)
-{
-	bool rsp = m->dir == CA_DIR_RESPONSE;
-
-	switch (m->h.cmd) {
-	case CA_PROTO_READ:
-	case CA_PROTO_READ_NOTIFY:
-		return rsp;
-	case CA_PROTO_EVENT_ADD:
-		return rsp && !ca_is_cancel_confirm(&m->h, m->dir);
-	case CA_PROTO_WRITE:
-	case CA_PROTO_WRITE_NOTIFY:
-		return !rsp;
-	default:
-		return false;
-	}
-}
-
 /* The metadata of a DBR struct at po; returns where it ends. */
 static uint32_t add_dbr_meta(struct builder *b, unsigned type, uint32_t po)
 {
@@ -566,7 +548,7 @@ static void add_payload(struct builder *b, const struct ca_msg *m, size_t max_el
 
 	if (po >= b->end)
 		return;
-	if (carries_value(m)) {
+	if (ca_msg_carries_value(m)) {
 		o = add_dbr(b, m, po, max_elements);
 	} else {
 		switch (m->h.cmd) {

@@ -26,40 +26,6 @@
  * writers on different threads do not share it. */
 static __thread uint8_t seg_buf[GSO_SPLIT_MAX_SEG];
 
-static void wr_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void wr_be32(uint8_t *p, uint32_t v)
-{
-	wr_be16(p, (uint16_t)(v >> 16));
-	wr_be16(p + 2, (uint16_t)v);
-}
-
-/* Ones'-complement sum of big-endian 16-bit words, an odd last byte padded
- * with zero (RFC 1071).  The sum is wide enough for 64 KB without folding
- * as it goes. */
-static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t n)
-{
-	while (n >= 2) {
-		sum += (uint32_t)p[0] << 8 | p[1];
-		p += 2;
-		n -= 2;
-	}
-	if (n)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 static int is_vlan_tpid(uint16_t t)
 {
 	return t == TPID_8021Q || t == TPID_8021AD || t == TPID_QINQ1;
@@ -137,7 +103,7 @@ int gso_split(const uint8_t *frame, uint32_t len, uint16_t gso_size,
 		/* The 16-bit ID wraps like the kernel's u16 arithmetic. */
 		wr_be16(ip + 4, (uint16_t)(id + nseg));
 		wr_be16(ip + 10, 0);
-		wr_be16(ip + 10, csum_fold(csum_add(0, ip, ihl)));
+		wr_be16(ip + 10, inet_fold(inet_sum(0, ip, ihl)));
 
 		wr_be32(th + 4, seq + off);
 		if (off + chunk < paylen)
@@ -147,12 +113,12 @@ int gso_split(const uint8_t *frame, uint32_t len, uint16_t gso_size,
 		th[13] = f;
 
 		/* Pseudo-header: addresses, protocol, TCP length. */
-		sum = csum_add(0, ip + 12, 8);
+		sum = inet_sum(0, ip + 12, 8);
 		sum += IPPROTO_TCP_;
 		sum += thlen + chunk;
 		wr_be16(th + 16, 0);
-		sum = csum_add(sum, th, thlen + chunk);
-		wr_be16(th + 16, csum_fold(sum));
+		sum = inet_sum(sum, th, thlen + chunk);
+		wr_be16(th + 16, inet_fold(sum));
 
 		emit(ctx, seg_buf, seglen);
 	}
@@ -199,12 +165,12 @@ int l4_csum_finalize(uint8_t *frame, uint32_t len)
 	} else {
 		return 0;
 	}
-	sum = csum_add(0, frame + l3 + 12, 8);
+	sum = inet_sum(0, frame + l3 + 12, 8);
 	sum += proto;
 	sum += l4len;
-	sum = csum_add(sum, frame + l4, l4len);
+	sum = inet_sum(sum, frame + l4, l4len);
 	{
-		uint16_t c = csum_fold(sum);
+		uint16_t c = inet_fold(sum);
 
 		if (proto == 17 && c == 0)
 			c = 0xffff;  /* 0 means "none" in UDP */

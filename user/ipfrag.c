@@ -154,18 +154,6 @@ static bool hold_bytes(struct ipfrag_dgram *d, uint32_t start, const uint8_t *b,
 	return true;
 }
 
-static uint16_t ip_header_sum(const uint8_t *h, unsigned n)
-{
-	uint32_t s = 0;
-	unsigned i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(h[i] << 8 | h[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /* The whole datagram as one packet: the first fragment's header with the
  * total length set and the fragmentation fields cleared. */
 static uint8_t *assemble(const struct ipfrag_dgram *d, uint32_t *out_len)
@@ -183,12 +171,7 @@ static uint8_t *assemble(const struct ipfrag_dgram *d, uint32_t *out_len)
 	o[7] = 0;
 	o[10] = 0;
 	o[11] = 0;
-	{
-		uint16_t sum = ip_header_sum(o, d->hdr_len);
-
-		o[10] = (uint8_t)(sum >> 8);
-		o[11] = (uint8_t)sum;
-	}
+	wr_be16(o + 10, inet_fold(inet_sum(0, o, d->hdr_len)));
 	*out_len = n;
 	return o;
 }

@@ -1,6 +1,7 @@
 /* json: see json.h.  A recursive-descent parser over a cursor; recursion
  * is bounded by JSON_MAX_DEPTH, so the stack stays small whatever comes in. */
 #include "json.h"
+#include "bytes.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -123,17 +124,6 @@ static bool parse_number(struct jp *j, struct json_val *v)
 	return true;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool read_u4(struct jp *j, unsigned *out)
 {
 	unsigned u = 0;
@@ -142,7 +132,7 @@ static bool read_u4(struct jp *j, unsigned *out)
 	if (j->end - j->p < 4)
 		return fail_at(j, j->p, "\\u needs four hex digits");
 	for (i = 0; i < 4; i++) {
-		d = hex_digit(j->p[i]);
+		d = hex_digit_value(j->p[i]);
 		if (d < 0)
 			return fail_at(j, j->p + i, "\\u needs four hex digits");
 		u = u << 4 | (unsigned)d;

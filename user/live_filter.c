@@ -1,5 +1,6 @@
 /* live_filter: see live_filter.h. */
 #include "live_filter.h"
+#include "bytes.h"
 
 #include <pcap/pcap.h>
 #include <stdint.h>
@@ -37,18 +38,6 @@ int live_filter_compile(struct live_filter *f, const char *expr, char *err, size
 	return r;
 }
 
-static void put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
 bool live_filter_match(const struct live_filter *f, const struct rec_info *ri)
 {
 	uint8_t fr[14 + 20 + 20 + LIVE_FILTER_PAYLOAD];
@@ -58,27 +47,27 @@ bool live_filter_match(const struct live_filter *f, const struct rec_info *ri)
 	if (!f->prog)
 		return true;
 	memset(fr, 0, 14 + 20 + l4);
-	put16(fr + 12, 0x0800);
+	wr_be16(fr + 12, 0x0800);
 	fr[14] = 0x45;
 	fr[22] = 64;
 	fr[23] = ri->tcp ? 6 : 17;
-	put32(fr + 26, ri->saddr);
-	put32(fr + 30, ri->daddr);
-	put16(fr + 34, ri->sport);
-	put16(fr + 36, ri->dport);
+	wr_be32(fr + 26, ri->saddr);
+	wr_be32(fr + 30, ri->daddr);
+	wr_be16(fr + 34, ri->sport);
+	wr_be16(fr + 36, ri->dport);
 	if (ri->seg.n && ri->spans[0].off == 0) {
 		n = ri->spans[0].len < LIVE_FILTER_PAYLOAD ? ri->spans[0].len : LIVE_FILTER_PAYLOAD;
 		memcpy(fr + 14 + 20 + l4, ri->spans[0].data, n);
 	}
 	wire = ri->tcp ? (ri->seg.len < 65495 ? ri->seg.len : 65495) : ri->seg.len;
 	if (ri->tcp) {
-		put32(fr + 38, ri->seg.seq);
+		wr_be32(fr + 38, ri->seg.seq);
 		fr[46] = 5 << 4;
 		fr[47] = ri->seg.tcp_flags;
 	} else {
-		put16(fr + 38, 8 + (wire < 65507 ? wire : 65507));
+		wr_be16(fr + 38, 8 + (wire < 65507 ? wire : 65507));
 	}
-	put16(fr + 16, 20 + l4 + (wire < 65495 ? wire : 65495));
+	wr_be16(fr + 16, 20 + l4 + (wire < 65495 ? wire : 65495));
 	memset(&h, 0, sizeof(h));
 	h.caplen = 14 + 20 + l4 + n;
 	h.len = 14 + 20 + l4 + wire;

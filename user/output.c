@@ -660,26 +660,6 @@ static void put_template_name(struct sbuf *sb, const char *s, size_t n)
 	}
 }
 
-/* Whether the message carries a DBR value (replies to reads, monitor
- * updates, writes). */
-static bool msg_carries_value(const struct ca_msg *m)
-{
-	bool rsp = m->dir == CA_DIR_RESPONSE;
-
-	switch (m->h.cmd) {
-	case CA_PROTO_READ:
-	case CA_PROTO_READ_NOTIFY:
-		return rsp;
-	case CA_PROTO_EVENT_ADD:
-		return rsp && !ca_is_cancel_confirm(&m->h, m->dir);
-	case CA_PROTO_WRITE:
-	case CA_PROTO_WRITE_NOTIFY:
-		return !rsp;
-	default:
-		return false;
-	}
-}
-
 /* {value}: the value as the text line shows it inside data=[...], without
  * the brackets ("-" when the message has none). */
 static void put_template_value(struct output *o, struct sbuf *sb, const struct ca_msg *m)
@@ -690,7 +670,7 @@ static void put_template_value(struct output *o, struct sbuf *sb, const struct c
 	bool quoted = false;
 
 	sbuf_init(&tmp);
-	if (!msg_carries_value(m) || !m->payload || !m->payload_len ||
+	if (!ca_msg_carries_value(m) || !m->payload || !m->payload_len ||
 	    dbr_append_value_cut(&tmp, OUT_TEXT, m->h.dtype, m->h.count, m->payload,
 				 m->payload_len, o->max_elements,
 				 (m->flags & CA_MSG_BIG) != 0) == DBR_BAD_TYPE ||
@@ -728,7 +708,7 @@ static void put_template_alarm(struct sbuf *sb, const struct ca_msg *m, bool sev
 	unsigned v;
 
 	if (!m->payload || m->payload_len < 4 || m->h.dtype < 7 || m->h.dtype > 34 ||
-	    !msg_carries_value(m)) {
+	    !ca_msg_carries_value(m)) {
 		sbuf_putc(sb, '-');
 		return;
 	}
