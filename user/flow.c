@@ -610,6 +610,46 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 	flow_end_flags(t, f, h, p->tcp_flags);
 }
 
+static void stamp_min(struct flow_stamp *m, struct flow_stamp s)
+{
+	if (s.frame < m->frame)
+		m->frame = s.frame;
+	if (s.ts_ns < m->ts_ns)
+		m->ts_ns = s.ts_ns;
+}
+
+/* A framer in the middle of something: a message begun, a header part
+ * read, bytes being searched for a header.  A gap or the flow's end would
+ * report that message with the stamp of the last bytes delivered. */
+static bool stream_mid_message(const struct ca_stream *s)
+{
+	return s->state == CS_PAYLOAD || (s->state == CS_HEADER && s->hdr_have > 0) ||
+	       (s->state == CS_RESYNC && s->rlen > 0);
+}
+
+struct flow_stamp flow_oldest_pending(const struct flow_table *t)
+{
+	struct flow_stamp m = { UINT64_MAX, UINT64_MAX };
+	const struct flow *f;
+	int d;
+
+	for (f = t->lru_head; f; f = f->lru_next) {
+		for (d = 0; d < 2; d++) {
+			const struct flow_half *h = &f->half[d];
+			const struct ooo_seg *o;
+			const struct queued_msg *q;
+
+			for (o = h->held; o; o = o->next)
+				stamp_min(&m, o->stamp);
+			for (q = f->q_head[d]; q; q = q->next)
+				stamp_min(&m, q->stamp);
+			if (stream_mid_message(&h->stream))
+				stamp_min(&m, h->last_stamp);
+		}
+	}
+	return m;
+}
+
 uint64_t flow_table_resyncs(const struct flow_table *t)
 {
 	uint64_t n = t->stats.resyncs_closed;

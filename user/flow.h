@@ -182,4 +182,10 @@ void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 
 uint64_t flow_table_resyncs(const struct flow_table *t);
 
+/* The oldest packet (frame number and time stamp, each the smallest) that
+ * a message may still be stamped with: held segments, messages waiting for
+ * the other direction, messages begun in a framer.  { UINT64_MAX,
+ * UINT64_MAX } when none.  Walks every flow: call it now and then. */
+struct flow_stamp flow_oldest_pending(const struct flow_table *t);
+
 #endif

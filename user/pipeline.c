@@ -193,6 +193,28 @@ static struct flow_stamp cur_stamp(const struct pipeline *pl)
 	return at;
 }
 
+static void count_printed(struct pipeline *pl)
+{
+	pl->st.printed++;
+	if (pl->max_count && pl->st.printed >= pl->max_count)
+		pl->done = true;
+}
+
+/* The message's line for its frame's comment. */
+static void note_line(struct pipeline *pl, const struct flow_key *k,
+		      const struct msg_ctx *c, const struct ca_msg *m)
+{
+	struct pipeline_notes *n = pl->notes;
+
+	sbuf_reset(&n->text);
+	if (pl->writes)
+		audit_format(&n->out, &n->text, c, track_client(&pl->track, k), m);
+	else
+		output_format(&n->out, &n->text, c, m);
+	if (!n->text.oom)
+		n->line(n->ctx, c->frame, c->ts_ns, sbuf_str(&n->text), n->text.len);
+}
+
 /* One message, stamped with the packet that carried its last byte. */
 static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		 struct ca_msg *m, struct flow_stamp at)
@@ -242,12 +264,19 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 
 	if (pl->hook)
 		pl->hook(pl->hook_ctx, k, &c, m);
-	if (pl->hook_only)
+	if (pl->hook_only && !pl->notes)
 		return;
 	if (pl->done || (pl->writes && !audit_selects(m)) || !passes_filters(pl, m, &pv))
 		return;
 	if (!named)
 		name_ends(pl, k, tcp, &c);
+	if (pl->notes)
+		note_line(pl, k, &c, m);
+	if (pl->hook_only) {
+		/* Written to the file only: -c counts them as printed. */
+		count_printed(pl);
+		return;
+	}
 	sbuf_reset(&pl->line);
 	if (pl->writes)
 		audit_format(&pl->out, &pl->line, &c, track_client(&pl->track, k), m);
@@ -264,9 +293,7 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		pl->done = true;
 		return;
 	}
-	pl->st.printed++;
-	if (pl->max_count && pl->st.printed >= pl->max_count)
-		pl->done = true;
+	count_printed(pl);
 }
 
 static void on_tcp_msg(void *ctx, struct ca_msg *m)
@@ -429,6 +456,12 @@ static bool learned_flow_is_ca(struct pipeline *pl, const struct pkt *p,
 	case CLASSIFY_FLOW_EARLY:
 		early_keep(pl, &cl->key);
 		return false;
+	case CLASSIFY_FLOW_OPENING:
+		/* Not CA yet, but a cut capture (-w) needs it: without its
+		 * SYNs, reading the cut again would not admit the flow. */
+		if (pl->notes && pl->notes->ca_frame)
+			pl->notes->ca_frame(pl->notes->ctx, pl->cur.number, pl->cur.ts_ns);
+		return false;
 	default:
 		/* Refused (not a bare ACK of the handshake): what it kept goes. */
 		if (pl->cls.learned_refused != refused)
@@ -477,6 +510,8 @@ static void decode_frame(struct pipeline *pl, int linktype)
 	if (cl.pending && !learned_flow_is_ca(pl, &p, &cl, linktype))
 		return;
 	pl->st.ca_packets++;
+	if (pl->notes && pl->notes->ca_frame)
+		pl->notes->ca_frame(pl->notes->ctx, f->number, f->ts_ns);
 	if (p.proto == IPPROTO_UDP) {
 		handle_udp(pl, &p, &cl);
 		return;
@@ -584,6 +619,43 @@ void pipeline_finish(struct pipeline *pl)
 		pl->out_errno = errno ? errno : EIO;
 }
 
+void pipeline_notes_start(struct pipeline *pl, struct pipeline_notes *n)
+{
+	n->out = pl->out;
+	n->out.style = OUT_TEXT;
+	n->out.ts = TS_NONE;
+	n->out.tmpl = NULL;
+	sbuf_init(&n->text);
+	pl->notes = n;
+}
+
+void pipeline_notes_stop(struct pipeline *pl)
+{
+	if (!pl->notes)
+		return;
+	sbuf_free(&pl->notes->text);
+	pl->notes = NULL;
+}
+
+struct flow_stamp pipeline_oldest_pending(const struct pipeline *pl)
+{
+	struct flow_stamp m = flow_oldest_pending(&pl->flows);
+	struct midstream_oldest mo = midstream_oldest_kept(&pl->mid);
+	unsigned i;
+
+	if (mo.frame < m.frame)
+		m.frame = mo.frame;
+	if (mo.ts_ns < m.ts_ns)
+		m.ts_ns = mo.ts_ns;
+	for (i = 0; i < pl->n_early; i++) {
+		if (pl->early[i].f.number < m.frame)
+			m.frame = pl->early[i].f.number;
+		if (pl->early[i].f.ts_ns < m.ts_ns)
+			m.ts_ns = pl->early[i].f.ts_ns;
+	}
+	return m;
+}
+
 uint64_t pipeline_resyncs(const struct pipeline *pl)
 {
 	return flow_table_resyncs(&pl->flows);
@@ -633,6 +705,7 @@ void pipeline_free(struct pipeline *pl)
 	track_free(&pl->track);
 	classify_free(&pl->cls);
 	midstream_free(&pl->mid);
+	pipeline_notes_stop(pl);
 	while (pl->n_early)
 		free((void *)pl->early[--pl->n_early].f.data);
 	sbuf_free(&pl->line);

@@ -4,12 +4,40 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture_writer.h"
 #include "pcap_source.h"
 #include "pkt.h"
 #include "runtime.h"
 
+/* -w with -r: the capture cut down to its CA packets, in the input's
+ * link type; one interface, named after the file it came from. */
+static bool offline_writer_open(struct capture_writer *cw, struct pipeline *pl,
+				const struct opts *o, int linktype)
+{
+	struct pcap_writer_opts wo = o->wr;
+	struct pcap_writer_iface ifc;
+	char desc[512], err[512];
+	bool filtered = pl->n_pv_globs || pl->n_cmds || pl->writes;
+
+	snprintf(desc, sizeof(desc), "catrace: CA from %s",
+		 strcmp(o->read_file, "-") ? o->read_file : "standard input");
+	ifc.name = NULL;
+	ifc.description = desc;
+	wo.ifaces = &ifc;
+	wo.n_ifaces = 1;
+	wo.linktype_set = true;
+	wo.linktype = linktype;
+	if (!capture_writer_open(cw, pl, &wo, false, filtered, err, sizeof(err))) {
+		fprintf(stderr, "catrace: %s\n", err);
+		return false;
+	}
+	return true;
+}
+
 int run_offline(struct pipeline *pl, const struct opts *o)
 {
+	static struct capture_writer cw;
+	bool writing = false;
 	static struct metrics_service ms;
 	char err[PCAP_ERR_LEN];
 	bool metrics = metrics_wanted(&o->met);
@@ -36,13 +64,24 @@ int run_offline(struct pipeline *pl, const struct opts *o)
 		pcap_source_close(src);
 		return EXIT_USAGE;
 	}
+	if (o->wr.path) {
+		if (!offline_writer_open(&cw, pl, o, lt)) {
+			pcap_source_close(src);
+			return 1;
+		}
+		writing = true;
+	}
 	if (!reports_setup(pl, o)) {
+		if (writing)
+			capture_writer_close(&cw, true);
 		pcap_source_close(src);
 		return 1;
 	}
 	if (metrics) {
 		if (metrics_service_start(&ms, &o->met, pl, NULL, o->read_file, err, sizeof(err))) {
 			fprintf(stderr, "catrace: %s\n", err);
+			if (writing)
+				capture_writer_close(&cw, true);
 			pcap_source_close(src);
 			return EXIT_USAGE;
 		}
@@ -50,6 +89,8 @@ int run_offline(struct pipeline *pl, const struct opts *o)
 	pl->hook_only = !lines_wanted(o);
 	if (o->drop_to && !privs_drop(o->drop_to, err, sizeof(err))) {
 		fprintf(stderr, "catrace: %s\n", err);
+		if (writing)
+			capture_writer_close(&cw, true);
 		pcap_source_close(src);
 		return 1;
 	}
@@ -59,8 +100,15 @@ int run_offline(struct pipeline *pl, const struct opts *o)
 	if (strcmp(o->read_file, "-") && !isatty(STDOUT_FILENO))
 		stdout_buffer_big();
 	while (!pl->done && (r = pcap_source_next(src, &f, err, sizeof(err))) == 1) {
+		if (writing)
+			capture_writer_frame(&cw, f.number, f.ts_ns, 0, f.data, f.caplen, f.len);
 		pipeline_frame(pl, lt, &f);
 		reports_poll(pl, o);
+		if (writing) {
+			capture_writer_after_frame(&cw);
+			if (capture_writer_stopped(&cw))
+				break;
+		}
 	}
 	if (!pl->done && r < 0) {
 		fprintf(stderr, "catrace: %s: after packet %llu: %s\n", o->read_file,
@@ -68,6 +116,9 @@ int run_offline(struct pipeline *pl, const struct opts *o)
 		rc = 1;
 	}
 	pipeline_finish(pl);
+	/* After the flows' last messages, which may be for any frame. */
+	if (writing && capture_writer_close(&cw, o->quiet))
+		rc = 1;
 	reports_finish(pl, o);
 	if (metrics && metrics_service_stop(&ms))
 		rc = 1;
