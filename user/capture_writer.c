@@ -127,9 +127,10 @@ int capture_writer_close(struct capture_writer *cw, bool quiet)
 	}
 	cw->w = NULL;
 	if (st->forced || st->late || st->oom)
-		fprintf(stderr, "catrace: -w: %llu packets written before their messages were "
-			"all decoded (the queue's bound), %llu messages missing from the "
-			"comments, %llu packets lost for want of memory\n",
+		fprintf(stderr, "catrace: -w: %llu packets written before all their messages "
+			"were certain (the queue's bound), %llu messages that came after "
+			"their packet was written (not in its comment), %llu packets not "
+			"written for want of memory\n",
 			(unsigned long long)st->forced, (unsigned long long)st->late,
 			(unsigned long long)st->oom);
 	if (!quiet)

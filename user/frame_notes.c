@@ -90,6 +90,11 @@ static struct frame_note *find(struct frame_notes *q, uint64_t key)
 {
 	struct frame_note *f, *hit = NULL;
 
+	/* Most notes are for the frame being decoded, the newest: no walk.
+	 * (It is also the newest with its key, the one that takes it.) */
+	if (q->tail && q->tail->key == key)
+		return q->tail;
+
 	if (!q->unsorted && (!q->head || key < q->head->key || key > q->tail->key))
 		return NULL;
 	/* Notes are mostly for the newest frames, but the list is singly

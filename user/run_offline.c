@@ -2,12 +2,22 @@
  * pipeline, packet by packet, then the reports. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "capture_writer.h"
 #include "pcap_source.h"
 #include "pkt.h"
 #include "runtime.h"
+
+/* Whether two names are one file (both exist). */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return strcmp(a, "-") && strcmp(b, "-") && stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
 
 /* -w with -r: the capture cut down to its CA packets, in the input's
  * link type; one interface, named after the file it came from. */
@@ -19,6 +29,11 @@ static bool offline_writer_open(struct capture_writer *cw, struct pipeline *pl,
 	char desc[512], err[512];
 	bool filtered = pl->n_pv_globs || pl->n_cmds || pl->writes;
 
+	if (same_file(o->read_file, o->wr.path)) {
+		fprintf(stderr, "catrace: -w %s is the capture -r reads: it would be emptied "
+			"before it is read\n", o->wr.path);
+		return false;
+	}
 	snprintf(desc, sizeof(desc), "catrace: CA from %s",
 		 strcmp(o->read_file, "-") ? o->read_file : "standard input");
 	ifc.name = NULL;
@@ -67,7 +82,7 @@ int run_offline(struct pipeline *pl, const struct opts *o)
 	if (o->wr.path) {
 		if (!offline_writer_open(&cw, pl, o, lt)) {
 			pcap_source_close(src);
-			return 1;
+			return EXIT_USAGE;
 		}
 		writing = true;
 	}
