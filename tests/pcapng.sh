@@ -23,15 +23,16 @@ bad() { echo "FAIL: pcapng $1${2:+: $2}"; fail=$((fail + 1)); }
 command -v tshark >/dev/null && command -v capinfos >/dev/null ||
 	{ echo "SKIP: tshark and capinfos are needed"; exit 77; }
 
-# Expected: from "FRAME TIME" lines and the text lines (-t) of the same
-# messages, one "TIME<TAB>LINE; LINE..." per frame, in frame order.
+# Expected: from the frame numbers ({frame}) and the text lines (--nano:
+# "TIME LINE") of the same messages, one "TIME<TAB>LINE; LINE..." per
+# frame, in frame order.
 expect_py='
 import sys, decimal, collections
 frames = [l.split() for l in open(sys.argv[1])]
-lines = [l.rstrip("\n") for l in open(sys.argv[2])]
+lines = [l.rstrip("\n").split(" ", 1) for l in open(sys.argv[2])]
 assert len(frames) == len(lines), (len(frames), len(lines))
 per = collections.OrderedDict()
-for (num, ts), line in zip(frames, lines):
+for (num,), (ts, line) in zip(frames, lines):
     per.setdefault(int(num), [int(decimal.Decimal(ts) * 10**9), []])[1].append(line)
 for num in sorted(per):
     ts, ls = per[num]
@@ -50,8 +51,8 @@ for l in open(sys.argv[1]):
 expected() {
 	local cap=$1
 	shift
-	"$CATRACE" -q -r "$cap" --nano --format '{frame} {timestamp}' "$@" > "$tmp/frames" &&
-		"$CATRACE" -q -r "$cap" -t "$@" > "$tmp/lines" &&
+	"$CATRACE" -q -r "$cap" --format '{frame}' "$@" > "$tmp/frames" &&
+		"$CATRACE" -q -r "$cap" --nano "$@" > "$tmp/lines" &&
 		python3 -c "$expect_py" "$tmp/frames" "$tmp/lines"
 }
 
@@ -64,10 +65,16 @@ packets() {
 	capinfos -c -M "$1" 2>/dev/null | awk '/^Number of packets/ {print $NF}'
 }
 
+# The project's captures, and the shared reference ones when present
+# (pcapng inputs and other link types among them).
+SHARED_CAPTURES=${SHARED_CAPTURES:-}
 n=0
-for cap in "$CAPTURES"/*.pcap; do
+for cap in "$CAPTURES"/*.pcap ${SHARED_CAPTURES:+"$SHARED_CAPTURES"/*.pcap \
+	"$SHARED_CAPTURES"/external/*.pcap "$SHARED_CAPTURES"/external/*.pcapng}; do
 	[ -f "$cap" ] || continue
-	name=$(basename "$cap" .pcap)
+	name=$(basename "$cap")
+	name=${name%.pcap*}
+	[ -e "$tmp/$name.pcapng" ] && name=$name-$n
 	out=$tmp/$name.pcapng
 	n=$((n + 1))
 	if ! "$CATRACE" -r "$cap" -w "$out" 2> "$tmp/err"; then
