@@ -141,6 +141,25 @@ for spec in "s04_camonitor swap:5" "s08_pyepics_many swap:5" "s08_pyepics_many d
 	fi
 done
 
+# A message spread over several segments keeps them all: the cut of
+# s15's big waveform replies reads back to the same replies (their PV
+# unknown: the channel's creation is not in the cut), with no segment
+# missing in between.
+cap=$CAPTURES/s15_large_and_errors.pcap
+if [ -f "$cap" ]; then
+	sel=(--pv 'T:wfdouble' --cmd ReadNotifyResponse)
+	"$CATRACE" -q -r "$cap" "${sel[@]}" -w "$tmp/wf.pcapng"
+	"$CATRACE" -q -r "$cap" "${sel[@]}" -t | sed "s/pv='T:wfdouble'/pv=?/" > "$tmp/want"
+	"$CATRACE" -q -r "$tmp/wf.pcapng" -t > "$tmp/got"
+	lost=$(tshark -r "$tmp/wf.pcapng" -Y tcp.analysis.lost_segment 2>/dev/null | wc -l)
+	if [ "$(wc -l < "$tmp/want")" -gt 3 ] && cmp -s "$tmp/want" "$tmp/got" && [ "$lost" = 0 ] &&
+		[ "$(packets "$tmp/wf.pcapng")" -gt "$(wc -l < "$tmp/want")" ]; then
+		ok "--pv keeps every segment of a message spread over several ($(packets "$tmp/wf.pcapng") packets, $(wc -l < "$tmp/want") messages)"
+	else
+		bad "segments of a spread message" "lost $lost; $(diff "$tmp/want" "$tmp/got" | head -3 | cut -c1-200)"
+	fi
+fi
+
 # --pv: exactly the packets that carried a matching message.
 cap=$CAPTURES/s04_camonitor.pcap
 if [ -f "$cap" ]; then

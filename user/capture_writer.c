@@ -41,6 +41,13 @@ static void on_ca_frame(void *ctx, uint64_t frame, uint64_t ts_ns)
 	frame_notes_mark_ca(&cw->q, cw->by_time ? ts_ns : frame);
 }
 
+static void on_part(void *ctx, uint64_t frame, uint64_t ts_ns)
+{
+	struct capture_writer *cw = ctx;
+
+	frame_notes_mark_part(&cw->q, cw->by_time ? ts_ns : frame);
+}
+
 bool capture_writer_open(struct capture_writer *cw, struct pipeline *pl,
 			 const struct pcap_writer_opts *wo, bool by_time, bool only_noted,
 			 char *err, size_t errlen)
@@ -55,6 +62,7 @@ bool capture_writer_open(struct capture_writer *cw, struct pipeline *pl,
 			 write_frame, cw);
 	cw->pn.line = on_line;
 	cw->pn.ca_frame = on_ca_frame;
+	cw->pn.part = on_part;
 	cw->pn.ctx = cw;
 	pipeline_notes_start(pl, &cw->pn);
 	return true;
@@ -126,13 +134,14 @@ int capture_writer_close(struct capture_writer *cw, bool quiet)
 		rc = 1;
 	}
 	cw->w = NULL;
-	if (st->forced || st->late || st->oom)
+	if (st->forced || st->late || st->late_parts || st->oom)
 		fprintf(stderr, "catrace: -w: %llu packets written before all their messages "
 			"were certain (the queue's bound), %llu messages that came after "
-			"their packet was written (not in its comment), %llu packets not "
-			"written for want of memory\n",
+			"their packet was written (not in its comment), %llu packets that "
+			"carried part of a message shown gone before it was, %llu packets "
+			"not written for want of memory\n",
 			(unsigned long long)st->forced, (unsigned long long)st->late,
-			(unsigned long long)st->oom);
+			(unsigned long long)st->late_parts, (unsigned long long)st->oom);
 	if (!quiet)
 		fprintf(stderr, "%llu packets written\n", (unsigned long long)n);
 	return rc;

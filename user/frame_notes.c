@@ -24,7 +24,7 @@ static size_t cost(const struct frame_note *f)
 static void pop(struct frame_notes *q)
 {
 	struct frame_note *f = q->head;
-	bool wanted = q->only_noted ? f->n_notes > 0 : f->ca || f->n_notes > 0;
+	bool wanted = f->n_notes > 0 || f->part || (!q->only_noted && f->ca);
 
 	q->head = f->next;
 	if (!q->head)
@@ -111,6 +111,16 @@ void frame_notes_mark_ca(struct frame_notes *q, uint64_t key)
 
 	if (f)
 		f->ca = true;
+}
+
+void frame_notes_mark_part(struct frame_notes *q, uint64_t key)
+{
+	struct frame_note *f = find(q, key);
+
+	if (f)
+		f->part = true;
+	else if (q->gone_any && key <= q->gone_key)
+		q->st.late_parts++;
 }
 
 void frame_notes_note(struct frame_notes *q, uint64_t key, const char *text, size_t len)

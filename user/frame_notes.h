@@ -28,8 +28,10 @@
  * counted lack (part of) their comment.
  *
  * Which frames are written: with `only_noted` (message filters: --pv,
- * --cmd, --writes) only those with at least one note; else every frame
- * marked CA (frame_notes_mark_ca) or noted.  The others are dropped
+ * --cmd, --writes) only those with at least one note, or that carried
+ * part of a noted message (frame_notes_mark_part: a message spread over
+ * several TCP segments keeps them all); else every frame marked CA
+ * (frame_notes_mark_ca), noted or part.  The others are dropped
  * (`skipped`).
  */
 #ifndef CATRACE_FRAME_NOTES_H
@@ -53,6 +55,7 @@ struct frame_note {
 	uint32_t if_id;
 	uint32_t caplen, wirelen;
 	bool ca;
+	bool part;               /* carried bytes of a noted message */
 	unsigned n_notes;
 	struct sbuf text;        /* the notes, joined by FRAME_NOTES_SEP */
 	uint8_t data[];
@@ -69,6 +72,7 @@ struct frame_notes_stats {
 	uint64_t skipped;        /* not CA, or no note under only_noted */
 	uint64_t forced;         /* left before they were known complete */
 	uint64_t late;           /* notes for frames already gone */
+	uint64_t late_parts;     /* parts of a message, already gone */
 	uint64_t oom;            /* frames that could not be queued */
 };
 
@@ -93,6 +97,8 @@ void frame_notes_add(struct frame_notes *q, uint64_t key, uint64_t ts_ns, uint32
 		     const uint8_t *data, uint32_t caplen, uint32_t wirelen);
 /* The decoder found the frame with this key to be CA. */
 void frame_notes_mark_ca(struct frame_notes *q, uint64_t key);
+/* The frame with this key carried bytes of a noted message. */
+void frame_notes_mark_part(struct frame_notes *q, uint64_t key);
 /* One message line for the frame with this key. */
 void frame_notes_note(struct frame_notes *q, uint64_t key, const char *text, size_t len);
 /* Write (or skip) the frames whose key is below `below`, oldest first. */

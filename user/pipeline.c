@@ -45,6 +45,7 @@ static void flows_ready(struct pipeline *pl)
 	else if (pl->out.max_elements * 40 + 1024 > keep)
 		keep = pl->out.max_elements * 40 + 1024;
 	flow_table_init(&pl->flows, FLOW_TABLE_MAX, keep, on_tcp_msg, on_flow_close, pl);
+	pl->flows.track_parts = pl->notes && pl->notes->part;
 }
 
 static bool cmd_token_matches(const char *tok, const struct ca_msg *m)
@@ -213,6 +214,12 @@ static void note_line(struct pipeline *pl, const struct flow_key *k,
 		output_format(&n->out, &n->text, c, m);
 	if (!n->text.oom)
 		n->line(n->ctx, c->frame, c->ts_ns, sbuf_str(&n->text), n->text.len);
+	if (n->part && c->tcp) {
+		unsigned i;
+
+		for (i = 0; i < pl->flows.n_msg_parts; i++)
+			n->part(n->ctx, pl->flows.msg_parts[i].frame, pl->flows.msg_parts[i].ts_ns);
+	}
 }
 
 /* One message, stamped with the packet that carried its last byte. */

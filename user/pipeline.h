@@ -51,6 +51,9 @@ struct pipeline_stats {
 struct pipeline_notes {
 	void (*line)(void *ctx, uint64_t frame, uint64_t ts_ns, const char *text, size_t len);
 	void (*ca_frame)(void *ctx, uint64_t frame, uint64_t ts_ns);
+	/* The earlier packets that carried bytes of a message `line` was
+	 * given for (a message spread over several TCP segments; offline). */
+	void (*part)(void *ctx, uint64_t frame, uint64_t ts_ns);
 	void *ctx;
 	struct output out;           /* the lines' format */
 	struct sbuf text;

@@ -127,6 +127,27 @@ static void test_only_noted(void **state)
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.key[0], 2);
 	assert_int_equal(q.st.skipped, 1);
+
+	/* A message spread over frames 4..6: all three written, 3 not. */
+	memset(&s, 0, sizeof(s));
+	frame_notes_init(&q, 100, 0, true, record, &s);
+	add(&q, 3);
+	add(&q, 4);
+	add(&q, 5);
+	add(&q, 6);
+	note(&q, 6, "big");
+	frame_notes_mark_part(&q, 4);
+	frame_notes_mark_part(&q, 5);
+	frame_notes_release(&q, 7);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.key[0], 4);
+	assert_string_equal(s.text[0], "");
+	assert_int_equal(s.key[2], 6);
+	assert_string_equal(s.text[2], "big");
+	frame_notes_mark_part(&q, 3);   /* gone: counted */
+	assert_int_equal(q.st.late_parts, 1);
+	assert_int_equal(q.st.late, 0);
+	frame_notes_finish(&q);
 }
 
 static void test_unsorted_and_duplicates(void **state)
