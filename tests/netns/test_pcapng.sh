@@ -43,6 +43,16 @@ cli_run caget -# 20000 T:wfdouble >/dev/null 2>&1
 cli_run timeout 2 camonitor T:calc >/dev/null
 cli_run caget -w 1 NO:SUCH:PV >/dev/null 2>&1
 sleep 1
+# SIGUSR2 writes out what waits: the file is whole and holds packets with
+# their comments while catrace goes on.
+kill -USR2 "$CAT_PID"
+sleep 0.5
+mid=$(tshark -r "$NS_TMP/live.pcapng" -T fields -e frame.comment 2>/dev/null | grep -c .)
+if kill -0 "$CAT_PID" 2>/dev/null && [ "${mid:-0}" -gt 20 ]; then
+	ok "SIGUSR2 writes out the packets, with their comments ($mid)"
+else
+	bad "SIGUSR2" "$mid commented packets readable"
+fi
 kill -INT "$CAT_PID"; wait "$CAT_PID"; rc=$?; CAT_PID=""
 
 [ $rc -eq 0 ] && ok "exit 0" || bad "exit 0" "exit $rc: $(cat "$NS_TMP/cat.err")"
