@@ -51,7 +51,13 @@ for l in open(sys.argv[1]):
 expected() {
 	local cap=$1
 	shift
-	"$CATRACE" -q -r "$cap" --format '{frame}' "$@" > "$tmp/frames" &&
+	# The frame numbers: --format's, or the JSON's (--writes has no --format).
+	if [[ " $* " == *" --writes "* ]]; then
+		"$CATRACE" -q -r "$cap" --json "$@" |
+			python3 -c 'import sys, json; [print(json.loads(l)["frame"]) for l in sys.stdin]'
+	else
+		"$CATRACE" -q -r "$cap" --format '{frame}' "$@"
+	fi > "$tmp/frames" &&
 		"$CATRACE" -q -r "$cap" --nano "$@" > "$tmp/lines" &&
 		python3 -c "$expect_py" "$tmp/frames" "$tmp/lines"
 }
@@ -200,6 +206,19 @@ if [ -f "$cap" ]; then
 		ok "--pcapng -w - streams pcapng"
 	else
 		bad "--pcapng -w -"
+	fi
+fi
+
+# --writes: the write audit's lines are the comments.
+cap3=$CAPTURES/s03_caput.pcap
+if [ -f "$cap3" ]; then
+	"$CATRACE" -q -r "$cap3" --writes -w "$tmp/writes.pcapng"
+	expected "$cap3" --writes > "$tmp/want"
+	comments "$tmp/writes.pcapng" > "$tmp/got"
+	if [ -s "$tmp/want" ] && cmp -s "$tmp/want" "$tmp/got" && grep -q WriteRequest "$tmp/got"; then
+		ok "--writes: the audit lines are the comments"
+	else
+		bad "--writes cut" "$(diff "$tmp/want" "$tmp/got" | head -5 | cut -c1-200)"
 	fi
 fi
 
