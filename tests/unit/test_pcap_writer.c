@@ -1058,6 +1058,38 @@ static void test_pcapng_rotating(void **state)
 	assert_false(pcap_writer_name_is_pcapng("pcapng"));
 }
 
+/* A full disk under pcapng: cut back to whole blocks, as for pcap. */
+static void test_disk_full_pcapng(void **state)
+{
+	static const char *const names[] = { "eth0" };
+	const struct pcap_writer_iface ifs[] = { { names[0], "catrace: CA on eth0" } };
+	struct fx *f = *state;
+	struct pcap_writer_opts o = { .pcapng = true, .ifaces = ifs, .n_ifaces = 1 };
+	struct pcap_writer *w;
+	char path[160], err[512] = "";
+	uint32_t k;
+	int rc = 0;
+
+	if (!mount_tmpfs(f, "256k"))
+		return;
+	path_in(path, sizeof(path), f->mnt, "full.pcapng");
+	o.path = path;
+	w = open_ok(&o);
+	for (k = 0; k < 100000 && !rc; k++) {
+		char c[32];
+
+		snprintf(c, sizeof(c), "msg %u", k);
+		rc = pcap_writer_write_note(w, 0, ts_of(k), bytes_of(k, FULL_PL), FULL_PL,
+					    FULL_PL, k % 2 ? NULL : c, err, sizeof(err));
+	}
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(err, "No space left on device"));
+	assert_int_equal(expect_ng_blocks(path, 1, names, 0), pcap_writer_packets(w));
+	assert_true(pcap_writer_packets(w) > 0);
+	assert_int_equal(pcap_writer_close(w, err, sizeof(err)), 0);
+	assert_int_equal(unlink(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1076,6 +1108,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full_rotating, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pcapng_rotating, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full_pcapng, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
