@@ -209,6 +209,30 @@ if [ -f "$cap" ]; then
 	fi
 fi
 
+# Rotation on packet time (-G): the first file is named from the first
+# packet, and the files hold every packet of the whole cut, each opening
+# on its own with its comments.
+cap9=$CAPTURES/s09_beacons_repeater.pcap
+if [ -f "$cap9" ]; then
+	mkdir -p "$tmp/g"
+	"$CATRACE" -q -r "$cap9" -w "$tmp/g/x-%s.pcapng" -G 5
+	"$CATRACE" -q -r "$cap9" -w "$tmp/all.pcapng"
+	first=$(tshark -r "$cap9" -c 1 -T fields -e frame.time_epoch 2>/dev/null | cut -d. -f1)
+	total=0 files=0 good=1
+	for f in "$tmp"/g/x-*.pcapng; do
+		files=$((files + 1))
+		n=$(packets "$f") || good=0
+		total=$((total + ${n:-0}))
+		tshark -r "$f" -T fields -e frame.comment 2>/dev/null | grep -q . || good=0
+	done
+	if [ -f "$tmp/g/x-$first.pcapng" ] && [ $files -ge 3 ] && [ $good = 1 ] &&
+		[ $total = "$(packets "$tmp/all.pcapng")" ]; then
+		ok "-G with -r: $files files on packet time, $total packets in all"
+	else
+		bad "-G with -r" "$files files, $total packets, first $first: $(ls "$tmp/g")"
+	fi
+fi
+
 # --writes: the write audit's lines are the comments.
 cap3=$CAPTURES/s03_caput.pcap
 if [ -f "$cap3" ]; then

@@ -22,7 +22,7 @@ static bool same_file(const char *a, const char *b)
 /* -w with -r: the capture cut down to its CA packets, in the input's
  * link type; one interface, named after the file it came from. */
 static bool offline_writer_open(struct capture_writer *cw, struct pipeline *pl,
-				const struct opts *o, int linktype)
+				const struct opts *o, int linktype, uint64_t first_ns)
 {
 	struct pcap_writer_opts wo = o->wr;
 	struct pcap_writer_iface ifc;
@@ -42,6 +42,9 @@ static bool offline_writer_open(struct capture_writer *cw, struct pipeline *pl,
 	wo.n_ifaces = 1;
 	wo.linktype_set = true;
 	wo.linktype = linktype;
+	/* -G's periods run on packet time: the first starts with the first
+	 * packet, not with the clock (which is later than every packet). */
+	wo.start_ns = first_ns;
 	if (!capture_writer_open(cw, pl, &wo, false, filtered, err, sizeof(err))) {
 		fprintf(stderr, "catrace: %s\n", err);
 		return false;
@@ -58,7 +61,8 @@ int run_offline(struct pipeline *pl, const struct opts *o)
 	bool metrics = metrics_wanted(&o->met);
 	struct pcap_source *src;
 	struct frame f;
-	int lt, r, rc = 0;
+	int lt, r = 0, rc = 0;
+	bool have_first = false;     /* f holds a packet read ahead */
 
 	src = pcap_source_open(o->read_file, err, sizeof(err));
 	if (!src) {
@@ -80,7 +84,10 @@ int run_offline(struct pipeline *pl, const struct opts *o)
 		return EXIT_USAGE;
 	}
 	if (o->wr.path) {
-		if (!offline_writer_open(&cw, pl, o, lt)) {
+		/* The first packet is read now, for its time (decoded below). */
+		r = pcap_source_next(src, &f, err, sizeof(err));
+		have_first = true;
+		if (!offline_writer_open(&cw, pl, o, lt, r == 1 ? f.ts_ns : 0)) {
 			pcap_source_close(src);
 			return EXIT_USAGE;
 		}
@@ -114,7 +121,12 @@ int run_offline(struct pipeline *pl, const struct opts *o)
 	 * as packets come in. */
 	if (strcmp(o->read_file, "-") && !isatty(STDOUT_FILENO))
 		stdout_buffer_big();
-	while (!pl->done && (r = pcap_source_next(src, &f, err, sizeof(err))) == 1) {
+	while (!pl->done) {
+		if (!have_first)
+			r = pcap_source_next(src, &f, err, sizeof(err));
+		have_first = false;
+		if (r != 1)
+			break;
 		if (writing)
 			capture_writer_frame(&cw, f.number, f.ts_ns, 0, f.data, f.caplen, f.len);
 		pipeline_frame(pl, lt, &f);
