@@ -47,7 +47,10 @@ expect_error bad-port 2 '--server-port: .70000.' -- -r "$S01" --server-port 7000
 expect_error bad-cmd 2 "--cmd: unknown command 'Bogus'" -- -r "$S01" --cmd Read,Bogus
 expect_error bad-format 2 "--format: unknown token '\{nope\}'" -- -r "$S01" --format '{pv} {nope}'
 expect_error bad-filter 2 "filter expression 'port nonsense'" -- -r "$S01" port nonsense
-expect_error write-needs-live 2 '-w writes live captures' -- -r "$S01" -w /tmp/x.pcap
+expect_error pcapng-needs-w 2 '--pcapng says how -w writes' -- -r "$S01" --pcapng
+cp "$S01" "$tmp/in.pcap"
+expect_error w-is-r 2 'is the capture -r reads' -- -r "$tmp/in.pcap" -w "$tmp/in.pcap"
+cmp -s "$S01" "$tmp/in.pcap" && ok "w-is-r: the capture is left whole" || bad "w-is-r" "the capture was changed"
 # Options that contradict each other: one line each, exit 2.
 expect_error r-twice 2 '-r given twice' -- -r "$tmp/a.pcap" -r "$tmp/b.pcap"
 expect_error json-and-format 2 '--json and --format exclude each other' -- --json --format '{cmd}' -r "$tmp/a.pcap"

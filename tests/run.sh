@@ -85,6 +85,7 @@ fi
 [ -x tests/robustness.sh ] && suite "robustness" tests/robustness.sh
 [ -x tests/metrics.sh ] && suite "metrics" tests/metrics.sh
 [ -x tests/reports.sh ] && suite "reports" tests/reports.sh
+[ -x tests/pcapng.sh ] && suite "pcapng" tests/pcapng.sh
 # memory.sh makes its own gigabyte inputs and takes minutes: not offline.
 [ "$OFFLINE" = 1 ] || suite "memory" tests/memory.sh
 if [ "$OFFLINE" = 1 ]; then

@@ -84,9 +84,6 @@ int main(int argc, char **argv)
 			o.met.listen ? "--metrics" : "--pin",
 			o.met.listen ? " (with -r, use --metrics-file)" : "");
 		rc = EXIT_USAGE;
-	} else if (o.wr.path && !o.live.n_ifaces) {
-		fprintf(stderr, "catrace: -w writes live captures: give -i IFACE\n");
-		rc = EXIT_USAGE;
 	} else if (o.live.n_ifaces) {
 		rc = run_live(&pl, &o);
 	} else if (!o.read_file) {

@@ -37,7 +37,11 @@ static const char usage_text[] =
 "  -Z USER              once attached (and -w's file created), run as USER\n"
 "                       (like tcpdump -Z); with -r, once the file is open\n"
 "  -w FILE              write every CA packet to a pcap file ('-': stdout);\n"
-"                       quiet unless --print\n"
+"                       quiet unless --print; with -r, cut the capture down to\n"
+"                       its CA packets (with --pv/--cmd/--writes: those that\n"
+"                       carried a message shown)\n"
+"  --pcapng             -w writes pcapng (so does a FILE ending in .pcapng):\n"
+"                       each packet with a comment listing its CA messages\n"
 "  -s SNAPLEN           bytes of each packet to keep (default and 0: 262144)\n"
 "  -U                   flush the file after every packet\n"
 "  --print              message lines even while writing (-w)\n"
@@ -134,6 +138,7 @@ static const char usage_text[] =
 "  catrace -i eth0 --pv 'LINAC:*' --json\n"
 "  catrace -r ioc.pcap\n"
 "  catrace -r ioc.pcap --pv 'LINAC:*' --cmd WriteNotify,Write\n"
+"  catrace -r big.pcap --pv 'LINAC:*' -w linac.pcapng\n"
 "  tcpdump -U -w - -i eth0 port 5064 | catrace -r -\n"
 "  catrace -r ioc.pcap --json host 10.0.0.5 | jq .pv\n"
 "  catrace -i eth0 -q --metrics 127.0.0.1:9464 --pin /sys/fs/bpf/catrace\n"
@@ -146,6 +151,7 @@ enum {
 	OPT_INTERVAL, OPT_PIN, OPT_PV_LIMIT, OPT_SUMMARY, OPT_SUMMARY_TOP, OPT_SUMMARY_SIGMA,
 	OPT_SUMMARY_HZ, OPT_EVENTS, OPT_ONCE, OPT_SORT, OPT_ROWS, OPT_SINCE_START,
 	OPT_WRITES, OPT_NOPROC, OPT_CHANFILE, OPT_NOCHANFILE, OPT_VERSION, OPT_ALL_LAYERS,
+	OPT_PCAPNG,
 };
 
 static const struct option long_opts[] = {
@@ -184,6 +190,7 @@ static const struct option long_opts[] = {
 	{ "no-proc", no_argument, NULL, OPT_NOPROC },
 	{ "channels-file", required_argument, NULL, OPT_CHANFILE },
 	{ "no-channels-file", no_argument, NULL, OPT_NOCHANFILE },
+	{ "pcapng", no_argument, NULL, OPT_PCAPNG },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -344,6 +351,9 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 		}
 		case 'w':
 			o->wr.path = optarg;
+			break;
+		case OPT_PCAPNG:
+			o->wr.pcapng = true;
 			break;
 		case 's':
 			o->wr.snaplen = (uint32_t)parse_num(optarg, 0, 262144, "-s");
@@ -569,6 +579,10 @@ void parse_args(int argc, char **argv, struct pipeline *pl, struct opts *o)
 		die_usage("--channels-file and --no-channels-file are for live traces: not with -r");
 	if (o->copy_opt && o->read_file)
 		die_usage("%s sets what the kernel copies live: not with -r", o->copy_opt);
+	if (o->wr.pcapng && !o->wr.path)
+		die_usage("--pcapng says how -w writes: give -w FILE");
+	if (pcap_writer_name_is_pcapng(o->wr.path))
+		o->wr.pcapng = true;
 	if (o->tflags > 5)
 		die_usage("-t: at most five (-ttttt)");
 	switch (o->tflags) {

@@ -16,6 +16,8 @@ struct ooo_seg {
 struct queued_msg {
 	struct queued_msg *next;
 	struct flow_stamp stamp;
+	struct flow_stamp *parts;  /* malloc'd copy, or NULL */
+	unsigned n_parts;
 	struct ca_msg m;
 	uint8_t payload[];
 };
@@ -44,14 +46,18 @@ void flow_table_init(struct flow_table *t, size_t max_flows, size_t keep_limit,
 
 /* Hand one message on, told its flow and packet. */
 static void pass_on(struct flow_table *t, struct flow *f, struct ca_msg *m,
-		    struct flow_stamp at)
+		    struct flow_stamp at, const struct flow_stamp *parts, unsigned n_parts)
 {
 	const struct flow_key *key = t->cur_key;
 	struct flow_stamp stamp = t->stamp;
 
 	t->cur_key = &f->key;
 	t->stamp = at;
+	t->msg_parts = parts;
+	t->n_msg_parts = n_parts;
 	t->on_msg(t->ctx, m);
+	t->msg_parts = NULL;
+	t->n_msg_parts = 0;
 	t->cur_key = key;
 	t->stamp = stamp;
 }
@@ -83,13 +89,15 @@ static void queue_release(struct flow_table *t, struct flow *f, bool force)
 		f->q_bytes -= sizeof(*q) + q->m.payload_len;
 		t->queued_total -= sizeof(*q) + q->m.payload_len;
 		q->m.payload = q->payload;
-		pass_on(t, f, &q->m, q->stamp);
+		pass_on(t, f, &q->m, q->stamp, q->parts, q->n_parts);
+		free(q->parts);
 		free(q);
 	}
 }
 
 /* Keep a message until what came before it on the other side is out. */
-static bool queue_add(struct flow_table *t, struct flow *f, const struct ca_msg *m)
+static bool queue_add(struct flow_table *t, struct flow *f, const struct ca_msg *m,
+		      const struct flow_stamp *parts, unsigned n_parts)
 {
 	int d = m->dir == CA_DIR_RESPONSE;
 	struct queued_msg *q;
@@ -102,6 +110,17 @@ static bool queue_add(struct flow_table *t, struct flow *f, const struct ca_msg 
 		return false;
 	q->next = NULL;
 	q->stamp = t->stamp;
+	q->parts = NULL;
+	q->n_parts = 0;
+	if (n_parts) {
+		/* Without its parts the message still goes out: only a cut
+		 * capture would lack them. */
+		q->parts = malloc(n_parts * sizeof(*parts));
+		if (q->parts) {
+			memcpy(q->parts, parts, n_parts * sizeof(*parts));
+			q->n_parts = n_parts;
+		}
+	}
 	q->m = *m;
 	if (m->payload_len)
 		memcpy(q->payload, m->payload, m->payload_len);
@@ -123,17 +142,23 @@ static void flow_msg(void *ctx, struct ca_msg *m)
 	struct flow_table *t = ctx;
 	struct flow *f = t->cur_flow;
 	int d = m->dir == CA_DIR_RESPONSE;
+	/* The packets before this one that carried the message: those its
+	 * framer's half noted (not a late segment's framer of its own). */
+	struct flow_half *h = t->feeding;
+	const struct flow_stamp *parts = h ? h->parts : NULL;
+	unsigned n_parts = h ? h->n_parts : 0;
 
-	if (!f->q_head[0] && !f->q_head[1] && !f->half[!d].held) {
-		pass_on(t, f, m, t->stamp);
-		return;
+	if (!f->q_head[0] && !f->q_head[1] && !f->half[!d].held)
+		pass_on(t, f, m, t->stamp, parts, n_parts);
+	else if (!queue_add(t, f, m, parts, n_parts)) {
+		/* No room to wait: out of order rather than lost. */
+		t->stats.queue_full++;
+		queue_release(t, f, true);
+		pass_on(t, f, m, t->stamp, parts, n_parts);
 	}
-	if (queue_add(t, f, m))
-		return;
-	/* No room to wait: out of order rather than lost. */
-	t->stats.queue_full++;
-	queue_release(t, f, true);
-	pass_on(t, f, m, t->stamp);
+	/* The next message begins in the packet being framed, or later. */
+	if (h)
+		h->n_parts = 0;
 }
 
 static void lru_unlink(struct flow_table *t, struct flow *f)
@@ -244,11 +269,48 @@ static void deliver_late(struct flow_table *t, struct flow_half *h, struct flow_
 	}
 }
 
+/* A framer in the middle of something: a message begun, a header part
+ * read, bytes being searched for a header.  A gap or the flow's end would
+ * report that message with the stamp of the last bytes delivered. */
+static bool stream_mid_message(const struct ca_stream *s)
+{
+	return s->state == CS_PAYLOAD || (s->state == CS_HEADER && s->hdr_have > 0) ||
+	       (s->state == CS_RESYNC && s->rlen > 0);
+}
+
+/* After a packet's bytes were framed: when they leave a message unfinished,
+ * the packet is one of its parts. */
+static void note_part(struct flow_half *h, struct flow_stamp at)
+{
+	if (!stream_mid_message(&h->stream)) {
+		h->n_parts = 0;
+		return;
+	}
+	if (h->n_parts && h->parts[h->n_parts - 1].frame == at.frame)
+		return;
+	if (h->n_parts == h->cap_parts) {
+		unsigned cap = h->cap_parts ? h->cap_parts * 2 : 8;
+		struct flow_stamp *p;
+
+		if (cap > FLOW_PARTS_MAX)
+			return;
+		p = realloc(h->parts, cap * sizeof(*p));
+		if (!p)
+			return;
+		h->parts = p;
+		h->cap_parts = cap;
+	}
+	h->parts[h->n_parts++] = at;
+}
+
 /* Deliver bytes at sequence `seq` (already known to be >= next_seq). */
 static void deliver(struct flow_table *t, struct flow_half *h, uint32_t seq,
 		    const uint8_t *d, uint32_t cap_len, uint32_t wire_len)
 {
 	int32_t hole = seq_diff(seq, h->next_seq);
+	struct flow_half *feeding = t->feeding;
+
+	t->feeding = t->track_parts ? h : NULL;
 
 	if (hole > 0) {
 		/* A message the hole ends was last seen in the packet before
@@ -269,6 +331,9 @@ static void deliver(struct flow_table *t, struct flow_half *h, uint32_t seq,
 	if (wire_len > cap_len)  /* the snap length cut the segment */
 		ca_stream_gap(&h->stream, wire_len - cap_len, flow_msg, t);
 	h->next_seq = seq + wire_len;
+	if (t->track_parts)
+		note_part(h, t->stamp);
+	t->feeding = feeding;
 }
 
 /* Deliver held segments that are now in order (or, with `force`, all of
@@ -335,8 +400,12 @@ static bool hold(struct flow_table *t, struct flow_half *h, uint32_t seq,
 
 static void half_end(struct flow_table *t, struct flow_half *h, const char *why)
 {
+	struct flow_half *feeding = t->feeding;
+
 	drain_held(t, h, true);
+	t->feeding = t->track_parts ? h : NULL;
 	ca_stream_end(&h->stream, why, flow_msg, t);
+	t->feeding = feeding;
 }
 
 static void flow_destroy(struct flow_table *t, struct flow *f, const char *why)
@@ -355,6 +424,7 @@ static void flow_destroy(struct flow_table *t, struct flow *f, const char *why)
 		t->stats.resyncs_closed += f->half[i].stream.resyncs;
 		free_held(t, &f->half[i]);
 		ca_stream_free(&f->half[i].stream);
+		free(f->half[i].parts);
 	}
 	if (t->on_close)
 		t->on_close(t->ctx, &f->key);
@@ -620,6 +690,44 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 	queue_release(t, f, false);
 
 	flow_end_flags(t, f, h, p->tcp_flags);
+}
+
+static void stamp_min(struct flow_stamp *m, struct flow_stamp s)
+{
+	if (s.frame < m->frame)
+		m->frame = s.frame;
+	if (s.ts_ns < m->ts_ns)
+		m->ts_ns = s.ts_ns;
+}
+
+struct flow_stamp flow_oldest_pending(const struct flow_table *t)
+{
+	struct flow_stamp m = { .ts_ns = UINT64_MAX, .frame = UINT64_MAX };
+	const struct flow *f;
+	int d;
+
+	for (f = t->lru_head; f; f = f->lru_next) {
+		for (d = 0; d < 2; d++) {
+			const struct flow_half *h = &f->half[d];
+			const struct ooo_seg *o;
+			const struct queued_msg *q;
+
+			unsigned i;
+
+			for (o = h->held; o; o = o->next)
+				stamp_min(&m, o->stamp);
+			for (q = f->q_head[d]; q; q = q->next) {
+				stamp_min(&m, q->stamp);
+				for (i = 0; i < q->n_parts; i++)
+					stamp_min(&m, q->parts[i]);
+			}
+			if (stream_mid_message(&h->stream))
+				stamp_min(&m, h->last_stamp);
+			for (i = 0; i < h->n_parts; i++)
+				stamp_min(&m, h->parts[i]);
+		}
+	}
+	return m;
 }
 
 uint64_t flow_table_resyncs(const struct flow_table *t)

@@ -75,6 +75,10 @@ struct flow_half {
 	unsigned hole_wait;       /* packets left before a proven hole is given up */
 	uint64_t held_bytes;
 	struct flow_stamp last_stamp;  /* the packet of the last bytes delivered */
+	/* With track_parts: the packets that carried bytes of the message
+	 * being framed, so far (a cut capture keeps them all). */
+	struct flow_stamp *parts;
+	unsigned n_parts, cap_parts;
 	struct flow_gone gone[FLOW_GONE_MAX];  /* newest replaces the oldest */
 	unsigned gone_next;
 	struct ca_stream stream;
@@ -147,7 +151,17 @@ struct flow_table {
 	struct flow_stamp stamp;
 	struct flow *cur_flow;    /* whose framers are running */
 	void *ctx;
+	/* Offline -w: follow the packets each message was spread over.  While
+	 * on_msg runs, msg_parts are those before its own packet (stamp). */
+	bool track_parts;
+	struct flow_half *feeding;   /* whose framer deliver() is running */
+	const struct flow_stamp *msg_parts;
+	unsigned n_msg_parts;
 };
+
+/* Packets of one message remembered at most (the rest of a longer one are
+ * not told). */
+#define FLOW_PARTS_MAX 1024
 
 void flow_table_init(struct flow_table *t, size_t max_flows, size_t keep_limit,
 		     ca_msg_fn on_msg, flow_close_fn on_close, void *ctx);
@@ -188,5 +202,12 @@ void flow_live_segment(struct flow_table *t, const struct flow_key *k,
 		       enum ca_dir dir, const struct live_seg *s, struct flow_stamp at);
 
 uint64_t flow_table_resyncs(const struct flow_table *t);
+
+/* The oldest packet (frame number and time stamp, each the smallest) that
+ * a message may still be stamped with, or (track_parts) told as one of its
+ * parts: held segments, messages waiting for the other direction, messages
+ * begun in a framer.  { UINT64_MAX,
+ * UINT64_MAX } when none.  Walks every flow: call it now and then. */
+struct flow_stamp flow_oldest_pending(const struct flow_table *t);
 
 #endif

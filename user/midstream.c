@@ -191,3 +191,23 @@ bool midstream_segment(struct midstream *m, const struct pkt *p, const struct fr
 	m->found++;
 	return true;
 }
+
+struct midstream_oldest midstream_oldest_kept(const struct midstream *m)
+{
+	struct midstream_oldest o = { UINT64_MAX, UINT64_MAX };
+	size_t it;
+	void *v;
+	unsigned i;
+
+	for (it = 0; hmap_next(&m->cand, &it, NULL, &v);) {
+		const struct midstream_cand *c = v;
+
+		for (i = 0; i < c->n_kept; i++) {
+			if (c->kept[i].number < o.frame)
+				o.frame = c->kept[i].number;
+			if (c->kept[i].ts_ns < o.ts_ns)
+				o.ts_ns = c->kept[i].ts_ns;
+		}
+	}
+	return o;
+}

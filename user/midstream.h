@@ -51,5 +51,11 @@ void midstream_free(struct midstream *m);
 bool midstream_segment(struct midstream *m, const struct pkt *p, const struct frame *f,
 		       struct midstream_found *out);
 void midstream_release(struct midstream_found *out);
+/* The oldest evidence frame kept (the smallest number and time stamp):
+ * its messages come if its flow is taken.  UINT64_MAX each when none. */
+struct midstream_oldest {
+	uint64_t frame, ts_ns;
+};
+struct midstream_oldest midstream_oldest_kept(const struct midstream *m);
 
 #endif

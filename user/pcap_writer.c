@@ -12,6 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pcapng.h"
+#include "version.h"
+
 #define FILE_HDR_LEN	24u	/* struct pcap_file_header */
 #define REC_HDR_LEN	16u	/* struct pcap_sf_pkthdr */
 #define WBUF_SIZE	(64u * 1024)
@@ -27,7 +30,11 @@ struct pcap_writer {
 	int wchars;		/* digits of the -W ring numbers */
 
 	pcap_t *dead;		/* pcap_dump needs a pcap_t for the header */
-	pcap_dumper_t *d;	/* NULL when no file is open */
+	pcap_dumper_t *d;	/* classic pcap: NULL when no file is open */
+	bool pcapng;
+	struct sbuf ng_head;	/* pcapng: the header blocks of every file */
+	struct sbuf ng_block;	/* pcapng: the packet block being written */
+	unsigned n_ifaces;
 	FILE *fp;
 	char *buf;		/* fp's stdio buffer, sized so we know it */
 	bool regular;		/* a regular file: can be cut back */
@@ -118,6 +125,19 @@ static int make_name(struct pcap_writer *w, int64_t t, uint32_t count,
 	return 0;
 }
 
+/* Close the file (pcap: through its dumper); standard output stays open. */
+static void close_stream(struct pcap_writer *w)
+{
+	if (!w->to_stdout) {
+		if (w->pcapng)
+			fclose(w->fp);
+		else
+			pcap_dump_close(w->d);
+	}
+	w->d = NULL;
+	w->fp = NULL;
+}
+
 /* A write to the current file failed with errno e: throw away what stdio
  * still holds (fclose would write it after the cut), cut the file back to
  * its last record known to be complete, and close it. */
@@ -149,10 +169,7 @@ static void abandon_file(struct pcap_writer *w, int e)
 		snprintf(w->errmsg + l, sizeof(w->errmsg) - l, "%s: %s", extra,
 			 strerror(cut_errno));
 	}
-	if (!w->to_stdout)
-		pcap_dump_close(w->d);
-	w->d = NULL;
-	w->fp = NULL;
+	close_stream(w);
 	w->packets -= w->unflushed;
 	w->unflushed = 0;
 }
@@ -195,6 +212,19 @@ static int open_file(struct pcap_writer *w)
 	}
 	w->regular = !w->to_stdout && fstat(fileno(fp), &st) == 0 &&
 		     S_ISREG(st.st_mode);
+	if (w->pcapng) {
+		w->fp = fp;
+		w->good = 0;
+		w->file_pkts = 0;
+		w->size = w->ng_head.len;
+		/* On its way now, as for pcap below; a failure cuts the file
+		 * (to nothing: removed). */
+		if (fwrite(w->ng_head.buf, 1, w->ng_head.len, fp) != w->ng_head.len) {
+			abandon_file(w, errno ? errno : EIO);
+			return -1;
+		}
+		return flush_file(w);
+	}
 	errno = 0;
 	w->d = pcap_dump_fopen(w->dead, fp);
 	if (!w->d) {
@@ -221,10 +251,7 @@ static int close_file(struct pcap_writer *w)
 		return 0;
 	if (flush_file(w) < 0)
 		return -1;
-	if (!w->to_stdout)
-		pcap_dump_close(w->d);
-	w->d = NULL;
-	w->fp = NULL;
+	close_stream(w);
 	return 0;
 }
 
@@ -234,6 +261,40 @@ static int64_t now_s(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec;
+}
+
+/* The blocks every pcapng file starts with: the section, then one
+ * interface per opts.ifaces (at least one), in the file's link type. */
+/* A file's link type is the LINKTYPE_ value, which equals the DLT_ one for
+ * all catrace reads but raw IP, whose DLT_ differs between systems. */
+static uint16_t file_linktype(int dlt)
+{
+	return dlt == DLT_RAW ? 101 : (uint16_t)dlt;
+}
+
+static bool ng_header(struct pcap_writer *w, const struct pcap_writer_opts *o)
+{
+	uint16_t lt = file_linktype(pcap_datalink(w->dead));
+	unsigned i;
+
+	if (!pcapng_put_shb(&w->ng_head, "catrace " CATRACE_VERSION))
+		return false;
+	w->n_ifaces = o->n_ifaces ? o->n_ifaces : 1;
+	for (i = 0; i < w->n_ifaces; i++) {
+		const struct pcap_writer_iface *f = o->n_ifaces ? &o->ifaces[i] : NULL;
+
+		if (!pcapng_put_idb(&w->ng_head, lt, w->snaplen, f ? f->name : NULL,
+				    f ? f->description : NULL))
+			return false;
+	}
+	return true;
+}
+
+bool pcap_writer_name_is_pcapng(const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+
+	return n >= 7 && strcmp(path + n - 7, ".pcapng") == 0;
 }
 
 struct pcap_writer *pcap_writer_open(const struct pcap_writer_opts *o,
@@ -260,6 +321,10 @@ struct pcap_writer *pcap_writer_open(const struct pcap_writer_opts *o,
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
+	if (w) {
+		sbuf_init(&w->ng_head);
+		sbuf_init(&w->ng_block);
+	}
 	if (!w || !(w->tmpl = strdup(o->path)) ||
 	    (!to_stdout && !(w->buf = malloc(WBUF_SIZE)))) {
 		seterr(err, errlen, "out of memory");
@@ -277,9 +342,14 @@ struct pcap_writer *pcap_writer_open(const struct pcap_writer_opts *o,
 	w->wchars = o->rotate_bytes ? ring_chars(w->max_files) : 0;
 	w->period_start = o->start_ns ? (int64_t)(o->start_ns / NSEC) : now_s();
 
-	w->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, (int)snaplen,
-						       PCAP_TSTAMP_PRECISION_NANO);
+	w->dead = pcap_open_dead_with_tstamp_precision(o->linktype_set ? o->linktype : DLT_EN10MB,
+						       (int)snaplen, PCAP_TSTAMP_PRECISION_NANO);
 	if (!w->dead) {
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	w->pcapng = o->pcapng;
+	if (w->pcapng && !ng_header(w, o)) {
 		seterr(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -299,6 +369,8 @@ fail:
 	if (w) {
 		if (w->dead)
 			pcap_close(w->dead);
+		sbuf_free(&w->ng_head);
+		sbuf_free(&w->ng_block);
 		free(w->buf);
 		free(w->tmpl);
 		free(w);
@@ -321,7 +393,31 @@ int pcap_writer_write(struct pcap_writer *w, uint64_t ts_ns,
 		      const uint8_t *data, uint32_t caplen, uint32_t wirelen,
 		      char *err, size_t errlen)
 {
+	return pcap_writer_write_note(w, 0, ts_ns, data, caplen, wirelen, NULL, err,
+				      errlen);
+}
+
+/* Hand one record to stdio: pcap_dump, or the pcapng block built. */
+static void put_record(struct pcap_writer *w, uint64_t ts_ns, const uint8_t *data,
+		       uint32_t caplen, uint32_t wirelen)
+{
 	struct pcap_pkthdr h;
+
+	if (w->pcapng) {
+		fwrite(w->ng_block.buf, 1, w->ng_block.len, w->fp);
+		return;
+	}
+	h.ts.tv_sec = (time_t)(ts_ns / NSEC);
+	h.ts.tv_usec = (suseconds_t)(ts_ns % NSEC);	/* ns: nano dumper */
+	h.caplen = caplen;
+	h.len = wirelen;
+	pcap_dump((u_char *)w->d, &h, data);
+}
+
+int pcap_writer_write_note(struct pcap_writer *w, uint32_t if_id, uint64_t ts_ns,
+			   const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+			   const char *comment, char *err, size_t errlen)
+{
 	int64_t sec = (int64_t)(ts_ns / NSEC);
 	uint64_t rec;
 
@@ -337,6 +433,16 @@ int pcap_writer_write(struct pcap_writer *w, uint64_t ts_ns,
 	if (wirelen < caplen)
 		wirelen = caplen;
 	rec = REC_HDR_LEN + caplen;
+	if (w->pcapng) {
+		/* Built first: its size decides the -C rotation. */
+		sbuf_reset(&w->ng_block);
+		if (!pcapng_put_epb(&w->ng_block, if_id < w->n_ifaces ? if_id : 0, ts_ns,
+				    data, caplen, wirelen, comment)) {
+			seterr(err, errlen, "out of memory");
+			return -1;
+		}
+		rec = w->ng_block.len;
+	}
 
 	/* -G first, as tcpdump: a new period starts a new file, which makes
 	 * a size rotation for this packet moot. */
@@ -372,12 +478,8 @@ int pcap_writer_write(struct pcap_writer *w, uint64_t ts_ns,
 	    flush_file(w) < 0)
 		return fail(w, err, errlen);
 
-	h.ts.tv_sec = (time_t)(ts_ns / NSEC);
-	h.ts.tv_usec = (suseconds_t)(ts_ns % NSEC);	/* ns: nano dumper */
-	h.caplen = caplen;
-	h.len = wirelen;
 	errno = 0;
-	pcap_dump((u_char *)w->d, &h, data);
+	put_record(w, ts_ns, data, caplen, wirelen);
 	w->size += rec;
 	w->file_pkts++;
 	w->packets++;
@@ -411,6 +513,8 @@ int pcap_writer_close(struct pcap_writer *w, char *err, size_t errlen)
 		rc = -1;
 	}
 	pcap_close(w->dead);
+	sbuf_free(&w->ng_head);
+	sbuf_free(&w->ng_block);
 	free(w->buf);
 	free(w->tmpl);
 	free(w);

@@ -1,9 +1,14 @@
-/* pcap_writer: write Ethernet frames to pcap files (-w), with tcpdump's
- * -U, -C, -G and -W.  The only place that writes files with libpcap.
+/* pcap_writer: write frames to pcap or pcapng files (-w), with tcpdump's
+ * -U, -C, -G and -W.  The only place that writes capture files.
  *
- * Files are classic pcap, link type EN10MB, nanosecond timestamps (magic
+ * Classic pcap files (the default) are written with libpcap: link type
+ * EN10MB unless opts say otherwise, nanosecond timestamps (magic
  * 0xa1b23c4d), so they open in Wireshark, tshark, capinfos, caproto-shark
- * and `catrace -r`.  "-" writes the stream to standard output.
+ * and `catrace -r`.  With opts.pcapng, each file is pcapng (pcapng.h): a
+ * Section Header, an Interface Description per interface given, then an
+ * Enhanced Packet per frame, with the frame's comment when there is one;
+ * every file of a rotation starts with the same header blocks, so each
+ * opens on its own.  "-" writes the stream to standard output.
  *
  * File names, as tcpdump 4.99 makes them:
  *   - no rotation: path as given.
@@ -62,6 +67,12 @@
  * written and the last file is closed.  The caller should stop cleanly. */
 #define PCAP_WRITER_LIMIT 1
 
+/* A pcapng interface: its Interface Description Block. */
+struct pcap_writer_iface {
+	const char *name;        /* if_name, or NULL (a capture file) */
+	const char *description; /* if_description, or NULL */
+};
+
 struct pcap_writer_opts {
 	const char *path;	 /* file, template (-G) or "-" for stdout */
 	uint32_t snaplen;	 /* -s: 0 means 262144 (at most 262144) */
@@ -71,6 +82,13 @@ struct pcap_writer_opts {
 	uint32_t max_files;	 /* -W; 0: unlimited */
 	bool utc;		 /* -G names in UTC instead of local time */
 	uint64_t start_ns;	 /* Unix ns naming the first -G file; 0: now */
+	bool linktype_set;	 /* linktype given; else Ethernet (EN10MB) */
+	int linktype;		 /* DLT_ value of the frames written */
+	bool pcapng;		 /* pcapng instead of classic pcap */
+	/* pcapng: the interfaces, in the order of their ids (none given: one
+	 * without name or description).  The strings are copied. */
+	const struct pcap_writer_iface *ifaces;
+	unsigned n_ifaces;
 };
 
 struct pcap_writer;
@@ -87,6 +105,16 @@ struct pcap_writer *pcap_writer_open(const struct pcap_writer_opts *o,
 int pcap_writer_write(struct pcap_writer *w, uint64_t ts_ns,
 		      const uint8_t *data, uint32_t caplen, uint32_t wirelen,
 		      char *err, size_t errlen);
+
+/* The same, on interface if_id (pcapng: an index into opts.ifaces; an id
+ * past them is written as 0), with a comment (pcapng: the frame's
+ * opt_comment; NULL or "": none).  Classic pcap ignores both. */
+int pcap_writer_write_note(struct pcap_writer *w, uint32_t if_id, uint64_t ts_ns,
+			   const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+			   const char *comment, char *err, size_t errlen);
+
+/* Whether a -w file name asks for pcapng (it ends in ".pcapng"). */
+bool pcap_writer_name_is_pcapng(const char *path);
 
 /* Flush what is buffered (e.g. on a timer, or before exiting on a
  * signal).  0 or -1 with err as for pcap_writer_write. */

@@ -48,6 +48,7 @@ static void flows_ready(struct pipeline *pl)
 	else if (pl->out.max_elements * 40 + 1024 > keep)
 		keep = pl->out.max_elements * 40 + 1024;
 	flow_table_init(&pl->flows, FLOW_TABLE_MAX, keep, on_tcp_msg, on_flow_close, pl);
+	pl->flows.track_parts = pl->notes && pl->notes->part;
 }
 
 static bool cmd_token_matches(const char *tok, const struct ca_msg *m)
@@ -252,6 +253,34 @@ static struct flow_stamp pkt_stamp(const struct pipeline *pl, const struct pkt *
 	return at;
 }
 
+static void count_printed(struct pipeline *pl)
+{
+	pl->st.printed++;
+	if (pl->max_count && pl->st.printed >= pl->max_count)
+		pl->done = true;
+}
+
+/* The message's line for its frame's comment. */
+static void note_line(struct pipeline *pl, const struct flow_key *k,
+		      const struct msg_ctx *c, const struct ca_msg *m)
+{
+	struct pipeline_notes *n = pl->notes;
+
+	sbuf_reset(&n->text);
+	if (pl->writes)
+		audit_format(&n->out, &n->text, c, track_client(&pl->track, k), m);
+	else
+		output_format(&n->out, &n->text, c, m);
+	if (!n->text.oom)
+		n->line(n->ctx, c->frame, c->ts_ns, sbuf_str(&n->text), n->text.len);
+	if (n->part && c->tcp) {
+		unsigned i;
+
+		for (i = 0; i < pl->flows.n_msg_parts; i++)
+			n->part(n->ctx, pl->flows.msg_parts[i].frame, pl->flows.msg_parts[i].ts_ns);
+	}
+}
+
 /* One message, stamped with the packet that carried its last byte. */
 static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		 struct ca_msg *m, struct flow_stamp at)
@@ -314,12 +343,19 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 
 	if (pl->hook)
 		pl->hook(pl->hook_ctx, k, &c, m);
-	if (pl->hook_only)
+	if (pl->hook_only && !pl->notes)
 		return;
 	if (pl->done || (pl->writes && !audit_selects(m)) || !passes_filters(pl, m, &pv))
 		return;
 	if (!named)
 		name_ends(pl, k, tcp, &c);
+	if (pl->notes)
+		note_line(pl, k, &c, m);
+	if (pl->hook_only) {
+		/* Written to the file only: -c counts them as printed. */
+		count_printed(pl);
+		return;
+	}
 	sbuf_reset(&pl->line);
 	if (pl->writes)
 		audit_format(&pl->out, &pl->line, &c, track_client(&pl->track, k), m);
@@ -327,9 +363,7 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		output_format(&pl->out, &pl->line, &c, m);
 	if (!write_line(pl))
 		return;
-	pl->st.printed++;
-	if (pl->max_count && pl->st.printed >= pl->max_count)
-		pl->done = true;
+	count_printed(pl);
 }
 
 static void on_tcp_msg(void *ctx, struct ca_msg *m)
@@ -501,6 +535,12 @@ static bool learned_flow_is_ca(struct pipeline *pl, const struct pkt *p,
 	case CLASSIFY_FLOW_EARLY:
 		early_keep(pl, &cl->key);
 		return false;
+	case CLASSIFY_FLOW_OPENING:
+		/* Not CA yet, but a cut capture (-w) needs it: without its
+		 * SYNs, reading the cut again would not admit the flow. */
+		if (pl->notes && pl->notes->ca_frame)
+			pl->notes->ca_frame(pl->notes->ctx, pl->cur.number, pl->cur.ts_ns);
+		return false;
 	default:
 		/* Refused (not a bare ACK of the handshake): what it kept goes. */
 		if (pl->cls.learned_refused != refused)
@@ -616,6 +656,8 @@ static void decode_frame(struct pipeline *pl, int linktype)
 	if (cl.pending && !learned_flow_is_ca(pl, &p, &cl, linktype))
 		return;
 	pl->st.ca_packets++;
+	if (pl->notes && pl->notes->ca_frame)
+		pl->notes->ca_frame(pl->notes->ctx, f->number, f->ts_ns);
 	if (p.proto == IPPROTO_UDP) {
 		handle_udp(pl, &p, &cl);
 		return;
@@ -751,6 +793,43 @@ void pipeline_finish(struct pipeline *pl)
 		pl->out_errno = errno ? errno : EIO;
 }
 
+void pipeline_notes_start(struct pipeline *pl, struct pipeline_notes *n)
+{
+	n->out = pl->out;
+	n->out.style = OUT_TEXT;
+	n->out.ts = TS_NONE;
+	n->out.tmpl = NULL;
+	sbuf_init(&n->text);
+	pl->notes = n;
+}
+
+void pipeline_notes_stop(struct pipeline *pl)
+{
+	if (!pl->notes)
+		return;
+	sbuf_free(&pl->notes->text);
+	pl->notes = NULL;
+}
+
+struct flow_stamp pipeline_oldest_pending(const struct pipeline *pl)
+{
+	struct flow_stamp m = flow_oldest_pending(&pl->flows);
+	struct midstream_oldest mo = midstream_oldest_kept(&pl->mid);
+	unsigned i;
+
+	if (mo.frame < m.frame)
+		m.frame = mo.frame;
+	if (mo.ts_ns < m.ts_ns)
+		m.ts_ns = mo.ts_ns;
+	for (i = 0; i < pl->n_early; i++) {
+		if (pl->early[i].f.number < m.frame)
+			m.frame = pl->early[i].f.number;
+		if (pl->early[i].f.ts_ns < m.ts_ns)
+			m.ts_ns = pl->early[i].f.ts_ns;
+	}
+	return m;
+}
+
 uint64_t pipeline_resyncs(const struct pipeline *pl)
 {
 	return flow_table_resyncs(&pl->flows);
@@ -802,6 +881,7 @@ void pipeline_free(struct pipeline *pl)
 	segmap_free(&pl->segs);
 	classify_free(&pl->cls);
 	midstream_free(&pl->mid);
+	pipeline_notes_stop(pl);
 	while (pl->n_early)
 		free((void *)pl->early[--pl->n_early].f.data);
 	sbuf_free(&pl->line);

@@ -45,6 +45,23 @@ struct pipeline_stats {
 
 #define PIPELINE_EARLY_MAX 16
 
+/* -w pcapng: where the frames' comments come from.  `line` gets every
+ * message that passes the filters, as catrace's text line without its
+ * time stamp, for the frame that carried its last byte; `ca_frame` every
+ * frame found to be CA (also one decoded late: kept evidence), and the
+ * SYN and SYN-ACK of a learned server's flow (which is judged CA later, by
+ * its opening: a cut capture without them would not be read the same). */
+struct pipeline_notes {
+	void (*line)(void *ctx, uint64_t frame, uint64_t ts_ns, const char *text, size_t len);
+	void (*ca_frame)(void *ctx, uint64_t frame, uint64_t ts_ns);
+	/* The earlier packets that carried bytes of a message `line` was
+	 * given for (a message spread over several TCP segments; offline). */
+	void (*part)(void *ctx, uint64_t frame, uint64_t ts_ns);
+	void *ctx;
+	struct output out;           /* the lines' format */
+	struct sbuf text;
+};
+
 struct pipeline {
 	struct classify cls;
 	struct midstream mid;        /* circuits joined midway on unknown ports */
@@ -81,6 +98,9 @@ struct pipeline {
 	void *hook_ctx;
 	bool hook_only;
 
+	/* -w pcapng's comments (NULL: off; pipeline_notes_start). */
+	struct pipeline_notes *notes;
+
 	/* Metrics and summaries (NULL: not wanted, no cost). */
 	struct census *census;
 
@@ -107,6 +127,15 @@ void pipeline_fragment(struct pipeline *pl, const uint8_t *frame, uint32_t len, 
 /* Count what goes by (metrics, reports): a census following up to
  * pv_capacity PVs.  False when out of memory. */
 bool pipeline_census_start(struct pipeline *pl, unsigned pv_capacity, bool follow_activity);
+/* Report lines and CA frames to n (its callbacks set), once the output
+ * options are set: the lines are text, without time, whatever is printed. */
+void pipeline_notes_start(struct pipeline *pl, struct pipeline_notes *n);
+/* No more reports (n's buffer freed); pipeline_free does it too. */
+void pipeline_notes_stop(struct pipeline *pl);
+/* The oldest packet a message may still be stamped with (frame number and
+ * time stamp, each the smallest; UINT64_MAX each when none): frames before
+ * it have all their messages.  Walks the flows: call it now and then. */
+struct flow_stamp pipeline_oldest_pending(const struct pipeline *pl);
 /* End of input: flush flows (messages cut short are reported). */
 void pipeline_finish(struct pipeline *pl);
 void pipeline_free(struct pipeline *pl);

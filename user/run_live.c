@@ -8,7 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <net/if.h>
+
 #include "ca_server_proc.h"
+#include "capture_writer.h"
 #include "chanmem.h"
 #include "gso_split.h"
 #include "learned_live.h"
@@ -20,11 +23,20 @@
 #include "runtime.h"
 
 
+/* A change of the wall clock against the monotonic one smaller than this
+ * is the jitter of reading the two, not a step. */
+#define MONO_TO_WALL_STEP_NS 1000000
+
 struct live_ctx {
 	struct pipeline *pl;
 	int64_t mono_to_wall_ns;
 	uint64_t records, bad_records;
-	struct pcap_writer *w;       /* -w */
+	struct pcap_writer *w;       /* -w, classic pcap: packets written at once */
+	/* -w, pcapng: packets wait for their messages (capture_writer.h) */
+	struct capture_writer *cw;
+	unsigned ifindex[LOADER_MAX_IFACES];   /* pcapng interface id -> ifindex */
+	unsigned n_ifindex;
+	uint32_t pkt_ifindex;        /* interface of the packet being split */
 	bool write_failed;           /* (or its reader went away: -w -) */
 	bool files_done;             /* -W files written: a normal end */
 	uint64_t pkt_ts_ns;          /* time stamp of the packet being split */
@@ -32,6 +44,37 @@ struct live_ctx {
 	struct live_filter filter;   /* the filter expression, if any */
 	uint8_t fixbuf[REC_PKT_MAX]; /* an egress packet being finished */
 };
+
+/* The pcapng interface a packet came on (the first when unknown). */
+static uint32_t pcapng_if_id(const struct live_ctx *lc, uint32_t ifindex)
+{
+	unsigned i;
+
+	for (i = 0; i < lc->n_ifindex; i++)
+		if (lc->ifindex[i] == ifindex)
+			return i;
+	return 0;
+}
+
+/* pcapng: let go the packets whose records have all been decoded (the
+ * reorder buffer released everything up to `horizon_mono`, and holds
+ * nothing older) and whose messages the pipeline no longer holds. */
+static void pcapng_release(struct live_ctx *lc, uint64_t horizon_mono)
+{
+	uint64_t oldest = reorder_oldest(&lc->ro);
+
+	if (!lc->cw)
+		return;
+	if (oldest < horizon_mono)
+		horizon_mono = oldest;
+	capture_writer_release(lc->cw, horizon_mono == UINT64_MAX ? UINT64_MAX :
+				       horizon_mono + (uint64_t)lc->mono_to_wall_ns);
+	if (capture_writer_stopped(lc->cw)) {
+		lc->write_failed = lc->cw->failed;
+		lc->files_done = lc->cw->files_done;
+		stop_requested = 1;
+	}
+}
 
 static void write_packet(struct live_ctx *lc, const uint8_t *d, uint32_t caplen,
 			 uint32_t wirelen)
@@ -42,6 +85,11 @@ static void write_packet(struct live_ctx *lc, const uint8_t *d, uint32_t caplen,
 
 	if (lc->write_failed || lc->files_done)
 		return;
+	if (lc->cw) {
+		capture_writer_frame(lc->cw, lc->pkt_ts_ns, lc->pkt_ts_ns,
+				     pcapng_if_id(lc, lc->pkt_ifindex), d, caplen, wirelen);
+		return;
+	}
 	r = pcap_writer_write(lc->w, lc->pkt_ts_ns, d, caplen, wirelen, err, sizeof(err));
 	if (r == PCAP_WRITER_LIMIT) {
 		/* -W files written: the normal end, as in tcpdump. */
@@ -78,9 +126,10 @@ static void decode_record(void *ctx, const void *data, size_t size)
 		if (ri.fragment && live_filter_match_frame(&lc->filter, ri.pkt, ri.pkt_caplen))
 			pipeline_fragment(lc->pl, ri.pkt, ri.pkt_caplen,
 					  ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns);
-		if (!lc->w)
+		if (!lc->w && !lc->cw)
 			return;
 		lc->pkt_ts_ns = ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns;
+		lc->pkt_ifindex = ri.ifindex;
 		/* tc egress may see a GSO packet that the stack cuts into
 		 * segments after it: write what goes on the wire. */
 		if (ri.gso_size && ri.pkt_caplen == ri.pkt_wirelen &&
@@ -449,6 +498,14 @@ static void live_flush(struct live_run *run)
 	char err[512];
 
 	flush_stdout(run->pl);
+	if (run->lc->cw) {
+		pcapng_release(run->lc, mono_ns() - REORDER_WINDOW_NS);
+		if (!run->lc->write_failed && capture_writer_flush(run->lc->cw)) {
+			run->lc->write_failed = true;
+			stop_requested = 1;
+		}
+		return;
+	}
 	if (run->lc->w && !run->lc->write_failed &&
 	    pcap_writer_flush(run->lc->w, err, sizeof(err))) {
 		fprintf(stderr, "catrace: %s\n", err);
@@ -468,14 +525,28 @@ static int live_loop(struct live_run *run)
 	int r, rc = 0;
 
 	while (!stop_requested && !pl->done) {
-		/* Follow clock adjustments (NTP steps) as we go. */
-		lc->mono_to_wall_ns = mono_to_wall();
+		/* Follow clock adjustments (NTP steps) as we go, but not the
+		 * microseconds between the two clock reads: a -w packet and
+		 * its decoded record, read in different rounds, must get the
+		 * same time (pcapng finds a packet's messages by it). */
+		{
+			int64_t off = mono_to_wall();
+
+			if (off - lc->mono_to_wall_ns > MONO_TO_WALL_STEP_NS ||
+			    lc->mono_to_wall_ns - off > MONO_TO_WALL_STEP_NS)
+				lc->mono_to_wall_ns = off;
+		}
 		/* Signals end the wait at once. */
 		r = ringbuf_source_poll_with(run->rs, run->ms ? metrics_service_fd(run->ms) : -1,
 					     poll_timeout_ms(&lc->ro));
 		if (r >= 0)
 			r = ringbuf_source_drain(run->rs);
-		reorder_release(&lc->ro, mono_ns() - REORDER_WINDOW_NS, decode_record, lc);
+		{
+			uint64_t horizon = mono_ns() - REORDER_WINDOW_NS;
+
+			reorder_release(&lc->ro, horizon, decode_record, lc);
+			pcapng_release(lc, horizon);
+		}
 		flush_stdout(pl);
 		if (run->ms && metrics_service_run(run->ms, (uint64_t)mono_to_wall() + mono_ns()))
 			rc = 1;
@@ -518,13 +589,39 @@ static int live_loop(struct live_run *run)
 
 /* -w FILE: open it (before attaching, like tcpdump); writing is quiet
  * unless asked to print. */
-static bool live_writer_open(struct live_ctx *lc, struct opts *o)
+static bool live_writer_open(struct live_ctx *lc, struct pipeline *pl, struct opts *o)
 {
+	static struct capture_writer cw;
+	static char desc[LOADER_MAX_IFACES][IF_NAMESIZE + 32];
+	struct pcap_writer_iface ifs[LOADER_MAX_IFACES];
+	struct pcap_writer_opts wo;
 	char err[512];
+	unsigned i;
 
 	if (!o->wr.snaplen)
 		o->wr.snaplen = 262144;
 	o->live.snaplen = o->wr.snaplen;
+	if (o->wr.pcapng) {
+		/* One interface block per traced interface, in -i's order. */
+		wo = o->wr;
+		for (i = 0; i < o->live.n_ifaces && i < LOADER_MAX_IFACES; i++) {
+			snprintf(desc[i], sizeof(desc[i]), "catrace: CA on %s", o->live.ifaces[i]);
+			ifs[i].name = o->live.ifaces[i];
+			ifs[i].description = desc[i];
+			lc->ifindex[i] = if_nametoindex(o->live.ifaces[i]);
+		}
+		lc->n_ifindex = i;
+		wo.ifaces = ifs;
+		wo.n_ifaces = i;
+		if (!capture_writer_open(&cw, pl, &wo, true,
+					 pl->n_pv_globs || pl->n_cmds || pl->writes, err,
+					 sizeof(err))) {
+			fprintf(stderr, "catrace: %s\n", err);
+			return false;
+		}
+		lc->cw = &cw;
+		return true;
+	}
 	lc->w = pcap_writer_open(&o->wr, err, sizeof(err));
 	if (!lc->w) {
 		fprintf(stderr, "catrace: %s\n", err);
@@ -536,9 +633,12 @@ static bool live_writer_open(struct live_ctx *lc, struct opts *o)
 /* Close -w's file; its final error, if any, fails the run. */
 static int live_writer_close(struct live_ctx *lc, bool quiet)
 {
-	uint64_t n = pcap_writer_packets(lc->w);
+	uint64_t n;
 	char err[512];
 
+	if (lc->cw)
+		return capture_writer_close(lc->cw, quiet);
+	n = pcap_writer_packets(lc->w);
 	if (pcap_writer_close(lc->w, err, sizeof(err))) {
 		fprintf(stderr, "catrace: %s\n", err);
 		return 1;
@@ -576,7 +676,7 @@ int run_live(struct pipeline *pl, struct opts *o)
 		rc = EXIT_USAGE;
 		goto out_reorder;
 	}
-	if (o->wr.path && !live_writer_open(&lc, o)) {
+	if (o->wr.path && !live_writer_open(&lc, pl, o)) {
 		rc = EXIT_USAGE;
 		goto out_filter;
 	}
@@ -682,7 +782,7 @@ int run_live(struct pipeline *pl, struct opts *o)
 	/* Before pipeline_finish, which ends the circuits it holds: the
 	 * table, and top's snapshot (its open circuits are open now). */
 	chan_table_save(&run, true);
-	if (lc.write_failed && !pcap_writer_reader_gone(lc.w))
+	if (lc.write_failed && lc.w && !pcap_writer_reader_gone(lc.w))
 		rc = 1;
 	if (o->top && o->top_once && rc == 0) {
 		run.top.messages = pl->st.messages;
@@ -713,7 +813,7 @@ out_metrics:
 out_loader:
 	loader_close(run.l);
 out_writer:
-	if (lc.w && live_writer_close(&lc, o->quiet || !traced))
+	if ((lc.w || lc.cw) && live_writer_close(&lc, o->quiet || !traced))
 		rc = rc ? rc : 1;
 out_filter:
 	live_filter_free(&lc.filter);

@@ -934,6 +934,162 @@ static void test_disk_full_rotating(void **state)
 	assert_int_equal(pcap_writer_close(w, err, sizeof(err)), 0);
 }
 
+/* ---- pcapng ----------------------------------------------------------------- */
+
+/* Walk a pcapng file's blocks: it starts with a Section Header, then
+ * n_if interface blocks (with the names given), then packet blocks, each
+ * on interface (i % n_if) with the comment "msg i" when i is even.
+ * Returns the packets, and checks the file ends with a whole block. */
+static uint32_t expect_ng_blocks(const char *path, uint32_t n_if, const char *const *names,
+				 uint32_t first)
+{
+	static char buf[1 << 20];
+	uint32_t off = 0, ifs = 0, pkts = 0;
+	size_t len;
+	FILE *fp = fopen(path, "rb");
+
+	assert_non_null(fp);
+	len = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	while (off < len) {
+		uint32_t type, blen, i;
+
+		assert_true(off + 12 <= len);
+		memcpy(&type, buf + off, 4);
+		memcpy(&blen, buf + off + 4, 4);
+		assert_true(off + blen <= len);
+		if (off == 0)
+			assert_int_equal(type, 0x0A0D0D0A);
+		else
+			assert_int_not_equal(type, 0x0A0D0D0A);
+		if (type == 1) {
+			assert_int_equal(pkts, 0);
+			assert_true(ifs < n_if);
+			/* if_name is the first option. */
+			assert_memory_equal(buf + off + 20, names[ifs], strlen(names[ifs]));
+			ifs++;
+		} else if (type == 6) {
+			char want[32];
+			uint32_t id, cap;
+
+			i = first + pkts;
+			memcpy(&id, buf + off + 8, 4);
+			memcpy(&cap, buf + off + 20, 4);
+			assert_int_equal(ifs, n_if);
+			assert_int_equal(id, i % n_if);
+			snprintf(want, sizeof(want), "msg %u", i);
+			if (i % 2 == 0) {
+				uint32_t at = off + 28 + ((cap + 3) & ~3u);
+				uint16_t code, clen;
+
+				memcpy(&code, buf + at, 2);
+				memcpy(&clen, buf + at + 2, 2);
+				assert_int_equal(code, 1);
+				assert_int_equal(clen, strlen(want));
+				assert_memory_equal(buf + at + 4, want, clen);
+			} else {
+				assert_int_equal(blen, 32 + ((cap + 3) & ~3u));
+			}
+			pkts++;
+		}
+		off += blen;
+	}
+	assert_int_equal(off, len);
+	capinfos_accepts(path);
+	return pkts;
+}
+
+static void test_pcapng_rotating(void **state)
+{
+	static const char *const names[] = { "eth0", "veth-ca1" };
+	const struct pcap_writer_iface ifs[] = {
+		{ names[0], "catrace: CA on eth0" }, { names[1], "catrace: CA on veth-ca1" },
+	};
+	struct fx *f = *state;
+	struct pcap_writer_opts o = { .rotate_bytes = 4000, .pcapng = true,
+				      .ifaces = ifs, .n_ifaces = 2 };
+	struct pcap_writer *w;
+	char base[128], name[160], err[256];
+	uint32_t k, got = 0, nfile;
+
+	path_in(base, sizeof(base), f->dir, "n.pcapng");
+	o.path = base;
+	w = open_ok(&o);
+	for (k = 0; k < 20; k++) {
+		char c[32];
+
+		snprintf(c, sizeof(c), "msg %u", k);
+		if (pcap_writer_write_note(w, k % 2, ts_of(k), bytes_of(k, 700), 700, 700,
+					   k % 2 ? NULL : c, err, sizeof(err)))
+			fail_msg("write %u: %s", k, err);
+	}
+	close_ok(w);
+	for (nfile = 0; got < 20; nfile++) {
+		pcap_t *p;
+		char ebuf[PCAP_ERRBUF_SIZE];
+		struct pcap_pkthdr *h;
+		const u_char *d;
+		uint32_t n, j;
+
+		if (nfile)
+			snprintf(name, sizeof(name), "%s%u", base, nfile);
+		else
+			snprintf(name, sizeof(name), "%s", base);
+		assert_true(file_size(name) <= 4000);
+		n = expect_ng_blocks(name, 2, names, got);
+		assert_true(n > 0);
+		/* And libpcap reads the same packets, at ns precision. */
+		p = pcap_open_offline_with_tstamp_precision(name, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+		assert_non_null(p);
+		for (j = 0; j < n; j++) {
+			assert_int_equal(pcap_next_ex(p, &h, &d), 1);
+			assert_int_equal((uint64_t)h->ts.tv_sec * NSEC + (uint64_t)h->ts.tv_usec,
+					 ts_of(got + j));
+			assert_memory_equal(d, bytes_of(got + j, 700), 700);
+		}
+		assert_int_equal(pcap_next_ex(p, &h, &d), PCAP_ERROR_BREAK);
+		pcap_close(p);
+		got += n;
+	}
+	assert_int_equal(got, 20);
+	assert_true(nfile >= 4);
+	assert_true(pcap_writer_name_is_pcapng("x.pcapng"));
+	assert_false(pcap_writer_name_is_pcapng("x.pcap"));
+	assert_false(pcap_writer_name_is_pcapng("pcapng"));
+}
+
+/* A full disk under pcapng: cut back to whole blocks, as for pcap. */
+static void test_disk_full_pcapng(void **state)
+{
+	static const char *const names[] = { "eth0" };
+	const struct pcap_writer_iface ifs[] = { { names[0], "catrace: CA on eth0" } };
+	struct fx *f = *state;
+	struct pcap_writer_opts o = { .pcapng = true, .ifaces = ifs, .n_ifaces = 1 };
+	struct pcap_writer *w;
+	char path[160], err[512] = "";
+	uint32_t k;
+	int rc = 0;
+
+	if (!mount_tmpfs(f, "256k"))
+		return;
+	path_in(path, sizeof(path), f->mnt, "full.pcapng");
+	o.path = path;
+	w = open_ok(&o);
+	for (k = 0; k < 100000 && !rc; k++) {
+		char c[32];
+
+		snprintf(c, sizeof(c), "msg %u", k);
+		rc = pcap_writer_write_note(w, 0, ts_of(k), bytes_of(k, FULL_PL), FULL_PL,
+					    FULL_PL, k % 2 ? NULL : c, err, sizeof(err));
+	}
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(err, "No space left on device"));
+	assert_int_equal(expect_ng_blocks(path, 1, names, 0), pcap_writer_packets(w));
+	assert_true(pcap_writer_packets(w) > 0);
+	assert_int_equal(pcap_writer_close(w, err, sizeof(err)), 0);
+	assert_int_equal(unlink(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -951,6 +1107,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full_rotating, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pcapng_rotating, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full_pcapng, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
