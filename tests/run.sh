@@ -86,6 +86,8 @@ fi
 [ -x tests/metrics.sh ] && suite "metrics" tests/metrics.sh
 [ -x tests/reports.sh ] && suite "reports" tests/reports.sh
 [ -x tests/pcapng.sh ] && suite "pcapng" tests/pcapng.sh
+# IPv4 fragments put back together, and kept whole in cuts (issue 14).
+suite "fragments" tests/fragments.sh
 # memory.sh makes its own gigabyte inputs and takes minutes: not offline.
 [ "$OFFLINE" = 1 ] || suite "memory" tests/memory.sh
 if [ "$OFFLINE" = 1 ]; then

@@ -12,6 +12,7 @@
 
 struct piece {
 	uint32_t start, end;      /* payload byte range */
+	struct ipfrag_piece_of from;
 };
 
 struct ipfrag_dgram {
@@ -177,7 +178,8 @@ static uint8_t *assemble(const struct ipfrag_dgram *d, uint32_t *out_len)
 }
 
 enum ipfrag_result ipfrag_add(struct ipfrag *t, const uint8_t *ip, uint32_t len,
-			      uint64_t now_ns, uint8_t **out, uint32_t *out_len)
+			      uint64_t now_ns, uint64_t frame, uint8_t **out,
+			      uint32_t *out_len)
 {
 	struct ipfrag_dgram *d;
 	uint32_t ihl, start, end, frag;
@@ -244,6 +246,8 @@ enum ipfrag_result ipfrag_add(struct ipfrag *t, const uint8_t *ip, uint32_t len,
 		}
 		d->piece[i].start = start;
 		d->piece[i].end = end;
+		d->piece[i].from.frame = frame;
+		d->piece[i].from.ts_ns = now_ns;
 		d->npieces++;
 	}
 	d->have += end - start;
@@ -255,6 +259,8 @@ enum ipfrag_result ipfrag_add(struct ipfrag *t, const uint8_t *ip, uint32_t len,
 	if (!d->have_first || !d->have_last || d->have != d->total)
 		return IPFRAG_HELD;
 	*out = assemble(d, out_len);
+	for (t->n_done = 0; t->n_done < d->npieces; t->n_done++)
+		t->done[t->n_done] = d->piece[t->n_done].from;
 	drop_at(t, index_of(t, d));
 	if (!*out)
 		return IPFRAG_DROPPED;
@@ -265,4 +271,21 @@ drop_datagram:
 	drop_at(t, index_of(t, d));
 	t->st.overlapping++;
 	return IPFRAG_DROPPED;
+}
+
+struct ipfrag_piece_of ipfrag_oldest_held(const struct ipfrag *t)
+{
+	struct ipfrag_piece_of m = { UINT64_MAX, UINT64_MAX };
+	unsigned i, j;
+
+	for (i = 0; i < t->n; i++)
+		for (j = 0; j < t->d[i]->npieces; j++) {
+			const struct ipfrag_piece_of *f = &t->d[i]->piece[j].from;
+
+			if (f->frame < m.frame)
+				m.frame = f->frame;
+			if (f->ts_ns < m.ts_ns)
+				m.ts_ns = f->ts_ns;
+		}
+	return m;
 }

@@ -30,10 +30,19 @@ struct ipfrag_stats {
 	uint64_t bad;           /* fragments no receiver takes (past 64 KiB, not 8-byte units) */
 };
 
+/* The packets a datagram came in (the caller's numbers for them). */
+struct ipfrag_piece_of {
+	uint64_t frame;
+	uint64_t ts_ns;
+};
+
 struct ipfrag {
 	struct ipfrag_dgram *d[IPFRAG_MAX];
 	unsigned n;
 	struct ipfrag_stats st;
+	/* The last datagram completed: its fragments' packets, by offset. */
+	struct ipfrag_piece_of done[IPFRAG_MAX_PIECES];
+	unsigned n_done;
 };
 
 enum ipfrag_result {
@@ -49,10 +58,16 @@ void ipfrag_free(struct ipfrag *t);
  * (the total length its header gives; the caller checked they were all
  * captured).  On IPFRAG_COMPLETE, *out is the whole datagram as one IPv4
  * packet with fragmentation fields cleared (malloc'd: the caller frees
- * it) and *out_len its length.  Datagrams older than the timeout are
- * given up first. */
+ * it) and *out_len its length, and t->done lists the packets (`frame`,
+ * `now_ns` as given with each) its fragments came in.  Datagrams older
+ * than the timeout are given up first. */
 enum ipfrag_result ipfrag_add(struct ipfrag *t, const uint8_t *ip, uint32_t len,
-			      uint64_t now_ns, uint8_t **out, uint32_t *out_len);
+			      uint64_t now_ns, uint64_t frame, uint8_t **out,
+			      uint32_t *out_len);
+
+/* The earliest packet of a fragment held now (UINT64_MAX both when none):
+ * a writer of those packets waits for it. */
+struct ipfrag_piece_of ipfrag_oldest_held(const struct ipfrag *t);
 
 /* Datagrams held now (tests, metrics). */
 unsigned ipfrag_held(const struct ipfrag *t);

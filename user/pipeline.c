@@ -279,6 +279,13 @@ static void note_line(struct pipeline *pl, const struct flow_key *k,
 		for (i = 0; i < pl->flows.n_msg_parts; i++)
 			n->part(n->ctx, pl->flows.msg_parts[i].frame, pl->flows.msg_parts[i].ts_ns);
 	}
+	/* A message of a datagram put back together: its fragments too. */
+	if (n->part && pl->in_reassembled) {
+		unsigned i;
+
+		for (i = 0; i < pl->frags.n_done; i++)
+			n->part(n->ctx, pl->frags.done[i].frame, pl->frags.done[i].ts_ns);
+	}
 }
 
 /* One message, stamped with the packet that carried its last byte. */
@@ -590,8 +597,8 @@ static void reassemble(struct pipeline *pl, const struct pkt *p, bool live)
 	uint32_t n;
 
 	if (!p->frag_ip ||
-	    ipfrag_add(&pl->frags, p->frag_ip, p->frag_len, pl->cur.ts_ns, &whole, &n) !=
-		    IPFRAG_COMPLETE)
+	    ipfrag_add(&pl->frags, p->frag_ip, p->frag_len, pl->cur.ts_ns, pl->cur.number,
+		       &whole, &n) != IPFRAG_COMPLETE)
 		return;
 	if (live) {
 		decode_reassembled_live(pl, whole, n);
@@ -605,11 +612,20 @@ static void reassemble(struct pipeline *pl, const struct pkt *p, bool live)
 		pl->cur.data = whole;
 		pl->cur.caplen = pl->cur.len = n;
 		pl->cur_valid = false;
+		pl->in_reassembled = true;
 		decode_frame(pl, DLT_IPV4);
+		pl->in_reassembled = false;
 		pl->cur = now;
 		pl->cur_valid = valid;
-		if (pl->st.ca_packets > ca_before)
+		if (pl->st.ca_packets > ca_before) {
+			unsigned i;
+
 			pl->st.ca_reassembled++;
+			/* A cut (-w) keeps every fragment of a CA datagram. */
+			for (i = 0; pl->notes && pl->notes->ca_frame && i < pl->frags.n_done; i++)
+				pl->notes->ca_frame(pl->notes->ctx, pl->frags.done[i].frame,
+						    pl->frags.done[i].ts_ns);
+		}
 	}
 	free(whole);
 }
@@ -826,6 +842,15 @@ struct flow_stamp pipeline_oldest_pending(const struct pipeline *pl)
 			m.frame = pl->early[i].f.number;
 		if (pl->early[i].f.ts_ns < m.ts_ns)
 			m.ts_ns = pl->early[i].f.ts_ns;
+	}
+	{
+		/* Fragments held for the rest of their datagram. */
+		struct ipfrag_piece_of f = ipfrag_oldest_held(&pl->frags);
+
+		if (f.frame < m.frame)
+			m.frame = f.frame;
+		if (f.ts_ns < m.ts_ns)
+			m.ts_ns = f.ts_ns;
 	}
 	return m;
 }

@@ -111,6 +111,7 @@ struct pipeline {
 	struct frame cur;
 	int cur_linktype;
 	bool cur_valid;          /* cur.data may be read: a frame is being decoded */
+	bool in_reassembled;     /* decoding a datagram put back together (frags.done) */
 	struct pipeline_stats st;
 };
 

@@ -50,7 +50,7 @@ static enum ipfrag_result add_from(struct ipfrag *t, uint16_t id, uint32_t start
 	ip[9] = 17;
 	memcpy(ip + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
 	memcpy(ip + 20, src + start, n);
-	r = ipfrag_add(t, ip, len, now, out, out_len);
+	r = ipfrag_add(t, ip, len, now, start + 1000u * id, out, out_len);
 	free(ip);
 	return r;
 }
