@@ -64,8 +64,8 @@ SOCKOWNER_SKEL := $(OUTPUT)/sockowner.skel.h
 BPF_LIBS := -lbpf -lelf -lz -lncurses
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean test unit deps check bpftests bench fuzz install uninstall FORCE
-all: $(OUTPUT)/catrace
+.PHONY: all clean test unit deps check bpftests bench fuzz install uninstall lib FORCE
+all: $(OUTPUT)/catrace $(LIB_SO)
 
 # The version catrace --version prints: VERSION, plus what git describe
 # says of the tree when there is one (0.1.0+8f9d929-dirty).  catrace.o is
@@ -100,28 +100,64 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.stripped.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)bpftool gen skeleton $< name $*_bpf > $@
 
-$(OUTPUT)/tests/bpf_%: tests/bpf/bpf_%.c $(wildcard tests/bpf/*.h) $(SKEL) $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
+$(OUTPUT)/tests/bpf_%: tests/bpf/bpf_%.c $(wildcard tests/bpf/*.h) $(SKEL) $(OUTPUT)/libcatrace_int.a | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $< $(OUTPUT)/libcatrace.a \
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $< $(OUTPUT)/libcatrace_int.a \
 		$(LDFLAGS) $(BPF_LIBS) $(LDLIBS) -o $@
 
 bpftests: $(OUTPUT)/tests/bpf_equiv $(OUTPUT)/tests/bpf_hostile $(OUTPUT)/tests/bpf_wakeup \
 	$(OUTPUT)/tests/bpf_live
 
-$(OUTPUT)/libcatrace.a: $(LIB_OBJS)
+$(OUTPUT)/libcatrace_int.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The public library (include/catrace.h): the same sources built again
+# position-independent with every symbol hidden but the API's
+# (CATRACE_API), under a soname that changes only when the ABI breaks.
+SO_MAJOR := 0
+SO_NAME  := libcatrace.so.$(SO_MAJOR)
+SO_FILE  := libcatrace.so.$(VERSION)
+PIC_OBJS := $(patsubst user/%.c,$(OUTPUT)/pic/%.o,$(LIB_SRCS))
+LIB_SO   := $(OUTPUT)/$(SO_FILE)
+
+$(OUTPUT)/pic:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/pic/%.o: user/%.c $(wildcard user/*.h include/*.h) | $(OUTPUT)/pic
+	$(call msg,CC-PIC,$@)
+	$(Q)$(CC) $(CFLAGS) -fPIC -fvisibility=hidden $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/pic/loader.o: $(SKEL) $(SOCKOWNER_SKEL)
+$(OUTPUT)/pic/libcatrace.o $(OUTPUT)/libcatrace.o: CFLAGS += -DCATRACE_LIB_VERSION='"$(VERSION)"'
+
+# -z defs: an undefined symbol fails here, not in a user's program
+# (not with the sanitizers, whose runtime the program brings).
+$(LIB_SO): $(PIC_OBJS)
+	$(call msg,LIB,$@)
+	$(Q)$(CC) -shared -Wl,-soname,$(SO_NAME) $(if $(SANFLAGS),,-Wl,-z,defs) $(LDFLAGS) \
+		$^ $(BPF_LIBS) $(LDLIBS) -o $@
+	$(Q)ln -sf $(SO_FILE) $(OUTPUT)/$(SO_NAME)
+	$(Q)ln -sf $(SO_NAME) $(OUTPUT)/libcatrace.so
+
+lib: $(LIB_SO)
+
+# The API's own test links the shared library, as a user would.
+$(OUTPUT)/tests/test_libcatrace: tests/unit/test_libcatrace.c include/catrace.h $(LIB_SO) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -Iinclude $< -L$(OUTPUT) -lcatrace \
+		-Wl,-rpath,$(abspath $(OUTPUT)) $(LDFLAGS) -lcmocka -o $@
 
 # The loader includes the generated skeletons.
 $(OUTPUT)/loader.o: $(SKEL) $(SOCKOWNER_SKEL)
 
-$(OUTPUT)/catrace: $(patsubst user/%.c,$(OUTPUT)/%.o,$(APP_SRCS)) $(OUTPUT)/libcatrace.a
+$(OUTPUT)/catrace: $(patsubst user/%.c,$(OUTPUT)/%.o,$(APP_SRCS)) $(OUTPUT)/libcatrace_int.a
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(BPF_LIBS) $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libcatrace.a | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libcatrace_int.a | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $< $(OUTPUT)/libcatrace.a \
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(INCLUDES) $< $(OUTPUT)/libcatrace_int.a \
 		$(LDFLAGS) -lcmocka $(LDLIBS) -o $@
 
 # top's screen half needs curses even where a test only renders text.
@@ -158,7 +194,7 @@ BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
 UNITDIR := $(PREFIX)/lib/systemd/system
 UNIT    := catrace-metrics@.service
 
-install: $(OUTPUT)/catrace
+install: $(OUTPUT)/catrace $(LIB_SO)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -D -m 0755 $(OUTPUT)/catrace $(DESTDIR)$(SBINDIR)/catrace
 	$(Q)install -D -m 0644 doc/catrace.8 $(DESTDIR)$(MAN8DIR)/catrace.8
@@ -180,4 +216,4 @@ clean:
 .SECONDARY:
 
 # Header dependencies written by -MMD.
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/pic/*.d $(OUTPUT)/tests/*.d)

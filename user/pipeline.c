@@ -253,6 +253,13 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		audit_format(&pl->out, &pl->line, &c, track_client(&pl->track, k), m);
 	else
 		output_format(&pl->out, &pl->line, &c, m);
+	if (pl->deliver) {
+		pl->deliver(pl->deliver_ctx, &c, m, &pl->line);
+		pl->st.printed++;
+		if (pl->max_count && pl->st.printed >= pl->max_count)
+			pl->done = true;
+		return;
+	}
 	sbuf_putc(&pl->line, '\n');
 	/* With a big stdio buffer, fwrite may take the whole line while the
 	 * flush it did on the way failed: the error flag tells, and errno
@@ -580,7 +587,7 @@ void pipeline_finish(struct pipeline *pl)
 	flows_ready(pl);
 	flow_table_free(&pl->flows);
 	/* The last lines may fail here: keep why, for the caller's report. */
-	if (fflush(pl->fp) != 0 && !pl->out_errno)
+	if (pl->fp && fflush(pl->fp) != 0 && !pl->out_errno)
 		pl->out_errno = errno ? errno : EIO;
 }
 
