@@ -57,6 +57,8 @@ for t in "$OUTPUT"/tests/test_*; do
 done
 suite "cli" tests/cli.sh
 suite "golden" tests/golden.sh
+# libcatrace from Python (python/catrace): equal to --json on every capture.
+suite "python" tests/python.sh
 [ "$OFFLINE" = 1 ] || suite "bpf" tests/bpf.sh
 suite "reference" python3 tests/refcheck.py --catrace "$CATRACE" --captures "$CAPTURES"
 suite "audit" python3 tests/audit_check.py --catrace "$CATRACE" --captures "$CAPTURES"

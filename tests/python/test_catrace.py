@@ -1,0 +1,149 @@
+"""`import catrace` (python/catrace) against the catrace program: every
+capture read through the module equals `catrace -r FILE --json`, message
+for message; the filters and count= likewise; file objects; errors.
+The program's output is the reference, so nothing here is hard-coded.
+
+Run: CATRACE=.output/catrace CATRACE_LIB=.output/libcatrace.so.0 \
+     PYTHONPATH=python python3 -m unittest tests/python/test_catrace.py
+"""
+import glob
+import importlib.util
+import io
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+import catrace  # noqa: E402
+
+CATRACE = os.environ.get("CATRACE", os.path.join(ROOT, ".output", "catrace"))
+CAPTURES = os.environ.get("CAPTURES", os.path.join(ROOT, "tests", "captures"))
+
+
+def cli(path, *extra):
+    out = subprocess.run([CATRACE, "-q", "-r", path, "--json", *extra],
+                         check=True, capture_output=True, text=True).stdout
+    return out.splitlines()
+
+
+def cap(name):
+    return os.path.join(CAPTURES, name)
+
+
+class Equality(unittest.TestCase):
+    def assert_same(self, msgs, lines):
+        msgs = list(msgs)
+        self.assertEqual(len(msgs), len(lines))
+        for i, (m, line) in enumerate(zip(msgs, lines)):
+            self.assertEqual(m.json, line, "message %d" % (i + 1))
+            self.assertEqual(m.to_dict(), json.loads(line), "message %d" % (i + 1))
+        return len(msgs)
+
+    def test_every_capture(self):
+        files = sorted(glob.glob(os.path.join(CAPTURES, "*.pcap")))
+        self.assertTrue(files)
+        total = 0
+        for path in files:
+            with self.subTest(capture=os.path.basename(path)):
+                total += self.assert_same(catrace.read(path), cli(path))
+        self.assertGreater(total, 0)
+        print("\n%d captures, %d messages equal to catrace --json" % (len(files), total),
+              file=sys.stderr)
+
+    def test_filters(self):
+        path = cap("s01_caget_types.pcap")
+        n = self.assert_same(catrace.read(path, pv=["*:ai", "T:long*"],
+                                          cmd=["ReadNotify", "EventAdd"]),
+                             cli(path, "--pv", "*:ai", "--pv", "T:long*",
+                                 "--cmd", "ReadNotify,EventAdd"))
+        self.assertGreater(n, 0)
+        path = cap("s04_camonitor.pcap")
+        self.assertGreater(self.assert_same(catrace.read(path, filter="udp"),
+                                            cli(path, "udp")), 0)
+        self.assertGreater(self.assert_same(catrace.read(path, cmd="EventAdd"),
+                                            cli(path, "--cmd", "EventAdd")), 0)
+
+    def test_count(self):
+        path = cap("s04_camonitor.pcap")
+        lines = cli(path)
+        self.assertGreater(len(lines), 5)
+        self.assert_same(catrace.read(path, count=5), lines[:5])
+        self.assert_same(catrace.read(path, count=0), [])
+        self.assert_same(catrace.read(path, count=len(lines) + 10), lines)
+
+    def test_file_objects(self):
+        path = cap("s03_caput.pcap")
+        lines = cli(path)
+        with open(path, "rb") as f:
+            self.assert_same(catrace.read(f), lines)
+        with open(path, "rb") as f:
+            self.assert_same(catrace.read(io.BytesIO(f.read())), lines)
+
+
+class Messages(unittest.TestCase):
+    def test_attributes(self):
+        path = cap("s01_caget_types.pcap")
+        for m in catrace.read(path):
+            d = m.to_dict()
+            for k, v in d.items():
+                self.assertEqual(getattr(m, k), v, k)
+            # The raw header re-encodes the fields; ts_ns is the exact ts.
+            self.assertEqual(int.from_bytes(m.raw[0:2], "big"), m.cmd)
+            self.assertEqual(int.from_bytes(m.raw[4:6], "big"), m.dtype)
+            self.assertAlmostEqual(m.ts_ns / 1e9, m.ts, places=5)
+            with self.assertRaises(AttributeError):
+                m.no_such_field
+
+    def test_lib_version(self):
+        self.assertRegex(catrace.lib_version(), r"^\d+\.\d+\.\d+")
+
+
+class Errors(unittest.TestCase):
+    def test_missing_file(self):
+        with self.assertRaisesRegex(catrace.Error, "No such file"):
+            catrace.read("/nonexistent/x.pcap")
+
+    def test_not_a_capture(self):
+        with self.assertRaises(catrace.Error):
+            catrace.read(os.path.join(ROOT, "README.md"))
+        with self.assertRaises(catrace.Error):
+            catrace.read(io.BytesIO(b"not a capture at all, not even close"))
+
+    def test_bad_filters(self):
+        path = cap("s01_caget_types.pcap")
+        with self.assertRaisesRegex(catrace.Error, "NoSuchCommand"):
+            catrace.read(path, cmd="NoSuchCommand")
+        with self.assertRaisesRegex(catrace.Error, "port port"):
+            catrace.read(path, filter="port port")
+
+    def test_closed(self):
+        it = catrace.read(cap("s01_caget_types.pcap"))
+        next(it)
+        it.close()
+        self.assertTrue(it.closed)
+        with self.assertRaises(ValueError):
+            next(it)
+        it.close()
+
+    def test_exhausted_closes(self):
+        it = catrace.read(cap("s03_caput.pcap"))
+        list(it)
+        self.assertTrue(it.closed)
+        self.assertEqual(list(it), [])
+
+
+@unittest.skipUnless(importlib.util.find_spec("pandas"), "python3-pandas not installed")
+class Pandas(unittest.TestCase):
+    def test_dataframe(self):
+        path = cap("s04_camonitor.pcap")
+        df = catrace.to_dataframe(catrace.read(path))
+        self.assertEqual(len(df), len(cli(path)))
+        self.assertIn("command", df.columns)
+
+
+if __name__ == "__main__":
+    unittest.main()
