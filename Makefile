@@ -186,13 +186,23 @@ deps:
 	$(Q)scripts/install-deps.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=staging]: the binary, the man
-# page, bash completion and the systemd unit (its ExecStart follows PREFIX).
+# page, bash completion and the systemd unit (its ExecStart follows PREFIX),
+# and the library (below).
 PREFIX  ?= /usr/local
 SBINDIR := $(PREFIX)/sbin
 MAN8DIR := $(PREFIX)/share/man/man8
 BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
 UNITDIR := $(PREFIX)/lib/systemd/system
 UNIT    := catrace-metrics@.service
+
+# The library: libcatrace.so.X.Y.Z and its two links, the header, the
+# pkg-config file, and the Python module where Debian's python3 looks
+# (told where the library is, so it needs no LD_LIBRARY_PATH).
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+PCDIR   ?= $(LIBDIR)/pkgconfig
+PYVER   := $(shell /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYDIR   ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/python$(PYVER)/dist-packages)
 
 install: $(OUTPUT)/catrace $(LIB_SO)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
@@ -202,11 +212,27 @@ install: $(OUTPUT)/catrace $(LIB_SO)
 	$(Q)install -d $(DESTDIR)$(UNITDIR)
 	$(Q)sed 's|/usr/local/sbin/catrace|$(SBINDIR)/catrace|g' scripts/$(UNIT) \
 		> $(DESTDIR)$(UNITDIR)/$(UNIT) && chmod 0644 $(DESTDIR)$(UNITDIR)/$(UNIT)
+	$(Q)install -D -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/$(SO_FILE)
+	$(Q)ln -sf $(SO_FILE) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	$(Q)ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libcatrace.so
+	$(Q)install -D -m 0644 include/catrace.h $(DESTDIR)$(INCDIR)/catrace.h
+	$(Q)install -d $(DESTDIR)$(PCDIR)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' scripts/catrace.pc.in > $(DESTDIR)$(PCDIR)/catrace.pc && \
+		chmod 0644 $(DESTDIR)$(PCDIR)/catrace.pc
+	$(Q)install -D -m 0644 python/catrace/__init__.py $(DESTDIR)$(PYDIR)/catrace/__init__.py
+	$(Q)echo 'LIB = "$(LIBDIR)/$(SO_NAME)"' > $(DESTDIR)$(PYDIR)/catrace/_where.py && \
+		chmod 0644 $(DESTDIR)$(PYDIR)/catrace/_where.py
+	$(Q)$(if $(DESTDIR),,$(if $(filter /usr /usr/local,$(PREFIX)),ldconfig 2>/dev/null || true))
 
 uninstall:
 	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)rm -f $(DESTDIR)$(SBINDIR)/catrace $(DESTDIR)$(MAN8DIR)/catrace.8 \
 		$(DESTDIR)$(BASHCOMPDIR)/catrace $(DESTDIR)$(UNITDIR)/$(UNIT)
+	$(Q)rm -f $(DESTDIR)$(LIBDIR)/$(SO_FILE) $(DESTDIR)$(LIBDIR)/$(SO_NAME) \
+		$(DESTDIR)$(LIBDIR)/libcatrace.so $(DESTDIR)$(INCDIR)/catrace.h \
+		$(DESTDIR)$(PCDIR)/catrace.pc
+	$(Q)rm -rf $(DESTDIR)$(PYDIR)/catrace
 
 clean:
 	$(call msg,CLEAN,)

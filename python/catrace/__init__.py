@@ -74,6 +74,11 @@ def _candidates():
     env = os.environ.get("CATRACE_LIB")
     if env:
         yield env
+    try:  # written by make install: the library installed with us
+        from . import _where
+        yield _where.LIB
+    except ImportError:
+        pass
     here = os.path.dirname(os.path.abspath(__file__))
     yield os.path.join(here, "..", "..", ".output", "libcatrace.so.0")
     yield "libcatrace.so.0"
