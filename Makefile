@@ -65,7 +65,7 @@ BPF_LIBS := -lbpf -lelf -lz -lncurses
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all clean test unit deps check bpftests bench fuzz install uninstall lib FORCE
-all: $(OUTPUT)/catrace $(LIB_SO)
+all: $(OUTPUT)/catrace lib
 
 # The version catrace --version prints: VERSION, plus what git describe
 # says of the tree when there is one (0.1.0+8f9d929-dirty).  catrace.o is

@@ -127,6 +127,31 @@ CATRACE_API void catrace_breakloop(catrace_t *h);
  * (default 100 ms; negative: until a message comes). */
 CATRACE_API int catrace_set_timeout(catrace_t *h, int timeout_ms);
 
+/* For language bindings, where a call costs more than a message: the
+ * next messages, up to max (what is ready: live, it does not wait for
+ * more once it has one), as an array of fixed-size headers and one data
+ * buffer, both owned by the library until the next call.  A message's
+ * data (at data_off) is json_len bytes of JSON, raw_len raw bytes,
+ * pv_len bytes of PV name (none when pv_len is CATRACE_PACKED_NO_PV) and
+ * command_len bytes of command name.  Returns how many headers (0 at the
+ * end, or live when the timeout passed), or an error (after the messages
+ * that came before it). */
+struct catrace_packed {
+	uint64_t ts_ns, frame;
+	uint32_t src_ip, dst_ip;
+	uint16_t sport, dport, cmd, dtype;
+	uint32_t size, count, p1, p2;
+	uint32_t flags;
+	uint32_t json_len, raw_len;
+	uint16_t pv_len;
+	uint8_t tcp, dir, hdr_len, command_len;
+	uint8_t pad[2];
+	uint32_t data_off;
+};
+#define CATRACE_PACKED_NO_PV 0xffffu
+CATRACE_API int catrace_next_packed(catrace_t *h, const struct catrace_packed **hdrs,
+				    const void **data, size_t *data_len, unsigned max);
+
 /* The last error on this handle, one line. */
 CATRACE_API const char *catrace_geterr(catrace_t *h);
 /* Counters so far: packets (frames or live records) read, messages

@@ -47,6 +47,9 @@ struct catrace {
 	unsigned n_owned;             /* the filters' strings the pipeline points to */
 	struct lib_entry *q;
 	size_t n, head, cap;
+	void *packed, *packed_data;   /* catrace_next_packed's buffers */
+	size_t packed_cap, packed_data_cap;
+	int pending;                  /* an error to return after packed messages */
 	char err[CATRACE_ERRBUF_SIZE];
 };
 
@@ -448,6 +451,92 @@ int catrace_next(catrace_t *h, const struct catrace_msg **msg)
 	return 1;
 }
 
+_Static_assert(sizeof(struct catrace_packed) == 72, "catrace_packed: 72 bytes, no holes");
+
+
+/* Message n onto the packed buffers (data at *off). */
+static bool pack(catrace_t *h, unsigned n, size_t *off, const struct catrace_msg *m)
+{
+	size_t pv_len = m->pv ? strlen(m->pv) : 0, cmd_len = strlen(m->command);
+	size_t need = m->json_len + m->raw_len + pv_len + cmd_len;
+	struct catrace_packed *p;
+	uint8_t *b;
+
+	if (*off + need > UINT32_MAX ||
+	    !room(&h->packed, &h->packed_cap, (n + 1) * sizeof(*p)) ||
+	    !room(&h->packed_data, &h->packed_data_cap, *off + need))
+		return false;
+	p = (struct catrace_packed *)h->packed + n;
+	memset(p, 0, sizeof(*p));
+	p->ts_ns = m->ts_ns;
+	p->frame = m->frame;
+	p->src_ip = m->src_ip;
+	p->dst_ip = m->dst_ip;
+	p->sport = m->sport;
+	p->dport = m->dport;
+	p->cmd = m->cmd;
+	p->dtype = m->dtype;
+	p->size = m->size;
+	p->count = m->count;
+	p->p1 = m->p1;
+	p->p2 = m->p2;
+	p->flags = m->flags;
+	p->json_len = (uint32_t)m->json_len;
+	p->raw_len = (uint32_t)m->raw_len;
+	/* PV names are at most CA_MAX_NAME_LEN, command names short. */
+	p->pv_len = m->pv ? (uint16_t)pv_len : CATRACE_PACKED_NO_PV;
+	p->tcp = (uint8_t)m->tcp;
+	p->dir = (uint8_t)m->dir;
+	p->hdr_len = m->hdr_len;
+	p->command_len = (uint8_t)cmd_len;
+	p->data_off = (uint32_t)*off;
+	b = (uint8_t *)h->packed_data + *off;
+	memcpy(b, m->json, m->json_len);
+	b += m->json_len;
+	memcpy(b, m->raw, m->raw_len);
+	b += m->raw_len;
+	memcpy(b, m->pv ? m->pv : "", pv_len);
+	memcpy(b + pv_len, m->command, cmd_len);
+	*off += need;
+	return true;
+}
+
+int catrace_next_packed(catrace_t *h, const struct catrace_packed **hdrs,
+			const void **data, size_t *data_len, unsigned max)
+{
+	const struct catrace_msg *m = NULL;
+	unsigned n = 0;
+	size_t off = 0;
+	int r;
+
+	if (h->pending) {
+		r = h->pending;
+		h->pending = 0;
+		return r;
+	}
+	while (n < max) {
+		/* Live: what is ready, without waiting for more. */
+		if (n && h->live && h->head == h->n)
+			break;
+		r = catrace_next(h, &m);
+		if (r < 0) {
+			if (!n)
+				return r;
+			h->pending = r;
+			break;
+		}
+		if (r == 0)
+			break;
+		if (!pack(h, n, &off, m))
+			return set_err(h, CATRACE_ERROR, "out of memory");
+		n++;
+	}
+	*hdrs = h->packed;
+	*data = h->packed_data;
+	*data_len = off;
+	return (int)n;
+}
+
 int catrace_loop(catrace_t *h, int cnt, catrace_handler fn, void *user)
 {
 	const struct catrace_msg *m = NULL;
@@ -523,6 +612,10 @@ void catrace_close(catrace_t *h)
 	}
 	free(h->q);
 	h->q = NULL;
+	free(h->packed);
+	free(h->packed_data);
+	h->packed = h->packed_data = NULL;
+	h->packed_cap = h->packed_data_cap = 0;
 	h->n = h->head = 0;
 }
 

@@ -25,7 +25,10 @@ import ctypes.util
 import io
 import json as _json
 import os
+import re
 import shutil
+import socket
+import struct
 import tempfile
 import time
 
@@ -112,6 +115,9 @@ def _load():
         "catrace_set_max_elements": (ctypes.c_int, [h, ctypes.c_size_t]),
         "catrace_set_timeout": (ctypes.c_int, [h, ctypes.c_int]),
         "catrace_next": (ctypes.c_int, [h, ctypes.POINTER(pmsg)]),
+        "catrace_next_packed": (ctypes.c_int, [h, ctypes.POINTER(ctypes.c_void_p),
+                                               ctypes.POINTER(ctypes.c_void_p),
+                                               ctypes.POINTER(ctypes.c_size_t), ctypes.c_uint]),
         "catrace_geterr": (ctypes.c_char_p, [h]),
         "catrace_close": (None, [h]),
         "catrace_free": (None, [h]),
@@ -134,30 +140,108 @@ def lib_version():
     return _lib.catrace_lib_version().decode()
 
 
+# struct catrace_packed (include/catrace.h): messages come from the
+# library in batches, one buffer a call (a ctypes call per message would
+# cost more than decoding it): a Message keeps its header (unpacked) and
+# the batch's data; nothing is decoded until asked for.
+_PACKED = struct.Struct("=QQIIHHHHIIIIIIIHBBBB2xI")
+_NO_PV = 0xffff
+# Printable ASCII that JSON writes as it is (no space, quote, backslash).
+_PLAIN_NAME = re.compile(rb'[\x21\x23-\x5b\x5d-\x7e]*\Z')
+_BATCH = 256
+(_TS_NS, _FRAME, _SRC, _DST, _SPORT, _DPORT, _CMD, _DTYPE, _SIZE, _COUNT, _P1, _P2,
+ _FLAGS, _JSON_LEN, _RAW_LEN, _PV_LEN, _TCP, _DIR, _HDR_LEN, _CMD_LEN, _OFF) = range(21)
+
+
+def _ip(v):
+    return socket.inet_ntoa(v.to_bytes(4, "big"))
+
+
+# The --json keys a Message answers from the packed header, without
+# parsing its JSON (each gives what json.loads of the line gives).
+_FAST = {
+    "frame": lambda m: m._f[_FRAME],
+    "src": lambda m: _ip(m._f[_SRC]),
+    "dst": lambda m: _ip(m._f[_DST]),
+    "sport": lambda m: m._f[_SPORT],
+    "dport": lambda m: m._f[_DPORT],
+    "proto": lambda m: "tcp" if m._f[_TCP] else "udp",
+    "cmd": lambda m: m._f[_CMD],
+    "dir": lambda m: "response" if m._f[_DIR] else "request",
+    "size": lambda m: m._f[_SIZE],
+    "dtype": lambda m: m._f[_DTYPE],
+    "count": lambda m: m._f[_COUNT],
+    "p1": lambda m: m._f[_P1],
+    "p2": lambda m: m._f[_P2],
+}
+
+
 class Message:
     """One CA message: attributes named as catrace --json's keys."""
 
-    __slots__ = ("json", "raw", "ts_ns", "_d")
+    __slots__ = ("_f", "_b", "_d")
 
-    def __init__(self, json_text, raw, ts_ns):
-        self.json = json_text
-        self.raw = raw
-        self.ts_ns = ts_ns
+    def __init__(self, fields, data):
+        self._f = fields    # the packed header, unpacked
+        self._b = data      # the batch's data (json, raw, pv, command)
         self._d = None
+
+    @property
+    def json(self):
+        """The JSON line's text, as catrace --json prints it."""
+        o = self._f[_OFF]
+        return self._b[o:o + self._f[_JSON_LEN]].decode("utf-8", "replace")
+
+    @property
+    def raw(self):
+        """The message's bytes: its header, then the payload kept."""
+        o = self._f[_OFF] + self._f[_JSON_LEN]
+        return self._b[o:o + self._f[_RAW_LEN]]
+
+    @property
+    def ts_ns(self):
+        """Unix time in nanoseconds (ts is the same as a float)."""
+        return self._f[_TS_NS]
+
+    @property
+    def flags(self):
+        return self._f[_FLAGS]
+
+    @property
+    def command(self):
+        f = self._f
+        o = f[_OFF] + f[_JSON_LEN] + f[_RAW_LEN] + (0 if f[_PV_LEN] == _NO_PV else f[_PV_LEN])
+        return self._b[o:o + f[_CMD_LEN]].decode("ascii")
+
+    @property
+    def pv(self):
+        f = self._f
+        if f[_PV_LEN] == _NO_PV:
+            return None
+        o = f[_OFF] + f[_JSON_LEN] + f[_RAW_LEN]
+        b = self._b[o:o + f[_PV_LEN]]
+        # Plain names read as they are; others as JSON shows them.
+        if _PLAIN_NAME.match(b):
+            return b.decode("ascii")
+        return self._dict()["pv"]
+
+    def _dict(self):
+        if self._d is None:
+            self._d = _json.loads(self.json)
+        return self._d
 
     def to_dict(self):
         """The JSON line as a dict (a new one each call)."""
-        if self._d is None:
-            self._d = _json.loads(self.json)
-        return dict(self._d)
+        return dict(self._dict())
 
     def __getattr__(self, name):
+        fast = _FAST.get(name)
+        if fast is not None:
+            return fast(self)
         if name.startswith("_"):
             raise AttributeError(name)
-        if self._d is None:
-            self._d = _json.loads(self.json)
         try:
-            return self._d[name]
+            return self._dict()[name]
         except KeyError:
             raise AttributeError(name) from None
 
@@ -186,7 +270,10 @@ class _Source:
         self._keep = keep          # what must outlive the handle (a temp file)
         self._left = count
         self._ended = False        # exhausted: StopIteration from now on
-        self._msg = ctypes.POINTER(_Msg)()
+        self._it = iter(())       # the batch at hand
+        self._hdrs = ctypes.c_void_p()
+        self._buf = ctypes.c_void_p()
+        self._len = ctypes.c_size_t()
         try:
             for g in _as_list(pv):
                 self._check(_lib.catrace_set_pv(handle, _b(g)))
@@ -216,36 +303,56 @@ class _Source:
         self.close()
         raise StopIteration
 
-    def _pull(self):
-        """1 with self._msg set, 0 at a pause (live) or the end."""
+    def _refill(self):
+        """The next batch into self._it: how many (0 at a pause (live) or
+        the end)."""
         if self._ended:
             raise StopIteration
         if self._h is None:
             raise ValueError("I/O operation on a closed catrace source")
-        return self._check(_lib.catrace_next(self._h, ctypes.byref(self._msg)))
-
-    def _message(self):
-        m = self._msg.contents
-        msg = Message(ctypes.string_at(m.json, m.json_len).decode("utf-8", "replace"),
-                      ctypes.string_at(m.raw, m.raw_len), m.ts_ns)
-        if self._left is not None:
-            self._left -= 1
-        return msg
+        n = self._check(_lib.catrace_next_packed(self._h, ctypes.byref(self._hdrs),
+                                                 ctypes.byref(self._buf),
+                                                 ctypes.byref(self._len), _BATCH))
+        if n == 0:
+            return 0
+        data = ctypes.string_at(self._buf, self._len.value)
+        hdrs = ctypes.string_at(self._hdrs, n * _PACKED.size)
+        self._it = iter([Message(f, data) for f in _PACKED.iter_unpack(hdrs)])
+        return n
 
     def __next__(self):
+        # The common case first: a message of the batch at hand, no count.
+        if self._left is None:
+            m = next(self._it, None)
+            if m is not None:
+                return m
+        return self._next_slow()
+
+    def _next_slow(self):
         if self._left == 0:
             self._end()
-        try:
-            if self._pull() == 0:
-                self._end()
-            return self._message()
-        except StopIteration:
-            raise
-        except BaseException:
-            self.close()
-            raise
+        m = next(self._it, None)
+        if m is None:
+            since = time.monotonic()
+            try:
+                while self._refill() == 0:
+                    self._idle(since)
+                m = next(self._it)
+            except StopIteration:
+                raise
+            except BaseException:
+                self.close()
+                raise
+        if self._left is not None:
+            self._left -= 1
+        return m
+
+    def _idle(self, since):
+        """Nothing came: a capture's end."""
+        self._end()
 
     def close(self):
+        self._it = iter(())
         if self._h is not None:
             _lib.catrace_free(self._h)
             self._h = None
@@ -273,24 +380,12 @@ class _Live(_Source):
         super().__init__(handle, **kw)
         self._timeout = timeout
 
-    def __next__(self):
-        if self._left == 0:
+    def _idle(self, since):
+        """No traffic for the library's 100 ms: Python runs its signal
+        handlers on the way back here (Ctrl-C raises in _next_slow, which
+        detaches).  The end only after `timeout` seconds of it."""
+        if self._timeout is not None and time.monotonic() - since >= self._timeout:
             self._end()
-        quiet_since = time.monotonic()
-        try:
-            # The library returns every 100 ms without traffic: Python
-            # runs its signal handlers then (Ctrl-C ends the loop here,
-            # and the except below detaches).
-            while self._pull() == 0:
-                if self._timeout is not None and \
-                        time.monotonic() - quiet_since >= self._timeout:
-                    self._end()
-            return self._message()
-        except StopIteration:
-            raise
-        except BaseException:
-            self.close()
-            raise
 
 
 def _open_file(f):

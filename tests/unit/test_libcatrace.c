@@ -230,6 +230,58 @@ static void test_stream(void **state)
 	lines_free(&ref);
 }
 
+/* The packed form (for bindings) says what catrace_next says. */
+static void test_packed(void **state)
+{
+	char err[CATRACE_ERRBUF_SIZE], *pv;
+	const struct catrace_packed *hd;
+	const struct catrace_msg *m;
+	const char *path = capture("s04_camonitor.pcap");
+	catrace_t *a = catrace_open_offline(path, err), *b = catrace_open_offline(path, err);
+	const uint8_t *data;
+	const void *d;
+	size_t len, total = 0;
+	int n, i, batches = 0;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	while ((n = catrace_next_packed(a, &hd, &d, &len, 7)) > 0) {
+		assert_true(n <= 7);
+		data = d;
+		batches++;
+		for (i = 0; i < n; i++, total++) {
+			const struct catrace_packed *p = &hd[i];
+			const uint8_t *j = data + p->data_off;
+
+			assert_int_equal(catrace_next(b, &m), 1);
+			assert_true(p->data_off + p->json_len + p->raw_len < len + 1);
+			assert_int_equal(p->json_len, m->json_len);
+			assert_memory_equal(j, m->json, m->json_len);
+			assert_int_equal(p->raw_len, m->raw_len);
+			assert_memory_equal(j + p->json_len, m->raw, m->raw_len);
+			assert_int_equal(p->ts_ns, m->ts_ns);
+			assert_int_equal(p->sport, m->sport);
+			assert_int_equal(p->cmd, m->cmd);
+			pv = (char *)j + p->json_len + p->raw_len;
+			if (m->pv) {
+				assert_int_equal(p->pv_len, strlen(m->pv));
+				assert_memory_equal(pv, m->pv, p->pv_len);
+				pv += p->pv_len;
+			} else {
+				assert_int_equal(p->pv_len, CATRACE_PACKED_NO_PV);
+			}
+			assert_int_equal(p->command_len, strlen(m->command));
+			assert_memory_equal(pv, m->command, p->command_len);
+		}
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(catrace_next(b, &m), 0);
+	assert_true(total > 7 && batches > 1);
+	catrace_free(a);
+	catrace_free(b);
+}
+
 static void test_missing_file(void **state)
 {
 	char err[CATRACE_ERRBUF_SIZE] = "";
@@ -298,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_loop_count),
 		cmocka_unit_test(test_stream),
+		cmocka_unit_test(test_packed),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_not_a_capture),
 		cmocka_unit_test(test_bad_settings),
