@@ -459,7 +459,11 @@ def live(ifaces, pv=None, cmd=None, filter=None, count=None, timeout=None):
 def to_dataframe(messages, columns=None):
     """A pandas DataFrame of messages (one row each, the --json keys as
     columns, plus `time` as a datetime).  Needs python3-pandas."""
-    import pandas  # optional: only this helper needs it
+    try:
+        import pandas  # optional: only this helper needs it
+    except ImportError as e:
+        raise ImportError("catrace.to_dataframe needs pandas "
+                          "(apt-get install python3-pandas)") from e
     rows = [m.to_dict() for m in messages]
     df = pandas.DataFrame(rows, columns=columns)
     if "ts" in df.columns:
