@@ -90,7 +90,9 @@ struct catrace_msg {
 };
 
 /* A capture file (pcap or pcapng); "-" is standard input.  NULL on
- * failure, with the reason in errbuf (CATRACE_ERRBUF_SIZE bytes). */
+ * failure, with the reason in errbuf (CATRACE_ERRBUF_SIZE bytes).  As
+ * for catrace, EPICS_CA_SERVER_PORT and EPICS_CA_REPEATER_PORT in the
+ * environment name CA's ports. */
 CATRACE_API catrace_t *catrace_open_offline(const char *path, char *errbuf);
 /* A capture read from an open stream, which the library owns from the
  * call on: closed with the handle, or at once when this fails. */
@@ -109,7 +111,7 @@ CATRACE_API int catrace_set_pv(catrace_t *h, const char *glob);
 CATRACE_API int catrace_set_cmd(catrace_t *h, const char *list);
 CATRACE_API int catrace_set_filter(catrace_t *h, const char *expr);
 /* Array elements a value shows (catrace --max-elements; default 10, 0:
- * all). */
+ * all).  Live, the kernel copies what 10 elements need: set at open. */
 CATRACE_API int catrace_set_max_elements(catrace_t *h, size_t n);
 
 /* The next message: 1 and *msg set; 0 at the end of a capture (live: a
@@ -123,6 +125,9 @@ typedef void (*catrace_handler)(void *user, const struct catrace_msg *msg);
 CATRACE_API int catrace_loop(catrace_t *h, int cnt, catrace_handler fn, void *user);
 /* From a handler or a signal handler: catrace_loop returns. */
 CATRACE_API void catrace_breakloop(catrace_t *h);
+/* Another port CA servers listen on (catrace --port).  Offline
+ * only: live, the kernel's ports are set at open. */
+CATRACE_API int catrace_add_port(catrace_t *h, unsigned port);
 /* Live: how long catrace_next waits for traffic before returning 0
  * (default 100 ms; negative: until a message comes). */
 CATRACE_API int catrace_set_timeout(catrace_t *h, int timeout_ms);

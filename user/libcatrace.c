@@ -196,6 +196,20 @@ static void enqueue(void *ctx, const struct msg_ctx *c, const struct ca_msg *m,
 	h->n++;
 }
 
+/* EPICS_CA_SERVER_PORT and EPICS_CA_REPEATER_PORT, as the program reads
+ * them (cli_options.c); a value that is not a port leaves the default. */
+static uint16_t env_port(const char *var, uint16_t dflt)
+{
+	const char *v = getenv(var);
+	unsigned long p;
+	char *end;
+
+	if (!v || !*v)
+		return dflt;
+	p = strtoul(v, &end, 10);
+	return *end || p < 1 || p > 65535 ? dflt : (uint16_t)p;
+}
+
 /* A handle with its pipeline set up as catrace -r --json sets it. */
 static catrace_t *handle_new(char *errbuf)
 {
@@ -210,6 +224,8 @@ static catrace_t *handle_new(char *errbuf)
 	}
 	pipeline_init(h->pl, NULL);
 	h->pl->out.style = OUT_JSON;
+	h->pl->cls.server_port = env_port("EPICS_CA_SERVER_PORT", CA_SERVER_PORT_DEFAULT);
+	h->pl->cls.repeater_port = env_port("EPICS_CA_REPEATER_PORT", CA_REPEATER_PORT_DEFAULT);
 	h->pl->deliver = enqueue;
 	h->pl->deliver_ctx = h;
 	h->timeout_ms = 100;
@@ -383,6 +399,21 @@ int catrace_set_max_elements(catrace_t *h, size_t n)
 	if (rc)
 		return rc;
 	h->pl->out.max_elements = n;
+	return CATRACE_OK;
+}
+
+int catrace_add_port(catrace_t *h, unsigned port)
+{
+	int rc = settable(h, "port");
+
+	if (rc)
+		return rc;
+	if (h->live)
+		return set_err(h, CATRACE_ERROR, "port: live, the ports are set at open");
+	if (port < 1 || port > 65535)
+		return set_err(h, CATRACE_ERROR, "port: %u is not a port", port);
+	if (!classify_add_port(&h->pl->cls, (uint16_t)port))
+		return set_err(h, CATRACE_ERROR, "port: at most %d ports", CLASSIFY_MAX_USER_PORTS);
 	return CATRACE_OK;
 }
 

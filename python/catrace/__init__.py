@@ -113,6 +113,7 @@ def _load():
         "catrace_set_cmd": (ctypes.c_int, [h, ctypes.c_char_p]),
         "catrace_set_filter": (ctypes.c_int, [h, ctypes.c_char_p]),
         "catrace_set_max_elements": (ctypes.c_int, [h, ctypes.c_size_t]),
+        "catrace_add_port": (ctypes.c_int, [h, ctypes.c_uint]),
         "catrace_set_timeout": (ctypes.c_int, [h, ctypes.c_int]),
         "catrace_next": (ctypes.c_int, [h, ctypes.POINTER(pmsg)]),
         "catrace_next_packed": (ctypes.c_int, [h, ctypes.POINTER(ctypes.c_void_p),
@@ -265,7 +266,7 @@ class _Source:
     """An iterator over a libcatrace handle; closes (live: detaches) on
     close(), at the end, on an exception in the loop, or when collected."""
 
-    def __init__(self, handle, pv, cmd, filter, count, max_elements, keep=None):
+    def __init__(self, handle, pv, cmd, filter, count, max_elements, port=None, keep=None):
         self._h = handle
         self._keep = keep          # what must outlive the handle (a temp file)
         self._left = count
@@ -282,6 +283,8 @@ class _Source:
                 self._check(_lib.catrace_set_cmd(handle, b",".join(_b(c) for c in cmds)))
             if filter:
                 self._check(_lib.catrace_set_filter(handle, _b(filter)))
+            for p in _as_list(port):
+                self._check(_lib.catrace_add_port(handle, p))
             if max_elements is not None:
                 self._check(_lib.catrace_set_max_elements(handle, max_elements))
             if count is not None and count < 0:
@@ -424,11 +427,13 @@ def _open_file(f):
     return h, keep
 
 
-def read(path_or_file, pv=None, cmd=None, filter=None, count=None, max_elements=None):
+def read(path_or_file, pv=None, cmd=None, filter=None, count=None, max_elements=None,
+         port=None):
     """Messages of a capture (pcap or pcapng): a path, "-" for standard
     input, or a binary file object.  pv: a glob or a list of them; cmd: a
     command name or a list (as catrace --cmd); filter: a tcpdump filter
-    expression; count: stop after that many; max_elements as catrace's."""
+    expression; count: stop after that many; max_elements and port (one
+    or a list) as catrace's --max-elements and --port."""
     keep = None
     if isinstance(path_or_file, (str, bytes, os.PathLike)):
         err = ctypes.create_string_buffer(ERRBUF_SIZE)
@@ -438,7 +443,7 @@ def read(path_or_file, pv=None, cmd=None, filter=None, count=None, max_elements=
     else:
         h, keep = _open_file(path_or_file)
     return _Source(h, pv=pv, cmd=cmd, filter=filter, count=count,
-                   max_elements=max_elements, keep=keep)
+                   max_elements=max_elements, port=port, keep=keep)
 
 
 def live(ifaces, pv=None, cmd=None, filter=None, count=None, timeout=None):

@@ -75,6 +75,12 @@ class Equality(unittest.TestCase):
                                             cli(path, "udp")), 0)
         self.assertGreater(self.assert_same(catrace.read(path, cmd="EventAdd"),
                                             cli(path, "--cmd", "EventAdd")), 0)
+        path = cap("s15_large_and_errors.pcap")
+        self.assertGreater(self.assert_same(catrace.read(path, max_elements=0),
+                                            cli(path, "--max-elements", "0")), 0)
+        path = cap("s16_server_port.pcap")
+        self.assertGreater(self.assert_same(catrace.read(path, port=[5070]),
+                                            cli(path, "--port", "5070")), 0)
 
     def test_count(self):
         path = cap("s04_camonitor.pcap")

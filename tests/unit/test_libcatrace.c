@@ -172,6 +172,23 @@ static void all_elements(catrace_t *h)
 	assert_int_equal(catrace_set_max_elements(h, 0), CATRACE_OK);
 }
 
+static void port_5070(catrace_t *h)
+{
+	assert_int_equal(catrace_add_port(h, 5070), CATRACE_OK);
+	assert_int_equal(catrace_add_port(h, 0), CATRACE_ERROR);
+}
+
+static void test_ports(void **state)
+{
+	(void)state;
+	assert_true(compare(capture("s16_server_port.pcap"), "--port 5070", port_5070) > 0);
+	/* The environment names the server's port for both (popen passes
+	 * it on): the same messages as with --port, whatever they are. */
+	setenv("EPICS_CA_SERVER_PORT", "5070", 1);
+	assert_true(compare(capture("s16_server_port.pcap"), "", NULL) > 0);
+	unsetenv("EPICS_CA_SERVER_PORT");
+}
+
 static void test_filters(void **state)
 {
 	(void)state;
@@ -348,6 +365,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_capture),
 		cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_loop_count),
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_packed),
