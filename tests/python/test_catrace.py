@@ -55,6 +55,11 @@ class Equality(unittest.TestCase):
     def test_every_capture(self):
         files = sorted(glob.glob(os.path.join(CAPTURES, "*.pcap")))
         self.assertTrue(files)
+        # The shared reference captures too, when tests/run.sh found them.
+        shared = os.environ.get("SHARED_CAPTURES")
+        if shared:
+            for pat in ("*.pcap", "*.pcapng", "external/*.pcap", "external/*.pcapng"):
+                files += sorted(glob.glob(os.path.join(shared, pat)))
         total = 0
         for path in files:
             with self.subTest(capture=os.path.basename(path)):

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,28 +123,52 @@ static size_t compare(const char *path, const char *extra, void (*setup)(catrace
 	return i;
 }
 
-static void test_every_capture(void **state)
+static bool is_capture(const char *name)
 {
-	size_t files = 0, msgs = 0;
+	size_t n = strlen(name);
+
+	return (n > 5 && !strcmp(name + n - 5, ".pcap")) ||
+	       (n > 7 && !strcmp(name + n - 7, ".pcapng"));
+}
+
+/* Every capture in dir (missing: none); counts into *files, *msgs. */
+static void compare_dir(const char *dir_path, size_t *files, size_t *msgs)
+{
 	struct dirent *d;
-	char path[1024];
-	DIR *dir;
+	char path[2048];
+	DIR *dir = opendir(dir_path);
 
-	(void)state;
-	dir = opendir(captures_dir());
-	assert_non_null(dir);
+	if (!dir)
+		return;
 	while ((d = readdir(dir))) {
-		size_t n = strlen(d->d_name);
-
-		if (n < 5 || strcmp(d->d_name + n - 5, ".pcap"))
+		if (!is_capture(d->d_name))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", captures_dir(), d->d_name);
-		msgs += compare(path, "", NULL);
-		files++;
+		snprintf(path, sizeof(path), "%s/%s", dir_path, d->d_name);
+		*msgs += compare(path, "", NULL);
+		(*files)++;
 	}
 	closedir(dir);
-	print_message("%zu captures, %zu messages equal to catrace --json\n", files, msgs);
-	assert_true(files > 0);
+}
+
+/* The project's captures, and the shared reference ones (with their
+ * external pcapng files) when tests/run.sh found them beside the tree. */
+static void test_every_capture(void **state)
+{
+	const char *shared = getenv("SHARED_CAPTURES");
+	size_t files = 0, msgs = 0, own;
+	char ext[1024];
+
+	(void)state;
+	compare_dir(captures_dir(), &files, &msgs);
+	own = files;
+	assert_true(own > 0);
+	if (shared && *shared) {
+		compare_dir(shared, &files, &msgs);
+		snprintf(ext, sizeof(ext), "%s/external", shared);
+		compare_dir(ext, &files, &msgs);
+	}
+	print_message("%zu captures (%zu shared), %zu messages equal to catrace --json\n", files,
+		      files - own, msgs);
 	assert_true(msgs > 0);
 }
 
