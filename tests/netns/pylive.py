@@ -3,10 +3,12 @@ interface, read a camonitor stream, and check that every way of letting
 go (close(), garbage collection, Ctrl-C) detaches at once, while this
 process still lives (its exit would detach anyway).
 
-    pylive.py IFACE READY_FILE
+    pylive.py IFACE READY_FILE SEEN_FILE
 
-Writes READY_FILE when attached (the shell then starts camonitor), and
-prints PASS:/FAIL: lines.  Exit 1 on a failure.
+Writes READY_FILE when attached (the shell then starts tcpdump and
+camonitor), the JSON lines of the messages read to SEEN_FILE (the shell
+compares them with catrace -r of tcpdump's capture), and prints
+PASS:/FAIL: lines.  Exit 1 on a failure.
 """
 import gc
 import json
@@ -53,7 +55,7 @@ def links_alive(ids):
 
 
 def main():
-    iface, ready = sys.argv[1:3]
+    iface, ready, seen = sys.argv[1:4]
     keys = ["ts", "frame", "src", "sport", "dst", "dport", "proto", "cmd", "command",
             "dir", "size", "dtype", "count", "p1", "p2", "pv"]
 
@@ -63,8 +65,11 @@ def main():
     say(len(ours) >= 2, "attached (%d links)" % len(ours))
     open(ready, "w").close()
     updates = []
-    for m in src:
-        if m.command == "EventAddResponse":
+    with open(seen, "w") as out:
+        for m in src:
+            out.write(m.json + "\n")
+            if m.command != "EventAddResponse":
+                continue
             updates.append(m)
             if len(updates) == 3:
                 break
