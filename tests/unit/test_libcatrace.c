@@ -248,6 +248,36 @@ static void test_loop_count(void **state)
 	catrace_free(h);
 }
 
+struct breaker {
+	catrace_t *h;
+	int seen;
+};
+
+static void break_at_3(void *user, const struct catrace_msg *m)
+{
+	struct breaker *b = user;
+
+	(void)m;
+	if (++b->seen == 3)
+		catrace_breakloop(b->h);
+}
+
+static void test_breakloop(void **state)
+{
+	char err[CATRACE_ERRBUF_SIZE];
+	struct breaker b = { catrace_open_offline(capture("s04_camonitor.pcap"), err), 0 };
+	const struct catrace_msg *m;
+
+	(void)state;
+	assert_non_null(b.h);
+	assert_int_equal(catrace_loop(b.h, -1, break_at_3, &b), CATRACE_BREAK);
+	assert_int_equal(b.seen, 3);
+	/* The handle goes on from there: the fourth message. */
+	assert_int_equal(catrace_next(b.h, &m), 1);
+	assert_non_null(strstr(m->json, "\"frame\":"));
+	catrace_free(b.h);
+}
+
 static void test_stream(void **state)
 {
 	char err[CATRACE_ERRBUF_SIZE];
@@ -392,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_loop_count),
+		cmocka_unit_test(test_breakloop),
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_packed),
 		cmocka_unit_test(test_missing_file),
