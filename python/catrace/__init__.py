@@ -21,15 +21,11 @@ The library is found through CATRACE_LIB (a path), then beside this
 package in a source tree (.output/), then the system's libcatrace.so.0.
 """
 import ctypes
-import ctypes.util
 import io
 import json as _json
 import os
 import re
-import shutil
-import socket
 import struct
-import tempfile
 import time
 
 __all__ = ["read", "live", "Message", "Error", "to_dataframe", "lib_version"]
@@ -85,6 +81,7 @@ def _candidates():
     here = os.path.dirname(os.path.abspath(__file__))
     yield os.path.join(here, "..", "..", ".output", "libcatrace.so.0")
     yield "libcatrace.so.0"
+    import ctypes.util  # slow to import: the last resort only
     found = ctypes.util.find_library("catrace")
     if found:
         yield found
@@ -155,7 +152,7 @@ _BATCH = 256
 
 
 def _ip(v):
-    return socket.inet_ntoa(v.to_bytes(4, "big"))
+    return "%d.%d.%d.%d" % (v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255)
 
 
 # The --json keys a Message answers from the packed header, without
@@ -299,7 +296,26 @@ class _Source:
         return rc
 
     def __iter__(self):
-        return self
+        # A for loop gets a generator: it takes each batch's messages in C
+        # (yield from), with no Python call per message.  It shares the
+        # batch with __next__, so the two can be mixed.
+        return self._gen()
+
+    def _gen(self):
+        if self._left is not None:      # count=: message by message
+            while True:
+                try:
+                    m = self.__next__()
+                except StopIteration:
+                    return
+                yield m
+        while True:
+            yield from self._it
+            try:
+                m = self._next_slow()
+            except StopIteration:
+                return
+            yield m
 
     def _end(self):
         self._ended = True
@@ -401,6 +417,8 @@ def _open_file(f):
     except (AttributeError, io.UnsupportedOperation, OSError):
         fd = None
     if fd is None:
+        import shutil
+        import tempfile
         keep = tempfile.TemporaryFile()
         shutil.copyfileobj(f, keep)
         keep.flush()

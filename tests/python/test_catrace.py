@@ -95,6 +95,13 @@ class Equality(unittest.TestCase):
         self.assert_same(catrace.read(path, count=0), [])
         self.assert_same(catrace.read(path, count=len(lines) + 10), lines)
 
+    def test_next_then_for(self):
+        # next() and a for loop share the source: nothing lost or repeated.
+        path = cap("s04_camonitor.pcap")
+        it = catrace.read(path)
+        first = [next(it), next(it)]
+        self.assert_same(first + [m for m in it], cli(path))
+
     def test_file_objects(self):
         path = cap("s03_caput.pcap")
         lines = cli(path)
