@@ -1,6 +1,6 @@
 # catrace build.  Out of tree into .output/ (or .output-san/ with SAN=1),
 # quiet unless V=1, like libbpf-bootstrap.
-#   make            build catrace
+#   make            build catrace and libcatrace.so (include/catrace.h)
 #   make test       build and run every test (tests/run.sh)
 #   make SAN=1 test the same under ASan+UBSan
 #   make deps       install the Debian packages the project needs
@@ -35,8 +35,9 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-# Everything in user/ except the entry point goes into a library the tests
-# link against.
+# Everything in user/ except the entry point goes into an internal static
+# library (libcatrace_int.a) the program and the tests link against; the
+# public one, libcatrace.so, is built from the same sources below.
 # The program itself (command line and the two runs) stays out of it.
 APP_SRCS := user/catrace.c user/cli_options.c user/run_common.c user/run_offline.c user/run_live.c
 LIB_SRCS := $(filter-out $(APP_SRCS),$(wildcard user/*.c))
