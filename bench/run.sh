@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run catrace's benchmarks (issue 6) and write bench/BENCHMARKS.md.
 #
-#   bench/run.sh [all|kernel|decode|live]...     (make -C bench runs "all")
+#   bench/run.sh [all|kernel|decode|pylib|live]...     (make -C bench runs "all")
 #   bench/run.sh report     rebuild BENCHMARKS.md from the latest results
 #
 # Sections:
@@ -9,6 +9,8 @@
 #           XDP and tc programs next to empty programs          (~30 s)
 #   decode  bench/decode.sh: catrace -r vs tshark and tcpdump on a large
 #           real capture (made once by bench/make_capture.sh, ~75 s) (~100 s)
+#   pylib   bench/pylib.sh: Python iterating the decode capture through
+#           libcatrace (import catrace) vs catrace -r --json       (~1 min)
 #   live    bench/live.sh: cagen traffic between namespaces, catrace and
 #           tcpdump attached, rising rates                      (~5 min)
 # Each section's Markdown goes to bench/.output/section-NAME.md (with its
@@ -41,7 +43,7 @@ export CATRACE=$OUT/catrace.snapshot
 
 sections=("$@")
 [ ${#sections[@]} -eq 0 ] && sections=(all)
-[ "${sections[0]}" = all ] && sections=(kernel decode live)
+[ "${sections[0]}" = all ] && sections=(kernel decode pylib live)
 # "report": only put BENCHMARKS.md together again from the latest results.
 [ "${sections[0]}" = report ] && sections=()
 
@@ -79,6 +81,10 @@ run_section() {
 		;;
 	live)
 		BENCH_SUMMARY=$sum.new "$BENCH_DIR/live.sh" >"$md.new"
+		rc=$?
+		;;
+	pylib)
+		BENCH_SUMMARY=$sum.new "$BENCH_DIR/pylib.sh" >"$md.new"
 		rc=$?
 		;;
 	*)
@@ -127,7 +133,7 @@ virt=$(dmesg 2>/dev/null | sed -n 's/.*Hypervisor detected: *//p' | head -n1)
 	echo
 	echo "| area | figure | value | baseline | ratio | goal | verdict |"
 	echo "|---|---|---|---|---|---|---|"
-	for s in kernel decode live; do
+	for s in kernel decode pylib live; do
 		[ -f "$OUT/summary-$s.txt" ] || continue
 		awk -F'|' '{
 			v = $7 == "missed" ? "**missed**" : $7;
@@ -142,7 +148,7 @@ virt=$(dmesg 2>/dev/null | sed -n 's/.*Hypervisor detected: *//p' | head -n1)
 	echo
 	echo "## Results"
 	echo
-	for s in kernel decode live; do
+	for s in kernel decode pylib live; do
 		[ -f "$OUT/section-$s.md" ] && cat "$OUT/section-$s.md"
 	done
 	cat "$BENCH_DIR/NOTES.md"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Packaging: `make install` (DESTDIR, PREFIX) puts the binary, the man page,
-# the bash completion and the systemd unit where they belong, and
+# the bash completion, the systemd unit and the library (libcatrace.so,
+# catrace.h, catrace.pc, the Python module) where they belong, and
 # `make uninstall` takes them away; the man page renders without warnings;
 # every option of `catrace --help` is in the man page and in the
 # completion (so they cannot drift apart), and the completion completes;
@@ -29,13 +30,84 @@ do_install() {
 	(cd "$dest" && find . -type f -printf '%m %p\n' | sort)
 }
 
+# What PREFIX $1 gets (python's directory $2): the program's four files,
+# then the library's (its links are not files: checked below).
+SO_FILE=$(cd "$OUTPUT" && ls libcatrace.so.*.*.*)
+PYVER=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+want_files() {
+	printf '%s\n' "644 .$1/lib/systemd/system/catrace-metrics@.service" \
+		"644 .$1/share/bash-completion/completions/catrace" \
+		"644 .$1/share/man/man8/catrace.8" "755 .$1/sbin/catrace" \
+		"755 .$1/lib/$SO_FILE" "644 .$1/include/catrace.h" "644 .$1/lib/pkgconfig/catrace.pc" \
+		"644 .$2/catrace/__init__.py" "644 .$2/catrace/_where.py" | sort
+}
+
+# The library as a user finds it in staging dir $1 (PREFIX $2, python's
+# directory $3): the soname links, a program built with pkg-config's
+# flags decodes a capture as catrace does, and the Python module imports
+# (a DESTDIR install is not where ld.so looks: LD_LIBRARY_PATH says).
+check_library() {
+	local d=$1 lib=$1$2/lib cap=tests/captures/s03_caput.pcap n_c n_cli n_py
+	if [ "$(readlink "$lib/libcatrace.so")" = libcatrace.so.0 ] &&
+		[ "$(readlink "$lib/libcatrace.so.0")" = "$SO_FILE" ]; then
+		ok "library links libcatrace.so -> .so.0 -> $SO_FILE"
+	else
+		bad "library links" "$(ls -l "$lib" | grep libcatrace)"
+	fi
+	grep -qx "libdir=$2/lib" "$lib/pkgconfig/catrace.pc" && ok "catrace.pc names the installed libdir" ||
+		bad "catrace.pc libdir" "$(grep libdir= "$lib/pkgconfig/catrace.pc")"
+	cat >"$tmp/use.c" <<-'EOC'
+	#include <catrace.h>
+	#include <stdio.h>
+	int main(int argc, char **argv)
+	{
+		char err[CATRACE_ERRBUF_SIZE];
+		const struct catrace_msg *m;
+		catrace_t *h = catrace_open_offline(argc > 1 ? argv[1] : "-", err);
+		int n = 0;
+
+		if (!h) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		while (catrace_next(h, &m) == 1)
+			n++;
+		catrace_free(h);
+		printf("%d\n", n);
+		return 0;
+	}
+	EOC
+	# --define-prefix off: the .pc file names the final paths; the staged
+	# copy is found through the sysroot.
+	pc() { PKG_CONFIG_SYSROOT_DIR="$d" PKG_CONFIG_PATH="$lib/pkgconfig" \
+		pkg-config --dont-define-prefix "$@" catrace; }
+	if ! cc $(pc --cflags) "${SANFLAGS[@]}" "$tmp/use.c" $(pc --libs) -o "$tmp/use" \
+		2>"$tmp/cc.err"; then
+		bad "a program built with pkg-config --cflags --libs catrace" "$(head -3 "$tmp/cc.err")"
+		return
+	fi
+	n_c=$(LD_LIBRARY_PATH="$lib" "$tmp/use" "$cap")
+	n_cli=$("$CATRACE" -q -r "$cap" --json | wc -l)
+	[ -n "$n_c" ] && [ "$n_c" = "$n_cli" ] &&
+		ok "a program built with pkg-config decodes $n_c messages, as catrace does" ||
+		bad "a program built with pkg-config" "$n_c messages, catrace $n_cli"
+	n_py=$(LD_LIBRARY_PATH="$lib" PYTHONPATH="$d$3" LD_PRELOAD="${PY_PRELOAD:-}" \
+		ASAN_OPTIONS=detect_leaks=0 /usr/bin/python3 -c \
+		'import sys, catrace; print(sum(1 for _ in catrace.read(sys.argv[1])))' "$cap" 2>&1)
+	[ "$n_py" = "$n_cli" ] && ok "the installed Python module reads $n_py messages" ||
+		bad "the installed Python module" "$n_py"
+}
+SANFLAGS=()
+PY_PRELOAD=""
+if [ "$OUTPUT" = .output-san ]; then
+	SANFLAGS=(-fsanitize=address,undefined)
+	PY_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+fi
+
 # 1. DESTDIR with the default PREFIX.
-want="644 ./usr/local/lib/systemd/system/catrace-metrics@.service
-644 ./usr/local/share/bash-completion/completions/catrace
-644 ./usr/local/share/man/man8/catrace.8
-755 ./usr/local/sbin/catrace"
+want=$(want_files /usr/local "/usr/local/lib/python$PYVER/dist-packages")
 if got=$(do_install "$tmp/d1"); then
-	[ "$got" = "$want" ] && ok "make install DESTDIR: the four files, modes 755/644" ||
+	[ "$got" = "$want" ] && ok "make install DESTDIR: the program's four files and the library's five, modes 755/644" ||
 		bad "make install DESTDIR" "installed:"$'\n'"$got"
 	if [ -x "$tmp/d1/usr/local/sbin/catrace" ] &&
 		[ "$("$tmp/d1/usr/local/sbin/catrace" --version)" = "$("$CATRACE" --version)" ]; then
@@ -47,14 +119,15 @@ if got=$(do_install "$tmp/d1"); then
 		"$tmp/d1/usr/local/lib/systemd/system/catrace-metrics@.service" &&
 		ok "unit runs the installed binary" ||
 		bad "unit runs the installed binary" "$(grep ExecStart "$tmp/d1/usr/local/lib/systemd/system/catrace-metrics@.service")"
+	check_library "$tmp/d1" /usr/local "/usr/local/lib/python$PYVER/dist-packages"
 	make --no-print-directory -s "${SANOPT[@]}" uninstall DESTDIR="$tmp/d1" >/dev/null 2>&1
-	left=$(find "$tmp/d1" -type f)
+	left=$(find "$tmp/d1" ! -type d)
 	[ -z "$left" ] && ok "make uninstall removes them" || bad "make uninstall" "left: $left"
 fi
 
 # 2. PREFIX=/usr: paths and the unit's ExecStart follow it.
 if got=$(do_install "$tmp/d2" PREFIX=/usr); then
-	if [ "$got" = "${want//\/usr\/local\//\/usr\/}" ] &&
+	if [ "$got" = "$(want_files /usr /usr/lib/python3/dist-packages)" ] &&
 		grep -q '^ExecStart=/usr/sbin/catrace ' "$tmp/d2/usr/lib/systemd/system/catrace-metrics@.service"; then
 		ok "PREFIX=/usr"
 	else

@@ -59,6 +59,8 @@ suite "cli" tests/cli.sh
 suite "golden" tests/golden.sh
 # --json=full and catrace build: the round trip on every capture (issue 17).
 suite "build" tests/build.sh
+# libcatrace from Python (python/catrace): equal to --json on every capture.
+suite "python" tests/python.sh
 [ "$OFFLINE" = 1 ] || suite "bpf" tests/bpf.sh
 suite "reference" python3 tests/refcheck.py --catrace "$CATRACE" --captures "$CAPTURES"
 suite "audit" python3 tests/audit_check.py --catrace "$CATRACE" --captures "$CAPTURES"

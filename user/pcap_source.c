@@ -14,26 +14,45 @@ struct pcap_source {
 	int have_filter;
 };
 
-struct pcap_source *pcap_source_open(const char *path, char *err, size_t errlen)
+/* Either opener's pcap_t (NULL: ebuf says why) into a source. */
+static struct pcap_source *source_from(pcap_t *p, const char *ebuf, char *err,
+				       size_t errlen)
 {
-	char ebuf[PCAP_ERRBUF_SIZE] = "";
-	struct pcap_source *s = calloc(1, sizeof(*s));
+	struct pcap_source *s;
 
+	if (!p) {
+		snprintf(err, errlen, "%s", ebuf);
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s) {
+		pcap_close(p);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	/* Ask for nanoseconds: libpcap scales microsecond files up, so one
-	 * code path serves both. */
-	s->p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO,
-							ebuf);
-	if (!s->p) {
-		snprintf(err, errlen, "%s", ebuf);
-		free(s);
-		return NULL;
-	}
-	s->linktype = pcap_datalink(s->p);
+	s->p = p;
+	s->linktype = pcap_datalink(p);
 	return s;
+}
+
+/* Both ask for nanoseconds: libpcap scales microsecond files up, so one
+ * code path serves both. */
+struct pcap_source *pcap_source_open(const char *path, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO,
+							    ebuf);
+
+	return source_from(p, ebuf, err, errlen);
+}
+
+struct pcap_source *pcap_source_fopen(FILE *fp, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO,
+							     ebuf);
+
+	return source_from(p, ebuf, err, errlen);
 }
 
 int pcap_source_set_filter(struct pcap_source *s, const char *expr, char *err,

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct frame {
 	uint64_t ts_ns;        /* Unix time in nanoseconds */
@@ -21,6 +22,9 @@ struct pcap_source;
 
 /* NULL on failure, with a one-line reason in err. */
 struct pcap_source *pcap_source_open(const char *path, char *err, size_t errlen);
+/* The same from an open stream, which the source then owns (libpcap
+ * closes it); NULL on failure, and the stream is still the caller's. */
+struct pcap_source *pcap_source_fopen(FILE *fp, char *err, size_t errlen);
 /* Compile and apply a tcpdump filter expression; -1 with err on failure. */
 int pcap_source_set_filter(struct pcap_source *s, const char *expr, char *err,
 			   size_t errlen);

@@ -368,6 +368,12 @@ static void emit(struct pipeline *pl, const struct flow_key *k, bool tcp,
 		audit_format(&pl->out, &pl->line, &c, track_client(&pl->track, k), m);
 	else
 		output_format(&pl->out, &pl->line, &c, m);
+	/* The library takes the message itself instead of a line. */
+	if (pl->deliver) {
+		pl->deliver(pl->deliver_ctx, &c, m, &pl->line);
+		count_printed(pl);
+		return;
+	}
 	if (!write_line(pl))
 		return;
 	count_printed(pl);
@@ -805,7 +811,7 @@ void pipeline_finish(struct pipeline *pl)
 	flows_ready(pl);
 	flow_table_free(&pl->flows);
 	/* The last lines may fail here: keep why, for the caller's report. */
-	if (fflush(pl->fp) != 0 && !pl->out_errno)
+	if (pl->fp && fflush(pl->fp) != 0 && !pl->out_errno)
 		pl->out_errno = errno ? errno : EIO;
 }
 

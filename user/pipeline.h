@@ -97,6 +97,12 @@ struct pipeline {
 		     const struct ca_msg *m);
 	void *hook_ctx;
 	bool hook_only;
+	/* Where a message that passed the filters goes, with its formatted
+	 * line (no newline), instead of fp: the library (libcatrace.c)
+	 * queues them for catrace_next.  NULL: written to fp. */
+	void (*deliver)(void *ctx, const struct msg_ctx *c, const struct ca_msg *m,
+			const struct sbuf *line);
+	void *deliver_ctx;
 
 	/* -w pcapng's comments (NULL: off; pipeline_notes_start). */
 	struct pipeline_notes *notes;
