@@ -49,10 +49,18 @@ static void decode_record(void *ctx, const void *data, size_t size)
 {
 	struct lib_live *l = ctx;
 
-	/* Packet records (-w's) are never asked for here; a bad record is
-	 * skipped, as catrace -i does. */
-	if (record_parse(data, size, &l->ri) != REC_OK || l->ri.packet)
+	/* Packet records (-w's) are never asked for here, but fragments of
+	 * CA datagrams come whole for reassembly; a bad record is skipped, as
+	 * catrace -i does. */
+	if (record_parse(data, size, &l->ri) != REC_OK)
 		return;
+	if (l->ri.packet) {
+		if (l->ri.fragment &&
+		    live_filter_match_frame(&l->filter, l->ri.pkt, l->ri.pkt_caplen))
+			pipeline_fragment(l->pl, l->ri.pkt, l->ri.pkt_caplen,
+					  l->ri.ts_mono_ns + (uint64_t)l->mono_to_wall_ns);
+		return;
+	}
 	l->records++;
 	if (!live_filter_match(&l->filter, &l->ri))
 		return;
@@ -66,7 +74,9 @@ static void on_record(void *ctx, const void *data, size_t size)
 
 	if (size >= sizeof(r)) {
 		memcpy(&r, data, sizeof(r));
-		if (r.version == CATRACE_REC_VERSION && r.kind == REC_KIND_SEG) {
+		if (r.version == CATRACE_REC_VERSION &&
+		    (r.kind == REC_KIND_SEG ||
+		     (r.kind == REC_KIND_PACKET && (r.flags & REC_F_FRAGMENT)))) {
 			reorder_push(&l->ro, r.ts_ns, data, size, decode_record, l);
 			return;
 		}
