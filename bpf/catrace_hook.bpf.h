@@ -898,7 +898,7 @@ static __always_inline void F(process_tcp)(const struct pkt *p, struct l4 *l,
 		if (!e)
 			return;
 		csum = F(tcp_csum)((CTX_T *)p->ctx, e, l);
-		if (st && ca_rule_csum_drops(csum, st->csum_ok)) {
+		if (st && ca_rule_csum_drops(csum, st->csum_run)) {
 			struct ca_counters *c = cnt();
 
 			if (c)
@@ -914,8 +914,7 @@ judged:
 	st = tcp_stream_state(&k, s.seq, s.len > 0 || fin);
 	if (!st)
 		return;
-	if (csum == CA_CSUM_VALID)
-		st->csum_ok = 1;
+	st->csum_run = ca_rule_csum_track(st->csum_run, csum);
 	if (tcp_late_fill(st, &s)) {
 		/* Framed with a state of its own, from scratch: sent whole
 		 * for user space to frame apart from the stream. */

@@ -252,9 +252,12 @@ static inline int ca_rule_announced_server(const struct ca_rule_hdr *h, int req,
  * to its NIC (TX offload, veth, virtio) puts only the pseudo-header's sum
  * in the field, and the capture or the receiving hook sees that.  Such a
  * segment cannot be judged (CSUM_OFFLOADED).  And some captures hold
- * whole directions of unfinished checksums (taken on the sending host):
- * so a segment is dropped only in a direction whose checksums were shown
- * to be computed (one segment with a right one before). */
+ * whole directions of unfinished checksums (taken on the sending host),
+ * or zeros (generators): so a segment is dropped only in a direction whose
+ * checksums were shown to be computed, CA_CSUM_RUN segments in a row with
+ * a right one.  One is not enough: a direction of zeros or garbage has a
+ * right one by chance once in 65536 segments, and would then lose every
+ * segment after it; three in a row by chance is once in 2^48. */
 enum ca_csum_verdict {
 	CA_CSUM_UNCHECKED = 0,   /* not summed: cut short, too big, egress */
 	CA_CSUM_VALID,
@@ -305,10 +308,21 @@ static inline ca_u64 ca_rule_csum_pseudo(ca_u32 saddr, ca_u32 daddr, ca_u32 tcp_
 	       ca_rule_be16_in_memory((ca_u16)tcp_len);
 }
 
-/* Does the stack drop this segment, as far as its direction shows? */
-static inline int ca_rule_csum_drops(int verdict, int direction_verified)
+#define CA_CSUM_RUN 3
+
+/* A direction's evidence after a segment's verdict: the run of right sums
+ * so far, CA_CSUM_RUN and more for good (verified). */
+static inline ca_u8 ca_rule_csum_track(ca_u8 run, int verdict)
 {
-	return verdict == CA_CSUM_BAD && direction_verified;
+	if (run >= CA_CSUM_RUN || verdict == CA_CSUM_UNCHECKED)
+		return run;
+	return verdict == CA_CSUM_VALID ? (ca_u8)(run + 1) : 0;
+}
+
+/* Does the stack drop this segment, as far as its direction shows? */
+static inline int ca_rule_csum_drops(int verdict, ca_u8 run)
+{
+	return verdict == CA_CSUM_BAD && run >= CA_CSUM_RUN;
 }
 
 /* The longest segment (TCP header and payload) the kernel sums: a jumbo

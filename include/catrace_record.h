@@ -229,8 +229,8 @@ struct tcp_dir_state {
 	__u8 hdr_lost;     /* the split header's first bytes were in a
 			    * refused record: its message is dropped whole */
 	__u8 late;         /* records carry REC_F_LATE (a late segment's state) */
-	__u8 csum_ok;      /* a segment with a right checksum came this way:
-			    * wrong ones are dropped (ca_rule_csum_drops) */
+	__u8 csum_run;     /* right checksums in a row this way (CA_CSUM_RUN:
+			    * verified, wrong ones dropped: ca_rule_csum_drops) */
 	__u8 pad[1];
 	/* The latest hole reported: bytes that come for it later were
 	 * reordered, not retransmitted (hole_start == hole_end: none). */

@@ -609,7 +609,7 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 
 	/* A segment the receiver drops said nothing, flags included: a decoy
 	 * sent before the real segment must not make it a retransmission. */
-	if (f && ca_rule_csum_drops(csum, f->half[dir].csum_ok)) {
+	if (f && ca_rule_csum_drops(csum, f->half[dir].csum_run)) {
 		t->stats.bad_checksum++;
 		return;
 	}
@@ -654,8 +654,7 @@ void flow_segment(struct flow_table *t, const struct flow_key *k,
 		    !h->stream.resync_counted)
 			h->stream.state = CS_HEADER;
 	}
-	if (csum == CA_CSUM_VALID)
-		h->csum_ok = true;
+	h->csum_run = ca_rule_csum_track(h->csum_run, csum);
 	data_seq = (p->tcp_flags & TCPF_SYN) ? p->seq + 1 : p->seq;
 
 	if (p->payload_wire_len > 0) {

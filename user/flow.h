@@ -69,7 +69,7 @@ struct flow_half {
 	bool seq_known;
 	bool fin;
 	bool lossy;
-	bool csum_ok;             /* a segment with a right checksum came this way */
+	uint8_t csum_run;         /* right checksums in a row this way (ca_rule_csum_track) */
 	uint32_t next_seq;
 	struct ooo_seg *held;     /* sorted by sequence number */
 	unsigned hole_wait;       /* packets left before a proven hole is given up */

@@ -54,34 +54,22 @@ static void decode_record(void *ctx, const void *data, size_t size)
 	 * catrace -i does. */
 	if (record_parse(data, size, &l->ri) != REC_OK)
 		return;
-	if (l->ri.packet) {
-		if (l->ri.fragment &&
-		    live_filter_match_frame(&l->filter, l->ri.pkt, l->ri.pkt_caplen))
-			pipeline_fragment(l->pl, l->ri.pkt, l->ri.pkt_caplen,
-					  l->ri.ts_mono_ns + (uint64_t)l->mono_to_wall_ns);
-		return;
-	}
-	l->records++;
-	if (!live_filter_match(&l->filter, &l->ri))
-		return;
-	pipeline_segment(l->pl, &l->ri, l->ri.ts_mono_ns + (uint64_t)l->mono_to_wall_ns);
+	if (l->ri.packet && !l->ri.fragment)
+		return;   /* -w's: never asked for here */
+	l->records += !l->ri.packet;
+	if (live_filter_match_any(&l->filter, &l->ri))
+		pipeline_record(l->pl, &l->ri, l->ri.ts_mono_ns + (uint64_t)l->mono_to_wall_ns);
 }
 
 static void on_record(void *ctx, const void *data, size_t size)
 {
 	struct lib_live *l = ctx;
-	struct ca_seg_record r;
+	uint64_t ts_ns;
 
-	if (size >= sizeof(r)) {
-		memcpy(&r, data, sizeof(r));
-		if (r.version == CATRACE_REC_VERSION &&
-		    (r.kind == REC_KIND_SEG ||
-		     (r.kind == REC_KIND_PACKET && (r.flags & REC_F_FRAGMENT)))) {
-			reorder_push(&l->ro, r.ts_ns, data, size, decode_record, l);
-			return;
-		}
-	}
-	decode_record(ctx, data, size);
+	if (record_in_time_order(data, size, &ts_ns))
+		reorder_push(&l->ro, ts_ns, data, size, decode_record, l);
+	else
+		decode_record(ctx, data, size);
 }
 
 struct lib_live *lib_live_open(struct pipeline *pl, const char *const *ifaces,

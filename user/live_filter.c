@@ -85,6 +85,12 @@ bool live_filter_match_frame(const struct live_filter *f, const uint8_t *frame, 
 	return pcap_offline_filter(f->prog, &h, frame) != 0;
 }
 
+bool live_filter_match_any(const struct live_filter *f, const struct rec_info *ri)
+{
+	return ri->packet ? live_filter_match_frame(f, ri->pkt, ri->pkt_caplen)
+			  : live_filter_match(f, ri);
+}
+
 void live_filter_free(struct live_filter *f)
 {
 	if (f->prog) {

@@ -26,6 +26,8 @@ bool live_filter_match(const struct live_filter *f, const struct rec_info *ri);
 /* A whole Ethernet frame the kernel sent (an IPv4 fragment): filtered as
  * -r filters the frames of a capture. */
 bool live_filter_match_frame(const struct live_filter *f, const uint8_t *frame, uint32_t len);
+/* Either, as the record is: a fragment's frame, or a segment. */
+bool live_filter_match_any(const struct live_filter *f, const struct rec_info *ri);
 void live_filter_free(struct live_filter *f);
 
 #endif

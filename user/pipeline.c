@@ -806,6 +806,14 @@ void pipeline_fragment(struct pipeline *pl, const uint8_t *frame, uint32_t len, 
 	reassemble(pl, &p, true);
 }
 
+void pipeline_record(struct pipeline *pl, const struct rec_info *ri, uint64_t ts_ns)
+{
+	if (!ri->packet)
+		pipeline_segment(pl, ri, ts_ns);
+	else if (ri->fragment)
+		pipeline_fragment(pl, ri->pkt, ri->pkt_caplen, ts_ns);
+}
+
 void pipeline_finish(struct pipeline *pl)
 {
 	flows_ready(pl);

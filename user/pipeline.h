@@ -131,6 +131,9 @@ void pipeline_segment(struct pipeline *pl, const struct rec_info *ri, uint64_t t
 /* Live: an IPv4 fragment of CA traffic the kernel sent whole (an Ethernet
  * frame): held until its datagram is whole, then decoded. */
 void pipeline_fragment(struct pipeline *pl, const uint8_t *frame, uint32_t len, uint64_t ts_ns);
+/* Live: a record the decoder takes (record_in_time_order): a segment to
+ * pipeline_segment, a fragment to pipeline_fragment, -w's packets not. */
+void pipeline_record(struct pipeline *pl, const struct rec_info *ri, uint64_t ts_ns);
 /* Count what goes by (metrics, reports): a census following up to
  * pv_capacity PVs.  False when out of memory. */
 bool pipeline_census_start(struct pipeline *pl, unsigned pv_capacity, bool follow_activity);

@@ -124,3 +124,19 @@ enum rec_result record_parse(const void *data, size_t size, struct rec_info *out
 	out->seg.spans = out->spans;
 	return parse_spans(data, r.rec_len, &r, out);
 }
+
+bool record_in_time_order(const void *data, size_t size, uint64_t *ts_ns)
+{
+	struct ca_seg_record r;
+
+	/* The packet record's first fields are the segment record's. */
+	if (size < sizeof(r))
+		return false;
+	memcpy(&r, data, sizeof(r));
+	if (r.version != CATRACE_REC_VERSION)
+		return false;
+	if (r.kind != REC_KIND_SEG && !(r.kind == REC_KIND_PACKET && (r.flags & REC_F_FRAGMENT)))
+		return false;
+	*ts_ns = r.ts_ns;
+	return true;
+}

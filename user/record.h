@@ -42,6 +42,10 @@ enum rec_result {
 };
 
 enum rec_result record_parse(const void *data, size_t size, struct rec_info *out);
+/* Does this record wait to be decoded in time order with the others (a
+ * segment, or a fragment of a CA datagram)?  Then *ts_ns is its time.
+ * -w's packets do not: they are written as they come. */
+bool record_in_time_order(const void *data, size_t size, uint64_t *ts_ns);
 const char *record_result_str(enum rec_result r);
 
 #endif

@@ -121,11 +121,16 @@ static void decode_record(void *ctx, const void *data, size_t size)
 			fprintf(stderr, "catrace: ignoring a bad record: %s\n", record_result_str(r));
 		return;
 	}
+	/* Unsigned arithmetic: a record's time stamp is not trusted to be
+	 * small enough for a signed sum.  Fragments are filtered one by one,
+	 * as -r filters a capture's frames. */
+	if (!ri.packet || ri.fragment) {   /* what the decoder takes */
+		lc->records += !ri.packet;
+		if (live_filter_match_any(&lc->filter, &ri))
+			pipeline_record(lc->pl, &ri,
+					ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns);
+	}
 	if (ri.packet) {
-		/* Filtered fragment by fragment, as -r filters a capture's. */
-		if (ri.fragment && live_filter_match_frame(&lc->filter, ri.pkt, ri.pkt_caplen))
-			pipeline_fragment(lc->pl, ri.pkt, ri.pkt_caplen,
-					  ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns);
 		if (!lc->w && !lc->cw)
 			return;
 		lc->pkt_ts_ns = ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns;
@@ -144,14 +149,7 @@ static void decode_record(void *ctx, const void *data, size_t size)
 			return;
 		}
 		write_packet(lc, ri.pkt, ri.pkt_caplen, ri.pkt_wirelen);
-		return;
 	}
-	lc->records++;
-	if (!live_filter_match(&lc->filter, &ri))
-		return;
-	/* Unsigned arithmetic: a record's time stamp is not trusted to be
-	 * small enough for a signed sum. */
-	pipeline_segment(lc->pl, &ri, ri.ts_mono_ns + (uint64_t)lc->mono_to_wall_ns);
 }
 
 /* From the ring buffer: -w packets are written at once, segment records
@@ -159,20 +157,12 @@ static void decode_record(void *ctx, const void *data, size_t size)
 static void on_live_record(void *ctx, const void *data, size_t size)
 {
 	struct live_ctx *lc = ctx;
-	struct ca_seg_record r;
+	uint64_t ts_ns;
 
-	if (size >= sizeof(r)) {
-		memcpy(&r, data, sizeof(r));
-		/* A fragment's datagram is decoded in time order with the
-		 * segments (the header's first fields are the same). */
-		if (r.version == CATRACE_REC_VERSION &&
-		    (r.kind == REC_KIND_SEG ||
-		     (r.kind == REC_KIND_PACKET && (r.flags & REC_F_FRAGMENT)))) {
-			reorder_push(&lc->ro, r.ts_ns, data, size, decode_record, lc);
-			return;
-		}
-	}
-	decode_record(ctx, data, size);
+	if (record_in_time_order(data, size, &ts_ns))
+		reorder_push(&lc->ro, ts_ns, data, size, decode_record, lc);
+	else
+		decode_record(ctx, data, size);
 }
 
 static uint64_t mono_ns(void)

@@ -36,6 +36,7 @@
  *   vlan-chain              three tags, a tag cut off, a non-IP inner type
  *   bad-checksum            a decoy with a wrong TCP checksum before the real
  *                           segment (issue 14): dropped as the stack drops it
+ *   chance-checksum         one right sum among zeros: nothing dropped
  *   forged-announcement     a beacon naming a non-CA port (issue 14): only
  *                           that port's flows opening with VERSION are CA;
  *                           unconfirmed entries expire; confirmed ones
@@ -795,6 +796,10 @@ static void class_bad_checksum(void)
 	memcpy(real.b + real.n, v, 8);
 	real.n += 8;
 	ca_hdr(&m3, CA_PROTO_READ_NOTIFY, 0, DBR_DOUBLE, 1, 7, 3);
+	/* The SYN and two requests with right sums: the direction is
+	 * verified (CA_CSUM_RUN in a row). */
+	circ_req(&a, &ck, m1.b, m1.n, 0x08);
+	m1.b[m1.n - 1] = 9;   /* another ioid */
 	circ_req(&a, &ck, m1.b, m1.n, 0x08);
 	circ_req(&a, &ck, decoy.b, decoy.n, 0x08);
 	a.f[a.n - 1].d[a.f[a.n - 1].len - 1] ^= 0x01;  /* the value changed after summing */
@@ -810,7 +815,7 @@ static void class_bad_checksum(void)
 			real_seen += u.m[j].json && strstr(u.m[j].json, want) &&
 				     !strstr(u.m[j].json, fake);
 		}
-	check(u.n == 3 && writes == 1 && real_seen == 1 && u.fs.bad_checksum == 1 &&
+	check(u.n == 4 && writes == 1 && real_seen == 1 && u.fs.bad_checksum == 1 &&
 	      u.fs.retransmitted == 0, cls, "decoder",
 	      "the decoy is dropped as the stack drops it, the real WRITE decoded "
 	      "(%d messages, %d writes, real value %s, %llu bad checksums, %llu retransmissions)",
@@ -830,7 +835,7 @@ static void class_bad_checksum(void)
 				real_seen += k.live.m[j].json && strstr(k.live.m[j].json, want) &&
 					     !strstr(k.live.m[j].json, fake);
 			}
-		check(k.live.n == 3 && writes == 1 && real_seen == 1 && k.d.bad_checksum == 1 &&
+		check(k.live.n == 4 && writes == 1 && real_seen == 1 && k.d.bad_checksum == 1 &&
 		      k.d.retransmits == 0 && compare(cls, in[i].name, &u, &k.live) == 0, cls,
 		      in[i].name, "the decoy is dropped, the real WRITE decoded live as offline "
 		      "(%d messages, %d writes, real value %s, %llu bad checksums, %llu retransmits)",
@@ -838,6 +843,40 @@ static void class_bad_checksum(void)
 		      (unsigned long long)k.d.bad_checksum, (unsigned long long)k.d.retransmits);
 		ures_reset(&k.live);
 	}
+}
+
+/* A direction of zero checksums (a generator's, a capture's unfinished
+ * ones) where one segment's sum is right by chance (once in 65536): the
+ * direction is not taken as verified, so the zeros after it are not
+ * dropped (the memory test's generated capture lost 138 of 7.6 M
+ * messages so when one right sum was enough). */
+static void class_chance_checksum(void)
+{
+	const char *cls = "chance-checksum";
+	static struct frames a;
+	struct ca m = { .n = 0 };
+	struct circ ck;
+	static struct ures u;
+	int i;
+
+	a.n = 0;
+	circ_open(&a, &ck, 40051);
+	for (i = 0; i < 4; i++) {
+		m.n = 0;
+		ca_hdr(&m, CA_PROTO_READ_NOTIFY, 0, DBR_DOUBLE, 1, 7, (uint32_t)(10 + i));
+		fill_tcp_csum = i == 0;   /* the first right, the rest zero */
+		circ_req(&a, &ck, m.b, m.n, 0x08);
+	}
+	fill_tcp_csum = false;
+	run_user(&a, &u);
+	check(u.n == 4 && u.fs.bad_checksum == 0, cls, "decoder",
+	      "one right sum among zeros: nothing dropped (%d messages, %llu bad checksums)",
+	      u.n, (unsigned long long)u.fs.bad_checksum);
+	run_hooks(cls, "one right sum among zeros", &a, SEES_ALL, &u);
+	EACH_HOOK(h, k)
+		check(k->live.n == 4 && k->d.bad_checksum == 0, cls, h->name,
+		      "one right sum among zeros: nothing dropped (%d messages, %llu bad checksums)",
+		      k->live.n, (unsigned long long)k->d.bad_checksum);
 }
 
 /* More circuits than the kernel's table of stream states holds: the LRU
@@ -1863,6 +1902,7 @@ int main(void)
 	class_forged_announcement();
 	class_late_segment();
 	class_bad_checksum();
+	class_chance_checksum();
 	class_flow_table_full();   /* last: it leaves the flows map full */
 
 	for (i = 0; i < 2; i++) {
