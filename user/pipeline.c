@@ -495,13 +495,16 @@ static void reassemble(struct pipeline *pl, const struct pkt *p, bool live);
 /* A frame kept from earlier, decoded now as it came (its own time and
  * number; it was counted as a packet then); the frame being read stays
  * the current one after. */
-static void decode_kept(struct pipeline *pl, int linktype, const struct frame *kept)
+static void decode_kept(struct pipeline *pl, int linktype, const struct frame *kept,
+			bool in_capture)
 {
 	struct frame now = pl->cur;
 	bool valid = pl->cur_valid;
 
 	pl->cur = *kept;
-	pl->cur_valid = true;
+	/* Bytes that are no frame of the capture (a datagram put back
+	 * together) give fields no frame offsets. */
+	pl->cur_valid = in_capture;
 	decode_frame(pl, linktype);
 	pl->cur = now;
 	pl->cur_valid = valid;
@@ -523,7 +526,7 @@ static void early_release(struct pipeline *pl, const struct flow_key *k, bool de
 	pl->n_early = kept;
 	for (i = 0; i < n; i++) {
 		if (decode)
-			decode_kept(pl, linktype, &mine[i].f);
+			decode_kept(pl, linktype, &mine[i].f, true);
 		free((void *)mine[i].f.data);
 	}
 }
@@ -609,20 +612,14 @@ static void reassemble(struct pipeline *pl, const struct pkt *p, bool live)
 	if (live) {
 		decode_reassembled_live(pl, whole, n);
 	} else {
-		struct frame now = pl->cur;
-		bool valid = pl->cur_valid;
+		struct frame f = pl->cur;   /* at the fragment that completed it */
 		uint64_t ca_before = pl->st.ca_packets;
 
-		/* Decoded at the fragment that completed it; its bytes are in
-		 * no frame of the capture, so fields give no frame offsets. */
-		pl->cur.data = whole;
-		pl->cur.caplen = pl->cur.len = n;
-		pl->cur_valid = false;
+		f.data = whole;
+		f.caplen = f.len = n;
 		pl->in_reassembled = true;
-		decode_frame(pl, DLT_IPV4);
+		decode_kept(pl, DLT_IPV4, &f, false);
 		pl->in_reassembled = false;
-		pl->cur = now;
-		pl->cur_valid = valid;
 		if (pl->st.ca_packets > ca_before) {
 			unsigned i;
 
@@ -714,7 +711,7 @@ static bool detect_circuit(struct pipeline *pl, int linktype, const struct pkt *
 	pl->st.detected++;
 	/* Each earlier evidence frame is now CA. */
 	for (i = 0; i < found.n; i++)
-		decode_kept(pl, linktype, &found.frames[i]);
+		decode_kept(pl, linktype, &found.frames[i], true);
 	midstream_release(&found);
 	return true;
 }
